@@ -1,0 +1,103 @@
+// The dispatcher: method lookup, parameter count, unmarshalling, session, RBAC, then the
+// implementation inside one database transaction. Transport-independent.
+
+import { XapiError, allWireNames, lookupMethod, t, type ClassDef, type FieldType, type MessageDef } from '../model/index.ts';
+import type { Ctx, ImplTable, Services } from './context.ts';
+import { EventHub, eventImpls } from './events.ts';
+import { decodeCtorArgs, runGeneric } from './generic.ts';
+import { fromWire, isStruct } from './marshal.ts';
+import { checkRbac, checkSession, sessionImpls } from './sessions.ts';
+import { createTask, finishTask, taskImpls } from './tasks.ts';
+import type { WireValue } from './xmlrpc.ts';
+
+export type CallResult =
+  | { ok: true; value: unknown; type: FieldType; bare?: boolean }
+  | { ok: false; error: XapiError };
+
+/** Decides, before anything else, whether this daemon answers a call (members, emergency mode). */
+export type Gate = (method: string, cls: ClassDef, msg: MessageDef) => void;
+
+export class Api {
+  readonly hub: EventHub;
+  private readonly impls: ImplTable;
+  private gate: Gate | undefined;
+
+  constructor(readonly svc: Services, extra: ImplTable = {}) {
+    this.hub = new EventHub(svc.db);
+    this.impls = { ...sessionImpls, ...taskImpls, ...eventImpls(this.hub), ...extra };
+  }
+
+  setGate(g: Gate | undefined): void { this.gate = g; }
+
+  async call(method: string, params: WireValue[]): Promise<CallResult> {
+    try {
+      return await this.callOrThrow(method, params);
+    } catch (e) {
+      if (e instanceof XapiError) return { ok: false, error: e };
+      this.svc.log.error({ err: e, method }, 'internal error');
+      return { ok: false, error: new XapiError('INTERNAL_ERROR', [(e as Error)?.message ?? String(e)]) };
+    }
+  }
+
+  private async callOrThrow(method: string, params: WireValue[]): Promise<CallResult> {
+    if (method === 'system.listMethods') return { ok: true, value: allWireNames(), type: t.set(t.string), bare: true };
+    let wire = method;
+    let isAsync = false;
+    for (const prefix of ['Async.', 'InternalAsync.']) {
+      if (wire.startsWith(prefix)) { wire = wire.slice(prefix.length); isAsync = true; }
+    }
+    const found = lookupMethod(wire);
+    if (!found) throw new XapiError('MESSAGE_METHOD_UNKNOWN', [method]);
+    const { cls, msg } = found;
+    const name = `${cls.name}.${msg.name}`;
+    if (isAsync && !msg.async) throw new XapiError('Fault', [`No async mode for this operation (rpc: ${name})`]);
+    this.gate?.(name, cls, msg);
+
+    const given = msg.sessionless ? params : params.slice(1);
+    if (!msg.sessionless && params.length === 0) throw new XapiError('SESSION_INVALID', ['']);
+    const max = msg.params.length;
+    let min = max;
+    while (min > 0 && msg.params[min - 1].default !== undefined) min--;
+    if (given.length < min || given.length > max) throw new XapiError('MESSAGE_PARAMETER_COUNT_MISMATCH', [name, max, given.length]);
+
+    const args: Record<string, unknown> = {};
+    msg.params.forEach((p, i) => {
+      if (i >= given.length) { args[p.name] = p.default; return; }
+      const w = given[i];
+      if (msg.generic === 'create' && p.type.k === 'record') {
+        if (!isStruct(w)) throw new XapiError('FIELD_TYPE_ERROR', [p.name]);
+        args[p.name] = decodeCtorArgs(cls, w);
+      } else args[p.name] = fromWire(w, p.type, p.name);
+    });
+
+    const sessionRef = msg.sessionless ? '' : (typeof params[0] === 'string' ? params[0] : '');
+    const session = msg.sessionless ? undefined : checkSession(this.svc.db, params[0]);
+    if (session) checkRbac(session, cls, msg, args);
+
+    if (isAsync) {
+      const task = createTask(this.svc.db, this.svc.thisHost(), sessionRef, `Async.${name}`);
+      setImmediate(() => {
+        void this.run(cls, msg, args, sessionRef, task).then((value) => finishTask(this.svc.db, task, { ok: true, value, type: msg.result }),
+          (e: unknown) => finishTask(this.svc.db, task, { ok: false, error: e instanceof XapiError ? e : new XapiError('INTERNAL_ERROR', [String((e as Error)?.message ?? e)]) }));
+      });
+      return { ok: true, value: task, type: t.ref('task') };
+    }
+    const value = await this.run(cls, msg, args, sessionRef);
+    return { ok: true, value: msg.result.k === 'void' ? '' : value, type: msg.result };
+  }
+
+  private async run(cls: ClassDef, msg: MessageDef, args: Record<string, unknown>, sessionRef: string, task?: string): Promise<unknown> {
+    const name = `${cls.name}.${msg.name}`;
+    const impl = this.impls[name];
+    const db = this.svc.db;
+    const result = db.transact((tx) => {
+      // the session is re-read inside the transaction: an Async call may run after a logout
+      const session = msg.sessionless ? undefined : checkSession(db, sessionRef);
+      const ctx: Ctx = { svc: this.svc, db, tx, sessionRef, session, cls, msg, task };
+      if (impl) return impl(ctx, args);
+      if (msg.generic) return runGeneric(ctx, cls, msg, args);
+      throw new XapiError('NOT_IMPLEMENTED', [name]);
+    });
+    return await result;
+  }
+}

@@ -1,0 +1,172 @@
+// The event engine: event.from (coalesced, token-based), event.inject, and the legacy
+// event.register / event.next queue, all read from the database's generation log.
+
+import type { Database, Obj } from '../db/database.ts';
+import { XapiError, classByLowerName, storedClasses, t } from '../model/index.ts';
+import type { ImplTable } from './context.ts';
+import { I32, Typed } from './marshal.ts';
+
+interface Sub { all: boolean; classes: Set<string>; refs: Set<string> }
+
+function parseSubs(classes: string[]): Sub {
+  const sub: Sub = { all: false, classes: new Set(), refs: new Set() };
+  for (const c of classes) {
+    if (c === '*') { sub.all = true; continue; }
+    const slash = c.indexOf('/');
+    if (slash === 0 || c === '' || /\s/.test(c)) throw new XapiError('EVENT_SUBSCRIPTION_PARSE_FAILURE', [c]);
+    if (slash > 0) {
+      const ref = c.slice(slash + 1);
+      if (!ref) throw new XapiError('EVENT_SUBSCRIPTION_PARSE_FAILURE', [c]);
+      sub.refs.add(ref);
+    } else sub.classes.add(c.toLowerCase()); // unknown class names are simply ignored
+  }
+  return sub;
+}
+
+function matches(sub: Sub, lname: string, ref: string): boolean {
+  return sub.all || sub.classes.has(lname) || sub.refs.has(ref);
+}
+
+const pad = (n: number) => String(n).padStart(20, '0');
+export const tokenOf = (gen: number): string => `${pad(gen)},${pad(0)}`;
+
+function parseToken(token: string): number {
+  if (token === '') return -1;
+  const m = /^(\d{1,20}),(\d{1,20})$/.exec(token) ?? /^(\d{1,20})$/.exec(token);
+  if (!m) throw new XapiError('EVENT_FROM_TOKEN_PARSE_FAILURE', [token]);
+  return Number(m[1]);
+}
+
+export interface EventRecord {
+  id: string;
+  timestamp: string;
+  class: string;
+  operation: 'add' | 'mod' | 'del';
+  ref: string;
+  snapshot?: Typed;
+}
+
+function eventOf(db: Database, o: Obj, op: 'add' | 'mod', gen: number, timestamp: string): EventRecord {
+  const lname = o.cls.toLowerCase();
+  return { id: String(gen), timestamp, class: lname, operation: op, ref: o.ref, snapshot: new Typed(t.record(o.cls), db.record(o)) };
+}
+
+/** Coalesced events after `since` (-1: every object as `add`), in xapi's order: adds, mods, dels. */
+export function collect(db: Database, sub: Sub, since: number, timestamp = '0.0'): EventRecord[] {
+  const adds: EventRecord[] = [], mods: EventRecord[] = [], dels: EventRecord[] = [];
+  if (since < 0) {
+    for (const c of storedClasses()) {
+      if (!c.events) continue;
+      for (const o of db.all(c.name)) if (matches(sub, c.lname, o.ref)) adds.push(eventOf(db, o, 'add', o.modified, timestamp));
+    }
+    return adds;
+  }
+  for (const { ref, gen } of db.changedSince(since)) {
+    const o = db.get(ref);
+    if (o) {
+      if (!matches(sub, o.cls.toLowerCase(), ref)) continue;
+      (o.created > since ? adds : mods).push(eventOf(db, o, o.created > since ? 'add' : 'mod', gen, timestamp));
+      continue;
+    }
+    const tomb = db.tombstone(ref);
+    if (!tomb || tomb.created > since) continue; // created and deleted inside the window: nothing
+    const lname = tomb.cls.toLowerCase();
+    if (matches(sub, lname, ref)) dels.push({ id: String(gen), timestamp, class: lname, operation: 'del', ref });
+  }
+  return [...adds, ...mods, ...dels];
+}
+
+export function validRefCounts(db: Database): Record<string, I32> {
+  const out: Record<string, I32> = {};
+  for (const c of storedClasses()) if (c.events) out[c.lname] = new I32(db.count(c.name));
+  return out;
+}
+
+/** Long-poll support: wakes waiters on every commit, and sessions on logout. */
+export class EventHub {
+  private waiters = new Set<() => void>();
+  /** Legacy event.register state per session. */
+  private readonly registered = new Map<string, { sub: string[]; since: number }>();
+
+  constructor(private readonly db: Database) {
+    db.onCommit(() => this.wake());
+  }
+
+  wake(): void {
+    const w = this.waiters;
+    this.waiters = new Set();
+    for (const f of w) f();
+  }
+
+  /** Resolve at the next commit or after `ms`, whichever first. */
+  wait(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = () => { if (done) return; done = true; clearTimeout(timer); this.waiters.delete(finish); signal?.removeEventListener('abort', finish); resolve(); };
+      const timer = setTimeout(finish, Math.max(0, ms));
+      this.waiters.add(finish);
+      signal?.addEventListener('abort', finish);
+    });
+  }
+
+  async from(sessionRef: string, classes: string[], token: string, timeout: number): Promise<unknown> {
+    const sub = parseSubs(classes);
+    const since = parseToken(token);
+    const deadline = Date.now() + Math.max(0, Math.min(timeout, 3600)) * 1000;
+    for (;;) {
+      if (!this.db.getOf('session', sessionRef)) throw new XapiError('SESSION_INVALID', [sessionRef]);
+      const gen = this.db.generation;
+      const events = collect(this.db, sub, since);
+      if (events.length > 0 || Date.now() >= deadline) {
+        return { events, valid_ref_counts: validRefCounts(this.db), token: tokenOf(gen) };
+      }
+      await this.wait(deadline - Date.now());
+    }
+  }
+
+  register(sessionRef: string, classes: string[]): void {
+    parseSubs(classes);
+    const cur = this.registered.get(sessionRef);
+    if (cur) cur.sub = [...new Set([...cur.sub, ...classes])];
+    else this.registered.set(sessionRef, { sub: [...classes], since: this.db.generation });
+  }
+
+  unregister(sessionRef: string, classes: string[]): void {
+    const cur = this.registered.get(sessionRef);
+    if (!cur) return;
+    cur.sub = cur.sub.filter((c) => !classes.includes(c));
+  }
+
+  async next(sessionRef: string): Promise<EventRecord[]> {
+    for (;;) {
+      const reg = this.registered.get(sessionRef);
+      if (!reg) throw new XapiError('SESSION_NOT_REGISTERED', [sessionRef]);
+      if (!this.db.getOf('session', sessionRef)) throw new XapiError('SESSION_INVALID', [sessionRef]);
+      const gen = this.db.generation;
+      const events = collect(this.db, parseSubs(reg.sub), reg.since, `${Math.floor(Date.now() / 1000)}.`);
+      reg.since = gen;
+      if (events.length > 0) return events;
+      await this.wait(30_000);
+    }
+  }
+
+  forget(sessionRef: string): void { this.registered.delete(sessionRef); }
+}
+
+export function eventImpls(hub: EventHub): ImplTable {
+  return {
+    'event.from': (ctx, a) => hub.from(ctx.sessionRef, a.classes as string[], a.token as string, a.timeout as number),
+    'event.register': (ctx, a) => { hub.register(ctx.sessionRef, a.classes as string[]); },
+    'event.unregister': (ctx, a) => { hub.unregister(ctx.sessionRef, a.classes as string[]); },
+    'event.next': (ctx) => hub.next(ctx.sessionRef),
+    'event.get_current_id': (ctx) => ctx.db.generation,
+    'event.inject': (ctx, a) => {
+      const cls = classByLowerName(a.class as string);
+      const o = cls ? ctx.db.getOf(cls.name, a.ref as string) : undefined;
+      if (!cls || !o) throw new XapiError('HANDLE_INVALID', [a.class, a.ref]);
+      ctx.tx.touch(o.ref);
+      // the token just before this change, so that the next event.from sees it
+      return tokenOf(ctx.db.generation);
+    },
+  };
+}

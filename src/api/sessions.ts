@@ -1,0 +1,164 @@
+// Sessions, local accounts and RBAC, as xapi_session.ml and rbac.ml behave.
+
+import { timingSafeEqual } from 'node:crypto';
+import type { Database, Obj, Txn } from '../db/database.ts';
+import { XapiError, classByLowerName, isRole, roleAllows, rolesAtLeast, type ClassDef, type MessageDef, type Role } from '../model/index.ts';
+import type { ImplTable } from './context.ts';
+import { now } from './marshal.ts';
+import { hashPassword, verifyPassword } from './passwords.ts';
+
+export const LOCAL_PREFIX = 'local:';
+
+function thePool(db: Database): Obj {
+  const p = db.all('pool').next();
+  if (p.done) throw new XapiError('INTERNAL_ERROR', ['the database has no pool']);
+  return p.value;
+}
+
+/** A valid session, or SESSION_INVALID [ref]. */
+export function checkSession(db: Database, ref: unknown): Obj {
+  const s = typeof ref === 'string' ? db.getOf('session', ref) : undefined;
+  if (!s) throw new XapiError('SESSION_INVALID', [typeof ref === 'string' ? ref : JSON.stringify(ref)]);
+  return s;
+}
+
+export function sessionRoles(s: Obj): Role[] {
+  return (s.rec.roles as string[]).filter(isRole);
+}
+
+/** The least role for this call: the message's, or a lesser one for guarded map keys. */
+function leastRole(cls: ClassDef, msg: MessageDef, args: Record<string, unknown>): { role: Role | 'local-root-only'; permission: string } {
+  const base = `${cls.name}.${msg.name}`.toLowerCase();
+  if ((msg.generic === 'add_to' || msg.generic === 'remove_from') && msg.field) {
+    const key = String(args.key);
+    const guard = cls.fieldMap.get(msg.field)?.keyRoles?.find((k) => key === k.prefix || (k.prefix.endsWith('.') && key.startsWith(k.prefix)));
+    if (guard) return { role: guard.role, permission: `${base}/key:${guard.prefix}` };
+  }
+  return { role: msg.role, permission: base };
+}
+
+/** RBAC_PERMISSION_DENIED [permission, message] unless the session may make this call. */
+export function checkRbac(s: Obj, cls: ClassDef, msg: MessageDef, args: Record<string, unknown>): void {
+  if (s.rec.is_local_superuser) return;
+  const { role, permission } = leastRole(cls, msg, args);
+  if (roleAllows(sessionRoles(s), role)) return;
+  const allowed = rolesAtLeast(role);
+  throw new XapiError('RBAC_PERMISSION_DENIED', [permission, `No permission in user session. (Roles with this permission: ${allowed.join(', ')})`]);
+}
+
+function authFailed(uname: string): never {
+  throw new XapiError('SESSION_AUTHENTICATION_FAILED', [uname, 'Authentication failure']);
+}
+
+function newSession(tx: Txn, host: string, fields: Record<string, unknown>): string {
+  const t = now();
+  return tx.create('session', { this_host: host, last_active: t, validation_time: t, ...fields });
+}
+
+/** Check a local account; the session fields it earns. */
+export function authenticate(db: Database, uname: string, pwd: string): Record<string, unknown> {
+  if (uname === 'root') {
+    const hash = thePool(db).rec.root_password_hash as string;
+    if (!hash || !verifyPassword(pwd, hash)) authFailed(uname);
+    return { is_local_superuser: true, auth_user_name: 'root', roles: ['pool-admin'] };
+  }
+  const subj = [...db.all('subject')].find((s) => s.rec.subject_identifier === LOCAL_PREFIX + uname);
+  const hash = subj?.rec.password_hash as string | undefined;
+  if (!subj || !hash || !verifyPassword(pwd, hash)) authFailed(uname);
+  const roles = (subj.rec.roles as string[]).map((r) => db.get(r)?.rec.name_label as string).filter((r) => r && isRole(r));
+  if (roles.length === 0) authFailed(uname); // a subject without a role may not log in
+  return { is_local_superuser: false, subject: subj.ref, auth_user_sid: subj.rec.subject_identifier, auth_user_name: uname, roles };
+}
+
+export function setRootPassword(tx: Txn, password: string): void {
+  tx.update(thePool(tx.db).ref, { root_password_hash: hashPassword(password) });
+}
+
+function validPassword(pwd: string): void {
+  if (pwd.length === 0) throw new XapiError('INVALID_VALUE', ['password', '']);
+}
+
+export const sessionImpls: ImplTable = {
+  'session.login_with_password': (ctx, a) => {
+    const fields = authenticate(ctx.db, a.uname as string, a.pwd as string);
+    return newSession(ctx.tx, ctx.svc.thisHost(), { ...fields, originator: a.originator ?? '' });
+  },
+  'session.slave_local_login_with_password': (ctx, a) => {
+    const fields = authenticate(ctx.db, a.uname as string, a.pwd as string);
+    return newSession(ctx.tx, ctx.svc.thisHost(), { ...fields, originator: 'local' });
+  },
+  'session.slave_login': (ctx, a) => {
+    const secret = thePool(ctx.db).rec.pool_secret as string;
+    const given = Buffer.from(String(a.psecret));
+    if (!secret || given.length !== secret.length || !timingSafeEqual(given, Buffer.from(secret))) authFailed('pool');
+    return newSession(ctx.tx, ctx.svc.thisHost(), { is_local_superuser: true, pool: true, auth_user_name: 'pool', roles: ['pool-admin'] });
+  },
+  'session.logout': (ctx) => { ctx.tx.delete(ctx.sessionRef); },
+  'session.local_logout': () => undefined,
+  'session.get_this_host': (ctx, a) => checkSession(ctx.db, a.self).rec.this_host,
+  'session.get_this_user': () => 'OpaqueRef:NULL',
+  'session.change_password': (ctx, a) => {
+    const s = ctx.session!;
+    const uname = s.rec.auth_user_name as string;
+    try { authenticate(ctx.db, uname, a.old_pwd as string); } catch { throw new XapiError('CHANGE_PASSWORD_REJECTED', ['Authentication failure']); }
+    validPassword(a.new_pwd as string);
+    if (s.rec.is_local_superuser && uname === 'root') setRootPassword(ctx.tx, a.new_pwd as string);
+    else ctx.tx.update(s.rec.subject as string, { password_hash: hashPassword(a.new_pwd as string) });
+  },
+  'session.get_all_subject_identifiers': (ctx) => [...new Set([...ctx.db.all('session')].map((s) => s.rec.auth_user_sid as string).filter(Boolean))],
+  'session.logout_subject_identifier': (ctx, a) => {
+    for (const s of ctx.tx.all('session')) if (s.rec.auth_user_sid === a.subject_identifier) ctx.tx.delete(s.ref);
+  },
+
+  'subject.create_local_user': (ctx, a) => {
+    const name = a.user_name as string;
+    if (!/^[a-z_][a-z0-9_.-]{0,31}$/i.test(name) || name === 'root') throw new XapiError('INVALID_VALUE', ['user_name', name]);
+    validPassword(a.password as string);
+    if (ctx.tx.all('subject').some((s) => s.rec.subject_identifier === LOCAL_PREFIX + name)) throw new XapiError('DUPLICATE_SUBJECT', [LOCAL_PREFIX + name]);
+    const roleRefs = (a.roles as string[]).map((r) => {
+      const hit = ctx.tx.all('role').find((o) => o.rec.name_label === r.toLowerCase() || o.ref === r);
+      if (!hit) throw new XapiError('ROLE_NOT_FOUND', []);
+      return hit.ref;
+    });
+    return ctx.tx.create('subject', {
+      subject_identifier: LOCAL_PREFIX + name,
+      other_config: { 'subject-name': name, 'subject-is-group': 'false', 'subject-account-disabled': 'false' },
+      roles: roleRefs,
+      password_hash: hashPassword(a.password as string),
+    });
+  },
+  'subject.set_local_password': (ctx, a) => {
+    const s = ctx.tx.must('subject', a.self as string);
+    validPassword(a.password as string);
+    ctx.tx.update(s.ref, { password_hash: hashPassword(a.password as string) });
+  },
+  'subject.add_to_roles': (ctx, a) => {
+    const s = ctx.tx.must('subject', a.self as string);
+    if (!ctx.db.getOf('role', a.role as string)) throw new XapiError('ROLE_NOT_FOUND', []);
+    const roles = s.rec.roles as string[];
+    if (!roles.includes(a.role as string)) ctx.tx.update(s.ref, { roles: [...roles, a.role] });
+  },
+  'subject.remove_from_roles': (ctx, a) => {
+    const s = ctx.tx.must('subject', a.self as string);
+    const roles = s.rec.roles as string[];
+    if (!roles.includes(a.role as string)) throw new XapiError('ROLE_NOT_FOUND', []);
+    ctx.tx.update(s.ref, { roles: roles.filter((r) => r !== a.role) });
+  },
+  'subject.get_permissions_name_label': (ctx, a) => {
+    const s = ctx.tx.must('subject', a.self as string);
+    return (s.rec.roles as string[]).map((r) => ctx.db.get(r)?.rec.name_label as string);
+  },
+  'role.get_permissions': () => [],
+  'role.get_permissions_name_label': () => [],
+  'role.get_by_permission': () => [],
+  'role.get_by_permission_name_label': (ctx, a) => {
+    // permission names are lowercased wire names: the roles that may make that call
+    const label = String(a.label).split('/')[0];
+    const dot = label.indexOf('.');
+    const cls = classByLowerName(label.slice(0, dot));
+    const msg = cls && [...cls.allMessages.values()].find((x) => x.name.toLowerCase() === label.slice(dot + 1));
+    if (!msg) return [];
+    const names: string[] = rolesAtLeast(msg.role);
+    return [...ctx.db.all('role')].filter((r) => names.includes(r.rec.name_label as string)).map((r) => r.ref);
+  },
+};

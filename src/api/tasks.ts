@@ -1,0 +1,58 @@
+// Tasks: Async.* calls return a task at once and report their result through it.
+
+import type { Database } from '../db/database.ts';
+import { XapiError, type FieldType } from '../model/index.ts';
+import type { ImplTable } from './context.ts';
+import { now, toXml } from './marshal.ts';
+
+export function createTask(db: Database, host: string, session: string, label: string, description = ''): string {
+  return db.transact((tx) => tx.create('task', {
+    name_label: label, name_description: description, status: 'pending', progress: 0,
+    created: now(), resident_on: host, session, allowed_operations: ['cancel'],
+  }));
+}
+
+export function finishTask(db: Database, task: string, outcome: { ok: true; value: unknown; type: FieldType } | { ok: false; error: XapiError }): void {
+  db.transact((tx) => {
+    const o = db.get(task);
+    if (!o) return; // destroyed meanwhile
+    const cancelling = o.rec.status === 'cancelling';
+    if (outcome.ok) {
+      tx.update(task, {
+        status: cancelling ? 'cancelled' : 'success', progress: 1, finished: now(), allowed_operations: [],
+        // the result is an XML-RPC value fragment, as xapi's task.result
+        result: outcome.type.k === 'void' ? '' : toXml(outcome.value, outcome.type),
+      });
+    } else {
+      tx.update(task, { status: cancelling ? 'cancelled' : 'failure', progress: 1, finished: now(), allowed_operations: [], error_info: outcome.error.description });
+    }
+  });
+}
+
+/** Mark tasks that a restart interrupted as failed: their caller would wait forever otherwise. */
+export function failInterruptedTasks(db: Database): void {
+  db.transact((tx) => {
+    for (const t of tx.all('task')) {
+      if (t.rec.status === 'pending' || t.rec.status === 'cancelling') {
+        tx.update(t.ref, { status: 'failure', finished: now(), error_info: ['INTERNAL_ERROR', 'the server restarted while this task ran'] });
+      }
+    }
+  });
+}
+
+export const taskImpls: ImplTable = {
+  'task.create': (ctx, a) => ctx.tx.create('task', {
+    name_label: a.label, name_description: a.description, status: 'pending', created: now(),
+    resident_on: ctx.svc.thisHost(), session: ctx.sessionRef, allowed_operations: ['cancel', 'destroy'],
+  }),
+  'task.destroy': (ctx, a) => { ctx.tx.must('task', a.self as string); ctx.tx.delete(a.self as string); },
+  'task.cancel': (ctx, a) => {
+    const o = ctx.tx.must('task', a.task as string);
+    if (o.rec.status !== 'pending') throw new XapiError('OPERATION_NOT_ALLOWED', ['task is not pending']);
+    ctx.tx.update(o.ref, { status: 'cancelling' });
+  },
+  'task.set_status': (ctx, a) => { ctx.tx.update(ctx.tx.must('task', a.self as string).ref, { status: a.value }); },
+  'task.set_progress': (ctx, a) => { ctx.tx.update(ctx.tx.must('task', a.self as string).ref, { progress: a.value }); },
+  'task.set_result': (ctx, a) => { ctx.tx.update(ctx.tx.must('task', a.self as string).ref, { result: a.value }); },
+  'task.set_error_info': (ctx, a) => { ctx.tx.update(ctx.tx.must('task', a.self as string).ref, { error_info: a.value }); },
+};

@@ -1,0 +1,409 @@
+// The pool database: SQLite (WAL) for durability, an in-memory index for reads.
+// One transaction per API call; reverse references are derived here, never written by ops;
+// every commit bumps a generation counter that event.from reads.
+
+import BetterSqlite3 from 'better-sqlite3';
+import { randomUUID } from 'node:crypto';
+import { CLASSES, classDef, NULL_REF, XapiError, zeroOf, type ClassDef, type FieldDef } from '../model/index.ts';
+
+export type Rec = Readonly<Record<string, unknown>>;
+
+export interface Obj {
+  readonly ref: string;
+  readonly cls: string;
+  rec: Rec;
+  created: number;
+  modified: number;
+}
+
+interface Tombstone { readonly ref: string; readonly cls: string; readonly created: number; readonly deleted: number }
+
+/** What a commit changed, for the event engine and the agents. */
+export interface Commit {
+  readonly generation: number;
+  readonly touched: readonly string[];
+}
+
+type Undo = () => void;
+
+/** The reverse relations: target class -> list of (source class, source field, reverse field). */
+interface Relation { readonly srcCls: string; readonly srcField: string; readonly dstCls: string; readonly dstField: FieldDef }
+
+function relations(): Relation[] {
+  const out: Relation[] = [];
+  for (const c of CLASSES.values()) {
+    for (const fd of c.fields) {
+      if (fd.reverseOf) out.push({ srcCls: fd.reverseOf.cls, srcField: fd.reverseOf.field, dstCls: c.name, dstField: fd });
+    }
+  }
+  return out;
+}
+
+export const newRef = (): string => `OpaqueRef:${randomUUID()}`;
+
+export class Database {
+  readonly sql: BetterSqlite3.Database;
+  private readonly objects = new Map<string, Obj>();
+  private readonly byClass = new Map<string, Map<string, Obj>>();
+  private readonly byUuid = new Map<string, Obj>();
+  /** `${targetRef}\0${srcCls}.${srcField}` -> referring refs */
+  private readonly reverse = new Map<string, Set<string>>();
+  /** source class -> fields that feed a reverse relation */
+  private readonly relBySrc = new Map<string, Relation[]>();
+  private readonly tombstones = new Map<string, Tombstone>();
+  /** Compacted change log in generation order: event.from scans only its tail. */
+  private log: { gen: number; ref: string }[] = [];
+  private gen = 0;
+  private current: Txn | undefined;
+  private readonly listeners = new Set<(c: Commit) => void>();
+  private readonly stmts;
+
+  constructor(path: string, opts: { synchronous?: 'NORMAL' | 'FULL' } = {}) {
+    this.sql = new BetterSqlite3(path);
+    this.sql.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode: a commit survives a crash of the process (what SIGKILL tests);
+    // FULL also survives a power cut, at the cost of an fsync per call.
+    this.sql.pragma(`synchronous = ${opts.synchronous ?? 'NORMAL'}`);
+    this.sql.exec(`
+      CREATE TABLE IF NOT EXISTS objects (ref TEXT PRIMARY KEY, cls TEXT NOT NULL, uuid TEXT NOT NULL,
+        created INTEGER NOT NULL, modified INTEGER NOT NULL, record TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS tombstones (ref TEXT PRIMARY KEY, cls TEXT NOT NULL, created INTEGER NOT NULL, deleted INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    `);
+    this.stmts = {
+      upsert: this.sql.prepare('INSERT INTO objects (ref, cls, uuid, created, modified, record) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(ref) DO UPDATE SET uuid=excluded.uuid, modified=excluded.modified, record=excluded.record'),
+      touch: this.sql.prepare('UPDATE objects SET modified = ? WHERE ref = ?'),
+      del: this.sql.prepare('DELETE FROM objects WHERE ref = ?'),
+      tomb: this.sql.prepare('INSERT OR REPLACE INTO tombstones (ref, cls, created, deleted) VALUES (?, ?, ?, ?)'),
+      setMeta: this.sql.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),
+    };
+    for (const r of relations()) {
+      const list = this.relBySrc.get(r.srcCls) ?? [];
+      list.push(r);
+      this.relBySrc.set(r.srcCls, list);
+    }
+    for (const c of CLASSES.values()) if (c.stored) this.byClass.set(c.name, new Map());
+    this.load();
+  }
+
+  private load(): void {
+    const g = this.sql.prepare("SELECT value FROM meta WHERE key = 'generation'").get() as { value: string } | undefined;
+    this.gen = g ? Number(g.value) : 0;
+    const rows = this.sql.prepare('SELECT ref, cls, created, modified, record FROM objects').all() as { ref: string; cls: string; created: number; modified: number; record: string }[];
+    for (const row of rows) {
+      if (!this.byClass.has(row.cls)) continue; // a class this version no longer has
+      const obj: Obj = { ref: row.ref, cls: row.cls, rec: this.upgrade(classDef(row.cls), JSON.parse(row.record) as Record<string, unknown>), created: row.created, modified: row.modified };
+      this.index(obj);
+    }
+    for (const t of this.sql.prepare('SELECT ref, cls, created, deleted FROM tombstones').all() as Tombstone[]) this.tombstones.set(t.ref, t);
+    this.compactLog();
+  }
+
+  /** Fill fields added to the model since the row was written. */
+  private upgrade(c: ClassDef, rec: Record<string, unknown>): Rec {
+    for (const fd of c.fields) if (!fd.reverseOf && !(fd.name in rec)) rec[fd.name] = defaultOf(fd);
+    return rec;
+  }
+
+  private compactLog(): void {
+    const entries: { gen: number; ref: string }[] = [];
+    for (const o of this.objects.values()) entries.push({ gen: o.modified, ref: o.ref });
+    for (const t of this.tombstones.values()) entries.push({ gen: t.deleted, ref: t.ref });
+    entries.sort((a, b) => a.gen - b.gen);
+    this.log = entries;
+  }
+
+  private index(o: Obj): void {
+    this.objects.set(o.ref, o);
+    this.byClass.get(o.cls)!.set(o.ref, o);
+    this.byUuid.set(o.rec.uuid as string, o);
+    for (const r of this.relBySrc.get(o.cls) ?? []) this.revAdd(o.rec[r.srcField], r, o.ref);
+  }
+
+  private unindex(o: Obj): void {
+    this.objects.delete(o.ref);
+    this.byClass.get(o.cls)!.delete(o.ref);
+    this.byUuid.delete(o.rec.uuid as string);
+    for (const r of this.relBySrc.get(o.cls) ?? []) this.revDel(o.rec[r.srcField], r, o.ref);
+  }
+
+  private revKey(target: string, r: Relation): string {
+    return `${target}\0${r.srcCls}.${r.srcField}`;
+  }
+
+  private revAdd(target: unknown, r: Relation, ref: string): void {
+    for (const t of refsIn(target)) {
+      const k = this.revKey(t, r);
+      let s = this.reverse.get(k);
+      if (!s) this.reverse.set(k, (s = new Set()));
+      s.add(ref);
+    }
+  }
+
+  private revDel(target: unknown, r: Relation, ref: string): void {
+    for (const t of refsIn(target)) {
+      const k = this.revKey(t, r);
+      const s = this.reverse.get(k);
+      if (s) { s.delete(ref); if (s.size === 0) this.reverse.delete(k); }
+    }
+  }
+
+  // ---- reads (also valid outside a transaction) ----
+
+  get generation(): number { return this.gen; }
+
+  get(ref: string): Obj | undefined { return this.objects.get(ref); }
+
+  getOf(cls: string, ref: string): Obj | undefined {
+    const o = this.objects.get(ref);
+    return o && o.cls === cls ? o : undefined;
+  }
+
+  /** The object, or HANDLE_INVALID [class, ref] as xapi raises it. */
+  must(cls: string, ref: string): Obj {
+    const o = this.getOf(cls, ref);
+    if (!o) throw new XapiError('HANDLE_INVALID', [cls, ref]);
+    return o;
+  }
+
+  byUuidOf(cls: string, uuid: string): Obj | undefined {
+    const o = this.byUuid.get(uuid);
+    return o && o.cls === cls ? o : undefined;
+  }
+
+  all(cls: string): IterableIterator<Obj> {
+    const m = this.byClass.get(cls);
+    if (!m) throw new Error(`class ${cls} is not stored`);
+    return m.values();
+  }
+
+  count(cls: string): number { return this.byClass.get(cls)?.size ?? 0; }
+
+  /** Refs of `srcCls` objects whose `srcField` points at `target`. */
+  referrers(target: string, srcCls: string, srcField: string): string[] {
+    const s = this.reverse.get(`${target}\0${srcCls}.${srcField}`);
+    return s ? [...s] : [];
+  }
+
+  /** The value of a field, reverse fields included. */
+  fieldValue(o: Obj, fd: FieldDef): unknown {
+    if (!fd.reverseOf) return o.rec[fd.name];
+    const refs = this.referrers(o.ref, fd.reverseOf.cls, fd.reverseOf.field);
+    if (fd.type.k === 'ref') return refs[0] ?? NULL_REF;
+    return refs;
+  }
+
+  /** The published record of an object, as get_record returns it (internal values, not yet marshalled). */
+  record(o: Obj): Record<string, unknown> {
+    const c = classDef(o.cls);
+    const out: Record<string, unknown> = {};
+    for (const fd of c.publicFields) out[fd.name] = this.fieldValue(o, fd);
+    return out;
+  }
+
+  // ---- changes since a generation (event.from) ----
+
+  /** Distinct refs changed after `since`, newest generation last. Undefined: `since` predates the log. */
+  changedSince(since: number): { ref: string; gen: number }[] {
+    let lo = 0, hi = this.log.length;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (this.log[mid].gen <= since) lo = mid + 1; else hi = mid; }
+    const seen = new Map<string, number>();
+    for (let i = lo; i < this.log.length; i++) seen.set(this.log[i].ref, this.log[i].gen);
+    return [...seen].map(([ref, gen]) => ({ ref, gen }));
+  }
+
+  tombstone(ref: string): Tombstone | undefined { return this.tombstones.get(ref); }
+
+  onCommit(fn: (c: Commit) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  // ---- transactions ----
+
+  /** Run `fn` as one transaction: all its writes land together, or none (on throw). */
+  transact<T>(fn: (tx: Txn) => T): T {
+    if (this.current) return fn(this.current); // nested: part of the enclosing transaction
+    const tx = new Txn(this);
+    this.current = tx;
+    let result: T;
+    try {
+      result = fn(tx);
+    } catch (e) {
+      this.current = undefined;
+      tx.rollback();
+      throw e;
+    }
+    this.current = undefined;
+    const commit = tx.commit();
+    if (commit) for (const l of this.listeners) l(commit);
+    return result;
+  }
+
+  /** Internal to Txn. */
+  _apply = {
+    insert: (o: Obj): Undo => { this.index(o); return () => this.unindex(o); },
+    remove: (o: Obj): Undo => { this.unindex(o); return () => this.index(o); },
+    replace: (o: Obj, rec: Rec): Undo => {
+      const old = o.rec;
+      const rels = this.relBySrc.get(o.cls) ?? [];
+      const uuidChanged = old.uuid !== rec.uuid;
+      for (const r of rels) this.revDel(old[r.srcField], r, o.ref);
+      if (uuidChanged) this.byUuid.delete(old.uuid as string);
+      o.rec = rec;
+      for (const r of rels) this.revAdd(rec[r.srcField], r, o.ref);
+      if (uuidChanged) this.byUuid.set(rec.uuid as string, o);
+      return () => this._apply.replace(o, old);
+    },
+    relationsOf: (cls: string): Relation[] => this.relBySrc.get(cls) ?? [],
+    persist: (created: Obj[], updated: Obj[], touchedOnly: Obj[], deleted: Obj[]): number => {
+      const gen = this.gen + 1;
+      const write = this.sql.transaction(() => {
+        for (const o of created) this.stmts.upsert.run(o.ref, o.cls, o.rec.uuid as string, gen, gen, JSON.stringify(o.rec));
+        for (const o of updated) this.stmts.upsert.run(o.ref, o.cls, o.rec.uuid as string, o.created, gen, JSON.stringify(o.rec));
+        for (const o of touchedOnly) this.stmts.touch.run(gen, o.ref);
+        for (const o of deleted) {
+          this.stmts.del.run(o.ref);
+          this.stmts.tomb.run(o.ref, o.cls, o.created, gen);
+        }
+        this.stmts.setMeta.run('generation', String(gen));
+      });
+      write();
+      this.gen = gen;
+      for (const o of created) { o.created = gen; o.modified = gen; }
+      for (const o of [...updated, ...touchedOnly]) o.modified = gen;
+      for (const o of deleted) this.tombstones.set(o.ref, { ref: o.ref, cls: o.cls, created: o.created, deleted: gen });
+      for (const o of [...created, ...updated, ...touchedOnly, ...deleted]) {
+        if (classDef(o.cls).events) this.log.push({ gen, ref: o.ref });
+      }
+      if (this.log.length > 4 * (this.objects.size + this.tombstones.size) + 1024) this.compactLog();
+      return gen;
+    },
+  };
+
+  /** Forget tombstones older than `keep` generations (event tokens older than that get a full resync). */
+  gcTombstones(keep: number): void {
+    const floor = this.gen - keep;
+    const old = [...this.tombstones.values()].filter((t) => t.deleted < floor);
+    if (old.length === 0) return;
+    const del = this.sql.prepare('DELETE FROM tombstones WHERE ref = ?');
+    this.sql.transaction(() => { for (const t of old) { del.run(t.ref); this.tombstones.delete(t.ref); } })();
+    this.compactLog();
+  }
+
+  close(): void { this.sql.close(); }
+}
+
+/** A transaction: writes apply to the in-memory index at once (with undo), and to SQLite at commit. */
+export class Txn {
+  private undo: Undo[] = [];
+  private readonly created = new Map<string, Obj>();
+  private readonly updated = new Map<string, Obj>();
+  private readonly deleted = new Map<string, Obj>();
+  private readonly touched = new Map<string, Obj>();
+  /** Work to run after a successful commit (e.g. wake an agent). */
+  readonly after: (() => void)[] = [];
+
+  constructor(readonly db: Database) {}
+
+  get(ref: string): Obj | undefined { return this.db.get(ref); }
+  must(cls: string, ref: string): Obj { return this.db.must(cls, ref); }
+  all(cls: string): Obj[] { return [...this.db.all(cls)]; }
+
+  create(cls: string, fields: Record<string, unknown>, opts: { ref?: string } = {}): string {
+    const c = classDef(cls);
+    const rec: Record<string, unknown> = {};
+    for (const fd of c.fields) {
+      if (fd.reverseOf) continue;
+      rec[fd.name] = fd.name in fields ? fields[fd.name] : defaultOf(fd);
+    }
+    if (!rec.uuid) rec.uuid = randomUUID();
+    const ref = opts.ref ?? newRef();
+    if (this.db.get(ref)) throw new XapiError('INTERNAL_ERROR', [`duplicate reference ${ref}`]);
+    if (this.db.byUuidOf(cls, rec.uuid as string)) throw new XapiError('INTERNAL_ERROR', [`duplicate uuid ${String(rec.uuid)}`]);
+    const o: Obj = { ref, cls, rec, created: 0, modified: 0 };
+    this.undo.push(this.db._apply.insert(o));
+    this.created.set(ref, o);
+    this.touchTargets(o, undefined, rec);
+    return ref;
+  }
+
+  update(ref: string, patch: Record<string, unknown>): void {
+    const o = this.db.get(ref);
+    if (!o) throw new Error(`update of missing ${ref}`);
+    const c = classDef(o.cls);
+    for (const k of Object.keys(patch)) {
+      const fd = c.fieldMap.get(k);
+      if (!fd || fd.reverseOf) throw new Error(`${o.cls}.${k} is not a stored field`);
+    }
+    const next = { ...o.rec, ...patch };
+    this.touchTargets(o, o.rec, next);
+    this.undo.push(this.db._apply.replace(o, next));
+    if (!this.created.has(ref)) this.updated.set(ref, o);
+  }
+
+  delete(ref: string): void {
+    const o = this.db.get(ref);
+    if (!o) return;
+    this.touchTargets(o, o.rec, undefined);
+    this.undo.push(this.db._apply.remove(o));
+    if (this.created.has(ref)) { this.created.delete(ref); this.updated.delete(ref); return; }
+    this.updated.delete(ref);
+    this.touched.delete(ref);
+    this.deleted.set(ref, o);
+  }
+
+  /** Generate a `mod` event without changing the object (event.inject). */
+  touch(ref: string): void {
+    const o = this.db.get(ref);
+    if (o && !this.created.has(ref) && !this.updated.has(ref)) this.touched.set(ref, o);
+  }
+
+  /** The objects on the other end of a relation changed too: their reverse field did. */
+  private touchTargets(o: Obj, before: Rec | undefined, after: Rec | undefined): void {
+    for (const r of this.db._apply.relationsOf(o.cls)) {
+      const a = refsIn(before?.[r.srcField]);
+      const b = refsIn(after?.[r.srcField]);
+      if (before && after && a.length === b.length && a.every((x, i) => x === b[i])) continue;
+      for (const t of [...a, ...b]) this.touch(t);
+    }
+  }
+
+  /** @internal */
+  rollback(): void {
+    for (let i = this.undo.length - 1; i >= 0; i--) this.undo[i]();
+    this.undo = [];
+  }
+
+  /** @internal */
+  commit(): Commit | undefined {
+    for (const ref of this.created.keys()) this.touched.delete(ref);
+    for (const ref of this.updated.keys()) this.touched.delete(ref);
+    for (const ref of this.deleted.keys()) this.touched.delete(ref);
+    if (this.created.size + this.updated.size + this.deleted.size + this.touched.size === 0) {
+      for (const a of this.after) a();
+      return undefined;
+    }
+    let gen: number;
+    try {
+      gen = this.db._apply.persist([...this.created.values()], [...this.updated.values()], [...this.touched.values()], [...this.deleted.values()]);
+    } catch (e) {
+      this.rollback();
+      throw new XapiError('INTERNAL_ERROR', [`database write failed: ${(e as Error).message}`]);
+    }
+    for (const a of this.after) a();
+    return { generation: gen, touched: [...this.created.keys(), ...this.updated.keys(), ...this.touched.keys(), ...this.deleted.keys()] };
+  }
+}
+
+function refsIn(v: unknown): string[] {
+  if (typeof v === 'string') return v.startsWith('OpaqueRef:') && v !== NULL_REF ? [v] : [];
+  if (Array.isArray(v)) return v.filter((x): x is string => typeof x === 'string' && x !== NULL_REF);
+  return [];
+}
+
+export function defaultOf(fd: FieldDef): unknown {
+  const d = fd.default !== undefined ? fd.default : zeroOf(fd.type);
+  // never share mutable defaults between records
+  return Array.isArray(d) ? [...d] : d && typeof d === 'object' ? { ...(d as object) } : d;
+}

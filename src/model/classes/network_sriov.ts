@@ -1,0 +1,25 @@
+import { f, m, p, t, type ClassSpec } from '../types.ts';
+import { sriov_configuration_mode } from '../enums.ts';
+
+export const network_sriov: ClassSpec = {
+  name: 'network_sriov',
+  doc: 'network-sriov which connects logical pif and physical pif',
+  defaultRole: 'pool-operator',
+  getAll: true,
+  cliPrefix: 'network-sriov',
+  cliListColumns: ['uuid', 'requires-reboot'],
+  fields: [
+    f('uuid', t.string, 'DynamicRO'),
+    f('physical_PIF', t.ref('PIF'), 'StaticRO'),
+    f('logical_PIF', t.ref('PIF'), 'StaticRO'),
+    f('requires_reboot', t.bool, 'DynamicRO'),
+    f('configuration_mode', sriov_configuration_mode, 'DynamicRO', { default: 'unknown', cli: false }),
+    f('max_vfs', t.int, 'DynamicRO', { internal: true, default: 0, doc: 'VFs the NIC offers (poolnet: from the host agent)' }),
+  ],
+  messages: [
+    m('create', [p('pif', t.ref('PIF')), p('network', t.ref('network'))], t.ref('network_sriov'), 'pool-operator',
+      ['PIF_IS_NOT_PHYSICAL', 'NETWORK_SRIOV_ALREADY_ENABLED', 'PIF_IS_NOT_SRIOV_CAPABLE', 'NETWORK_INCOMPATIBLE_WITH_SRIOV', 'NETWORK_HAS_INCOMPATIBLE_SRIOV_PIFS', 'NETWORK_ALREADY_CONNECTED', 'PIF_UNMANAGED', 'NETWORK_UNMANAGED'], { async: true }),
+    m('destroy', [p('self', t.ref('network_sriov'))], t.void, 'pool-operator', ['PIF_VLAN_STILL_EXISTS'], { async: true }),
+    m('get_remaining_capacity', [p('self', t.ref('network_sriov'))], t.int, 'read-only', [], { async: true }),
+  ],
+};

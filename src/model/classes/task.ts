@@ -1,0 +1,38 @@
+import { f, m, p, t, type ClassSpec } from '../types.ts';
+import { task_allowed_operations, task_status_type } from '../enums.ts';
+
+export const task: ClassSpec = {
+  name: 'task',
+  doc: 'A long-running asynchronous task',
+  defaultRole: 'read-only',
+  getAll: true,
+  fields: [
+    f('uuid', t.string, 'DynamicRO'),
+    f('name_label', t.string, 'DynamicRO'),
+    f('name_description', t.string, 'DynamicRO'),
+    f('allowed_operations', t.set(task_allowed_operations), 'DynamicRO'),
+    f('current_operations', t.map(t.string, task_allowed_operations), 'DynamicRO'),
+    f('created', t.datetime, 'DynamicRO'),
+    f('finished', t.datetime, 'DynamicRO'),
+    f('status', task_status_type, 'DynamicRO'),
+    f('resident_on', t.ref('host'), 'DynamicRO'),
+    f('progress', t.float, 'DynamicRO'),
+    f('type', t.string, 'DynamicRO'),
+    f('result', t.string, 'DynamicRO'),
+    f('error_info', t.set(t.string), 'DynamicRO'),
+    f('other_config', t.smap, 'RW'),
+    f('subtask_of', t.ref('task'), 'DynamicRO'),
+    f('subtasks', t.set(t.ref('task')), 'DynamicRO', { reverseOf: { cls: 'task', field: 'subtask_of' } }),
+    f('backtrace', t.string, 'DynamicRO'),
+    f('session', t.ref('session'), 'DynamicRO', { internal: true }),
+  ],
+  messages: [
+    m('create', [p('label', t.string), p('description', t.string)], t.ref('task'), 'read-only', []),
+    m('destroy', [p('self', t.ref('task'))], t.void, 'read-only', []),
+    m('cancel', [p('task', t.ref('task'))], t.void, 'read-only', ['OPERATION_NOT_ALLOWED'], { async: true }),
+    m('set_status', [p('self', t.ref('task')), p('value', task_status_type)], t.void, 'read-only', []),
+    m('set_progress', [p('self', t.ref('task')), p('value', t.float)], t.void, 'read-only', []),
+    m('set_result', [p('self', t.ref('task')), p('value', t.string)], t.void, 'read-only', []),
+    m('set_error_info', [p('self', t.ref('task')), p('value', t.set(t.string))], t.void, 'read-only', []),
+  ],
+};

@@ -1,0 +1,38 @@
+import { f, m, p, t, type ClassSpec } from '../types.ts';
+import { vm_operations, vm_power_state } from '../enums.ts';
+
+// VM: only what networking needs (VIFs, where it runs, power state).
+export const VM: ClassSpec = {
+  name: 'VM',
+  doc: 'A virtual machine (or \'guest\').',
+  defaultRole: 'vm-admin',
+  getAll: true,
+  ctor: true,
+  dtor: true,
+  cliPrefix: 'vm',
+  cliListColumns: ['uuid', 'name-label', 'power-state'],
+  fields: [
+    f('uuid', t.string, 'DynamicRO'),
+    f('allowed_operations', t.set(vm_operations), 'DynamicRO'),
+    f('current_operations', t.map(t.string, vm_operations), 'DynamicRO'),
+    f('name_label', t.string, 'RW'),
+    f('name_description', t.string, 'RW'),
+    f('power_state', vm_power_state, 'DynamicRO', { default: 'Halted', cli: 'power-state' }),
+    f('is_a_template', t.bool, 'RW'),
+    f('is_control_domain', t.bool, 'DynamicRO', { cli: 'is-control-domain' }),
+    f('resident_on', t.ref('host'), 'DynamicRO', { cli: 'resident-on' }),
+    f('affinity', t.ref('host'), 'RW'),
+    f('VIFs', t.set(t.ref('VIF')), 'DynamicRO', { reverseOf: { cls: 'VIF', field: 'VM' }, cli: 'vifs' }),
+    f('other_config', t.smap, 'RW'),
+    f('tags', t.set(t.string), 'RW', { writeRole: 'vm-operator' }),
+  ],
+  messages: [
+    m('start', [p('vm', t.ref('VM')), p('start_paused', t.bool, { default: false }), p('force', t.bool, { default: false })], t.void, 'vm-operator', ['VM_BAD_POWER_STATE', 'VM_REQUIRES_NETWORK'], { async: true }),
+    m('start_on', [p('vm', t.ref('VM')), p('host', t.ref('host')), p('start_paused', t.bool, { default: false }), p('force', t.bool, { default: false })], t.void, 'vm-power-admin', ['VM_BAD_POWER_STATE', 'VM_REQUIRES_NETWORK'], { async: true }),
+    m('hard_shutdown', [p('vm', t.ref('VM'))], t.void, 'vm-operator', ['VM_BAD_POWER_STATE'], { async: true }),
+    m('clean_shutdown', [p('vm', t.ref('VM'))], t.void, 'vm-operator', ['VM_BAD_POWER_STATE'], { async: true }),
+    m('pool_migrate', [p('vm', t.ref('VM')), p('host', t.ref('host')), p('options', t.smap, { default: {} })], t.void, 'vm-power-admin', ['VM_BAD_POWER_STATE', 'VM_REQUIRES_NETWORK', 'HOST_CANNOT_ATTACH_NETWORK', 'VM_HAS_SRIOV_VIF'], { async: true }),
+    m('get_allowed_VIF_devices', [p('vm', t.ref('VM'))], t.set(t.string), 'read-only', []),
+    m('assert_can_boot_here', [p('self', t.ref('VM')), p('host', t.ref('host'))], t.void, 'read-only', ['VM_REQUIRES_NETWORK'], { async: true }),
+  ],
+};

@@ -1,0 +1,159 @@
+// The datamodel DSL: a declarative description of XenAPI classes, like xapi's IDL.
+// Everything else (dispatch, generic messages, RBAC, marshalling, xe) reads these shapes.
+
+import type { Role } from './roles.ts';
+
+export type FieldType =
+  | { readonly k: 'string' }
+  | { readonly k: 'int' }
+  | { readonly k: 'float' }
+  | { readonly k: 'bool' }
+  | { readonly k: 'datetime' }
+  | { readonly k: 'enum'; readonly name: string; readonly values: readonly string[] }
+  | { readonly k: 'ref'; readonly cls: string }
+  | { readonly k: 'set'; readonly of: FieldType }
+  | { readonly k: 'map'; readonly key: FieldType; readonly value: FieldType }
+  | { readonly k: 'record'; readonly cls: string }
+  | { readonly k: 'any' } // free-form struct (event.from result, event records)
+  | { readonly k: 'void' };
+
+export const t = {
+  string: { k: 'string' } as const,
+  int: { k: 'int' } as const,
+  float: { k: 'float' } as const,
+  bool: { k: 'bool' } as const,
+  datetime: { k: 'datetime' } as const,
+  void: { k: 'void' } as const,
+  any: { k: 'any' } as const,
+  enumOf: (name: string, values: readonly string[]): FieldType => ({ k: 'enum', name, values }),
+  ref: (cls: string): FieldType => ({ k: 'ref', cls }),
+  set: (of: FieldType): FieldType => ({ k: 'set', of }),
+  map: (key: FieldType, value: FieldType): FieldType => ({ k: 'map', key, value }),
+  smap: { k: 'map', key: { k: 'string' }, value: { k: 'string' } } as FieldType,
+  record: (cls: string): FieldType => ({ k: 'record', cls }),
+};
+
+/** RW: generic setter; StaticRO: fixed at creation; DynamicRO: maintained by the server. */
+export type Qualifier = 'RW' | 'StaticRO' | 'DynamicRO';
+
+export interface FieldDef {
+  readonly name: string; // wire name, e.g. name_label
+  readonly type: FieldType;
+  readonly qual: Qualifier;
+  readonly default?: unknown;
+  /** Not part of the public record (xapi's internal_only). */
+  readonly internal?: boolean;
+  /** This field is computed from the other side of a relation: objects of `cls` whose `field` points here. */
+  readonly reverseOf?: { readonly cls: string; readonly field: string };
+  /** Least role for the generated setter / map and set mutators. */
+  readonly writeRole?: Role;
+  /** Map keys that a lesser role may write (xapi's map_keys_roles). */
+  readonly keyRoles?: readonly { readonly prefix: string; readonly role: Role }[];
+  /** xe field name; false hides it from xe. Default derived (see cli.ts). */
+  readonly cli?: string | false;
+  readonly doc?: string;
+}
+
+export interface ParamDef {
+  readonly name: string;
+  readonly type: FieldType;
+  readonly doc?: string;
+  /** Parameters with a default may be omitted from the tail of the call. */
+  readonly default?: unknown;
+}
+
+export interface MessageDef {
+  readonly name: string;
+  readonly params: readonly ParamDef[];
+  readonly result: FieldType;
+  readonly errors: readonly string[];
+  readonly role: Role | 'local-root-only';
+  readonly doc?: string;
+  /** Can be called as Async.<cls>.<name>. */
+  readonly async?: boolean;
+  /** Takes no session argument (session.login_with_password). */
+  readonly sessionless?: boolean;
+  /** Generated from the fields (getter, setter, ...). */
+  readonly generic?: GenericKind;
+  /** The field a generic accessor operates on. */
+  readonly field?: string;
+  readonly hidden?: boolean;
+}
+
+export type GenericKind =
+  | 'get_record' | 'get_by_uuid' | 'get_by_name_label' | 'get_all' | 'get_all_records'
+  | 'get_all_where' | 'get_all_records_where'
+  | 'create' | 'destroy' | 'get' | 'set' | 'add_to' | 'remove_from' | 'add' | 'remove';
+
+export interface ClassSpec {
+  readonly name: string; // wire spelling: network, PIF, VIF, SDN_controller ...
+  readonly doc: string;
+  readonly fields: readonly FieldDef[];
+  readonly messages: readonly MessageDef[];
+  /** Default least role for setters and custom messages. */
+  readonly defaultRole: Role;
+  /** get_all / get_all_records exposed. */
+  readonly getAll: boolean;
+  /** Generated constructor (create from a struct) and destructor. */
+  readonly ctor?: boolean;
+  readonly dtor?: boolean;
+  /** Kept in the pool database (false: event has no rows). */
+  readonly stored?: boolean;
+  /** Produces events for event.from (session: no). */
+  readonly events?: boolean;
+  /** xe class prefix (network, pif, vif, network-sriov ...); absent: no xe commands. */
+  readonly cliPrefix?: string;
+  /** Default columns of xe <prefix>-list. */
+  readonly cliListColumns?: readonly string[];
+}
+
+/** A field helper with the defaults of xapi's `field` (RW unless stated). */
+export function f(name: string, type: FieldType, qual: Qualifier = 'RW', extra: Partial<FieldDef> = {}): FieldDef {
+  return { name, type, qual, ...extra };
+}
+
+export function p(name: string, type: FieldType, extra: Partial<ParamDef> = {}): ParamDef {
+  return { name, type, ...extra };
+}
+
+export function m(
+  name: string,
+  params: readonly ParamDef[],
+  result: FieldType,
+  role: Role | 'local-root-only',
+  errors: readonly string[] = [],
+  extra: Partial<MessageDef> = {},
+): MessageDef {
+  return { name, params, result, role, errors, ...extra };
+}
+
+/** The zero value of a type: what a field holds when nothing was given. */
+export function zeroOf(type: FieldType): unknown {
+  switch (type.k) {
+    case 'string': return '';
+    case 'int': return 0;
+    case 'float': return 0;
+    case 'bool': return false;
+    case 'datetime': return '19700101T00:00:00Z';
+    case 'enum': return type.values[0];
+    case 'ref': return NULL_REF;
+    case 'set': return [];
+    case 'map': return {};
+    case 'record': return {};
+    case 'any': return {};
+    case 'void': return '';
+  }
+}
+
+export const NULL_REF = 'OpaqueRef:NULL';
+
+export function typeToString(type: FieldType): string {
+  switch (type.k) {
+    case 'enum': return `enum ${type.name}`;
+    case 'ref': return `${type.cls} ref`;
+    case 'set': return `${typeToString(type.of)} set`;
+    case 'map': return `(${typeToString(type.key)} -> ${typeToString(type.value)}) map`;
+    case 'record': return `${type.cls} record`;
+    default: return type.k;
+  }
+}
