@@ -41,6 +41,8 @@ const SPECS: readonly ClassSpec[] = [
   VIF, VIF_metrics, VM, task, event, role, subject, message, SDN_controller,
 ];
 
+const NO_ASYNC_CLASSES = new Set(['session', 'event', 'task', 'role', 'subject']);
+
 const selfOf = (cls: string) => p('self', t.ref(cls));
 
 /** Generic messages of a class, as xapi's datamodel_utils derives them. */
@@ -84,7 +86,9 @@ function build(c: ClassSpec): ClassDef {
   const all = new Map<string, MessageDef>();
   for (const g of genericMessages(c)) all.set(g.name, g);
   // Custom messages override generic ones of the same name (e.g. Bond.create, task.create).
-  for (const cm of c.messages) all.set(cm.name, cm);
+  // As in xapi, custom messages can be called Async unless their class forbids it.
+  const noAsync = NO_ASYNC_CLASSES.has(c.name);
+  for (const cm of c.messages) all.set(cm.name, { ...cm, async: noAsync ? false : cm.async ?? true });
   return {
     ...c,
     stored: c.stored !== false,
