@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the daemon, the lab and the tests use.
-PKGS=(openssl ca-certificates)
+PKGS=(openssl ca-certificates openvswitch-switch iproute2)
 PKGS+=("$@")
 
 missing=()

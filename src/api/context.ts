@@ -2,6 +2,7 @@
 // and the services of the daemon it runs in.
 
 import type { Database, Obj, Txn } from '../db/database.ts';
+import type { NicFacts } from '../db/init.ts';
 import type { ClassDef, MessageDef } from '../model/index.ts';
 
 export interface Services {
@@ -9,6 +10,8 @@ export interface Services {
   /** The host this daemon runs on. */
   readonly thisHost: () => string;
   readonly log: { info: (o: object, msg?: string) => void; warn: (o: object, msg?: string) => void; error: (o: object, msg?: string) => void };
+  /** The NICs the host's kernel has now (what xapi asks networkd for in PIF.scan/introduce). */
+  readonly hostNics: (host: string) => readonly NicFacts[];
   /** Called after a commit that may change what a host's switch should look like. */
   readonly kick?: () => void;
 }

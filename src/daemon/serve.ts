@@ -63,7 +63,9 @@ export async function startDaemon(o: ServeOptions): Promise<Daemon> {
     const p = db.all('pool').next().value;
     return (p?.rec.master as string) ?? 'OpaqueRef:NULL';
   };
-  const api = new Api({ db, thisHost, log }, opsImpls);
+  // The NICs the kernel has now: fixed facts (tests) or discovered at each call (PIF.scan after a hot-add).
+  const hostNics = () => (o.facts ?? discoverHost(o.nics)).nics;
+  const api = new Api({ db, thisHost, log, hostNics }, opsImpls);
   const tls = o.insecureHttp ? undefined : await ensureCertificate(o.dataDir, db.get(thisHost())?.rec.hostname as string ?? 'poolnet');
   const server = await listen(api, { port: o.port, bind: o.bind, tls }, log);
   const port = boundPort(server);

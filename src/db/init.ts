@@ -14,6 +14,8 @@ export interface NicFacts {
   readonly speed: number;
   readonly ipv4: readonly { ip: string; prefix: number }[];
   readonly gateway: string;
+  /** Virtual functions an SR-IOV capable NIC offers (0 or absent: not capable). */
+  readonly sriovVfs?: number;
 }
 
 export interface HostFacts {
@@ -38,17 +40,26 @@ export function softwareVersion(backend: string): Record<string, string> {
   return { product_brand: 'poolnet', product_version: PRODUCT_VERSION, platform_name: 'poolnet', xapi: `${API_VERSION.major}.${API_VERSION.minor}`, network_backend: backend };
 }
 
-/** Create the physical PIF, its metrics and its pool-wide network for one NIC (xenbr<position>). */
-export function introducePhysical(tx: Txn, host: string, nic: NicFacts, position: number): string {
-  const bridge = `xenbr${position}`;
-  const network = tx.all('network').find((n) => n.rec.bridge === bridge)?.ref ?? tx.create('network', {
-    name_label: `Pool-wide network associated with ${nic.device}`, MTU: 1500, bridge, managed: true, other_config: {},
+/** The bridge of a NIC's pool-wide network: xenbr<position> for eth<position>, else br<device> (as xapi without a position). */
+export function bridgeOfDevice(device: string): string {
+  const m = /^eth(\d+)$/.exec(device);
+  return m ? `xenbr${Number(m[1])}` : `br${device}`;
+}
+
+/** Create the physical PIF, its metrics and its pool-wide network for one NIC. */
+export function introducePhysical(tx: Txn, host: string, nic: NicFacts, opts: { managed?: boolean; disallowUnplug?: boolean; attached?: boolean } = {}): string {
+  const managed = opts.managed ?? true;
+  const bridge = managed ? bridgeOfDevice(nic.device) : '';
+  const network = (managed ? tx.all('network').find((n) => n.rec.bridge === bridge)?.ref : undefined) ?? tx.create('network', {
+    name_label: `Pool-wide network associated with ${nic.device}`, MTU: 1500, bridge, managed, other_config: {},
   });
   const metrics = tx.create('PIF_metrics', { carrier: nic.carrier, speed: nic.speed, duplex: nic.carrier, device_name: nic.device, last_updated: '19700101T00:00:00Z' });
   return tx.create('PIF', {
     device: nic.device, device_name: nic.device, network, host, MAC: nic.mac, MTU: nic.mtu, VLAN: -1, metrics,
-    physical: true, currently_attached: true, ip_configuration_mode: 'None', IPv6: [], ipv6_configuration_mode: 'None',
-    primary_address_type: 'IPv4', managed: true, properties: { gro: 'on' }, capabilities: [], igmp_snooping_status: 'disabled',
+    physical: true, currently_attached: opts.attached ?? false, ip_configuration_mode: 'None', IPv6: [], ipv6_configuration_mode: 'None',
+    primary_address_type: 'IPv4', managed, properties: { gro: 'on' }, capabilities: nic.sriovVfs ? ['sriov'] : [],
+    igmp_snooping_status: 'disabled', disallow_unplug: opts.disallowUnplug ?? false,
+    other_config: nic.sriovVfs ? { 'sriov-max-vfs': String(nic.sriovVfs) } : {},
   });
 }
 
@@ -68,8 +79,9 @@ export function initialise(db: Database, facts: HostFacts, opts: { backend: 'ope
     });
     tx.update(host, { control_domain: dom0 });
     let management: { pif: string; nic: NicFacts } | undefined;
-    facts.nics.forEach((nic, position) => {
-      const pif = introducePhysical(tx, host, nic, position);
+    facts.nics.forEach((nic) => {
+      // start of day plugs every physical PIF (xapi's best-effort bring-up)
+      const pif = introducePhysical(tx, host, nic, { attached: true });
       if (!management && nic.ipv4.length > 0) management = { pif, nic };
     });
     if (management) {

@@ -1,8 +1,35 @@
-// pool: the pool-wide flags networking acts on.
+// pool: the pool-wide flags and reconfigurations networking acts on.
 
 import type { ImplTable } from '../api/context.ts';
+import { XapiError } from '../model/index.ts';
+import { managementReconfigure } from './host.ts';
+import { isBondSlave, thePool } from './topology.ts';
 
 export const poolImpls: ImplTable = {
   // HA itself is outside networking; the flag gates bonds and management changes as in xapi.
   'pool.set_ha_enabled': (ctx, a) => { ctx.tx.update(ctx.tx.must('pool', a.self as string).ref, { ha_enabled: a.value }); },
+  'pool.set_igmp_snooping_enabled': (ctx, a) => {
+    const host = ctx.db.get(ctx.svc.thisHost())!;
+    if ((host.rec.software_version as Record<string, string>).network_backend !== 'openvswitch') throw new XapiError('OPENVSWITCH_NOT_ACTIVE', []);
+    ctx.tx.update(ctx.tx.must('pool', a.self as string).ref, { igmp_snooping_enabled: a.value });
+  },
+  'pool.management_reconfigure': (ctx, a) => {
+    const db = ctx.db;
+    const network = ctx.tx.must('network', a.network as string);
+    if (thePool(db).rec.ha_enabled) throw new XapiError('HA_IS_ENABLED', []);
+    const pifs = [...db.all('host')].map((h) => {
+      const pif = db.referrers(network.ref, 'PIF', 'network').map((r) => db.get(r)!).find((p) => p.rec.host === h.ref);
+      if (!pif) throw new XapiError('PIF_NOT_PRESENT', [h.ref, network.ref]);
+      return pif;
+    });
+    const type = pifs[0]?.rec.primary_address_type;
+    for (const p of pifs) {
+      if (p.rec.primary_address_type !== type) throw new XapiError('PIF_INCOMPATIBLE_PRIMARY_ADDRESS_TYPE', [p.ref]);
+      if (isBondSlave(p)) throw new XapiError('CANNOT_PLUG_BOND_SLAVE', [p.ref]);
+    }
+    // members first, the master last (its address change would strand the others)
+    const master = thePool(db).rec.master;
+    for (const p of [...pifs.filter((x) => x.rec.host !== master), ...pifs.filter((x) => x.rec.host === master)]) managementReconfigure(ctx, p.ref);
+  },
+  'pool.sync_database': () => undefined,
 };

@@ -1,0 +1,121 @@
+// What a PIF is (xapi_pif_helpers.ml) and the checks the PIF, Bond, VLAN and tunnel ops share.
+// Pure reads of the database; every refusal is a XapiError with xapi's code and parameters.
+
+import type { Database, Obj } from '../db/database.ts';
+import { NULL_REF, XapiError } from '../model/index.ts';
+
+export type PifKind = 'tunnel_access' | 'vlan' | 'sriov_logical' | 'bond_master' | 'physical';
+
+const first = (db: Database, ref: string, cls: string, field: string): Obj | undefined => {
+  const r = db.referrers(ref, cls, field)[0];
+  return r ? db.get(r) : undefined;
+};
+
+export const vlanOf = (db: Database, pif: Obj): Obj | undefined => first(db, pif.ref, 'VLAN', 'untagged_PIF');
+export const bondOfMaster = (db: Database, pif: Obj): Obj | undefined => first(db, pif.ref, 'Bond', 'master');
+export const tunnelOfAccess = (db: Database, pif: Obj): Obj | undefined => first(db, pif.ref, 'tunnel', 'access_PIF');
+export const sriovOfLogical = (db: Database, pif: Obj): Obj | undefined => first(db, pif.ref, 'network_sriov', 'logical_PIF');
+export const sriovOfPhysical = (db: Database, pif: Obj): Obj | undefined => first(db, pif.ref, 'network_sriov', 'physical_PIF');
+
+/** The PIF's type, tested in xapi's order. */
+export function pifKind(db: Database, pif: Obj): PifKind {
+  if (tunnelOfAccess(db, pif)) return 'tunnel_access';
+  if (vlanOf(db, pif)) return 'vlan';
+  if (sriovOfLogical(db, pif)) return 'sriov_logical';
+  if (bondOfMaster(db, pif)) return 'bond_master';
+  if (pif.rec.physical) return 'physical';
+  throw new XapiError('INTERNAL_ERROR', [`PIF ${String(pif.rec.uuid)} has no type`]);
+}
+
+/** The stack under a PIF, top first, down to a bond master or a physical PIF. */
+export function pifTopo(db: Database, pif: Obj): { kind: PifKind; pif: Obj }[] {
+  const out: { kind: PifKind; pif: Obj }[] = [];
+  let cur: Obj | undefined = pif;
+  while (cur) {
+    const kind = pifKind(db, cur);
+    out.push({ kind, pif: cur });
+    if (kind === 'tunnel_access') cur = db.get(tunnelOfAccess(db, cur)!.rec.transport_PIF as string);
+    else if (kind === 'vlan') cur = db.get(vlanOf(db, cur)!.rec.tagged_PIF as string);
+    else if (kind === 'sriov_logical') cur = db.get(sriovOfLogical(db, cur)!.rec.physical_PIF as string);
+    else cur = undefined;
+  }
+  return out;
+}
+
+export const isBondSlave = (pif: Obj): boolean => pif.rec.bond_slave_of !== NULL_REF && !!pif.rec.bond_slave_of;
+
+export function thePool(db: Database): Obj {
+  const p = db.all('pool').next();
+  if (p.done) throw new XapiError('INTERNAL_ERROR', ['no pool']);
+  return p.value;
+}
+
+export function pifsOfHost(db: Database, host: string): Obj[] {
+  return db.referrers(host, 'PIF', 'host').map((r) => db.get(r)!);
+}
+
+export function managementPif(db: Database, host: string): Obj | undefined {
+  return pifsOfHost(db, host).find((p) => p.rec.management);
+}
+
+/** A network is an SR-IOV network when an SR-IOV logical PIF sits on it. */
+export function isSriovNetwork(db: Database, network: string): boolean {
+  return db.referrers(network, 'PIF', 'network').some((r) => sriovOfLogical(db, db.get(r)!));
+}
+
+// ---- checks (xapi_pif.ml's assert_*) ----
+
+export function assertManaged(pif: Obj): void {
+  if (!pif.rec.managed) throw new XapiError('PIF_UNMANAGED', [pif.ref]);
+}
+
+export function assertNetworkManaged(network: Obj): void {
+  if (!network.rec.managed) throw new XapiError('NETWORK_UNMANAGED', [network.ref]);
+}
+
+export function assertNotManagement(pif: Obj): void {
+  if (pif.rec.management) throw new XapiError('PIF_IS_MANAGEMENT_INTERFACE', [pif.ref]);
+}
+
+export function assertNoProtection(db: Database, pif: Obj): void {
+  if (!pif.rec.currently_attached) return;
+  const pool = thePool(db);
+  if (pool.rec.ha_enabled) throw new XapiError('HA_IS_ENABLED', []);
+  if (pool.rec.redo_log_enabled) throw new XapiError('REDO_LOG_IS_ENABLED', []);
+}
+
+export function assertNotInBond(db: Database, pif: Obj): void {
+  if (isBondSlave(pif) || bondOfMaster(db, pif)) throw new XapiError('PIF_ALREADY_BONDED', [pif.ref]);
+}
+
+export function assertNoVlans(db: Database, pif: Obj): void {
+  if (db.referrers(pif.ref, 'VLAN', 'tagged_PIF').length > 0 || vlanOf(db, pif)) throw new XapiError('PIF_VLAN_STILL_EXISTS', [pif.ref]);
+}
+
+export function assertNoTunnels(db: Database, pif: Obj): void {
+  if (db.referrers(pif.ref, 'tunnel', 'transport_PIF').length > 0 || tunnelOfAccess(db, pif)) throw new XapiError('PIF_TUNNEL_STILL_EXISTS', [pif.ref]);
+}
+
+export function assertNoSriov(db: Database, pif: Obj): void {
+  if (sriovOfLogical(db, pif)) throw new XapiError('CANNOT_FORGET_SRIOV_LOGICAL', [pif.ref]);
+  if (sriovOfPhysical(db, pif)) throw new XapiError('PIF_SRIOV_STILL_EXISTS', [pif.ref]);
+}
+
+/** A network is realised on a host by at most one PIF. */
+export function assertNoOtherLocalPifs(db: Database, host: string, network: string): void {
+  const other = db.referrers(network, 'PIF', 'network').find((r) => db.get(r)?.rec.host === host);
+  if (other) throw new XapiError('NETWORK_ALREADY_CONNECTED', [host, other]);
+}
+
+export function assertNotBondSlave(pif: Obj): void {
+  if (isBondSlave(pif)) throw new XapiError('CANNOT_PLUG_BOND_SLAVE', [pif.ref]);
+}
+
+/** Refs of VIFs on `network` that are in use on `host` (attached, of a running VM resident there). */
+export function vifsInUseOnHost(db: Database, network: string, host: string): string[] {
+  return db.referrers(network, 'VIF', 'network').filter((v) => {
+    const vif = db.get(v)!;
+    const vm = db.get(vif.rec.VM as string);
+    return vif.rec.currently_attached && vm && vm.rec.power_state === 'Running' && vm.rec.resident_on === host;
+  });
+}

@@ -1,0 +1,53 @@
+// tunnel: the access PIF of a cross-server private network on a host, carried by a transport
+// PIF's IP (xapi_tunnel.ml). The switch side comes from the pool's SDN controller.
+
+import type { Ctx, ImplTable } from '../api/context.ts';
+import type { Obj } from '../db/database.ts';
+import { XapiError } from '../model/index.ts';
+import { randomMac } from './addr.ts';
+import { destroyPif, plug, unplug } from './pif.ts';
+import { assertManaged, assertNetworkManaged, assertNoOtherLocalPifs, isBondSlave, isSriovNetwork, pifKind, pifsOfHost, sriovOfLogical, tunnelOfAccess, vlanOf } from './topology.ts';
+
+function nextTunnelDevice(ctx: Ctx, host: string): string {
+  const used = new Set(pifsOfHost(ctx.db, host).filter((p) => tunnelOfAccess(ctx.db, p)).map((p) => p.rec.device));
+  for (let n = 0; ; n++) if (!used.has(`tunnel${n}`)) return `tunnel${n}`;
+}
+
+export function createTunnel(ctx: Ctx, transport: Obj, network: Obj, protocol: string): string {
+  const db = ctx.db, tx = ctx.tx;
+  const host = transport.rec.host as string;
+  assertNetworkManaged(network);
+  assertNoOtherLocalPifs(db, host, network.ref);
+  assertManaged(transport);
+  const kind = pifKind(db, transport);
+  if (kind === 'physical' && isBondSlave(transport)) throw new XapiError('CANNOT_ADD_TUNNEL_TO_BOND_SLAVE', [transport.ref]);
+  if (kind === 'tunnel_access') throw new XapiError('IS_TUNNEL_ACCESS_PIF', [transport.ref]);
+  if (kind === 'sriov_logical') throw new XapiError('CANNOT_ADD_TUNNEL_TO_SRIOV_LOGICAL', [transport.ref]);
+  if (kind === 'vlan' && sriovOfLogical(db, db.get(vlanOf(db, transport)!.rec.tagged_PIF as string)!)) throw new XapiError('CANNOT_ADD_TUNNEL_TO_VLAN_ON_SRIOV_LOGICAL', [transport.ref]);
+  if (isSriovNetwork(db, network.ref)) throw new XapiError('NETWORK_INCOMPATIBLE_WITH_TUNNEL', [network.ref]);
+  // the seed: every host must run the vSwitch, and the pool must have a controller
+  if ([...db.all('host')].some((h) => (h.rec.software_version as Record<string, string>).network_backend !== 'openvswitch')) throw new XapiError('OPENVSWITCH_NOT_ACTIVE', []);
+  if (db.count('SDN_controller') === 0) throw new XapiError('OPERATION_NOT_ALLOWED', ['A cross-server private network needs an SDN controller: introduce one with sdn-controller-introduce first']);
+  if (transport.rec.ip_configuration_mode === 'None') throw new XapiError('TRANSPORT_PIF_NOT_CONFIGURED', [transport.ref]);
+  const access = tx.create('PIF', {
+    device: nextTunnelDevice(ctx, host), device_name: '', network: network.ref, host, MAC: randomMac(), MTU: network.rec.MTU,
+    VLAN: -1, metrics: transport.rec.metrics, physical: false, currently_attached: false, ip_configuration_mode: 'None',
+    ipv6_configuration_mode: 'None', IPv6: [''], primary_address_type: 'IPv4', managed: true, properties: {}, other_config: {},
+    igmp_snooping_status: 'unknown',
+  });
+  const tunnel = tx.create('tunnel', { access_PIF: access, transport_PIF: transport.ref, status: { active: 'false' }, other_config: {}, protocol });
+  plug(ctx, db.get(access)!);
+  return tunnel;
+}
+
+export function destroyTunnel(ctx: Ctx, tunnel: Obj): void {
+  const access = ctx.db.get(tunnel.rec.access_PIF as string);
+  if (access) unplug(ctx, access);
+  ctx.tx.delete(tunnel.ref);
+  if (access) destroyPif(ctx.tx, ctx.db.get(access.ref)!);
+}
+
+export const tunnelImpls: ImplTable = {
+  'tunnel.create': (ctx, a) => createTunnel(ctx, ctx.tx.must('PIF', a.transport_PIF as string), ctx.tx.must('network', a.network as string), a.protocol as string),
+  'tunnel.destroy': (ctx, a) => { destroyTunnel(ctx, ctx.tx.must('tunnel', a.self as string)); },
+};

@@ -1,0 +1,351 @@
+// VIF: creation, hot(un)plug, move, switch-port locking, QoS, guest IP settings and trunks
+// (xapi_vif.ml, xapi_vif_helpers.ml).
+
+import { createHash, randomInt } from 'node:crypto';
+import { BlockList } from 'node:net';
+import type { Ctx, ImplTable } from '../api/context.ts';
+import type { Database, Obj } from '../db/database.ts';
+import { NULL_REF, XapiError } from '../model/index.ts';
+import { isIpv4, isIpv4Cidr, isIpv6, isIpv6Cidr, isMac, randomMac } from './addr.ts';
+import { isSriovNetwork } from './network_sriov.ts';
+import { hostCanSeeNetwork } from './vm.ts';
+
+// ---------------------------------------------------------------- pure helpers
+
+export type EffectiveLockingMode = 'locked' | 'unlocked' | 'disabled';
+
+/**
+ * The locking mode the switch applies to a VIF: its own mode, or for `network_default` its
+ * network's `default_locking_mode` (unlocked or disabled). `mode` defaults to the VIF's own.
+ */
+export function effectiveLockingMode(db: Database, vif: Obj, mode: string = vif.rec.locking_mode as string): EffectiveLockingMode {
+  if (mode === 'locked' || mode === 'unlocked' || mode === 'disabled') return mode;
+  const n = db.get(vif.rec.network as string);
+  return n?.rec.default_locking_mode === 'disabled' ? 'disabled' : 'unlocked';
+}
+
+/**
+ * An external (third-party / vSwitch Controller) SDN controller: one introduced with protocol
+ * "ssl", i.e. a controller the switches connect out to. The seed: switch-port locking is not
+ * supported while such a controller is in use, because it programs the flow tables itself.
+ *
+ * poolnet's built-in controller for cross-server private networks is introduced with protocol
+ * "pssl" (the switches listen and the master connects to them). It does not block locking:
+ * port-locking rules are compiled by poolnet's own agent into the same flow tables, so the two
+ * never fight over them. xapi refuses with any controller; poolnet only with an external one.
+ */
+export function externalControllerActive(db: Database): boolean {
+  for (const c of db.all('SDN_controller')) if (c.rec.protocol === 'ssl') return true;
+  return false;
+}
+
+/** xapi's gen_mac: MD5 chained 2*device+1 times over the VM's mac_seed, locally administered unicast. */
+export function macFromSeed(device: number, seed: string): string {
+  let d: Buffer = Buffer.from(seed, 'utf8');
+  for (let i = 0; i <= 2 * device; i++) d = createHash('md5').update(d).digest();
+  const d2 = createHash('md5').update(d).digest();
+  const b = [d[0], d[1], d[2], d[3], d2[1], d2[2]];
+  b[0] = (b[0] | 0x02) & ~0x01;
+  return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+/** An unsigned decimal integer (xapi: int_of_string, which would also take 0x.., -1, 1_0). */
+const isDevice = (s: string): boolean => /^\d{1,9}$/.test(s);
+
+const isPositiveInt = (s: string): boolean => /^\d+$/.test(s) && Number(s) > 0 && Number.isSafeInteger(Number(s));
+
+export function assertQosType(v: string): void {
+  if (v !== '' && v !== 'ratelimit') throw new XapiError('INVALID_VALUE', ['qos_algorithm_type', v]);
+}
+
+/** kbps: kilobytes per second, a positive integer; timeslice_us: microseconds, a positive integer. */
+export function assertQosParam(key: string, value: string): void {
+  if ((key === 'kbps' || key === 'timeslice_us') && !isPositiveInt(value)) {
+    throw new XapiError('INVALID_VALUE', ['qos_algorithm_params', `${key} = ${value}`]);
+  }
+}
+
+export function assertQosParams(params: Record<string, string>): void {
+  for (const [k, v] of Object.entries(params)) assertQosParam(k, v);
+}
+
+type Family = 'ipv4' | 'ipv6';
+
+const isAllowedEntry = (family: Family, s: string): boolean =>
+  family === 'ipv4' ? isIpv4(s) || isIpv4Cidr(s) : isIpv6(s) || isIpv6Cidr(s);
+
+/** Each entry an address or a CIDR of the family, de-duplicated in order. */
+function checkedAllowed(family: Family, list: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const s of list) {
+    if (!isAllowedEntry(family, s)) throw new XapiError('INVALID_IP_ADDRESS_SPECIFIED', [`${family}_allowed`]);
+    if (!out.includes(s)) out.push(s);
+  }
+  return out;
+}
+
+/** Whether `ip` is one of the allowed entries (an equal address, or inside an allowed CIDR). */
+function allowedBy(family: Family, allowed: readonly string[], ip: string): boolean {
+  const bl = new BlockList();
+  for (const e of allowed) {
+    const slash = e.indexOf('/');
+    try {
+      if (slash < 0) bl.addAddress(e, family);
+      else bl.addSubnet(e.slice(0, slash), Number(e.slice(slash + 1)), family);
+    } catch {
+      // an entry BlockList cannot parse (an IPv6 zone index) matches nothing
+    }
+  }
+  try {
+    return bl.check(ip, family);
+  } catch {
+    return false;
+  }
+}
+
+const VLAN_MAX = 4094;
+
+function assertTag(tag: number): void {
+  if (!Number.isInteger(tag) || tag < 0 || tag > VLAN_MAX) throw new XapiError('VLAN_TAG_INVALID', [tag]);
+}
+
+/** A network carried by VLAN PIFs cannot take a trunk port (its VIFs are access ports of that VLAN). */
+function assertTrunksAllowed(db: Database, network: string): void {
+  const vlanPif = db.referrers(network, 'PIF', 'network').some((r) => ((db.get(r)?.rec.VLAN as number | undefined) ?? -1) >= 0);
+  if (vlanPif) throw new XapiError('NETWORK_INCOMPATIBLE_WITH_TRUNKS', [network]);
+}
+
+/** Attached, and its VM not suspended: the switch has a port for it (xapi's device_active). */
+function isActive(db: Database, vif: Obj): boolean {
+  const vm = db.get(vif.rec.VM as string);
+  return vif.rec.currently_attached === true && vm?.rec.power_state !== 'Suspended';
+}
+
+const SRIOV_HOTPLUG = 'Network SR-IOV VIF plug/unplug not allowed';
+
+/** xapi_vif_helpers.valid_operations for plug and unplug, first error wins. */
+function assertHotplug(db: Database, vif: Obj, op: 'plug' | 'unplug'): Obj {
+  const vm = db.must('VM', vif.rec.VM as string);
+  if (op === 'plug' && vm.rec.is_control_domain) throw new XapiError('OPERATION_NOT_ALLOWED', ['Control domain does not support hotplug']);
+  if (isSriovNetwork(db, vif.rec.network as string)) throw new XapiError('OPERATION_NOT_ALLOWED', [SRIOV_HOTPLUG]);
+  const state = vm.rec.power_state as string;
+  const plugged = vif.rec.currently_attached === true || vif.rec.reserved === true;
+  if (state !== 'Running') throw new XapiError('VM_BAD_POWER_STATE', [vm.ref, 'running', state.toLowerCase()]);
+  if (op === 'plug' && plugged) throw new XapiError('DEVICE_ALREADY_ATTACHED', [vif.ref]);
+  if (op === 'unplug' && !plugged) throw new XapiError('DEVICE_ALREADY_DETACHED', [vif.ref]);
+  return vm;
+}
+
+// ---------------------------------------------------------------- implementations
+
+const vifOf = (ctx: Ctx, a: Record<string, unknown>): Obj => ctx.tx.must('VIF', a.self as string);
+
+function create(ctx: Ctx, a: Record<string, unknown>): string {
+  const { db, tx } = ctx;
+  const f = { ...(a.args as Record<string, unknown>) };
+  const vm = tx.must('VM', (f.VM as string | undefined) ?? NULL_REF);
+  const network = tx.must('network', (f.network as string | undefined) ?? NULL_REF);
+  // No licence checks (xapi: LICENCE_RESTRICTION for SR-IOV networks and for locking): poolnet has no licences.
+  const device = (f.device as string | undefined) ?? '';
+  if (!isDevice(device)) throw new XapiError('INVALID_DEVICE', [device]);
+  // MAC "": generated. From the VM's other_config:mac_seed deterministically, as xapi does;
+  // without a seed poolnet picks a random locally administered unicast MAC (xapi refuses "" then
+  // with MAC_INVALID, leaving the choice to the client; xe's mac=random does the same client-side).
+  let mac = (f.MAC as string | undefined) ?? '';
+  let autogenerated = false;
+  if (mac === '') {
+    const seed = (vm.rec.other_config as Record<string, string>).mac_seed;
+    mac = seed !== undefined ? macFromSeed(Number(device), seed) : randomMac(() => randomInt(256) / 256);
+    autogenerated = true;
+  }
+  if (!isMac(mac)) throw new XapiError('MAC_INVALID', [mac]);
+  const trunks = [...new Set((f.trunks as number[] | undefined) ?? [])];
+  trunks.forEach(assertTag);
+  if (trunks.length > 0) assertTrunksAllowed(db, network.ref);
+  // poolnet checks the allowed addresses and the QoS settings at creation too (xapi stores
+  // whatever it is given and ignores what it cannot use at plug time).
+  const ipv4 = checkedAllowed('ipv4', (f.ipv4_allowed as string[] | undefined) ?? []);
+  const ipv6 = checkedAllowed('ipv6', (f.ipv6_allowed as string[] | undefined) ?? []);
+  const qosType = (f.qos_algorithm_type as string | undefined) ?? '';
+  assertQosType(qosType);
+  const qosParams = (f.qos_algorithm_params as Record<string, string> | undefined) ?? {};
+  assertQosParams(qosParams);
+  const dup = db.referrers(vm.ref, 'VIF', 'VM').some((r) => Number(db.get(r)?.rec.device) === Number(device));
+  if (dup) throw new XapiError('DEVICE_ALREADY_EXISTS', [device]);
+  return tx.create('VIF', {
+    device, network: network.ref, VM: vm.ref, MAC: mac, MAC_autogenerated: autogenerated,
+    MTU: typeof f.MTU === 'number' && f.MTU > 0 ? f.MTU : network.rec.MTU,
+    other_config: f.other_config ?? {},
+    // attached at creation only for a suspended VM (its device exists in the saved image)
+    currently_attached: vm.rec.power_state === 'Suspended' && f.currently_attached === true,
+    reserved: false,
+    qos_algorithm_type: qosType, qos_algorithm_params: qosParams, qos_supported_algorithms: [],
+    locking_mode: f.locking_mode ?? 'network_default', ipv4_allowed: ipv4, ipv6_allowed: ipv6,
+    ipv4_configuration_mode: 'None', ipv4_addresses: [], ipv4_gateway: '',
+    ipv6_configuration_mode: 'None', ipv6_addresses: [], ipv6_gateway: '',
+    trunks, allowed_operations: [], current_operations: {}, status_code: 0, status_detail: '', runtime_properties: {},
+  });
+}
+
+function setAllowed(ctx: Ctx, vif: Obj, family: Family, list: readonly string[]): void {
+  ctx.tx.update(vif.ref, { [`${family}_allowed`]: checkedAllowed(family, list) });
+}
+
+function addAllowed(ctx: Ctx, vif: Obj, family: Family, value: string): void {
+  if (!isAllowedEntry(family, value)) throw new XapiError('INVALID_IP_ADDRESS_SPECIFIED', [`${family}_allowed`]);
+  const cur = vif.rec[`${family}_allowed`] as string[];
+  if (!cur.includes(value)) ctx.tx.update(vif.ref, { [`${family}_allowed`]: [...cur, value] });
+}
+
+function removeAllowed(ctx: Ctx, vif: Obj, family: Family, value: string): void {
+  const cur = vif.rec[`${family}_allowed`] as string[];
+  if (cur.includes(value)) ctx.tx.update(vif.ref, { [`${family}_allowed`]: cur.filter((x) => x !== value) });
+}
+
+/**
+ * Guest IP settings (configure_ipv4/6). xapi hands them to the guest agent through xenstore and
+ * requires the agent to advertise "feature-static-ip-setting" = "1" in the VM's guest metrics.
+ * poolnet has no guest agent and no guest metrics: the advertisement is read from the VM's
+ * other_config key "feature-static-ip-setting" (the lab sets it on the VMs it builds, whose
+ * addresses it configures itself). Without it the call fails with VM_LACKS_FEATURE [vm], as
+ * it does in xapi for a guest without the agent. The syntax and locking checks come first.
+ */
+function configureIp(ctx: Ctx, a: Record<string, unknown>, family: Family): void {
+  const { db, tx } = ctx;
+  const vif = vifOf(ctx, a);
+  const mode = a.mode as string;
+  const address = (a.address as string | undefined) ?? '';
+  const gateway = (a.gateway as string | undefined) ?? '';
+  const isCidr = family === 'ipv4' ? isIpv4Cidr : isIpv6Cidr;
+  const isIp = family === 'ipv4' ? isIpv4 : isIpv6;
+  if (mode === 'Static') {
+    if (!isCidr(address)) throw new XapiError('INVALID_CIDR_ADDRESS_SPECIFIED', ['address']);
+    if (effectiveLockingMode(db, vif) === 'locked') {
+      const ip = address.slice(0, address.indexOf('/'));
+      if (!allowedBy(family, vif.rec[`${family}_allowed`] as string[], ip)) throw new XapiError('ADDRESS_VIOLATES_LOCKING_CONSTRAINT', [address]);
+    }
+  }
+  if (gateway !== '' && !isIp(gateway)) throw new XapiError('INVALID_IP_ADDRESS_SPECIFIED', ['gateway']);
+  const vm = db.must('VM', vif.rec.VM as string);
+  if ((vm.rec.other_config as Record<string, string>)['feature-static-ip-setting'] !== '1') throw new XapiError('VM_LACKS_FEATURE', [vm.ref]);
+  tx.update(vif.ref, {
+    [`${family}_configuration_mode`]: mode,
+    [`${family}_addresses`]: address === '' ? [] : [address],
+    [`${family}_gateway`]: gateway,
+  });
+}
+
+export const vifImpls: ImplTable = {
+  'VIF.create': create,
+
+  'VIF.destroy': (ctx, a) => {
+    const vif = vifOf(ctx, a);
+    const vm = ctx.db.get(vif.rec.VM as string);
+    if (vm?.rec.power_state === 'Running' && vif.rec.currently_attached) {
+      throw new XapiError('OPERATION_NOT_ALLOWED', ['VIF currently attached to a running VM']);
+    }
+    ctx.tx.delete(vif.ref); // a VF it held goes with it
+  },
+
+  'VIF.plug': (ctx, a) => {
+    const vif = vifOf(ctx, a);
+    const vm = assertHotplug(ctx.db, vif, 'plug');
+    const host = vm.rec.resident_on as string;
+    const network = vif.rec.network as string;
+    if (!hostCanSeeNetwork(ctx.db, host, network)) throw new XapiError('HOST_CANNOT_ATTACH_NETWORK', [host, network]);
+    ctx.tx.update(vif.ref, { currently_attached: true });
+  },
+
+  'VIF.unplug': (ctx, a) => {
+    const vif = vifOf(ctx, a);
+    assertHotplug(ctx.db, vif, 'unplug');
+    ctx.tx.update(vif.ref, { currently_attached: false, reserved: false });
+  },
+
+  'VIF.unplug_force': (ctx, a) => {
+    const vif = vifOf(ctx, a);
+    assertHotplug(ctx.db, vif, 'unplug');
+    ctx.tx.update(vif.ref, { currently_attached: false, reserved: false });
+  },
+
+  'VIF.move': (ctx, a) => {
+    const { db, tx } = ctx;
+    const vif = vifOf(ctx, a);
+    const network = tx.must('network', a.network as string);
+    const active = isActive(db, vif);
+    if (active) {
+      const host = db.get(vif.rec.VM as string)?.rec.resident_on as string;
+      if (!hostCanSeeNetwork(db, host, network.ref)) throw new XapiError('HOST_CANNOT_ATTACH_NETWORK', [host, network.ref]);
+    }
+    if ((vif.rec.trunks as number[]).length > 0) assertTrunksAllowed(db, network.ref);
+    // poolnet: a live VIF cannot move onto or off an SR-IOV network. Its VF would have to be
+    // taken or given back, which is a plug or unplug, and those are refused for SR-IOV VIFs
+    // (xapi lets the move through and leaves the VF reservation inconsistent).
+    const old = vif.rec.network as string;
+    if (active && old !== network.ref && (isSriovNetwork(db, old) || isSriovNetwork(db, network.ref))) {
+      throw new XapiError('OPERATION_NOT_ALLOWED', [SRIOV_HOTPLUG]);
+    }
+    tx.update(vif.ref, { network: network.ref });
+  },
+
+  'VIF.set_locking_mode': (ctx, a) => {
+    const vif = vifOf(ctx, a);
+    const value = a.value as string;
+    if (effectiveLockingMode(ctx.db, vif, value) === 'locked' && externalControllerActive(ctx.db)) {
+      throw new XapiError('OPERATION_NOT_ALLOWED', ['A vswitch controller is active']);
+    }
+    ctx.tx.update(vif.ref, { locking_mode: value });
+  },
+  'VIF.set_ipv4_allowed': (ctx, a) => setAllowed(ctx, vifOf(ctx, a), 'ipv4', a.value as string[]),
+  'VIF.add_ipv4_allowed': (ctx, a) => addAllowed(ctx, vifOf(ctx, a), 'ipv4', a.value as string),
+  'VIF.remove_ipv4_allowed': (ctx, a) => removeAllowed(ctx, vifOf(ctx, a), 'ipv4', a.value as string),
+  'VIF.set_ipv6_allowed': (ctx, a) => setAllowed(ctx, vifOf(ctx, a), 'ipv6', a.value as string[]),
+  'VIF.add_ipv6_allowed': (ctx, a) => addAllowed(ctx, vifOf(ctx, a), 'ipv6', a.value as string),
+  'VIF.remove_ipv6_allowed': (ctx, a) => removeAllowed(ctx, vifOf(ctx, a), 'ipv6', a.value as string),
+
+  // QoS: xapi validates nothing here and ignores a bad setting at the next plug; poolnet refuses it.
+  'VIF.set_qos_algorithm_type': (ctx, a) => {
+    const vif = vifOf(ctx, a);
+    assertQosType(a.value as string);
+    ctx.tx.update(vif.ref, { qos_algorithm_type: a.value });
+  },
+  'VIF.set_qos_algorithm_params': (ctx, a) => {
+    const vif = vifOf(ctx, a);
+    const params = a.value as Record<string, string>;
+    assertQosParams(params);
+    ctx.tx.update(vif.ref, { qos_algorithm_params: params });
+  },
+  'VIF.add_to_qos_algorithm_params': (ctx, a) => {
+    const vif = vifOf(ctx, a);
+    const map = vif.rec.qos_algorithm_params as Record<string, string>;
+    const key = a.key as string;
+    const value = a.value as string;
+    if (Object.prototype.hasOwnProperty.call(map, key)) throw new XapiError('MAP_DUPLICATE_KEY', ['VIF', 'qos_algorithm_params', vif.rec.uuid, key]);
+    assertQosParam(key, value);
+    ctx.tx.update(vif.ref, { qos_algorithm_params: { ...map, [key]: value } });
+  },
+
+  'VIF.configure_ipv4': (ctx, a) => configureIp(ctx, a, 'ipv4'),
+  'VIF.configure_ipv6': (ctx, a) => configureIp(ctx, a, 'ipv6'),
+
+  'VIF.add_trunks': (ctx, a) => {
+    const vif = vifOf(ctx, a);
+    const tag = a.value as number;
+    assertTag(tag);
+    assertTrunksAllowed(ctx.db, vif.rec.network as string);
+    const cur = vif.rec.trunks as number[];
+    if (!cur.includes(tag)) ctx.tx.update(vif.ref, { trunks: [...cur, tag] });
+  },
+  'VIF.remove_trunks': (ctx, a) => {
+    const vif = vifOf(ctx, a);
+    const cur = vif.rec.trunks as number[];
+    if (cur.includes(a.value as number)) ctx.tx.update(vif.ref, { trunks: cur.filter((x) => x !== a.value) });
+  },
+  'VIF.set_trunks': (ctx, a) => {
+    const vif = vifOf(ctx, a);
+    const tags = [...new Set(a.value as number[])];
+    tags.forEach(assertTag);
+    if (tags.length > 0) assertTrunksAllowed(ctx.db, vif.rec.network as string);
+    ctx.tx.update(vif.ref, { trunks: tags });
+  },
+};

@@ -1,0 +1,91 @@
+// VLAN: create/destroy on a physical, bond or SR-IOV logical PIF (xapi_vlan.ml), and the
+// pool-wide pool.create_VLAN_from_PIF.
+
+import type { Ctx, ImplTable } from '../api/context.ts';
+import type { Obj, Txn } from '../db/database.ts';
+import { XapiError } from '../model/index.ts';
+import {
+  assertManaged, assertNetworkManaged, assertNoOtherLocalPifs, assertNoProtection, isBondSlave, isSriovNetwork,
+  pifKind, sriovOfLogical, vlanOf,
+} from './topology.ts';
+import { destroyPif, plug, unplug } from './pif.ts';
+
+export const VLAN_PIF_MAC = 'fe:ff:ff:ff:ff:ff';
+
+export function assertVlanTag(tag: number): void {
+  if (!Number.isInteger(tag) || tag < 0 || tag > 4094) throw new XapiError('VLAN_TAG_INVALID', [tag]);
+}
+
+/** The records of a VLAN on `tagged` (no checks, no plug): xapi's create_internal. */
+export function createVlanRecords(tx: Txn, tagged: Obj, tag: number, network: string): { vlan: string; untagged: string } {
+  const untagged = tx.create('PIF', {
+    device: tagged.rec.device, device_name: tagged.rec.device, network, host: tagged.rec.host, MAC: VLAN_PIF_MAC,
+    MTU: tagged.rec.MTU, VLAN: tag, metrics: tagged.rec.metrics, physical: false, currently_attached: false,
+    ip_configuration_mode: 'None', ipv6_configuration_mode: 'None', IPv6: [''], primary_address_type: tagged.rec.primary_address_type,
+    managed: true, properties: {}, other_config: {}, igmp_snooping_status: 'unknown',
+  });
+  const vlan = tx.create('VLAN', { tagged_PIF: tagged.ref, untagged_PIF: untagged, tag, other_config: {} });
+  return { vlan, untagged };
+}
+
+export function createVlan(ctx: Ctx, tagged: Obj, tag: number, network: Obj): string {
+  const db = ctx.db;
+  const host = tagged.rec.host as string;
+  assertNetworkManaged(network);
+  assertNoOtherLocalPifs(db, host, network.ref);
+  assertManaged(tagged);
+  const kind = pifKind(db, tagged);
+  if (kind === 'physical' && isBondSlave(tagged)) throw new XapiError('CANNOT_ADD_VLAN_TO_BOND_SLAVE', [tagged.ref]);
+  if (kind === 'vlan') throw new XapiError('PIF_IS_VLAN', [tagged.ref]);
+  if (kind === 'tunnel_access') throw new XapiError('IS_TUNNEL_ACCESS_PIF', [tagged.ref]);
+  const onNet = db.referrers(network.ref, 'PIF', 'network').map((r) => db.get(r)!);
+  if (kind === 'sriov_logical') {
+    if (onNet.some((p) => !(vlanOf(db, p) && sriovOfLogical(db, db.get(vlanOf(db, p)!.rec.tagged_PIF as string)!)))) {
+      throw new XapiError('NETWORK_INCOMPATIBLE_WITH_VLAN_ON_SRIOV', [network.ref]);
+    }
+  } else if (isSriovNetwork(db, network.ref) || onNet.some((p) => { const v = vlanOf(db, p); return v && sriovOfLogical(db, db.get(v.rec.tagged_PIF as string)!); })) {
+    throw new XapiError('NETWORK_INCOMPATIBLE_WITH_VLAN_ON_BRIDGE', [network.ref]);
+  }
+  assertVlanTag(tag);
+  if (db.referrers(tagged.ref, 'VLAN', 'tagged_PIF').some((v) => db.get(v)!.rec.tag === tag)) throw new XapiError('PIF_VLAN_EXISTS', [tagged.rec.device]);
+  if (db.referrers(network.ref, 'VIF', 'network').some((v) => (db.get(v)!.rec.trunks as number[]).length > 0)) throw new XapiError('NETWORK_INCOMPATIBLE_WITH_TRUNKS', [network.ref]);
+  const { vlan, untagged } = createVlanRecords(ctx.tx, tagged, tag, network.ref);
+  plug(ctx, db.get(untagged)!);
+  return vlan;
+}
+
+export function destroyVlan(ctx: Ctx, vlan: Obj): void {
+  const db = ctx.db;
+  const untagged = db.get(vlan.rec.untagged_PIF as string);
+  if (!untagged) { ctx.tx.delete(vlan.ref); return; } // orphan clean-up
+  if (isBondSlave(untagged)) throw new XapiError('PIF_ALREADY_BONDED', [untagged.ref]);
+  assertNoProtection(db, untagged);
+  if ((untagged.rec.VLAN as number) < 0) throw new XapiError('PIF_IS_PHYSICAL', [untagged.ref]);
+  unplug(ctx, untagged);
+  ctx.tx.delete(vlan.ref);
+  destroyPif(ctx.tx, db.get(untagged.ref)!);
+}
+
+/** pool.create_VLAN_from_PIF: the same VLAN on every host's PIF of `pif`'s network, all or none. */
+export function createVlanFromPif(ctx: Ctx, pif: Obj, network: Obj, tag: number): string[] {
+  const db = ctx.db;
+  const pifs = db.referrers(pif.rec.network as string, 'PIF', 'network').map((r) => db.get(r)!).filter((p) => db.get(p.rec.host as string)?.rec.enabled !== false);
+  // one transaction: the first refusal rolls back every VLAN already made (xapi does this by hand)
+  return pifs.map((p) => db.get(createVlan(ctx, p, tag, network))!.rec.untagged_PIF as string);
+}
+
+export const vlanImpls: ImplTable = {
+  'VLAN.create': (ctx, a) => createVlan(ctx, ctx.tx.must('PIF', a.tagged_PIF as string), a.tag as number, ctx.tx.must('network', a.network as string)),
+  'VLAN.destroy': (ctx, a) => { destroyVlan(ctx, ctx.tx.must('VLAN', a.self as string)); },
+  'VLAN.pool_introduce': (ctx, a) => ctx.tx.create('VLAN', {
+    tagged_PIF: ctx.tx.must('PIF', a.tagged_PIF as string).ref, untagged_PIF: ctx.tx.must('PIF', a.untagged_PIF as string).ref,
+    tag: a.tag, other_config: a.other_config,
+  }),
+  'pool.create_VLAN_from_PIF': (ctx, a) => createVlanFromPif(ctx, ctx.tx.must('PIF', a.pif as string), ctx.tx.must('network', a.network as string), a.VLAN as number),
+  'pool.create_VLAN': (ctx, a) => {
+    const network = ctx.tx.must('network', a.network as string);
+    const pif = ctx.tx.all('PIF').find((p) => p.rec.device === a.device && p.rec.VLAN === -1 && p.rec.physical);
+    if (!pif) throw new XapiError('INVALID_VALUE', ['device', a.device]);
+    return createVlanFromPif(ctx, pif, network, a.VLAN as number);
+  },
+};

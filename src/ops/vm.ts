@@ -1,0 +1,159 @@
+// VM: what networking needs of a VM's life (xapi_vm.ml, xapi_vm_helpers.ml, xapi_vm_lifecycle.ml):
+// where it runs, its VIFs attached while it runs, network placement checks, SR-IOV VFs.
+// There is no hypervisor behind these calls: they change the pool database, and the host
+// agents realise the VIFs of running VMs from it.
+
+import type { Ctx, ImplTable } from '../api/context.ts';
+import type { Database, Obj, Txn } from '../db/database.ts';
+import { NULL_REF, XapiError } from '../model/index.ts';
+import { freeVf, isSriovNetwork, sriovOfNetworkOnHost } from './network_sriov.ts';
+
+type PowerState = 'Halted' | 'Paused' | 'Running' | 'Suspended';
+
+/** The power states each operation accepts, in xapi's order (xapi_vm_lifecycle.allowed_power_states). */
+const ALLOWED: Record<string, readonly PowerState[]> = {
+  start: ['Halted'],
+  start_on: ['Halted'],
+  clean_shutdown: ['Running'],
+  hard_shutdown: ['Paused', 'Suspended', 'Running'],
+  pool_migrate: ['Running'],
+  destroy: ['Halted', 'Suspended'],
+};
+
+/** xapi's lifecycle check: power state first, then templates, then the control domain. */
+function assertLifecycle(vm: Obj, op: keyof typeof ALLOWED): void {
+  const allowed = ALLOWED[op];
+  const state = vm.rec.power_state as PowerState;
+  if (!allowed.includes(state)) throw new XapiError('VM_BAD_POWER_STATE', [vm.ref, allowed.join(', '), state]);
+  if (vm.rec.is_a_template && op !== 'destroy') throw new XapiError('VM_IS_TEMPLATE', [vm.ref, op]);
+  if (vm.rec.is_control_domain && op !== 'start' && op !== 'start_on') {
+    throw new XapiError('OPERATION_NOT_ALLOWED', [op === 'destroy' ? 'This operation is not allowed on dom0' : 'This operation is not allowed on a control domain']);
+  }
+}
+
+export const vifsOf = (db: Database, vm: string): Obj[] =>
+  db.referrers(vm, 'VIF', 'VM').map((r) => db.get(r)!).sort((a, b) => Number(a.rec.device) - Number(b.rec.device));
+
+/**
+ * Whether `host` can see `network` (xapi_vm_helpers.assert_can_see_networks):
+ * - a network with PIFs is seen by the hosts that have one of them (a tunnel network through
+ *   its access PIF on that host, an SR-IOV network through its logical PIF);
+ * - a network without PIFs is an internal network: a bridge local to one host. It is seen by
+ *   every host while no running VM uses it (or when other_config:assume_network_is_shared is
+ *   "true"), and otherwise only by the host(s) where running VMs already use it, so that VMs
+ *   meant to talk over it are not split across hosts that cannot connect them.
+ */
+export function hostCanSeeNetwork(db: Database, host: string, network: string): boolean {
+  const pifs = db.referrers(network, 'PIF', 'network');
+  if (pifs.length > 0) return pifs.some((r) => db.get(r)?.rec.host === host);
+  const n = db.get(network);
+  if ((n?.rec.other_config as Record<string, string> | undefined)?.assume_network_is_shared === 'true') return true;
+  const hosts = new Set<string>();
+  for (const v of db.referrers(network, 'VIF', 'network')) {
+    const vm = db.get(db.get(v)?.rec.VM as string);
+    if (vm && vm.rec.power_state === 'Running') hosts.add(vm.rec.resident_on as string);
+  }
+  return hosts.size === 0 || hosts.has(host);
+}
+
+/** VM_REQUIRES_NETWORK [vm, network] for the first VIF whose network `host` cannot see. */
+export function assertCanSeeNetworks(db: Database, vm: Obj, host: string): void {
+  for (const vif of vifsOf(db, vm.ref)) {
+    const network = vif.rec.network as string;
+    if (!hostCanSeeNetwork(db, host, network)) throw new XapiError('VM_REQUIRES_NETWORK', [vm.ref, network]);
+  }
+}
+
+/**
+ * Reserve a VF on `host` for each VIF of `vm` on an SR-IOV network; NETWORK_SRIOV_INSUFFICIENT_CAPACITY
+ * [network] when a NIC has no free VF. Without a transaction, only checks (VFs the VM already
+ * holds count as free for it).
+ */
+function reserveVfs(db: Database, tx: Txn | undefined, vm: Obj, host: string): void {
+  const vifs = vifsOf(db, vm.ref);
+  const mine = new Set(vifs.map((v) => v.ref));
+  const planned = new Map<string, Set<number>>(); // sriov -> indices this plan takes
+  for (const vif of vifs) {
+    const network = vif.rec.network as string;
+    if (!isSriovNetwork(db, network)) continue;
+    const sriov = sriovOfNetworkOnHost(db, network, host);
+    if (!sriov) throw new XapiError('VM_REQUIRES_NETWORK', [vm.ref, network]);
+    const taken = planned.get(sriov.ref) ?? new Set<number>();
+    planned.set(sriov.ref, taken);
+    const index = freeVf(db, sriov, { except: mine, taken });
+    if (index === undefined) throw new XapiError('NETWORK_SRIOV_INSUFFICIENT_CAPACITY', [network]);
+    taken.add(index);
+    tx?.update(vif.ref, { reserved_VF_of: sriov.ref, reserved_VF: index });
+  }
+}
+
+/** Release the VFs and detach the VIFs of a VM that stops. */
+function detachAll(tx: Txn, db: Database, vm: Obj): void {
+  for (const vif of vifsOf(db, vm.ref)) {
+    tx.update(vif.ref, { currently_attached: false, reserved: false, reserved_VF_of: NULL_REF, reserved_VF: -1 });
+  }
+}
+
+function start(ctx: Ctx, vmRef: string, hostRef: string, op: 'start' | 'start_on', paused: boolean): void {
+  const { db, tx } = ctx;
+  const vm = tx.must('VM', vmRef);
+  const host = tx.must('host', hostRef);
+  assertLifecycle(vm, op);
+  assertCanSeeNetworks(db, vm, host.ref);
+  reserveVfs(db, tx, vm, host.ref);
+  for (const vif of vifsOf(db, vm.ref)) tx.update(vif.ref, { currently_attached: true });
+  tx.update(vm.ref, { power_state: paused ? 'Paused' : 'Running', resident_on: host.ref });
+}
+
+function shutdown(ctx: Ctx, vmRef: string, op: 'clean_shutdown' | 'hard_shutdown'): void {
+  const { db, tx } = ctx;
+  const vm = tx.must('VM', vmRef);
+  assertLifecycle(vm, op);
+  detachAll(tx, db, vm);
+  tx.update(vm.ref, { power_state: 'Halted', resident_on: NULL_REF });
+}
+
+/** Device numbers a new VIF of the VM may take: "0".."15" not in use (xapi_vm_helpers). */
+export function allowedVifDevices(db: Database, vm: string): string[] {
+  const used = new Set(vifsOf(db, vm).map((v) => Number(v.rec.device)));
+  const out: string[] = [];
+  for (let i = 0; i < 16; i++) if (!used.has(i)) out.push(String(i));
+  return out;
+}
+
+export const vmImpls: ImplTable = {
+  'VM.start': (ctx, a) => start(ctx, a.vm as string, ctx.svc.thisHost(), 'start', a.start_paused === true),
+  'VM.start_on': (ctx, a) => start(ctx, a.vm as string, a.host as string, 'start_on', a.start_paused === true),
+  'VM.clean_shutdown': (ctx, a) => shutdown(ctx, a.vm as string, 'clean_shutdown'),
+  'VM.hard_shutdown': (ctx, a) => shutdown(ctx, a.vm as string, 'hard_shutdown'),
+
+  'VM.pool_migrate': (ctx, a) => {
+    const { db, tx } = ctx;
+    const vm = tx.must('VM', a.vm as string);
+    const host = tx.must('host', a.host as string);
+    assertLifecycle(vm, 'pool_migrate');
+    // A VF ties the VM to its NIC (the seed: no live migration with an SR-IOV VF).
+    if (vifsOf(db, vm.ref).some((v) => isSriovNetwork(db, v.rec.network as string))) throw new XapiError('VM_HAS_SRIOV_VIF', [vm.ref]);
+    assertCanSeeNetworks(db, vm, host.ref);
+    tx.update(vm.ref, { resident_on: host.ref });
+  },
+
+  'VM.get_allowed_VIF_devices': (ctx, a) => allowedVifDevices(ctx.db, ctx.tx.must('VM', a.vm as string).ref),
+
+  'VM.assert_can_boot_here': (ctx, a) => {
+    const { db, tx } = ctx;
+    const vm = tx.must('VM', a.self as string);
+    const host = tx.must('host', a.host as string);
+    assertCanSeeNetworks(db, vm, host.ref);
+    reserveVfs(db, undefined, vm, host.ref);
+  },
+
+  // The generated destructor would leave the VM's VIFs pointing nowhere: xapi destroys them with it.
+  'VM.destroy': (ctx, a) => {
+    const { db, tx } = ctx;
+    const vm = tx.must('VM', a.self as string);
+    assertLifecycle(vm, 'destroy');
+    for (const vif of vifsOf(db, vm.ref)) tx.delete(vif.ref);
+    tx.delete(vm.ref);
+  },
+};
