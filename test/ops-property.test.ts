@@ -6,6 +6,7 @@ import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { Database } from '../src/db/database.ts';
 import { CLASSES, NULL_REF, type FieldType } from '../src/model/index.ts';
+import type { WireValue } from '../src/api/xmlrpc.ts';
 import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
 
 /** Classes the model refers to but poolnet does not store (xapi has them; networking does not need them). */
@@ -124,7 +125,7 @@ describe('random operation sequences', () => {
           if (!args || args.some((x) => x === undefined)) continue;
           const before = dump(d.db);
           const gen = d.db.generation;
-          const r = await d.api.call(step.method, [session, ...args]);
+          const r = await d.api.call(step.method, [session, ...args] as WireValue[]);
           if (!r.ok) {
             refused++;
             assert.notEqual(r.error.code, 'INTERNAL_ERROR', `${step.method}(${JSON.stringify(args)}) crashed: ${r.error.params.join(' ')}`);

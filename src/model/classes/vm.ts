@@ -21,8 +21,10 @@ export const VM: ClassSpec = {
     f('is_a_template', t.bool, 'RW'),
     f('is_control_domain', t.bool, 'DynamicRO', { cli: 'is-control-domain' }),
     f('resident_on', t.ref('host'), 'DynamicRO', { cli: 'resident-on' }),
+    // the domain id while running (-1 halted): names the VIF's switch port vif<domid>.<device>
+    f('domid', t.int, 'DynamicRO', { default: -1, cli: 'dom-id' }),
     f('affinity', t.ref('host'), 'RW'),
-    f('VIFs', t.set(t.ref('VIF')), 'DynamicRO', { reverseOf: { cls: 'VIF', field: 'VM' }, cli: 'vifs' }),
+    f('VIFs', t.set(t.ref('VIF')), 'DynamicRO', { reverseOf: { cls: 'VIF', field: 'VM' }, cli: false }),
     f('other_config', t.smap, 'RW'),
     f('tags', t.set(t.string), 'RW', { writeRole: 'vm-operator' }),
   ],
