@@ -1,0 +1,86 @@
+// The desired state of one host's networking, as plain data: what compile() produces and
+// what the backends realise.
+
+import type { Flow } from './flows.ts';
+
+export interface BondSpec {
+  readonly mode: 'balance-slb' | 'active-backup' | 'balance-tcp';
+  readonly lacp: 'off' | 'active';
+  /** Port other_config: lacp-time, lacp-fallback-ab, bond-detect-mode, ... */
+  readonly otherConfig: Readonly<Record<string, string>>;
+  /** Per member interface other_config (lacp-aggregation-key). */
+  readonly memberOtherConfig: Readonly<Record<string, string>>;
+  readonly updelay: number;
+  readonly downdelay: number;
+}
+
+export interface PortSpec {
+  readonly name: string;
+  readonly kind: 'uplink' | 'bond' | 'vlan' | 'vif' | 'tunnel';
+  /** Member devices (one, or several for a bond). */
+  readonly interfaces: readonly string[];
+  /** OVS interface type: "" (system), internal, gre, vxlan. */
+  readonly type: string;
+  readonly options?: Readonly<Record<string, string>>;
+  /** Access VLAN tag (VLAN networks' internal port and their VIFs). */
+  readonly tag?: number;
+  /** A VLAN network's internal port, shown by ovs-vsctl as a fake bridge. */
+  readonly fakeBridge?: boolean;
+  readonly trunks?: readonly number[];
+  readonly bond?: BondSpec;
+  readonly mac?: string;
+  readonly mtu?: number;
+  readonly externalIds?: Readonly<Record<string, string>>;
+}
+
+export interface BridgeSpec {
+  readonly name: string;
+  /** other_config:hwaddr */
+  readonly mac?: string;
+  readonly ports: readonly PortSpec[];
+  readonly externalIds: Readonly<Record<string, string>>;
+  readonly mcastSnooping: boolean;
+}
+
+export interface Ipv4Config {
+  readonly mode: 'none' | 'dhcp' | 'static';
+  readonly address?: string; // a.b.c.d/len
+  readonly gateway?: string;
+}
+
+export interface Ipv6Config {
+  readonly mode: 'none' | 'dhcp' | 'static' | 'autoconf';
+  readonly addresses: readonly string[];
+  readonly gateway?: string;
+}
+
+/** The IP configuration of one bridge device (where xapi puts a PIF's address). */
+export interface InterfaceSpec {
+  readonly device: string;
+  readonly pif: string; // PIF uuid, for status reports
+  readonly mtu: number;
+  readonly ipv4: Ipv4Config;
+  readonly ipv6: Ipv6Config;
+  readonly routes: readonly { subnet: string; gateway: string }[];
+  readonly management: boolean;
+}
+
+export interface MeterSpec {
+  readonly id: number;
+  readonly kbits: number;
+  readonly vif: string;
+}
+
+export interface DesiredHost {
+  readonly hostname: string;
+  readonly bridges: readonly BridgeSpec[];
+  readonly interfaces: readonly InterfaceSpec[];
+  /** The device that carries the default route, and through which gateway. */
+  readonly defaultRoute?: { readonly device: string; readonly gateway: string };
+  readonly dns?: { readonly nameservers: readonly string[]; readonly search: readonly string[] };
+  /** Per real bridge: the whole OpenFlow table. */
+  readonly flows: Readonly<Record<string, readonly Flow[]>>;
+  readonly meters: Readonly<Record<string, readonly MeterSpec[]>>;
+  /** Physical devices and the MTU they should carry. */
+  readonly devices: readonly { readonly name: string; readonly mtu: number }[];
+}
