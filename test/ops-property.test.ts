@@ -135,7 +135,7 @@ describe('random operation sequences', () => {
           assert.deepEqual(integrityProblems(d.db), [], `after ${step.method}(${JSON.stringify(args)})`);
         }
       },
-    ), { numRuns: 60 });
+    ), { numRuns: 60, seed: process.env.FC_SEED ? Number(process.env.FC_SEED) : undefined });
     assert.ok(done > 20 && refused > 20, `both outcomes exercised (done ${done}, refused ${refused})`);
   });
 });

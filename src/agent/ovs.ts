@@ -3,6 +3,7 @@
 // Level-triggered and idempotent: applying the same state twice changes nothing.
 
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { BridgeSpec, DesiredHost, MeterSpec, PortSpec } from './desired.ts';
@@ -126,7 +127,7 @@ export class OvsBackend {
       { op: 'select', table: 'Open_vSwitch', where: [], columns: ['_uuid'] },
       { op: 'select', table: 'Bridge', where: [] },
       { op: 'select', table: 'Port', where: [] },
-      { op: 'select', table: 'Interface', where: [], columns: ['_uuid', 'name', 'type', 'options', 'other_config', 'external_ids', 'mtu_request'] },
+      { op: 'select', table: 'Interface', where: [], columns: ['_uuid', 'name', 'type', 'options', 'other_config', 'external_ids', 'mtu_request', 'error'] },
     ]);
     const byUuid = (rows: Row[] | undefined) => new Map((rows ?? []).map((r) => [uuidOf(r._uuid), { uuid: uuidOf(r._uuid), row: r }]));
     return {
@@ -181,8 +182,10 @@ export class OvsBackend {
         if (!cur) { add.push(named(insertPort(p))); continue; }
         const curIfaces = setMembers(cur.row.interfaces).map((u) => a.ifaces.get(uuidOf(u))!).filter(Boolean);
         const curNames = curIfaces.map((i) => String(i.row.name)).sort();
-        if (!same(curNames, [...p.interfaces].sort())) {
-          // different members (a bond changed): replace the port
+        // an interface OVS could not open (its device appeared later, e.g. a VIF): re-add it
+        const broken = curIfaces.some((i) => String(i.row.type) === '' && setMembers(i.row.error).length > 0 && existsSync(`/sys/class/net/${String(i.row.name)}`));
+        if (broken || !same(curNames, [...p.interfaces].sort())) {
+          // different members (a bond changed), or a broken interface: replace the port
           del.push(ref(cur.uuid));
           add.push(named(insertPort(p)));
           continue;
@@ -275,6 +278,18 @@ export class OvsBackend {
     const ovsdbChanges = await this.applySwitch(desired);
     const f = await this.applyFlows(desired);
     return { ovsdbChanges, flowBridges: f.bridges, meterChanges: f.meters };
+  }
+
+  /** Bridges whose flow table differs from the desired one; their cached state is dropped so apply repairs them. */
+  async drift(desired: DesiredHost): Promise<string[]> {
+    const out: string[] = [];
+    for (const b of desired.bridges) {
+      if (!this.appliedFlows.has(b.name)) continue; // never applied here yet: apply checks anyway
+      const text = (desired.flows[b.name] ?? []).map(flowText).join('\n') + '\n';
+      const diff = await this.ofctl(['diff-flows', this.ofTarget(b.name), '-'], text).catch(() => 'unreadable');
+      if (diff.trim()) { out.push(b.name); this.appliedFlows.delete(b.name); this.appliedMeters.delete(b.name); }
+    }
+    return out;
   }
 
   /** Links up per bond port, from ovs-appctl bond/show. */

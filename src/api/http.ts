@@ -6,8 +6,8 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { XapiError } from '../model/index.ts';
 import type { Api, CallResult } from './dispatch.ts';
-import { toXml } from './marshal.ts';
-import { ParseError, parseMethodCall, xmlBare, xmlFailure, xmlSuccess, type WireValue } from './xmlrpc.ts';
+import { toXmlParts } from './marshal.ts';
+import { ParseError, parseMethodCall, XML_HEAD, XML_TAIL, xmlFailure, xmlSuccessParts, type WireValue } from './xmlrpc.ts';
 
 const MAX_BODY = 32 * 1024 * 1024;
 const CORS = { 'Access-Control-Allow-Origin': '*', 'Access-Control-Allow-Headers': 'X-Requested-With' };
@@ -58,15 +58,27 @@ export function jsonResponse(version: 1 | 2, id: JsonId, r: CallResult): string 
 }
 
 export function xmlResponse(r: CallResult): string {
-  if (!r.ok) return xmlFailure(r.error.description);
-  const v = toXml(r.value, r.type);
-  return r.bare ? xmlBare(v) : xmlSuccess(v);
+  return xmlResponseParts(r).join('');
 }
 
-function send(res: http.ServerResponse, status: number, type: string, body: string): void {
-  const buf = Buffer.from(body, 'utf8');
-  res.writeHead(status, { 'Content-Type': type, 'Content-Length': buf.length, ...CORS });
-  res.end(buf);
+/** The XML-RPC response in parts of moderate size (see toXmlParts), as `send` takes it. */
+export function xmlResponseParts(r: CallResult): string[] {
+  if (!r.ok) return [xmlFailure(r.error.description)];
+  const v = toXmlParts(r.value, r.type);
+  return r.bare ? [XML_HEAD, ...v, XML_TAIL] : xmlSuccessParts(v);
+}
+
+/** Send a body given whole or in parts; either way with its Content-Length. */
+function send(res: http.ServerResponse, status: number, type: string, body: string | readonly string[]): void {
+  const bufs = typeof body === 'string' ? [Buffer.from(body, 'utf8')] : body.map((p) => Buffer.from(p, 'utf8'));
+  let length = 0;
+  for (const b of bufs) length += b.length;
+  res.writeHead(status, { 'Content-Type': type, 'Content-Length': length, ...CORS });
+  if (bufs.length === 1) { res.end(bufs[0]); return; }
+  res.cork();
+  for (const b of bufs) res.write(b);
+  res.uncork();
+  res.end();
 }
 
 function sendParseError(res: http.ServerResponse, e: unknown): void {
@@ -112,7 +124,7 @@ export async function handle(api: Api, req: http.IncomingMessage, res: http.Serv
     // xapi refuses invalid UTF-8 in a parameter with INVALID_VALUE; the body cannot be read, so answer as a failed call
     const err: CallResult = { ok: false, error: new XapiError('INVALID_VALUE', ['Invalid UTF-8 string in parameter', raw.toString('latin1').slice(0, 200)]) };
     if (isJson) send(res, 200, 'application/json', jsonResponse(2, 0, err));
-    else send(res, 200, 'text/xml', xmlResponse(err));
+    else send(res, 200, 'text/xml', xmlResponseParts(err));
     return;
   }
   if (isJson) {
@@ -125,7 +137,7 @@ export async function handle(api: Api, req: http.IncomingMessage, res: http.Serv
   let call;
   try { call = parseMethodCall(body); } catch (e) { sendParseError(res, e); return; }
   const r = await api.call(call.method, call.params);
-  send(res, 200, 'text/xml', xmlResponse(r));
+  send(res, 200, 'text/xml', xmlResponseParts(r));
 }
 
 /** Start the XenAPI HTTP(S) server. Timeouts sit well above event.from's 60 s long poll. */
@@ -145,6 +157,18 @@ export async function listen(api: Api, opts: HttpOptions, log: { error: (o: obje
     server.once('error', reject);
     server.listen(opts.port, opts.bind, () => { server.off('error', reject); resolve(); });
   });
+  return server;
+}
+
+/** The same API, plain HTTP, on a unix socket (xapi has one too): local tools and the lab's port forwarder. */
+export async function listenUnix(api: Api, path: string, onGet: HttpOptions['onGet'], log: { error: (o: object, m?: string) => void }): Promise<http.Server> {
+  const server = http.createServer((req, res) => {
+    handle(api, req, res, onGet).catch((e: unknown) => { log.error({ err: e }, 'request failed'); if (!res.headersSent) sendParseError(res, e); else res.destroy(); });
+  });
+  server.keepAliveTimeout = 310_000;
+  server.headersTimeout = 320_000;
+  server.requestTimeout = 0;
+  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(path, () => { server.off('error', reject); resolve(); }); });
   return server;
 }
 

@@ -21,12 +21,19 @@ program.command('serve')
   .option('--nics <list>', 'comma-separated devices to treat as this host\'s NICs (default: discovered)')
   .option('--backend <name>', 'network backend: openvswitch or bridge', 'openvswitch')
   .option('--log-level <level>', 'pino log level', 'info')
-  .action(async (o: { dataDir: string; port?: number; bind: string; insecureHttp: boolean; nics?: string; backend: string; logLevel: string }) => {
+  .option('--switch <backend>', 'the switch the host agent drives: openvswitch, bridge or none', 'none')
+  .option('--ovs-rundir <dir>', 'Open vSwitch run directory (db.sock, <bridge>.mgmt)', '/var/run/openvswitch')
+  .option('--datapath <type>', 'Open vSwitch datapath type: netdev (userspace) or system', 'netdev')
+  .option('--unix-socket <path>', 'also serve the XenAPI (plain HTTP) on this unix socket')
+  .option('--manage-dns', 'write /etc/resolv.conf from the DNS interface', false)
+  .action(async (o: { dataDir: string; port?: number; bind: string; insecureHttp: boolean; nics?: string; backend: string; logLevel: string; switch: string; ovsRundir: string; datapath: string; unixSocket?: string; manageDns: boolean }) => {
     try {
       const d = await startDaemon({
         dataDir: o.dataDir, bind: o.bind, insecureHttp: o.insecureHttp,
         port: o.port ?? (o.insecureHttp ? 80 : 443), rootPassword: process.env.POOLNET_ROOT_PASSWORD,
         nics: o.nics?.split(',').filter(Boolean), backend: o.backend === 'bridge' ? 'bridge' : 'openvswitch', logLevel: o.logLevel,
+        switchBackend: o.switch === 'openvswitch' || o.switch === 'bridge' ? o.switch : 'none', ovsRunDir: o.ovsRundir,
+        datapath: o.datapath === 'system' ? 'system' : 'netdev', unixSocket: o.unixSocket, manageDns: o.manageDns,
       });
       const scheme = d.fingerprint ? 'https' : 'http';
       process.stdout.write(`poolnetd: XenAPI on ${scheme}://${o.bind}:${d.port}/\n`);

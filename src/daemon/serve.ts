@@ -1,11 +1,14 @@
 // poolnetd: the pool database, the XenAPI server and (later) the host agent, in one process.
 
 import type http from 'node:http';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { Api } from '../api/dispatch.ts';
-import { boundPort, listen } from '../api/http.ts';
+import { boundPort, listen, listenUnix } from '../api/http.ts';
+import { Agent } from '../agent/agent.ts';
+import { HostOs } from '../agent/hostos.ts';
+import { OvsBackend } from '../agent/ovs.ts';
 import { setRootPassword } from '../api/sessions.ts';
 import { failInterruptedTasks } from '../api/tasks.ts';
 import { discoverHost } from '../agent/discover.ts';
@@ -26,15 +29,37 @@ export interface ServeOptions {
   backend?: 'openvswitch' | 'bridge';
   logLevel?: string;
   logDestination?: number | string;
+  /** The switch this daemon's agent drives; none: database only (tests of the API). */
+  switchBackend?: 'openvswitch' | 'bridge' | 'none';
+  /** Open vSwitch's run directory (db.sock, <bridge>.mgmt). */
+  ovsRunDir?: string;
+  datapath?: 'netdev' | 'system';
+  /** Also serve the API, plain HTTP, on this unix socket. */
+  unixSocket?: string;
+  /** Write /etc/resolv.conf from the DNS interface's configuration. */
+  manageDns?: boolean;
+  agentIntervalMs?: number;
 }
 
 export interface Daemon {
+  readonly agent?: Agent;
   readonly api: Api;
   readonly db: Database;
   readonly server: http.Server;
   readonly port: number;
   readonly fingerprint?: string;
   close(): Promise<void>;
+}
+
+function startAgent(o: ServeOptions, db: Database, thisHost: () => string, log: pino.Logger): Agent | undefined {
+  if (!o.switchBackend || o.switchBackend === 'none') return undefined;
+  if (o.switchBackend === 'bridge') throw new ServeError('the Linux bridge backend is not wired into the daemon yet');
+  const runDir = o.ovsRunDir ?? '/var/run/openvswitch';
+  const sw = new OvsBackend({ dbSocket: join(runDir, 'db.sock'), runDir, datapathType: o.datapath ?? 'netdev' });
+  const os = new HostOs({ stateDir: o.dataDir, manageDns: o.manageDns ?? false });
+  const agent = new Agent(db, thisHost, sw, os, log.child({ svc: 'agent' }), { intervalMs: o.agentIntervalMs ?? 10_000, debounceMs: 2 });
+  agent.start();
+  return agent;
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
@@ -70,12 +95,21 @@ export async function startDaemon(o: ServeOptions): Promise<Daemon> {
   const server = await listen(api, { port: o.port, bind: o.bind, tls }, log);
   const port = boundPort(server);
   log.info({ port, bind: o.bind, tls: !!tls, fingerprint: tls?.fingerprint }, 'XenAPI listening');
+  let local: http.Server | undefined;
+  if (o.unixSocket) {
+    rmSync(o.unixSocket, { force: true });
+    local = await listenUnix(api, o.unixSocket, undefined, log);
+    log.info({ socket: o.unixSocket }, 'XenAPI on a unix socket');
+  }
+  const agent = startAgent(o, db, thisHost, log);
   let closed = false;
   return {
-    api, db, server, port, fingerprint: tls?.fingerprint,
+    api, db, server, port, fingerprint: tls?.fingerprint, agent,
     async close() {
       if (closed) return;
       closed = true;
+      await agent?.stop();
+      if (local) await new Promise<void>((resolve) => { local!.close(() => resolve()); local!.closeAllConnections(); });
       await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });
       api.hub.wake();
       db.close();

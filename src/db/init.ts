@@ -3,6 +3,7 @@
 // address, the control domain, and the six roles.
 
 import { randomBytes } from 'node:crypto';
+import { XapiError } from '../model/errors.ts';
 import { ROLES, ROLE_DESCRIPTIONS } from '../model/roles.ts';
 import type { Database, Txn } from './database.ts';
 
@@ -50,7 +51,11 @@ export function bridgeOfDevice(device: string): string {
 export function introducePhysical(tx: Txn, host: string, nic: NicFacts, opts: { managed?: boolean; disallowUnplug?: boolean; attached?: boolean } = {}): string {
   const managed = opts.managed ?? true;
   const bridge = managed ? bridgeOfDevice(nic.device) : '';
-  const network = (managed ? tx.all('network').find((n) => n.rec.bridge === bridge)?.ref : undefined) ?? tx.create('network', {
+  const existing = managed ? tx.all('network').find((n) => n.rec.bridge === bridge)?.ref : undefined;
+  // a network is realised on a host by at most one PIF: refuse before creating anything
+  const taken = existing && tx.db.referrers(existing, 'PIF', 'network').find((r) => tx.db.get(r)?.rec.host === host);
+  if (taken) throw new XapiError('NETWORK_ALREADY_CONNECTED', [host, taken]);
+  const network = existing ?? tx.create('network', {
     name_label: `Pool-wide network associated with ${nic.device}`, MTU: 1500, bridge, managed, other_config: {},
   });
   const metrics = tx.create('PIF_metrics', { carrier: nic.carrier, speed: nic.speed, duplex: nic.carrier, device_name: nic.device, last_updated: '19700101T00:00:00Z' });
@@ -75,7 +80,7 @@ export function initialise(db: Database, facts: HostFacts, opts: { backend: 'ope
     tx.create('pool', { name_label: '', master: host, pool_secret: randomBytes(24).toString('hex'), other_config: {}, igmp_snooping_enabled: false });
     const dom0 = tx.create('VM', {
       name_label: `Control domain on host: ${facts.hostname}`, name_description: 'The domain which manages physical devices and manages other domains',
-      power_state: 'Running', is_control_domain: true, resident_on: host, other_config: {},
+      power_state: 'Running', is_control_domain: true, resident_on: host, domid: 0, other_config: {},
     });
     tx.update(host, { control_domain: dom0 });
     let management: { pif: string; nic: NicFacts } | undefined;

@@ -49,7 +49,7 @@ export interface FieldDef {
   readonly writeRole?: Role;
   /** Map keys that a lesser role may write (xapi's map_keys_roles). */
   readonly keyRoles?: readonly { readonly prefix: string; readonly role: Role }[];
-  /** xe field name; false hides it from xe. Default derived (see cli.ts). */
+  /** xe field name; false hides it from xe. Default: the wire name with `_` -> `-` (src/cli/xe/fields.ts). */
   readonly cli?: string | false;
   readonly doc?: string;
 }

@@ -33,7 +33,11 @@ export function scan(ctx: Ctx, host: string): void {
   const physical = pifsOfHost(ctx.db, host).filter((p) => p.rec.physical);
   for (const nic of nics) {
     const pif = physical.find((p) => p.rec.device === nic.device);
-    if (!pif) { introducePhysical(ctx.tx, host, nic); continue; }
+    if (!pif) {
+      // a NIC whose pool-wide network this host already reaches another way is left out, as a conflict to resolve by hand
+      try { introducePhysical(ctx.tx, host, nic); } catch (e) { if (!(e instanceof XapiError && e.code === 'NETWORK_ALREADY_CONNECTED')) throw e; ctx.svc.log.warn({ device: nic.device }, 'PIF.scan: the NIC\'s network is already connected on this host; not introduced'); }
+      continue;
+    }
     // refresh what the kernel knows better than the database
     const patch: Record<string, unknown> = {};
     if (nic.mac && pif.rec.MAC !== nic.mac) patch.MAC = nic.mac;
@@ -89,10 +93,10 @@ export function plug(ctx: Ctx, pif: Obj): void {
     }
     case 'sriov_logical': plug(ctx, db.get(sriovOfLogical(db, pif)!.rec.physical_PIF as string)!); break;
     case 'bond_master': {
-      for (const s of db.referrers(pif.ref, 'PIF', 'bond_slave_of')) ctx.tx.update(s, { currently_attached: false });
+      const bond = bondOfMaster(db, pif)!;
+      for (const s of db.referrers(bond.ref, 'PIF', 'bond_slave_of')) ctx.tx.update(s, { currently_attached: false });
       // the legacy other-config:bond-mode takes effect at the next plug
       const legacy = (pif.rec.other_config as Record<string, string>)['bond-mode'];
-      const bond = bondOfMaster(db, pif)!;
       if ((legacy === 'balance-slb' || legacy === 'active-backup' || legacy === 'lacp') && bond.rec.mode !== legacy) setBondMode(ctx.tx, bond, legacy);
       break;
     }
@@ -178,7 +182,6 @@ function reconfigureIpv6(ctx: Ctx, pif: Obj, a: Record<string, unknown>): void {
   const onlyDns = mode === 'Static' && pif.rec.ipv6_configuration_mode === 'Static' && (pif.rec.IPv6 as string[])[0] === IPv6 && pif.rec.ipv6_gateway === gateway;
   if (!onlyDns) assertNoProtection(ctx.db, pif);
   if (gateway && !isIpv6(gateway)) throw new XapiError('INVALID_IP_ADDRESS_SPECIFIED', ['gateway']);
-  if (mode === 'Static' && !isIpv6Cidr(IPv6)) throw new XapiError('INVALID_CIDR_ADDRESS_SPECIFIED', ['IPv6']);
   if (IPv6 && !isIpv6Cidr(IPv6)) throw new XapiError('INVALID_CIDR_ADDRESS_SPECIFIED', ['IPv6']);
   if (pif.rec.management && mode === 'None' && pif.rec.primary_address_type === 'IPv6') throw new XapiError('PIF_IS_MANAGEMENT_INTERFACE', [pif.ref]);
   const dns = [...splitDns(a.DNS as string).v6, ...splitDns(pif.rec.DNS as string).v4].join(',');
@@ -191,7 +194,7 @@ function setProperty(ctx: Ctx, pif: Obj, name: string, value: string): void {
   if (!(kind === 'bond_master' || (kind === 'physical' && !isBondSlave(pif)))) throw new XapiError('CANNOT_CHANGE_PIF_PROPERTIES', [pif.ref]);
   const properties = { ...(pif.rec.properties as Record<string, string>), [name]: value };
   ctx.tx.update(pif.ref, { properties });
-  if (kind === 'bond_master') for (const s of ctx.db.referrers(pif.ref, 'PIF', 'bond_slave_of')) ctx.tx.update(s, { properties });
+  if (kind === 'bond_master') for (const s of ctx.db.referrers(bondOfMaster(ctx.db, pif)!.ref, 'PIF', 'bond_slave_of')) ctx.tx.update(s, { properties });
 }
 
 /** PIF.db_introduce / pool_introduce: a PIF record with every field given (pool join, recovery tools). */
@@ -225,7 +228,7 @@ export const pifImpls: ImplTable = {
   'PIF.destroy': (ctx, a) => {
     const pif = pifArg(ctx, a);
     const vlan = vlanOf(ctx.db, pif);
-    if ((pif.rec.VLAN as number) < 0 || !vlan) throw new XapiError('PIF_IS_PHYSICAL', [pif.ref]);
+    if ((pif.rec.VLAN as number) < 0 || !vlan) throw new XapiError('PIF_IS_PHYSICAL', []); // xapi gives no parameter
     destroyVlan(ctx, vlan);
   },
   'PIF.create_VLAN': (ctx, a) => {

@@ -21,8 +21,8 @@ export const sdnControllerImpls: ImplTable = {
     } else {
       if (address === '') throw new XapiError('INVALID_VALUE', ['address', '']);
       if (!isIpv4(address)) throw new XapiError('INVALID_IP_ADDRESS_SPECIFIED', ['address']);
+      if (port !== 0 && !(Number.isInteger(port) && port >= 1 && port <= 65535)) throw new XapiError('VALUE_NOT_SUPPORTED', ['port', port, 'Port out of range']);
       if (port === 0) port = 6632;
-      if (!Number.isInteger(port) || port < 1 || port > 65535) throw new XapiError('INVALID_VALUE', ['port', port]);
     }
     return ctx.tx.create('SDN_controller', { protocol, address, port });
   },

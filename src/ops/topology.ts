@@ -58,9 +58,13 @@ export function managementPif(db: Database, host: string): Obj | undefined {
   return pifsOfHost(db, host).find((p) => p.rec.management);
 }
 
-/** A network is an SR-IOV network when an SR-IOV logical PIF sits on it. */
+/** A network is an SR-IOV network when an SR-IOV logical PIF, or a VLAN on one, sits on it (xapi's is_sriov_based_network). */
 export function isSriovNetwork(db: Database, network: string): boolean {
-  return db.referrers(network, 'PIF', 'network').some((r) => sriovOfLogical(db, db.get(r)!));
+  return db.referrers(network, 'PIF', 'network').some((r) => {
+    const pif = db.get(r)!;
+    const vlan = vlanOf(db, pif);
+    return !!sriovOfLogical(db, vlan ? db.get(vlan.rec.tagged_PIF as string)! : pif);
+  });
 }
 
 // ---- checks (xapi_pif.ml's assert_*) ----

@@ -2,7 +2,7 @@
 // pool-wide pool.create_VLAN_from_PIF.
 
 import type { Ctx, ImplTable } from '../api/context.ts';
-import type { Obj, Txn } from '../db/database.ts';
+import type { Database, Obj, Txn } from '../db/database.ts';
 import { XapiError } from '../model/index.ts';
 import {
   assertManaged, assertNetworkManaged, assertNoOtherLocalPifs, assertNoProtection, isBondSlave, isSriovNetwork,
@@ -11,6 +11,12 @@ import {
 import { destroyPif, plug, unplug } from './pif.ts';
 
 export const VLAN_PIF_MAC = 'fe:ff:ff:ff:ff:ff';
+
+/** The kind of NIC under a PIF: xapi compares PCI vendor and device ids; poolnet keeps them in the PIF's metrics. */
+function nicModel(db: Database, pif: Obj): string {
+  const m = db.get(pif.rec.metrics as string);
+  return `${String(m?.rec.vendor_id ?? '')}:${String(m?.rec.device_id ?? '')}`;
+}
 
 export function assertVlanTag(tag: number): void {
   if (!Number.isInteger(tag) || tag < 0 || tag > 4094) throw new XapiError('VLAN_TAG_INVALID', [tag]);
@@ -38,12 +44,18 @@ export function createVlan(ctx: Ctx, tagged: Obj, tag: number, network: Obj): st
   if (kind === 'physical' && isBondSlave(tagged)) throw new XapiError('CANNOT_ADD_VLAN_TO_BOND_SLAVE', [tagged.ref]);
   if (kind === 'vlan') throw new XapiError('PIF_IS_VLAN', [tagged.ref]);
   if (kind === 'tunnel_access') throw new XapiError('IS_TUNNEL_ACCESS_PIF', [tagged.ref]);
-  const onNet = db.referrers(network.ref, 'PIF', 'network').map((r) => db.get(r)!);
   if (kind === 'sriov_logical') {
-    if (onNet.some((p) => !(vlanOf(db, p) && sriovOfLogical(db, db.get(vlanOf(db, p)!.rec.tagged_PIF as string)!)))) {
-      throw new XapiError('NETWORK_INCOMPATIBLE_WITH_VLAN_ON_SRIOV', [network.ref]);
+    // the network must be empty or hold only VLANs on SR-IOV logical PIFs of the same kind of NIC
+    const candidate = db.get(sriovOfLogical(db, tagged)!.rec.physical_PIF as string)!;
+    for (const p of db.referrers(network.ref, 'PIF', 'network').map((r) => db.get(r)!)) {
+      const v = vlanOf(db, p);
+      const s = v && sriovOfLogical(db, db.get(v.rec.tagged_PIF as string)!);
+      if (!s) throw new XapiError('NETWORK_INCOMPATIBLE_WITH_VLAN_ON_SRIOV', [network.ref]);
+      if (nicModel(db, db.get(s.rec.physical_PIF as string)!) !== nicModel(db, candidate)) {
+        throw new XapiError('NETWORK_HAS_INCOMPATIBLE_VLAN_ON_SRIOV_PIFS', [tagged.ref, network.ref]);
+      }
     }
-  } else if (isSriovNetwork(db, network.ref) || onNet.some((p) => { const v = vlanOf(db, p); return v && sriovOfLogical(db, db.get(v.rec.tagged_PIF as string)!); })) {
+  } else if (isSriovNetwork(db, network.ref)) {
     throw new XapiError('NETWORK_INCOMPATIBLE_WITH_VLAN_ON_BRIDGE', [network.ref]);
   }
   assertVlanTag(tag);
@@ -60,7 +72,7 @@ export function destroyVlan(ctx: Ctx, vlan: Obj): void {
   if (!untagged) { ctx.tx.delete(vlan.ref); return; } // orphan clean-up
   if (isBondSlave(untagged)) throw new XapiError('PIF_ALREADY_BONDED', [untagged.ref]);
   assertNoProtection(db, untagged);
-  if ((untagged.rec.VLAN as number) < 0) throw new XapiError('PIF_IS_PHYSICAL', [untagged.ref]);
+  if ((untagged.rec.VLAN as number) < 0) throw new XapiError('PIF_IS_PHYSICAL', []); // xapi gives no parameter
   unplug(ctx, untagged);
   ctx.tx.delete(vlan.ref);
   destroyPif(ctx.tx, db.get(untagged.ref)!);

@@ -94,6 +94,14 @@ function detachAll(tx: Txn, db: Database, vm: Obj): void {
   }
 }
 
+/** The smallest domain id free on a host (0 is the control domain), as Xen hands them out. */
+export function freeDomid(db: Database, host: string): number {
+  const used = new Set(db.referrers(host, 'VM', 'resident_on').map((r) => db.get(r)!.rec.domid as number));
+  let id = 1;
+  while (used.has(id)) id++;
+  return id;
+}
+
 function start(ctx: Ctx, vmRef: string, hostRef: string, op: 'start' | 'start_on', paused: boolean): void {
   const { db, tx } = ctx;
   const vm = tx.must('VM', vmRef);
@@ -102,7 +110,7 @@ function start(ctx: Ctx, vmRef: string, hostRef: string, op: 'start' | 'start_on
   assertCanSeeNetworks(db, vm, host.ref);
   reserveVfs(db, tx, vm, host.ref);
   for (const vif of vifsOf(db, vm.ref)) tx.update(vif.ref, { currently_attached: true });
-  tx.update(vm.ref, { power_state: paused ? 'Paused' : 'Running', resident_on: host.ref });
+  tx.update(vm.ref, { power_state: paused ? 'Paused' : 'Running', resident_on: host.ref, domid: freeDomid(db, host.ref) });
 }
 
 function shutdown(ctx: Ctx, vmRef: string, op: 'clean_shutdown' | 'hard_shutdown'): void {
@@ -110,7 +118,7 @@ function shutdown(ctx: Ctx, vmRef: string, op: 'clean_shutdown' | 'hard_shutdown
   const vm = tx.must('VM', vmRef);
   assertLifecycle(vm, op);
   detachAll(tx, db, vm);
-  tx.update(vm.ref, { power_state: 'Halted', resident_on: NULL_REF });
+  tx.update(vm.ref, { power_state: 'Halted', resident_on: NULL_REF, domid: -1 });
 }
 
 /** Device numbers a new VIF of the VM may take: "0".."15" not in use (xapi_vm_helpers). */
@@ -135,7 +143,7 @@ export const vmImpls: ImplTable = {
     // A VF ties the VM to its NIC (the seed: no live migration with an SR-IOV VF).
     if (vifsOf(db, vm.ref).some((v) => isSriovNetwork(db, v.rec.network as string))) throw new XapiError('VM_HAS_SRIOV_VIF', [vm.ref]);
     assertCanSeeNetworks(db, vm, host.ref);
-    tx.update(vm.ref, { resident_on: host.ref });
+    if (vm.rec.resident_on !== host.ref) tx.update(vm.ref, { resident_on: host.ref, domid: freeDomid(db, host.ref) });
   },
 
   'VM.get_allowed_VIF_devices': (ctx, a) => allowedVifDevices(ctx.db, ctx.tx.must('VM', a.vm as string).ref),

@@ -5,7 +5,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OVS_SCHEMA } from './ovs.ts';
+import { OVS_SCHEMA, createOvsDb, initOvsDb, ovsLayout, waitForPath } from '../../src/lab/ovsns.ts';
 
 export function canMakeNamespaces(): boolean {
   try {
@@ -28,14 +28,6 @@ export interface SwitchNs {
   vsctl(...args: string[]): string;
   ofctl(...args: string[]): string;
   dispose(): Promise<void>;
-}
-
-async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 function stop(c: ChildProcess): Promise<void> {
@@ -66,15 +58,14 @@ export async function startSwitchNs(nics: number, tag = 't'): Promise<SwitchNs> 
       exec('ip', ['link', 'set', `eth${i}`, 'up']);
       exec('ip', ['link', 'set', `p${i}`, 'up']);
     }
-    const db = join(dir, 'conf.db');
-    const dbSocket = join(dir, 'db.sock');
-    sh('ovsdb-tool', ['create', db, OVS_SCHEMA]);
-    const env = { ...process.env, OVS_RUNDIR: dir, OVS_DBDIR: dir, OVS_LOGDIR: dir };
-    children.push(spawn('ip', ['netns', 'exec', ns, 'ovsdb-server', db, `--remote=punix:${dbSocket}`, `--unixctl=${join(dir, 'ovsdb.ctl')}`, `--log-file=${join(dir, 'ovsdb.log')}`], { env, stdio: 'ignore' }));
-    await until(() => existsSync(dbSocket), 'ovsdb-server');
-    sh('ovs-vsctl', [`--db=unix:${dbSocket}`, '--no-wait', 'init']);
-    children.push(spawn('ip', ['netns', 'exec', ns, 'ovs-vswitchd', `unix:${dbSocket}`, `--unixctl=${join(dir, 'ovs-vswitchd.ctl')}`, `--log-file=${join(dir, 'vswitchd.log')}`], { env, stdio: 'ignore' }));
-    await until(() => existsSync(join(dir, 'ovs-vswitchd.ctl')), 'ovs-vswitchd');
+    const l = ovsLayout(dir);
+    const dbSocket = l.dbSocket;
+    createOvsDb(l);
+    children.push(spawn('ip', ['netns', 'exec', ns, ...l.ovsdbServer], { env: l.env, stdio: 'ignore' }));
+    await waitForPath(dbSocket, 'ovsdb-server');
+    initOvsDb(l);
+    children.push(spawn('ip', ['netns', 'exec', ns, ...l.vswitchd], { env: l.env, stdio: 'ignore' }));
+    await waitForPath(join(dir, 'ovs-vswitchd.ctl'), 'ovs-vswitchd');
     return {
       ns, dir, dbSocket, exec, dispose,
       vsctl: (...args) => sh('ovs-vsctl', [`--db=unix:${dbSocket}`, ...args]),

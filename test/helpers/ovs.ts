@@ -6,7 +6,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export const OVS_SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
+import { OVS_SCHEMA } from '../../src/lab/ovsns.ts';
+
+export { OVS_SCHEMA };
 
 export function haveOvs(): boolean {
   return existsSync(OVS_SCHEMA) && spawnSync('ovsdb-server', ['--version']).status === 0;

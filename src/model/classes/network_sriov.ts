@@ -15,6 +15,7 @@ export const network_sriov: ClassSpec = {
     f('requires_reboot', t.bool, 'DynamicRO'),
     f('configuration_mode', sriov_configuration_mode, 'DynamicRO', { default: 'unknown', cli: false }),
     f('max_vfs', t.int, 'DynamicRO', { internal: true, default: 0, doc: 'VFs the NIC offers (poolnet: from the host agent)' }),
+    f('reserved_VIFs', t.set(t.ref('VIF')), 'DynamicRO', { internal: true, reverseOf: { cls: 'VIF', field: 'reserved_VF_of' }, doc: 'VIFs holding one of its VFs' }),
   ],
   messages: [
     m('create', [p('pif', t.ref('PIF')), p('network', t.ref('network'))], t.ref('network_sriov'), 'pool-operator',

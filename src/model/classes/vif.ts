@@ -43,6 +43,10 @@ export const VIF: ClassSpec = {
     f('ipv6_addresses', t.set(t.string), 'DynamicRO'),
     f('ipv6_gateway', t.string, 'DynamicRO'),
     f('reserved_pci', t.ref('PCI'), 'DynamicRO', { internal: true }),
+    // poolnet: the SR-IOV VF this VIF holds while its VM runs (xapi keeps it in reserved_pci, a
+    // PCI object; poolnet has no PCI class): the network_sriov and the VF's index on that NIC.
+    f('reserved_VF_of', t.ref('network_sriov'), 'DynamicRO', { internal: true }),
+    f('reserved_VF', t.int, 'DynamicRO', { internal: true, default: -1 }),
     f('trunks', t.set(t.int), 'StaticRO'),
   ],
   messages: [

@@ -1,0 +1,145 @@
+// The host agent loop: after every commit (debounced) and on a timer, compile the database
+// into this host's desired state and reconcile the switch and the kernel with it. Status
+// (carrier, speed, bond links, DHCP addresses) flows back into the database. A restart never
+// flushes anything: the first pass finds the switch already right and changes nothing.
+
+import { readFileSync } from 'node:fs';
+import type { Database, Obj } from '../db/database.ts';
+import { NULL_REF } from '../model/index.ts';
+import { netmaskOf } from '../db/init.ts';
+import { compile } from './compile.ts';
+import type { DesiredHost } from './desired.ts';
+import type { HostOs } from './hostos.ts';
+
+export interface SwitchBackend {
+  apply(desired: DesiredHost): Promise<{ ovsdbChanges: number; flowBridges: readonly string[]; meterChanges: number }>;
+  /** Bridges whose flow table differs from the desired one (drift), without changing anything. */
+  drift?(desired: DesiredHost): Promise<string[]>;
+  bondLinksUp?(port: string): Promise<number | undefined>;
+  close(): void;
+}
+
+export interface AgentLog { info: (o: object, m?: string) => void; warn: (o: object, m?: string) => void; error: (o: object, m?: string) => void }
+
+const read = (p: string) => { try { return readFileSync(p, 'utf8').trim(); } catch { return undefined; } };
+
+export class Agent {
+  private timer: NodeJS.Timeout | undefined;
+  private pending: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+  private unsubscribe: (() => void) | undefined;
+  /** Resolves when a pass that started after the last kick has finished (tests, benches). */
+  private waiters: (() => void)[] = [];
+  lastError: string | undefined;
+  passes = 0;
+
+  constructor(
+    private readonly db: Database,
+    private readonly host: () => string,
+    private readonly sw: SwitchBackend,
+    private readonly os: HostOs | undefined,
+    private readonly log: AgentLog,
+    private readonly opts: { intervalMs: number; debounceMs: number } = { intervalMs: 10_000, debounceMs: 2 },
+  ) {}
+
+  start(): void {
+    this.unsubscribe = this.db.onCommit(() => this.kick());
+    this.timer = setInterval(() => { void this.pass('timer'); }, this.opts.intervalMs);
+    this.timer.unref();
+    this.kick();
+  }
+
+  kick(): void {
+    if (this.stopped || this.pending) return;
+    this.pending = setTimeout(() => { this.pending = undefined; void this.pass('change'); }, this.opts.debounceMs);
+  }
+
+  /** Wait for a full pass that begins after this call. */
+  settled(): Promise<void> {
+    return new Promise((resolve) => { this.waiters.push(resolve); this.kick(); });
+  }
+
+  private async pass(reason: 'change' | 'timer'): Promise<void> {
+    if (this.stopped) return;
+    if (this.running) { this.again = true; return this.running; }
+    const waiters = this.waiters;
+    this.waiters = [];
+    this.running = (async () => {
+      try {
+        const desired = compile(this.db, this.host());
+        const drifted = reason === 'timer' && this.sw.drift ? await this.sw.drift(desired) : [];
+        const r = await this.sw.apply(desired);
+        const osChanges = this.os ? await this.os.apply(desired) : 0;
+        this.passes++;
+        this.lastError = undefined;
+        if (reason === 'timer' && (r.ovsdbChanges > 0 || drifted.length > 0 || r.flowBridges.length > 0)) {
+          this.log.warn({ ovsdbChanges: r.ovsdbChanges, flowBridges: [...new Set([...drifted, ...r.flowBridges])] }, 'the switch had drifted from the database; repaired');
+        } else if (r.ovsdbChanges || r.flowBridges.length || r.meterChanges || osChanges) {
+          this.log.info({ ovsdbChanges: r.ovsdbChanges, flowBridges: r.flowBridges, meters: r.meterChanges, os: osChanges }, 'reconciled');
+        }
+        await this.reportStatus(desired);
+      } catch (e) {
+        this.lastError = (e as Error).message;
+        this.log.error({ err: (e as Error).message }, 'reconcile failed; will retry');
+      } finally {
+        this.running = undefined;
+        for (const w of waiters) w();
+        if (this.again && !this.stopped) { this.again = false; this.kick(); }
+      }
+    })();
+    return this.running;
+  }
+
+  /** Carrier and speed of NICs, links up of bonds, addresses DHCP gave: back into the database. */
+  private async reportStatus(desired: DesiredHost): Promise<void> {
+    const host = this.host();
+    const pifs = this.db.referrers(host, 'PIF', 'host').map((r) => this.db.get(r)!).filter(Boolean);
+    const updates: [string, Record<string, unknown>][] = [];
+    const differs = (o: Obj, patch: Record<string, unknown>) => Object.entries(patch).some(([k, v]) => JSON.stringify(o.rec[k]) !== JSON.stringify(v));
+    for (const p of pifs) {
+      if (!p.rec.physical) continue;
+      const dev = p.rec.device as string;
+      const metrics = this.db.get(p.rec.metrics as string);
+      const carrier = read(`/sys/class/net/${dev}/carrier`) === '1';
+      const speedRaw = Number(read(`/sys/class/net/${dev}/speed`));
+      const m = { carrier, speed: Number.isFinite(speedRaw) && speedRaw > 0 ? speedRaw : 0, duplex: carrier };
+      if (metrics && differs(metrics, m)) updates.push([metrics.ref, m]);
+    }
+    for (const b of this.db.all('Bond')) {
+      const master = this.db.get(b.rec.master as string);
+      if (!master || master.rec.host !== host || !this.sw.bondLinksUp) continue;
+      const up = await this.sw.bondLinksUp(master.rec.device as string);
+      if (up !== undefined && up !== b.rec.links_up) updates.push([b.ref, { links_up: up }]);
+    }
+    if (this.os) {
+      for (const i of desired.interfaces) {
+        if (i.ipv4.mode !== 'dhcp') continue;
+        const st = await this.os.status(i.device);
+        const a = st?.ipv4[0];
+        const pif = pifs.find((p) => p.rec.uuid === i.pif);
+        if (!pif) continue;
+        const patch = { IP: a?.ip ?? '', netmask: a ? netmaskOf(a.prefix) : '' };
+        if (differs(pif, patch)) {
+          updates.push([pif.ref, patch]);
+          if (pif.rec.management && a) updates.push([host, { address: a.ip }]);
+        }
+      }
+    }
+    if (updates.length === 0) return;
+    this.db.transact((tx) => {
+      for (const [ref, patch] of updates) if (this.db.get(ref) && ref !== NULL_REF) tx.update(ref, patch);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe?.();
+    if (this.timer) clearInterval(this.timer);
+    if (this.pending) clearTimeout(this.pending);
+    await this.running;
+    this.sw.close();
+    this.os?.stop();
+  }
+}

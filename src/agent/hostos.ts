@@ -1,0 +1,128 @@
+// The host OS side of a DesiredHost: addresses on bridge devices, the default route, DNS,
+// MTUs, DHCP clients. Reads `ip -j`, changes only what differs, in one `ip -batch` process.
+
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { DesiredHost, InterfaceSpec } from './desired.ts';
+
+const run = promisify(execFile);
+
+interface IpAddr { ifname: string; mtu: number; operstate: string; flags: string[]; address?: string; addr_info?: { family: string; local: string; prefixlen: number; scope: string; dynamic?: boolean }[] }
+interface IpRoute { dst: string; gateway?: string; dev?: string }
+
+export interface HostOsOptions {
+  /** Where DHCP client leases and pid files go. */
+  readonly stateDir: string;
+  /** Write /etc/resolv.conf (in a lab namespace it is the namespace's own, via `ip netns exec`). */
+  readonly manageDns: boolean;
+}
+
+/** What an interface carries now, as read from the kernel. */
+export interface IfaceStatus { device: string; ipv4: { ip: string; prefix: number }[]; ipv6: string[]; mtu: number; up: boolean }
+
+export class HostOs {
+  private readonly dhcp = new Map<string, ChildProcess>();
+
+  constructor(readonly opts: HostOsOptions) {}
+
+  async links(): Promise<IpAddr[]> {
+    return JSON.parse((await run('ip', ['-j', 'addr', 'show'])).stdout) as IpAddr[];
+  }
+
+  async status(device: string): Promise<IfaceStatus | undefined> {
+    const l = (await this.links()).find((x) => x.ifname === device);
+    if (!l) return undefined;
+    const info = l.addr_info ?? [];
+    return {
+      device, mtu: l.mtu, up: l.flags.includes('UP'),
+      ipv4: info.filter((a) => a.family === 'inet').map((a) => ({ ip: a.local, prefix: a.prefixlen })),
+      ipv6: info.filter((a) => a.family === 'inet6' && a.scope === 'global').map((a) => `${a.local}/${a.prefixlen}`),
+    };
+  }
+
+  /** Bring addresses, routes, MTUs and DNS to `desired`. Returns the number of changes made. */
+  async apply(desired: DesiredHost): Promise<number> {
+    const links = new Map((await this.links()).map((l) => [l.ifname, l]));
+    const cmds: string[] = [];
+    // member devices of a bridge carry no address of their own, and the MTU of their network
+    for (const d of desired.devices) {
+      const l = links.get(d.name);
+      if (!l) continue;
+      for (const a of l.addr_info ?? []) if (a.family === 'inet') cmds.push(`addr del ${a.local}/${a.prefixlen} dev ${d.name}`);
+      if (l.mtu !== d.mtu) cmds.push(`link set dev ${d.name} mtu ${d.mtu}`);
+      if (!l.flags.includes('UP')) cmds.push(`link set dev ${d.name} up`);
+    }
+    const wantDhcp = new Set<string>();
+    for (const i of desired.interfaces) {
+      const l = links.get(i.device);
+      if (!l) continue; // the bridge device is not there yet; the next pass will see it
+      if (!l.flags.includes('UP')) cmds.push(`link set dev ${i.device} up`);
+      if (i.ipv4.mode === 'dhcp') { wantDhcp.add(i.device); continue; }
+      cmds.push(...this.addressChanges(i, l));
+    }
+    const managedDevices = new Set(desired.interfaces.map((i) => i.device));
+    // a default route through the chosen interface only
+    const routes = JSON.parse((await run('ip', ['-j', 'route', 'show', 'default'])).stdout) as IpRoute[];
+    const want = desired.defaultRoute;
+    const ok = want && routes.some((r) => r.gateway === want.gateway && r.dev === want.device);
+    if (want && !ok && links.has(want.device)) {
+      cmds.push(`route replace default via ${want.gateway} dev ${want.device}`);
+    } else if (!want) {
+      for (const r of routes) if (r.dev && managedDevices.has(r.dev) && !wantDhcp.has(r.dev)) cmds.push(`route del default dev ${r.dev}`);
+    }
+    if (cmds.length) await this.batch(cmds);
+    await this.syncDhcp(wantDhcp);
+    if (desired.dns && this.opts.manageDns) this.writeDns(desired.dns);
+    return cmds.length;
+  }
+
+  private addressChanges(i: InterfaceSpec, l: IpAddr): string[] {
+    const cmds: string[] = [];
+    const have = (l.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`);
+    const wantV4 = i.ipv4.mode === 'static' && i.ipv4.address ? [i.ipv4.address] : [];
+    for (const a of have) if (!wantV4.includes(a)) cmds.push(`addr del ${a} dev ${i.device}`);
+    for (const a of wantV4) if (!have.includes(a)) cmds.push(`addr add ${a} dev ${i.device}`);
+    if (i.ipv6.mode === 'static') {
+      const have6 = (l.addr_info ?? []).filter((a) => a.family === 'inet6' && a.scope === 'global').map((a) => `${a.local}/${a.prefixlen}`);
+      for (const a of have6) if (!i.ipv6.addresses.includes(a)) cmds.push(`-6 addr del ${a} dev ${i.device}`);
+      for (const a of i.ipv6.addresses) if (!have6.includes(a)) cmds.push(`-6 addr add ${a} dev ${i.device}`);
+    }
+    if (l.mtu !== i.mtu) cmds.push(`link set dev ${i.device} mtu ${i.mtu}`);
+    return cmds;
+  }
+
+  private async batch(cmds: string[]): Promise<void> {
+    // -force: one failing line (an address already gone) must not stop the others
+    const p = run('ip', ['-force', '-batch', '-']);
+    p.child.stdin!.end(cmds.join('\n') + '\n');
+    try { await p; } catch { /* reported per line on stderr; the next pass retries what is still missing */ }
+  }
+
+  /** One DHCP client per interface in DHCP mode (Debian's dhclient); others stopped. */
+  private async syncDhcp(want: Set<string>): Promise<void> {
+    for (const [dev, c] of this.dhcp) {
+      if (!want.has(dev)) { c.kill('SIGTERM'); this.dhcp.delete(dev); }
+    }
+    for (const dev of want) {
+      if (this.dhcp.has(dev)) continue;
+      const child = spawn('dhclient', ['-d', '-4', '-pf', join(this.opts.stateDir, `dhclient.${dev}.pid`), '-lf', join(this.opts.stateDir, `dhclient.${dev}.leases`), dev], { stdio: 'ignore' });
+      child.on('error', () => this.dhcp.delete(dev));
+      child.on('exit', () => { if (this.dhcp.get(dev) === child) this.dhcp.delete(dev); });
+      this.dhcp.set(dev, child);
+    }
+  }
+
+  private writeDns(dns: NonNullable<DesiredHost['dns']>): void {
+    const text = [...(dns.search.length ? [`search ${dns.search.join(' ')}`] : []), ...dns.nameservers.map((n) => `nameserver ${n}`)].join('\n') + '\n';
+    let cur = '';
+    try { cur = readFileSync('/etc/resolv.conf', 'utf8'); } catch { /* none yet */ }
+    if (cur !== text) writeFileSync('/etc/resolv.conf', text);
+  }
+
+  stop(): void {
+    for (const c of this.dhcp.values()) c.kill('SIGTERM');
+    this.dhcp.clear();
+  }
+}

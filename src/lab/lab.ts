@@ -1,0 +1,314 @@
+// poolnet lab: a whole pool on one machine. A fabric namespace with its own Open vSwitch (the
+// physical switches), host namespaces each with K NICs, its own Open vSwitch and its own
+// poolnetd, VMs as namespaces whose eth0 is a VIF, dnsmasq for DHCP. The user reaches the
+// master through 127.0.0.1:PORT, forwarded to the master's unix socket: no route from the
+// machine's own namespace ever leads into lab addresses.
+
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createOvsDb, initOvsDb, ovsLayout, waitForPath } from './ovsns.ts';
+
+export const LAB_DIR = process.env.POOLNET_LAB_DIR ?? '/run/poolnet-lab';
+export const PREFIX = 'pnl-';
+const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const POOLNET = join(REPO, 'bin', 'poolnet.mjs');
+
+export const MGMT_NET = '10.77.0';
+export const fabricNs = `${PREFIX}fabric`;
+export const hostNs = (i: number) => `${PREFIX}host${i}`;
+export const vmNs = (j: number) => `${PREFIX}vm${j}`;
+export const hostIp = (i: number) => `${MGMT_NET}.${10 + i}`;
+export const vmIp = (j: number) => `${MGMT_NET}.${100 + j}`;
+
+export interface LabVm { name: string; ns: string; host: string; uuid: string; vif: string; mac: string; ip: string; port: string }
+export interface LabHost { name: string; ns: string; ip: string; dir: string; socket: string; nics: number }
+export interface LabState {
+  hosts: LabHost[];
+  vms: LabVm[];
+  stack: 'openvswitch' | 'bridge';
+  port: number;
+  password: string;
+  created: string;
+}
+
+export type Progress = (msg: string) => void;
+
+const sh = (cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): string =>
+  execFileSync(cmd, args, { encoding: 'utf8', input: opts.input, env: opts.env, stdio: ['pipe', 'pipe', 'pipe'] });
+const nsExec = (ns: string, cmd: string, args: string[]) => sh('ip', ['netns', 'exec', ns, cmd, ...args]);
+const statePath = () => join(LAB_DIR, 'state.json');
+
+export function readState(): LabState | undefined {
+  try { return JSON.parse(readFileSync(statePath(), 'utf8')) as LabState; } catch { return undefined; }
+}
+
+function writeState(s: LabState): void { writeFileSync(statePath(), JSON.stringify(s, null, 2)); }
+
+export function labNamespaces(): string[] {
+  try { return sh('ip', ['netns', 'list']).split('\n').map((l) => l.split(' ')[0]).filter((n) => n.startsWith(PREFIX)); } catch { return []; }
+}
+
+/** Start a long-lived process in a namespace, detached, logging into `log`; its pid goes to `pidfile`. */
+function daemon(ns: string | undefined, argv: string[], log: string, pidfile: string, env?: NodeJS.ProcessEnv): number {
+  const out = openSync(log, 'a');
+  const full = ns ? ['ip', 'netns', 'exec', ns, ...argv] : argv;
+  const child = spawn(full[0], full.slice(1), { detached: true, stdio: ['ignore', out, out], env: env ?? process.env });
+  child.unref();
+  writeFileSync(pidfile, String(child.pid));
+  return child.pid!;
+}
+
+function pidAlive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch { return false; }
+}
+
+/** A veth pair: `a` in namespace `nsA`, `b` in `nsB`, both up, checksum offload off (the userspace datapath needs it). */
+function veth(a: string, nsA: string, b: string, nsB: string, mac?: string): void {
+  const tmpA = `pnt${Math.random().toString(36).slice(2, 9)}`, tmpB = `pnt${Math.random().toString(36).slice(2, 9)}`;
+  sh('ip', ['link', 'add', tmpA, 'type', 'veth', 'peer', 'name', tmpB]);
+  sh('ip', ['link', 'set', tmpA, 'netns', nsA]);
+  sh('ip', ['link', 'set', tmpB, 'netns', nsB]);
+  nsExec(nsA, 'ip', ['link', 'set', tmpA, 'name', a]);
+  nsExec(nsB, 'ip', ['link', 'set', tmpB, 'name', b]);
+  if (mac) nsExec(nsA, 'ip', ['link', 'set', a, 'address', mac]);
+  for (const [ns, dev] of [[nsA, a], [nsB, b]]) {
+    nsExec(ns, 'ip', ['link', 'set', dev, 'up']);
+    try { nsExec(ns, 'ethtool', ['-K', dev, 'tx', 'off']); } catch { /* ethtool missing: TCP may stall, ping still works */ }
+  }
+}
+
+function startOvs(ns: string, dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  const l = ovsLayout(dir);
+  createOvsDb(l);
+  daemon(ns, l.ovsdbServer, join(dir, 'ovsdb.out'), join(dir, 'ovsdb.cpid'), l.env);
+}
+
+async function startVswitchd(ns: string, dir: string): Promise<void> {
+  const l = ovsLayout(dir);
+  await waitForPath(l.dbSocket, `ovsdb-server in ${ns}`);
+  initOvsDb(l);
+  daemon(ns, l.vswitchd, join(dir, 'vswitchd.out'), join(dir, 'vswitchd.cpid'), l.env);
+  await waitForPath(join(dir, 'ovs-vswitchd.ctl'), `ovs-vswitchd in ${ns}`);
+}
+
+/** One XenAPI call over a unix socket (JSON-RPC). */
+export function rpc(socket: string, method: string, params: unknown[]): Promise<unknown> {
+  return new Promise((resolvePromise, reject) => {
+    const body = JSON.stringify({ jsonrpc: '2.0', method, params, id: 1 });
+    const req = request({ socketPath: socket, path: '/jsonrpc', method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => { text += c; });
+      res.on('end', () => {
+        try {
+          const v = JSON.parse(text) as { result?: unknown; error?: { message: string; data: string[] } };
+          if (v.error) reject(Object.assign(new Error(`${v.error.message} ${v.error.data.join(' ')}`), { code: v.error.message }));
+          else resolvePromise(v.result);
+        } catch (e) { reject(e); }
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function waitForApi(socket: string, password: string): Promise<string> {
+  const end = Date.now() + 30_000;
+  for (;;) {
+    try { return (await rpc(socket, 'session.login_with_password', ['root', password])) as string; } catch (e) {
+      if (Date.now() > end) throw new Error(`the daemon on ${socket} did not answer: ${(e as Error).message}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+export interface UpOptions { hosts: number; nics: number; vms: number; stack: 'openvswitch' | 'bridge'; port: number; password?: string }
+
+export async function up(o: UpOptions, progress: Progress): Promise<LabState> {
+  const existing = readState();
+  if (existing && labNamespaces().length > 0) {
+    progress('a lab is already up; leaving it as it is (run `poolnet lab down` first to rebuild)');
+    return existing;
+  }
+  if (labNamespaces().length > 0 || existsSync(LAB_DIR)) { progress('cleaning up the remains of an earlier lab'); down(() => undefined); }
+  for (const bin of ['ovs-vswitchd', 'ovsdb-server', 'dnsmasq', 'ip']) {
+    try { sh('which', [bin]); } catch { throw new Error(`${bin} is missing: run scripts/setup.sh (it installs the Debian packages the lab needs)`); }
+  }
+  mkdirSync(LAB_DIR, { recursive: true });
+  const password = o.password ?? (process.env.POOLNET_ROOT_PASSWORD || Math.random().toString(36).slice(2, 14));
+  const state: LabState = { hosts: [], vms: [], stack: o.stack, port: o.port, password, created: new Date().toISOString() };
+  writeState(state);
+
+  progress('fabric: namespace, Open vSwitch, DHCP server');
+  sh('ip', ['netns', 'add', fabricNs]);
+  nsExec(fabricNs, 'ip', ['link', 'set', 'lo', 'up']);
+  const fdir = join(LAB_DIR, 'fabric');
+  startOvs(fabricNs, fdir);
+  await startVswitchd(fabricNs, fdir);
+  const fvs = (...args: string[]) => sh('ovs-vsctl', [`--db=unix:${ovsLayout(fdir).dbSocket}`, ...args]);
+  fvs('--may-exist', 'add-br', 'fabric', '--', 'set', 'bridge', 'fabric', 'datapath_type=netdev');
+  // the fabric's own address on the management network: the gateway and the DHCP server
+  await waitForPath('/dev/null', '');
+  for (let i = 0; i < 100 && !existsSync(`/proc/${process.pid}`); i++) await new Promise((r) => setTimeout(r, 10));
+  await waitDevice(fabricNs, 'fabric');
+  nsExec(fabricNs, 'ip', ['addr', 'add', `${MGMT_NET}.1/24`, 'dev', 'fabric']);
+  nsExec(fabricNs, 'ip', ['link', 'set', 'fabric', 'up']);
+  daemon(fabricNs, ['dnsmasq', '--keep-in-foreground', '--no-resolv', '--no-hosts', '--bind-interfaces', '--interface=fabric', '--except-interface=lo',
+    `--dhcp-range=${MGMT_NET}.200,${MGMT_NET}.250,255.255.255.0,1h`, `--dhcp-leasefile=${join(fdir, 'dnsmasq.leases')}`, `--pid-file=${join(fdir, 'dnsmasq.pid')}`],
+    join(fdir, 'dnsmasq.log'), join(fdir, 'dnsmasq.cpid'));
+
+  for (let i = 1; i <= o.hosts; i++) {
+    progress(`host${i}: namespace, ${o.nics} NICs, Open vSwitch, poolnetd`);
+    const ns = hostNs(i);
+    const dir = join(LAB_DIR, `host${i}`);
+    mkdirSync(join(dir, 'data'), { recursive: true });
+    sh('ip', ['netns', 'add', ns]);
+    nsExec(ns, 'ip', ['link', 'set', 'lo', 'up']);
+    for (let k = 0; k < o.nics; k++) {
+      veth(`eth${k}`, ns, `h${i}e${k}`, fabricNs);
+      fvs('--may-exist', 'add-port', 'fabric', `h${i}e${k}`);
+    }
+    nsExec(ns, 'ip', ['addr', 'add', `${hostIp(i)}/24`, 'dev', 'eth0']);
+    nsExec(ns, 'ip', ['route', 'add', 'default', 'via', `${MGMT_NET}.1`]);
+    mkdirSync(`/etc/netns/${ns}`, { recursive: true });
+    writeFileSync(`/etc/netns/${ns}/resolv.conf`, `nameserver ${MGMT_NET}.1\n`);
+    startOvs(ns, join(dir, 'ovs'));
+    await startVswitchd(ns, join(dir, 'ovs'));
+    const socket = join(dir, 'xapi.sock');
+    const nics = Array.from({ length: o.nics }, (_, k) => `eth${k}`).join(',');
+    // its own UTS namespace, so that the host's hostname is its own and never the machine's
+    daemon(ns, ['unshare', '--uts', 'sh', '-c', `hostname host${i} && exec "$0" "$@"`, process.execPath, POOLNET, 'serve', '--data-dir', join(dir, 'data'), '--port', '443', '--bind', '0.0.0.0',
+      '--switch', o.stack, '--ovs-rundir', join(dir, 'ovs'), '--unix-socket', socket, '--nics', nics, '--backend', o.stack, '--manage-dns', '--log-level', 'info'],
+      join(dir, 'poolnetd.log'), join(dir, 'poolnetd.pid'), { ...process.env, POOLNET_ROOT_PASSWORD: password });
+    state.hosts.push({ name: `host${i}`, ns, ip: hostIp(i), dir, socket, nics: o.nics });
+    writeState(state);
+  }
+  for (const h of state.hosts) await waitForApi(h.socket, password);
+
+  for (let j = 1; j <= o.vms; j++) {
+    const h = state.hosts[(j - 1) % state.hosts.length];
+    progress(`vm${j}: on ${h.name}, one VIF on the management network`);
+    state.vms.push(await createVm(h, j, password));
+    writeState(state);
+  }
+
+  progress(`forwarding 127.0.0.1:${o.port} to host1's XenAPI`);
+  daemon(undefined, [process.execPath, POOLNET, 'lab', 'forward', '--port', String(o.port), '--socket', state.hosts[0].socket],
+    join(LAB_DIR, 'forward.log'), join(LAB_DIR, 'forward.pid'));
+  await waitForTcp(o.port);
+  return state;
+}
+
+async function waitDevice(ns: string, dev: string): Promise<void> {
+  const end = Date.now() + 10_000;
+  for (;;) {
+    try { nsExec(ns, 'ip', ['link', 'show', dev]); return; } catch { /* not yet */ }
+    if (Date.now() > end) throw new Error(`${dev} did not appear in ${ns}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function waitForTcp(port: number): Promise<void> {
+  const end = Date.now() + 10_000;
+  for (;;) {
+    const ok = await new Promise<boolean>((r) => {
+      const req = request({ host: '127.0.0.1', port, path: '/', method: 'GET' }, (res) => { res.resume(); r(true); });
+      req.on('error', () => r(false));
+      req.end();
+    });
+    if (ok) return;
+    if (Date.now() > end) throw new Error(`the forwarder on 127.0.0.1:${port} did not start`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A VM: VM and VIF records through the XenAPI, started on its host, then its namespace wired to vif<domid>.0. */
+export async function createVm(h: LabHost, j: number, password: string, network?: string): Promise<LabVm> {
+  const s = (await rpc(h.socket, 'session.login_with_password', ['root', password])) as string;
+  try {
+    const hostRef = ((await rpc(h.socket, 'host.get_all', [s])) as string[])[0];
+    const net = network ?? ((await rpc(h.socket, 'network.get_all_records_where', [s, 'field "bridge"="xenbr0"'])) as Record<string, unknown> && Object.keys((await rpc(h.socket, 'network.get_all_records_where', [s, 'field "bridge"="xenbr0"'])) as Record<string, unknown>)[0]);
+    const vm = (await rpc(h.socket, 'VM.create', [s, { name_label: `vm${j}`, name_description: 'lab VM', other_config: {} }])) as string;
+    const vif = (await rpc(h.socket, 'VIF.create', [s, { device: '0', network: net, VM: vm, MAC: '', MTU: 1500, other_config: {}, qos_algorithm_type: '', qos_algorithm_params: {}, locking_mode: 'network_default', ipv4_allowed: [], ipv6_allowed: [], trunks: [] }])) as string;
+    await rpc(h.socket, 'VM.start_on', [s, vm, hostRef, false, false]);
+    const domid = (await rpc(h.socket, 'VM.get_domid', [s, vm])) as number;
+    const mac = (await rpc(h.socket, 'VIF.get_MAC', [s, vif])) as string;
+    const ns = vmNs(j);
+    if (!labNamespaces().includes(ns)) {
+      sh('ip', ['netns', 'add', ns]);
+      nsExec(ns, 'ip', ['link', 'set', 'lo', 'up']);
+    }
+    const port = `vif${domid}.0`;
+    veth('eth0', ns, port, h.ns, mac);
+    const ip = vmIp(j);
+    nsExec(ns, 'ip', ['addr', 'add', `${ip}/24`, 'dev', 'eth0']);
+    // the agent re-adds a port whose device appeared after it: touch the VIF so it looks now
+    await rpc(h.socket, 'VIF.add_to_other_config', [s, vif, 'lab-wired', new Date().toISOString()]).catch(() => undefined);
+    return { name: `vm${j}`, ns, host: h.name, uuid: (await rpc(h.socket, 'VM.get_uuid', [s, vm])) as string, vif: (await rpc(h.socket, 'VIF.get_uuid', [s, vif])) as string, mac, ip, port };
+  } finally {
+    await rpc(h.socket, 'session.logout', [s]).catch(() => undefined);
+  }
+}
+
+/** Remove everything a lab made: processes (by their pid files, then anything left in lab namespaces), namespaces, files. */
+export function down(progress: Progress): void {
+  const pidfiles: string[] = [];
+  const walk = (d: string) => {
+    if (!existsSync(d)) return;
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/\.(pid|cpid)$/.test(e.name)) pidfiles.push(p);
+    }
+  };
+  walk(LAB_DIR);
+  for (const f of pidfiles) {
+    const pid = Number(readFileSync(f, 'utf8').trim());
+    if (pid > 1 && pidAlive(pid)) { try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ } }
+  }
+  const deadline = Date.now() + 3000;
+  while (Date.now() < deadline && pidfiles.some((f) => { const pid = Number(readFileSync(f, 'utf8').trim()); return pid > 1 && pidAlive(pid); })) execFileSync('sleep', ['0.05']);
+  for (const ns of labNamespaces()) {
+    // whatever still runs inside a lab namespace was started by the lab
+    let pids: string[] = [];
+    try { pids = sh('ip', ['netns', 'pids', ns]).split('\n').filter(Boolean); } catch { /* none */ }
+    for (const p of pids) { try { process.kill(Number(p), 'SIGKILL'); } catch { /* gone */ } }
+    progress(`removing namespace ${ns}`);
+    try { sh('ip', ['netns', 'del', ns]); } catch { /* gone */ }
+    rmSync(`/etc/netns/${ns}`, { recursive: true, force: true });
+  }
+  rmSync(LAB_DIR, { recursive: true, force: true });
+}
+
+export interface LabStatus { up: boolean; namespaces: string[]; hosts: { name: string; ip: string; poolnetd: boolean; api: boolean }[]; vms: LabVm[]; port?: number }
+
+export async function status(): Promise<LabStatus> {
+  const s = readState();
+  const namespaces = labNamespaces();
+  if (!s) return { up: false, namespaces, hosts: [], vms: [] };
+  const hosts = await Promise.all(s.hosts.map(async (h) => {
+    const pid = Number(readFileSync(join(h.dir, 'poolnetd.pid'), 'utf8'));
+    let api = false;
+    try { await rpc(h.socket, 'pool.get_all', ['x']).catch((e: { code?: string }) => { if (e.code !== 'SESSION_INVALID') throw e; }); api = true; } catch { api = false; }
+    return { name: h.name, ip: h.ip, poolnetd: pidAlive(pid), api };
+  }));
+  return { up: namespaces.length > 0, namespaces, hosts, vms: s.vms, port: s.port };
+}
+
+export function hostByName(name: string): LabHost {
+  const s = readState();
+  const h = s?.hosts.find((x) => x.name === name);
+  if (!h) throw new Error(`no lab host ${name}`);
+  return h;
+}
+
+export function vmByName(name: string): LabVm {
+  const s = readState();
+  const v = s?.vms.find((x) => x.name === name);
+  if (!v) throw new Error(`no lab VM ${name}`);
+  return v;
+}
