@@ -6,10 +6,11 @@ import { XapiError, classByLowerName, storedClasses, t } from '../model/index.ts
 import type { ImplTable } from './context.ts';
 import { I32, Typed } from './marshal.ts';
 
-interface Sub { all: boolean; classes: Set<string>; refs: Set<string> }
+/** Subscriptions: `*`, lower-case class names, and single objects as `class/ref` (class lower-cased). */
+interface Sub { all: boolean; classes: Set<string>; objects: Set<string> }
 
 function parseSubs(classes: string[]): Sub {
-  const sub: Sub = { all: false, classes: new Set(), refs: new Set() };
+  const sub: Sub = { all: false, classes: new Set(), objects: new Set() };
   for (const c of classes) {
     if (c === '*') { sub.all = true; continue; }
     const slash = c.indexOf('/');
@@ -17,14 +18,15 @@ function parseSubs(classes: string[]): Sub {
     if (slash > 0) {
       const ref = c.slice(slash + 1);
       if (!ref) throw new XapiError('EVENT_SUBSCRIPTION_PARSE_FAILURE', [c]);
-      sub.refs.add(ref);
+      // as xapi's Subscription.object_matches: both the class and the ref must match
+      sub.objects.add(`${c.slice(0, slash).toLowerCase()}/${ref}`);
     } else sub.classes.add(c.toLowerCase()); // unknown class names are simply ignored
   }
   return sub;
 }
 
 function matches(sub: Sub, lname: string, ref: string): boolean {
-  return sub.all || sub.classes.has(lname) || sub.refs.has(ref);
+  return sub.all || sub.classes.has(lname) || sub.objects.has(`${lname}/${ref}`);
 }
 
 const pad = (n: number) => String(n).padStart(20, '0');
@@ -112,7 +114,8 @@ export class EventHub {
   async from(sessionRef: string, classes: string[], token: string, timeout: number): Promise<unknown> {
     const sub = parseSubs(classes);
     const since = parseToken(token);
-    const deadline = Date.now() + Math.max(0, Math.min(timeout, 3600)) * 1000;
+    // a NaN timeout (XML-RPC <double>nan</double>) is no wait, as in xapi, rather than a deadline never reached
+    const deadline = Date.now() + (timeout > 0 ? Math.min(timeout, 3600) : 0) * 1000;
     for (;;) {
       if (!this.db.getOf('session', sessionRef)) throw new XapiError('SESSION_INVALID', [sessionRef]);
       const gen = this.db.generation;

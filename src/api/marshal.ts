@@ -20,62 +20,172 @@ export class I32 {
 // ---------------------------------------------------------------- to XML
 
 export function toXml(v: unknown, type: FieldType): string {
+  const out = new Parts((s) => s);
+  xmlEmitter(type)(v, out);
+  return out.done().join('');
+}
+
+/**
+ * toXml's text as UTF-8 buffers of about PART_SIZE bytes, for the HTTP response. A large result
+ * (VIF.get_all_records: 20 MB) is then encoded piece by piece while each piece is young, where
+ * one huge string would be a deep tree of concatenations to keep alive, flatten and copy.
+ */
+export function toXmlBuffers(v: unknown, type: FieldType): Buffer[] {
+  const out = new Parts((s) => Buffer.from(s, 'utf8'));
+  xmlEmitter(type)(v, out);
+  return out.done();
+}
+
+const PART_SIZE = 64 * 1024;
+
+interface Sink { add(s: string): void }
+
+/** Collects printed text, sealing it every PART_SIZE characters (only ever between two adds). */
+class Parts<T> implements Sink {
+  private readonly parts: T[] = [];
+  private cur = '';
+  constructor(private readonly seal: (s: string) => T) {}
+  add(s: string): void {
+    this.cur += s;
+    if (this.cur.length >= PART_SIZE) { this.parts.push(this.seal(this.cur)); this.cur = ''; }
+  }
+  done(): T[] {
+    if (this.cur !== '' || this.parts.length === 0) this.parts.push(this.seal(this.cur));
+    this.cur = '';
+    return this.parts;
+  }
+}
+
+// Each type gets its printer built once (records: once per class), so that marshalling a large
+// result does no type dispatch and no model look-up per value.
+type Emit = (v: unknown, out: Sink) => void;
+const emitters = new WeakMap<FieldType, Emit>();
+const recordEmitters = new Map<string, Emit>();
+
+const emitString: Emit = (v, out) => { out.add(v === '' || v === undefined ? '<value></value>' : `<value>${escapeXml(String(v))}</value>`); };
+const emitInt: Emit = (v, out) => { out.add(`<value>${typeof v === 'number' ? Math.trunc(v) : String(v)}</value>`); };
+const emitFloat: Emit = (v, out) => { out.add(`<value><double>${formatDouble(Number(v))}</double></value>`); };
+const emitBool: Emit = (v, out) => { out.add(v ? '<value><boolean>1</boolean></value>' : '<value><boolean>0</boolean></value>'); };
+const emitDate: Emit = (v, out) => { out.add(`<value><dateTime.iso8601>${escapeXml(String(v))}</dateTime.iso8601></value>`); };
+
+function xmlEmitter(type: FieldType): Emit {
+  if (type.k === 'record') {
+    let e = recordEmitters.get(type.cls);
+    if (!e) recordEmitters.set(type.cls, (e = recordEmitter(type.cls)));
+    return e;
+  }
+  let e = emitters.get(type);
+  if (!e) emitters.set(type, (e = compileEmitter(type)));
+  return e;
+}
+
+function compileEmitter(type: Exclude<FieldType, { k: 'record' }>): Emit {
   switch (type.k) {
-    case 'string': case 'ref': case 'enum': case 'void':
-      return v === '' || v === undefined ? '<value></value>' : `<value>${escapeXml(String(v))}</value>`;
-    case 'int': return `<value>${typeof v === 'number' ? Math.trunc(v) : String(v)}</value>`;
-    case 'float': return `<value><double>${formatDouble(Number(v))}</double></value>`;
-    case 'bool': return `<value><boolean>${v ? 1 : 0}</boolean></value>`;
-    case 'datetime': return `<value><dateTime.iso8601>${escapeXml(String(v))}</dateTime.iso8601></value>`;
+    case 'string': case 'ref': case 'enum': case 'void': return emitString;
+    case 'int': return emitInt;
+    case 'float': return emitFloat;
+    case 'bool': return emitBool;
+    case 'datetime': return emitDate;
     case 'set': {
-      const a = v as unknown[];
-      if (a.length === 0) return '<value><array><data></data></array></value>';
-      let s = '<value><array><data>';
-      for (const x of a) s += toXml(x, type.of);
-      return `${s}</data></array></value>`;
+      const of = xmlEmitter(type.of);
+      return (v, out) => {
+        const a = v as unknown[];
+        if (a.length === 0) { out.add('<value><array><data></data></array></value>'); return; }
+        out.add('<value><array><data>');
+        for (const x of a) of(x, out);
+        out.add('</data></array></value>');
+      };
     }
     case 'map': {
-      let s = '<value><struct>';
-      for (const [k, x] of Object.entries(v as Record<string, unknown>)) s += `<member><name>${escapeXml(k)}</name>${toXml(x, type.value)}</member>`;
-      return `${s}</struct></value>`;
+      const value = xmlEmitter(type.value);
+      return (v, out) => {
+        const m = v as Record<string, unknown>;
+        out.add('<value><struct>');
+        for (const k of Object.keys(m)) {
+          out.add(`<member><name>${escapeXml(k)}</name>`);
+          value(m[k], out);
+          out.add('</member>');
+        }
+        out.add('</struct></value>');
+      };
     }
-    case 'record': {
-      const c = classDef(type.cls);
-      const r = v as Record<string, unknown>;
-      let s = '<value><struct>';
-      for (const fd of c.publicFields) if (fd.name in r) s += `<member><name>${fd.name}</name>${toXml(r[fd.name], fd.type)}</member>`;
-      return `${s}</struct></value>`;
-    }
-    case 'any': return dynamicXml(v);
+    case 'any': return dynamicXml;
   }
 }
 
-function dynamicXml(v: unknown): string {
-  if (v instanceof Typed) return toXml(v.value, v.type);
-  if (v instanceof I32) return `<value><i4>${v.value}</i4></value>`;
-  if (typeof v === 'string') return v === '' ? '<value></value>' : `<value>${escapeXml(v)}</value>`;
-  if (typeof v === 'number') return Number.isInteger(v) ? `<value>${v}</value>` : `<value><double>${formatDouble(v)}</double></value>`;
-  if (typeof v === 'boolean') return `<value><boolean>${v ? 1 : 0}</boolean></value>`;
-  if (v === null || v === undefined) return '<value><nil/></value>';
-  if (Array.isArray(v)) return `<value><array><data>${v.map(dynamicXml).join('')}</data></array></value>`;
-  let s = '<value><struct>';
-  for (const [k, x] of Object.entries(v as Record<string, unknown>)) s += `<member><name>${escapeXml(k)}</name>${dynamicXml(x)}</member>`;
-  return `${s}</struct></value>`;
+function recordEmitter(cls: string): Emit {
+  const fields = classDef(cls).publicFields.map((fd) => ({ name: fd.name, head: `<member><name>${fd.name}</name>`, emit: xmlEmitter(fd.type) }));
+  return (v, out) => {
+    const r = v as Record<string, unknown>;
+    out.add('<value><struct>');
+    for (const f of fields) {
+      if (!(f.name in r)) continue;
+      out.add(f.head);
+      f.emit(r[f.name], out);
+      out.add('</member>');
+    }
+    out.add('</struct></value>');
+  };
 }
 
-/** printf "%.16g", as xapi prints floats. */
+function dynamicXml(v: unknown, out: Sink): void {
+  if (v instanceof Typed) xmlEmitter(v.type)(v.value, out);
+  else if (v instanceof I32) out.add(`<value><i4>${v.value}</i4></value>`);
+  else if (typeof v === 'string') out.add(v === '' ? '<value></value>' : `<value>${escapeXml(v)}</value>`);
+  else if (typeof v === 'number') out.add(Number.isInteger(v) ? `<value>${v}</value>` : `<value><double>${formatDouble(v)}</double></value>`);
+  else if (typeof v === 'boolean') out.add(`<value><boolean>${v ? 1 : 0}</boolean></value>`);
+  else if (v === null || v === undefined) out.add('<value><nil/></value>');
+  else if (Array.isArray(v)) {
+    out.add('<value><array><data>');
+    for (const x of v) dynamicXml(x, out);
+    out.add('</data></array></value>');
+  } else {
+    const m = v as Record<string, unknown>;
+    out.add('<value><struct>');
+    for (const k of Object.keys(m)) {
+      out.add(`<member><name>${escapeXml(k)}</name>`);
+      dynamicXml(m[k], out);
+      out.add('</member>');
+    }
+    out.add('</struct></value>');
+  }
+}
+
+/** printf "%.16g", as xapi prints floats: the exact binary value rounded to 16 digits, ties to even. */
 export function formatDouble(d: number): string {
   if (!Number.isFinite(d)) return Number.isNaN(d) ? 'nan' : d > 0 ? 'inf' : '-inf';
-  if (Number.isInteger(d) && Math.abs(d) < 1e16) return String(d);
-  let s = d.toPrecision(16);
-  if (s.includes('e')) {
-    const [mant, exp] = s.split('e');
-    const m = mant.includes('.') ? mant.replace(/\.?0+$/, '') : mant;
-    const e = Number(exp);
-    return `${m}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
+  if (d === 0) return Object.is(d, -0) ? '-0' : '0';
+  const sign = d < 0 ? '-' : '';
+  // JavaScript's toPrecision rounds ties up and switches to exponents at other thresholds than %g
+  let { digits, exp } = exactDecimal(Math.abs(d));
+  if (digits.length > 16) {
+    const head = digits.slice(0, 16), rest = digits.slice(16);
+    const up = rest[0] > '5' || (rest[0] === '5' && (/[1-9]/.test(rest.slice(1)) || Number(head[15]) % 2 === 1));
+    digits = String(BigInt(head) + (up ? 1n : 0n));
+    if (digits.length > 16) { digits = digits.slice(0, 16); exp++; }
   }
-  if (s.includes('.')) s = s.replace(/\.?0+$/, '');
-  return s;
+  digits = digits.replace(/0+$/, '');
+  if (exp < -4 || exp >= 16) {
+    const mant = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+    return `${sign}${mant}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
+  }
+  if (exp < 0) return `${sign}0.${'0'.repeat(-exp - 1)}${digits}`;
+  if (digits.length <= exp + 1) return sign + digits + '0'.repeat(exp + 1 - digits.length);
+  return `${sign}${digits.slice(0, exp + 1)}.${digits.slice(exp + 1)}`;
+}
+
+/** The exact decimal value of a positive finite double: digits d0d1d2... meaning d0.d1d2... x 10^exp. */
+function exactDecimal(x: number): { digits: string; exp: number } {
+  const dv = new DataView(new ArrayBuffer(8));
+  dv.setFloat64(0, x);
+  const hi = dv.getUint32(0), lo = dv.getUint32(4);
+  const biased = (hi >>> 20) & 0x7ff;
+  let mant = (BigInt(hi & 0xfffff) << 32n) | BigInt(lo);
+  if (biased !== 0) mant |= 1n << 52n;
+  const k = biased === 0 ? -1074 : biased - 1075; // x = mant * 2^k
+  const n = k >= 0 ? mant << BigInt(k) : mant * 5n ** BigInt(-k); // x = n * 10^min(k, 0)
+  const digits = n.toString();
+  return { digits, exp: digits.length - 1 + Math.min(k, 0) };
 }
 
 // ---------------------------------------------------------------- from the wire
@@ -114,12 +224,8 @@ export function fromWire(w: WireValue, type: FieldType, where: string): unknown 
     case 'set': return Array.isArray(w) ? w.map((x, i) => fromWire(x, type.of, `${where}[${i}]`)) : bad();
     case 'map': {
       if (!isStruct(w)) return bad();
-      const out: Record<string, unknown> = {};
-      for (const [k, x] of Object.entries(w)) {
-        const key = fromWire(k, type.key, `${where} key`);
-        out[String(key)] = fromWire(x, type.value, `${where}.${k}`);
-      }
-      return out;
+      // fromEntries defines every key as data: an assignment would drop the key "__proto__"
+      return Object.fromEntries(Object.entries(w).map(([k, x]) => [String(fromWire(k, type.key, `${where} key`)), fromWire(x, type.value, `${where}.${k}`)]));
     }
     case 'record': return isStruct(w) ? w : bad();
     case 'any': return plain(w);
@@ -144,7 +250,9 @@ export function normaliseDate(s: string): string | undefined {
   const m = /^(\d{4})-?(\d{2})-?(\d{2})T(\d{2}):?(\d{2}):?(\d{2})(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})?$/.exec(s.trim());
   if (!m) return undefined;
   let ms = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]);
-  if (Number.isNaN(ms)) return undefined;
+  // Date.UTC rolls impossible fields over (February 30th is March 1st): refuse them instead
+  const d = new Date(ms);
+  if (Number.isNaN(ms) || d.getUTCFullYear() !== +m[1] || d.getUTCMonth() !== +m[2] - 1 || d.getUTCDate() !== +m[3] || +m[4] > 23 || +m[5] > 59 || +m[6] > 59) return undefined;
   if (m[7] && m[7] !== 'Z') {
     const sign = m[7][0] === '-' ? -1 : 1;
     const hh = Number(m[7].slice(1, 3)), mm = Number(m[7].slice(-2));

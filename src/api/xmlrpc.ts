@@ -187,7 +187,12 @@ export function parseMethodResponse(xml: string): WireValue {
 // eslint-disable-next-line no-control-regex
 const CTRL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g;
 
+// One test for the common case of a string that needs neither escaping nor dropping.
+// eslint-disable-next-line no-control-regex
+const NEEDS_ESCAPE = /[&<>"\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/;
+
 export function escapeXml(s: string): string {
+  if (!NEEDS_ESCAPE.test(s)) return s;
   let out = s;
   if (/[&<>"]/.test(out)) out = out.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
   if (CTRL.test(out)) { CTRL.lastIndex = 0; out = out.replace(CTRL, ''); }
@@ -198,8 +203,16 @@ export function escapeXml(s: string): string {
 export const XML_HEAD = '<?xml version="1.0"?><methodResponse><params><param>';
 export const XML_TAIL = '</param></params></methodResponse>';
 
+const SUCCESS_HEAD = `${XML_HEAD}<value><struct><member><name>Status</name><value>Success</value></member><member><name>Value</name>`;
+const SUCCESS_TAIL = `</member></struct></value>${XML_TAIL}`;
+
 export function xmlSuccess(valueXml: string): string {
-  return `${XML_HEAD}<value><struct><member><name>Status</name><value>Success</value></member><member><name>Value</name>${valueXml}</member></struct></value>${XML_TAIL}`;
+  return SUCCESS_HEAD + valueXml + SUCCESS_TAIL;
+}
+
+/** xmlSuccess for a value printed as UTF-8 buffers (toXmlBuffers); bare: not wrapped (xmlBare). */
+export function xmlSuccessBuffers(value: readonly Buffer[], bare = false): Buffer[] {
+  return [Buffer.from(bare ? XML_HEAD : SUCCESS_HEAD), ...value, Buffer.from(bare ? XML_TAIL : SUCCESS_TAIL)];
 }
 
 export function xmlFailure(description: readonly string[]): string {
