@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { DesiredHost, InterfaceSpec } from './desired.ts';
+import { KernelGuard } from './kernelguard.ts';
 
 const run = promisify(execFile);
 
@@ -13,6 +14,8 @@ interface IpAddr { ifname: string; mtu: number; operstate: string; flags: string
 interface IpRoute { dst: string; gateway?: string; dev?: string }
 
 export interface HostOsOptions {
+  /** Hide switch ports from the kernel's own stack (needed on the userspace datapath). */
+  readonly guardPorts?: boolean;
   /** Where DHCP client leases and pid files go. */
   readonly stateDir: string;
   /** Write /etc/resolv.conf (in a lab namespace it is the namespace's own, via `ip netns exec`). */
@@ -24,6 +27,7 @@ export interface IfaceStatus { device: string; ipv4: { ip: string; prefix: numbe
 
 export class HostOs {
   private readonly dhcp = new Map<string, ChildProcess>();
+  private readonly guard = new KernelGuard();
 
   constructor(readonly opts: HostOsOptions) {}
 
@@ -73,6 +77,10 @@ export class HostOs {
       for (const r of routes) if (r.dev && managedDevices.has(r.dev) && !wantDhcp.has(r.dev)) cmds.push(`route del default dev ${r.dev}`);
     }
     if (cmds.length) await this.batch(cmds);
+    if (this.opts.guardPorts) {
+      const ports = desired.bridges.flatMap((b) => b.ports.filter((p) => p.type === '').flatMap((p) => p.interfaces));
+      if (await this.guard.apply(ports, (d) => links.has(d))) cmds.push('nft guard');
+    }
     await this.syncDhcp(wantDhcp);
     if (desired.dns && this.opts.manageDns) this.writeDns(desired.dns);
     return cmds.length;

@@ -1,5 +1,6 @@
 // The `poolnet` command: `poolnet serve` runs the daemon.
 
+import { spawnSync } from 'node:child_process';
 import { Command, InvalidArgumentError } from 'commander';
 import { ServeError, startDaemon } from '../daemon/serve.ts';
 import { PRODUCT_VERSION } from '../db/init.ts';
@@ -46,5 +47,82 @@ program.command('serve')
       throw e;
     }
   });
+
+program.enablePositionalOptions();
+const lab = program.command('lab').description('a whole pool on this machine, in network namespaces (root)').enablePositionalOptions();
+
+function int(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('a non-negative integer');
+  return n;
+}
+
+lab.command('up')
+  .description('build the lab: a fabric switch, hosts with NICs, Open vSwitch and poolnetd each, VMs')
+  .option('--hosts <n>', 'hosts', int, 2)
+  .option('--nics <k>', 'NICs per host', int, 3)
+  .option('--vms <m>', 'VMs (one VIF each)', int, 2)
+  .option('--stack <name>', 'openvswitch or bridge', 'openvswitch')
+  .option('--port <n>', '127.0.0.1 port forwarded to the master\'s XenAPI', port, 8080)
+  .option('--json', 'print the lab state as JSON', false)
+  .action(async (o: { hosts: number; nics: number; vms: number; stack: string; port: number; json: boolean }) => {
+    const { up } = await import('../lab/lab.ts');
+    const t0 = Date.now();
+    const state = await up({ hosts: Math.max(1, o.hosts), nics: Math.max(1, o.nics), vms: o.vms, stack: o.stack === 'bridge' ? 'bridge' : 'openvswitch', port: o.port },
+      (m) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}\n`));
+    if (o.json) { process.stdout.write(JSON.stringify(state, null, 2) + '\n'); return; }
+    process.stdout.write([
+      `lab up: ${state.hosts.length} hosts, ${state.vms.length} VMs (${state.stack})`,
+      `  XenAPI:   http://127.0.0.1:${state.port}/  (JSON-RPC at /jsonrpc), user root, password ${state.password}`,
+      `  xe:       poolnet lab xe host-list      (or: xe -s 127.0.0.1 -p ${state.port} --nossl -u root -pw ${state.password} host-list)`,
+      `  VMs:      poolnet lab vm-exec vm1 ping -c1 ${state.vms[1]?.ip ?? state.vms[0]?.ip ?? ''}`,
+      `  hosts:    poolnet lab host-exec host1 ovs-vsctl --db=unix:${state.hosts[0].dir}/ovs/db.sock show`,
+      '  down:     poolnet lab down',
+    ].join('\n') + '\n');
+  });
+
+lab.command('down').description('remove everything the lab made (also after a crash)').action(async () => {
+  const { down } = await import('../lab/lab.ts');
+  down((m) => process.stderr.write(`${m}\n`));
+  process.stdout.write('lab down\n');
+});
+
+lab.command('status').description('what runs').option('--json', 'as JSON', false).action(async (o: { json: boolean }) => {
+  const { status } = await import('../lab/lab.ts');
+  const s = await status();
+  if (o.json) { process.stdout.write(JSON.stringify(s, null, 2) + '\n'); return; }
+  if (!s.up) { process.stdout.write('no lab\n'); return; }
+  for (const h of s.hosts) process.stdout.write(`${h.name}  ${h.ip}  poolnetd ${h.poolnetd ? 'running' : 'STOPPED'}  api ${h.api ? 'answering' : 'NOT ANSWERING'}\n`);
+  for (const v of s.vms) process.stdout.write(`${v.name}  ${v.ip}  on ${v.host}  port ${v.port}  mac ${v.mac}\n`);
+  process.stdout.write(`XenAPI on http://127.0.0.1:${s.port}/\n`);
+});
+
+function execIn(ns: string, argv: string[]): void {
+  const r = spawnSync('ip', ['netns', 'exec', ns, ...argv], { stdio: 'inherit' });
+  process.exitCode = r.status ?? 1;
+}
+
+lab.command('vm-exec').description('run a command inside a VM').argument('<vm>').argument('<cmd...>').passThroughOptions().action(async (vm: string, cmd: string[]) => {
+  const { vmByName } = await import('../lab/lab.ts');
+  execIn(vmByName(vm).ns, cmd);
+});
+
+lab.command('host-exec').description('run a command inside a host').argument('<host>').argument('<cmd...>').passThroughOptions().action(async (host: string, cmd: string[]) => {
+  const { hostByName } = await import('../lab/lab.ts');
+  execIn(hostByName(host).ns, cmd);
+});
+
+lab.command('xe').description('the xe command, pointed at the lab\'s master').argument('[args...]').passThroughOptions().allowUnknownOption().action(async (args: string[]) => {
+  const { readState } = await import('../lab/lab.ts');
+  const s = readState();
+  if (!s) { process.stderr.write('no lab: run poolnet lab up\n'); process.exitCode = 1; return; }
+  const r = spawnSync(process.execPath, [new URL('../../bin/xe.mjs', import.meta.url).pathname, ...args, '-s', '127.0.0.1', '-p', String(s.port), '--nossl', '-u', 'root', '-pw', s.password], { stdio: 'inherit' });
+  process.exitCode = r.status ?? 1;
+});
+
+lab.command('forward', { hidden: true }).requiredOption('--port <n>', 'port', port).requiredOption('--socket <path>', 'unix socket').action(async (o: { port: number; socket: string }) => {
+  const { forward } = await import('../lab/forward.ts');
+  await forward(o.port, o.socket);
+});
 
 await program.parseAsync(process.argv);

@@ -56,7 +56,7 @@ function startAgent(o: ServeOptions, db: Database, thisHost: () => string, log: 
   if (o.switchBackend === 'bridge') throw new ServeError('the Linux bridge backend is not wired into the daemon yet');
   const runDir = o.ovsRunDir ?? '/var/run/openvswitch';
   const sw = new OvsBackend({ dbSocket: join(runDir, 'db.sock'), runDir, datapathType: o.datapath ?? 'netdev' });
-  const os = new HostOs({ stateDir: o.dataDir, manageDns: o.manageDns ?? false });
+  const os = new HostOs({ stateDir: o.dataDir, manageDns: o.manageDns ?? false, guardPorts: (o.datapath ?? 'netdev') === 'netdev' });
   const agent = new Agent(db, thisHost, sw, os, log.child({ svc: 'agent' }), { intervalMs: o.agentIntervalMs ?? 10_000, debounceMs: 2 });
   agent.start();
   return agent;

@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, wri
 import { request } from 'node:http';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { guardRuleset } from '../agent/kernelguard.ts';
 import { createOvsDb, initOvsDb, ovsLayout, waitForPath } from './ovsns.ts';
 
 export const LAB_DIR = process.env.POOLNET_LAB_DIR ?? '/run/poolnet-lab';
@@ -32,6 +33,8 @@ export interface LabState {
   port: number;
   password: string;
   created: string;
+  /** Set when `up` finished: a state without it is the remains of a crash. */
+  complete?: boolean;
 }
 
 export type Progress = (msg: string) => void;
@@ -120,7 +123,7 @@ async function waitForApi(socket: string, password: string): Promise<string> {
   const end = Date.now() + 30_000;
   for (;;) {
     try { return (await rpc(socket, 'session.login_with_password', ['root', password])) as string; } catch (e) {
-      if (Date.now() > end) throw new Error(`the daemon on ${socket} did not answer: ${(e as Error).message}`);
+      if (Date.now() > end) throw new Error(`the daemon on ${socket} did not answer: ${(e as Error).message}`, { cause: e });
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -130,7 +133,7 @@ export interface UpOptions { hosts: number; nics: number; vms: number; stack: 'o
 
 export async function up(o: UpOptions, progress: Progress): Promise<LabState> {
   const existing = readState();
-  if (existing && labNamespaces().length > 0) {
+  if (existing?.complete && labNamespaces().length > 0) {
     progress('a lab is already up; leaving it as it is (run `poolnet lab down` first to rebuild)');
     return existing;
   }
@@ -152,8 +155,6 @@ export async function up(o: UpOptions, progress: Progress): Promise<LabState> {
   const fvs = (...args: string[]) => sh('ovs-vsctl', [`--db=unix:${ovsLayout(fdir).dbSocket}`, ...args]);
   fvs('--may-exist', 'add-br', 'fabric', '--', 'set', 'bridge', 'fabric', 'datapath_type=netdev');
   // the fabric's own address on the management network: the gateway and the DHCP server
-  await waitForPath('/dev/null', '');
-  for (let i = 0; i < 100 && !existsSync(`/proc/${process.pid}`); i++) await new Promise((r) => setTimeout(r, 10));
   await waitDevice(fabricNs, 'fabric');
   nsExec(fabricNs, 'ip', ['addr', 'add', `${MGMT_NET}.1/24`, 'dev', 'fabric']);
   nsExec(fabricNs, 'ip', ['link', 'set', 'fabric', 'up']);
@@ -172,6 +173,9 @@ export async function up(o: UpOptions, progress: Progress): Promise<LabState> {
       veth(`eth${k}`, ns, `h${i}e${k}`, fabricNs);
       fvs('--may-exist', 'add-port', 'fabric', `h${i}e${k}`);
     }
+    // the fabric's kernel must not answer for its own address on the switch ports
+    const fabricPorts = Array.from({ length: i * o.nics }, (_, x) => `h${Math.floor(x / o.nics) + 1}e${x % o.nics}`);
+    sh('ip', ['netns', 'exec', fabricNs, 'nft', '-f', '-'], { input: guardRuleset(fabricPorts) });
     nsExec(ns, 'ip', ['addr', 'add', `${hostIp(i)}/24`, 'dev', 'eth0']);
     nsExec(ns, 'ip', ['route', 'add', 'default', 'via', `${MGMT_NET}.1`]);
     mkdirSync(`/etc/netns/${ns}`, { recursive: true });
@@ -200,6 +204,8 @@ export async function up(o: UpOptions, progress: Progress): Promise<LabState> {
   daemon(undefined, [process.execPath, POOLNET, 'lab', 'forward', '--port', String(o.port), '--socket', state.hosts[0].socket],
     join(LAB_DIR, 'forward.log'), join(LAB_DIR, 'forward.pid'));
   await waitForTcp(o.port);
+  state.complete = true;
+  writeState(state);
   return state;
 }
 
@@ -231,7 +237,7 @@ export async function createVm(h: LabHost, j: number, password: string, network?
   const s = (await rpc(h.socket, 'session.login_with_password', ['root', password])) as string;
   try {
     const hostRef = ((await rpc(h.socket, 'host.get_all', [s])) as string[])[0];
-    const net = network ?? ((await rpc(h.socket, 'network.get_all_records_where', [s, 'field "bridge"="xenbr0"'])) as Record<string, unknown> && Object.keys((await rpc(h.socket, 'network.get_all_records_where', [s, 'field "bridge"="xenbr0"'])) as Record<string, unknown>)[0]);
+    const net = network ?? ((await rpc(h.socket, 'network.get_all_where', [s, 'field "bridge"="xenbr0"'])) as string[])[0];
     const vm = (await rpc(h.socket, 'VM.create', [s, { name_label: `vm${j}`, name_description: 'lab VM', other_config: {} }])) as string;
     const vif = (await rpc(h.socket, 'VIF.create', [s, { device: '0', network: net, VM: vm, MAC: '', MTU: 1500, other_config: {}, qos_algorithm_type: '', qos_algorithm_params: {}, locking_mode: 'network_default', ipv4_allowed: [], ipv6_allowed: [], trunks: [] }])) as string;
     await rpc(h.socket, 'VM.start_on', [s, vm, hostRef, false, false]);
@@ -266,12 +272,10 @@ export function down(progress: Progress): void {
     }
   };
   walk(LAB_DIR);
-  for (const f of pidfiles) {
-    const pid = Number(readFileSync(f, 'utf8').trim());
-    if (pid > 1 && pidAlive(pid)) { try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ } }
-  }
+  const pids = pidfiles.map((f) => { try { return Number(readFileSync(f, 'utf8').trim()); } catch { return 0; } }).filter((p) => p > 1);
+  for (const pid of pids) if (pidAlive(pid)) { try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ } }
   const deadline = Date.now() + 3000;
-  while (Date.now() < deadline && pidfiles.some((f) => { const pid = Number(readFileSync(f, 'utf8').trim()); return pid > 1 && pidAlive(pid); })) execFileSync('sleep', ['0.05']);
+  while (Date.now() < deadline && pids.some(pidAlive)) execFileSync('sleep', ['0.05']);
   for (const ns of labNamespaces()) {
     // whatever still runs inside a lab namespace was started by the lab
     let pids: string[] = [];
@@ -292,8 +296,8 @@ export async function status(): Promise<LabStatus> {
   if (!s) return { up: false, namespaces, hosts: [], vms: [] };
   const hosts = await Promise.all(s.hosts.map(async (h) => {
     const pid = Number(readFileSync(join(h.dir, 'poolnetd.pid'), 'utf8'));
-    let api = false;
-    try { await rpc(h.socket, 'pool.get_all', ['x']).catch((e: { code?: string }) => { if (e.code !== 'SESSION_INVALID') throw e; }); api = true; } catch { api = false; }
+    // any XenAPI answer (here SESSION_INVALID for a made-up session) shows the daemon serves
+    const api = await rpc(h.socket, 'pool.get_all', ['x']).then(() => true, (e: { code?: string }) => e.code === 'SESSION_INVALID');
     return { name: h.name, ip: h.ip, poolnetd: pidAlive(pid), api };
   }));
   return { up: namespaces.length > 0, namespaces, hosts, vms: s.vms, port: s.port };
