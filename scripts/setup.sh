@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the daemon, the lab and the tests use.
-PKGS=(openssl ca-certificates openvswitch-switch iproute2)
+PKGS=(openssl ca-certificates openvswitch-switch iproute2 nftables dnsmasq-base ethtool iputils-ping arping ndisc6 tcpdump iperf3 python3-scapy isc-dhcp-client util-linux)
 PKGS+=("$@")
 
 missing=()

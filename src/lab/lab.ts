@@ -13,7 +13,8 @@ import { guardRuleset } from '../agent/kernelguard.ts';
 import { createOvsDb, initOvsDb, ovsLayout, waitForPath } from './ovsns.ts';
 
 export const LAB_DIR = process.env.POOLNET_LAB_DIR ?? '/run/poolnet-lab';
-export const PREFIX = 'pnl-';
+// tests run labs of their own beside a user's: another prefix and directory keep them apart
+export const PREFIX = process.env.POOLNET_LAB_PREFIX ?? 'pnl-';
 const REPO = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const POOLNET = join(REPO, 'bin', 'poolnet.mjs');
 
@@ -25,7 +26,7 @@ export const hostIp = (i: number) => `${MGMT_NET}.${10 + i}`;
 export const vmIp = (j: number) => `${MGMT_NET}.${100 + j}`;
 
 export interface LabVm { name: string; ns: string; host: string; uuid: string; vif: string; mac: string; ip: string; port: string }
-export interface LabHost { name: string; ns: string; ip: string; dir: string; socket: string; nics: number }
+export interface LabHost { name: string; ns: string; ip: string; dir: string; socket: string; nics: number; stack: 'openvswitch' | 'bridge' }
 export interface LabState {
   hosts: LabHost[];
   vms: LabVm[];
@@ -182,13 +183,9 @@ export async function up(o: UpOptions, progress: Progress): Promise<LabState> {
     writeFileSync(`/etc/netns/${ns}/resolv.conf`, `nameserver ${MGMT_NET}.1\n`);
     startOvs(ns, join(dir, 'ovs'));
     await startVswitchd(ns, join(dir, 'ovs'));
-    const socket = join(dir, 'xapi.sock');
-    const nics = Array.from({ length: o.nics }, (_, k) => `eth${k}`).join(',');
-    // its own UTS namespace, so that the host's hostname is its own and never the machine's
-    daemon(ns, ['unshare', '--uts', 'sh', '-c', `hostname host${i} && exec "$0" "$@"`, process.execPath, POOLNET, 'serve', '--data-dir', join(dir, 'data'), '--port', '443', '--bind', '0.0.0.0',
-      '--switch', o.stack, '--ovs-rundir', join(dir, 'ovs'), '--unix-socket', socket, '--nics', nics, '--backend', o.stack, '--manage-dns', '--log-level', 'info'],
-      join(dir, 'poolnetd.log'), join(dir, 'poolnetd.pid'), { ...process.env, POOLNET_ROOT_PASSWORD: password });
-    state.hosts.push({ name: `host${i}`, ns, ip: hostIp(i), dir, socket, nics: o.nics });
+    const host: LabHost = { name: `host${i}`, ns, ip: hostIp(i), dir, socket: join(dir, 'xapi.sock'), nics: o.nics, stack: o.stack };
+    startPoolnetd(host, password);
+    state.hosts.push(host);
     writeState(state);
   }
   for (const h of state.hosts) await waitForApi(h.socket, password);
@@ -200,13 +197,69 @@ export async function up(o: UpOptions, progress: Progress): Promise<LabState> {
     writeState(state);
   }
 
-  progress(`forwarding 127.0.0.1:${o.port} to host1's XenAPI`);
-  daemon(undefined, [process.execPath, POOLNET, 'lab', 'forward', '--port', String(o.port), '--socket', state.hosts[0].socket],
-    join(LAB_DIR, 'forward.log'), join(LAB_DIR, 'forward.pid'));
-  await waitForTcp(o.port);
+  if (o.port > 0) {
+    progress(`forwarding 127.0.0.1:${o.port} to host1's XenAPI`);
+    daemon(undefined, [process.execPath, POOLNET, 'lab', 'forward', '--port', String(o.port), '--socket', state.hosts[0].socket],
+      join(LAB_DIR, 'forward.log'), join(LAB_DIR, 'forward.pid'));
+    await waitForTcp(o.port);
+  }
   state.complete = true;
   writeState(state);
   return state;
+}
+
+/** Start a host's poolnetd (again): in the host's namespace, in a UTS namespace of its own. */
+export function startPoolnetd(h: LabHost, password: string): number {
+  const nics = Array.from({ length: h.nics }, (_, k) => `eth${k}`).join(',');
+  // its own UTS namespace, so that the host's hostname is its own and never the machine's
+  return daemon(h.ns, ['unshare', '--uts', 'sh', '-c', `hostname ${h.name} && exec "$0" "$@"`, process.execPath, POOLNET, 'serve', '--data-dir', join(h.dir, 'data'), '--port', '443', '--bind', '0.0.0.0',
+    '--switch', h.stack, '--ovs-rundir', join(h.dir, 'ovs'), '--unix-socket', h.socket, '--nics', nics, '--backend', h.stack, '--manage-dns', '--log-level', 'info'],
+    join(h.dir, 'poolnetd.log'), join(h.dir, 'poolnetd.pid'), { ...process.env, POOLNET_ROOT_PASSWORD: password });
+}
+
+/** The pid of a host's poolnetd. */
+export function poolnetdPid(h: LabHost): number {
+  return Number(readFileSync(join(h.dir, 'poolnetd.pid'), 'utf8').trim());
+}
+
+/** Restart a host's poolnetd, the hard way by default (SIGKILL), and wait until it answers. */
+export async function restartPoolnetd(h: LabHost, password: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  const pid = poolnetdPid(h);
+  try { process.kill(pid, signal); } catch { /* already gone */ }
+  while (pidAlive(pid)) await new Promise((r) => setTimeout(r, 20));
+  startPoolnetd(h, password);
+  await waitForApi(h.socket, password);
+}
+
+/** ovs-vsctl on the fabric's switch. */
+export function fabricVsctl(...args: string[]): string {
+  return sh('ovs-vsctl', [`--db=unix:${ovsLayout(join(LAB_DIR, 'fabric')).dbSocket}`, ...args]);
+}
+
+/** Bond the fabric ports facing some of a host's NICs (the physical switch side of a host bond). */
+export function fabricBond(hostIndex: number, nics: number[], mode: 'lacp' | 'active-backup' | 'balance-slb'): string {
+  const name = `h${hostIndex}bond`;
+  const ports = nics.map((k) => `h${hostIndex}e${k}`);
+  const args = ['--if-exists', 'del-port', 'fabric', name];
+  for (const p of ports) args.push('--', '--if-exists', 'del-port', 'fabric', p);
+  args.push('--', 'add-bond', 'fabric', name, ...ports);
+  if (mode === 'lacp') args.push('lacp=active', 'bond_mode=balance-tcp', 'other_config:lacp-time=fast');
+  else args.push(`bond_mode=${mode === 'active-backup' ? 'active-backup' : 'balance-slb'}`);
+  args.push('--', 'set', 'port', name, 'other_config:bond-detect-mode=carrier', 'bond_updelay=0', 'bond_downdelay=0');
+  fabricVsctl(...args);
+  return name;
+}
+
+/** Undo fabricBond: the ports are plain switch ports again. */
+export function fabricUnbond(hostIndex: number, nics: number[]): void {
+  const args = ['--if-exists', 'del-port', 'fabric', `h${hostIndex}bond`];
+  for (const k of nics) args.push('--', '--may-exist', 'add-port', 'fabric', `h${hostIndex}e${k}`);
+  fabricVsctl(...args);
+}
+
+/** Run a command inside a lab namespace. */
+export function inNs(ns: string, cmd: string, args: string[], input?: string): string {
+  return sh('ip', ['netns', 'exec', ns, cmd, ...args], { input });
 }
 
 async function waitDevice(ns: string, dev: string): Promise<void> {
