@@ -1,14 +1,8 @@
 #!/usr/bin/env bash
-# The main job: set up what is missing, then run poolnetd on this machine.
-# (The lab pool with its console replaces this once the lab exists.)
+# The main job: set up what is missing (as root), then bring up the lab pool on this machine:
+# a fabric switch, hosts with their NICs, Open vSwitch and poolnetd each, and VMs.
+# Safe to run twice. `./bin/poolnet.mjs lab down` removes everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-DATA="${POOLNET_DATA_DIR:-$PWD/data}"
-mkdir -p "$DATA"
-if [ ! -f "$DATA/pool.db" ] && [ -z "${POOLNET_ROOT_PASSWORD:-}" ]; then
-  POOLNET_ROOT_PASSWORD="$(openssl rand -hex 12)"
-  export POOLNET_ROOT_PASSWORD
-  echo "main: first start; the root password is: $POOLNET_ROOT_PASSWORD"
-fi
-exec ./bin/poolnet.mjs serve --data-dir "$DATA" --port "${POOLNET_PORT:-8443}" --bind "${POOLNET_BIND:-127.0.0.1}"
+exec ./bin/poolnet.mjs lab up --hosts "${POOLNET_LAB_HOSTS:-2}" --nics "${POOLNET_LAB_NICS:-3}" --vms "${POOLNET_LAB_VMS:-4}" --port "${POOLNET_PORT:-8080}" "$@"
