@@ -42,6 +42,10 @@ export class Agent {
     private readonly os: HostOs | undefined,
     private readonly log: AgentLog,
     private readonly opts: { intervalMs: number; debounceMs: number } = { intervalMs: 10_000, debounceMs: 2 },
+    /** Where status goes: the local database (master), or the master over the network (member). */
+    private readonly writeStatus: (updates: [string, Record<string, unknown>][]) => Promise<void> = async (updates) => {
+      db.transact((tx) => { for (const [ref, patch] of updates) if (db.get(ref) && ref !== NULL_REF) tx.update(ref, patch); });
+    },
   ) {}
 
   start(): void {
@@ -118,8 +122,10 @@ export class Agent {
         if (i.ipv4.mode !== 'dhcp') continue;
         const st = await this.os.status(i.device);
         const a = st?.ipv4[0];
-        const pif = pifs.find((p) => p.rec.uuid === i.pif);
-        if (!pif) continue;
+        // read now: `desired` was compiled at the start of the pass, and the PIF may have left DHCP since
+        const ref = pifs.find((p) => p.rec.uuid === i.pif)?.ref;
+        const pif = ref ? this.db.get(ref) : undefined;
+        if (!pif || pif.rec.ip_configuration_mode !== 'DHCP') continue;
         const patch = { IP: a?.ip ?? '', netmask: a ? netmaskOf(a.prefix) : '' };
         if (differs(pif, patch)) {
           updates.push([pif.ref, patch]);
@@ -128,9 +134,7 @@ export class Agent {
       }
     }
     if (updates.length === 0) return;
-    this.db.transact((tx) => {
-      for (const [ref, patch] of updates) if (this.db.get(ref) && ref !== NULL_REF) tx.update(ref, patch);
-    });
+    await this.writeStatus(updates);
   }
 
   async stop(): Promise<void> {

@@ -29,6 +29,9 @@ export class Api {
 
   setGate(g: Gate | undefined): void { this.gate = g; }
 
+  /** Implementations that need the API itself (the daemon's pool membership). */
+  addImpls(table: ImplTable): void { Object.assign(this.impls, table); }
+
   async call(method: string, params: WireValue[]): Promise<CallResult> {
     try {
       return await this.callOrThrow(method, params);

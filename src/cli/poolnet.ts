@@ -11,6 +11,12 @@ function port(v: string): number {
   return n;
 }
 
+function int(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('a non-negative integer');
+  return n;
+}
+
 const program = new Command('poolnet').description('poolnet: the networking of a XenServer pool, on Open vSwitch').version(PRODUCT_VERSION);
 
 program.command('serve')
@@ -27,14 +33,15 @@ program.command('serve')
   .option('--datapath <type>', 'Open vSwitch datapath type: netdev (userspace) or system', 'netdev')
   .option('--unix-socket <path>', 'also serve the XenAPI (plain HTTP) on this unix socket')
   .option('--manage-dns', 'write /etc/resolv.conf from the DNS interface', false)
-  .action(async (o: { dataDir: string; port?: number; bind: string; insecureHttp: boolean; nics?: string; backend: string; logLevel: string; switch: string; ovsRundir: string; datapath: string; unixSocket?: string; manageDns: boolean }) => {
+  .option('--master-timeout <ms>', 'a member enters emergency mode when the master has not answered this long', int, 10_000)
+  .action(async (o: { dataDir: string; port?: number; bind: string; insecureHttp: boolean; nics?: string; backend: string; logLevel: string; switch: string; ovsRundir: string; datapath: string; unixSocket?: string; manageDns: boolean; masterTimeout: number }) => {
     try {
       const d = await startDaemon({
         dataDir: o.dataDir, bind: o.bind, insecureHttp: o.insecureHttp,
         port: o.port ?? (o.insecureHttp ? 80 : 443), rootPassword: process.env.POOLNET_ROOT_PASSWORD,
         nics: o.nics?.split(',').filter(Boolean), backend: o.backend === 'bridge' ? 'bridge' : 'openvswitch', logLevel: o.logLevel,
         switchBackend: o.switch === 'openvswitch' || o.switch === 'bridge' ? o.switch : 'none', ovsRunDir: o.ovsRundir,
-        datapath: o.datapath === 'system' ? 'system' : 'netdev', unixSocket: o.unixSocket, manageDns: o.manageDns,
+        datapath: o.datapath === 'system' ? 'system' : 'netdev', unixSocket: o.unixSocket, manageDns: o.manageDns, masterTimeoutMs: o.masterTimeout,
       });
       const scheme = d.fingerprint ? 'https' : 'http';
       process.stdout.write(`poolnetd: XenAPI on ${scheme}://${o.bind}:${d.port}/\n`);
@@ -51,11 +58,6 @@ program.command('serve')
 program.enablePositionalOptions();
 const lab = program.command('lab').description('a whole pool on this machine, in network namespaces (root)').enablePositionalOptions();
 
-function int(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('a non-negative integer');
-  return n;
-}
 
 lab.command('up')
   .description('build the lab: a fabric switch, hosts with NICs, Open vSwitch and poolnetd each, VMs')

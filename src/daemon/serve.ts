@@ -13,7 +13,8 @@ import { setRootPassword } from '../api/sessions.ts';
 import { failInterruptedTasks } from '../api/tasks.ts';
 import { discoverHost } from '../agent/discover.ts';
 import { Database } from '../db/database.ts';
-import { initialise, isInitialised, type HostFacts } from '../db/init.ts';
+import { initialise, isInitialised, type HostFacts, type NicFacts } from '../db/init.ts';
+import { Membership } from './membership.ts';
 import { opsImpls } from '../ops/index.ts';
 import { ensureCertificate } from './tls.ts';
 
@@ -39,10 +40,13 @@ export interface ServeOptions {
   /** Write /etc/resolv.conf from the DNS interface's configuration. */
   manageDns?: boolean;
   agentIntervalMs?: number;
+  /** A member tolerates an unreachable master this long before emergency mode. */
+  masterTimeoutMs?: number;
 }
 
 export interface Daemon {
   readonly agent?: Agent;
+  readonly membership: Membership;
   readonly api: Api;
   readonly db: Database;
   readonly server: http.Server;
@@ -51,13 +55,16 @@ export interface Daemon {
   close(): Promise<void>;
 }
 
-function startAgent(o: ServeOptions, db: Database, thisHost: () => string, log: pino.Logger): Agent | undefined {
+function startAgent(o: ServeOptions, db: Database, thisHost: () => string, log: pino.Logger, membership: Membership): Agent | undefined {
   if (!o.switchBackend || o.switchBackend === 'none') return undefined;
   if (o.switchBackend === 'bridge') throw new ServeError('the Linux bridge backend is not wired into the daemon yet');
   const runDir = o.ovsRunDir ?? '/var/run/openvswitch';
   const sw = new OvsBackend({ dbSocket: join(runDir, 'db.sock'), runDir, datapathType: o.datapath ?? 'netdev' });
   const os = new HostOs({ stateDir: o.dataDir, manageDns: o.manageDns ?? false, guardPorts: (o.datapath ?? 'netdev') === 'netdev' });
-  const agent = new Agent(db, thisHost, sw, os, log.child({ svc: 'agent' }), { intervalMs: o.agentIntervalMs ?? 10_000, debounceMs: 2 });
+  const agent = new Agent(db, thisHost, sw, os, log.child({ svc: 'agent' }), { intervalMs: o.agentIntervalMs ?? 10_000, debounceMs: 2 }, async (updates) => {
+    if (membership.role === 'member') { await membership.callMaster('pool.replica_write', [updates]); return; }
+    db.transact((tx) => { for (const [ref, patch] of updates) if (db.get(ref)) tx.update(ref, patch); });
+  });
   agent.start();
   return agent;
 }
@@ -84,12 +91,17 @@ export async function startDaemon(o: ServeOptions): Promise<Daemon> {
     db.close();
     throw e;
   }
-  const thisHost = (): string => {
-    const p = db.all('pool').next().value;
-    return (p?.rec.master as string) ?? 'OpaqueRef:NULL';
-  };
+  // this daemon's host: by the uuid it was installed with (a pool join keeps it)
+  const hostUuid = db.getLocal('host_uuid') ?? (db.get((db.all('pool').next().value?.rec.master as string) ?? '')?.rec.uuid as string | undefined);
+  if (hostUuid && !db.getLocal('host_uuid')) db.setLocal('host_uuid', hostUuid);
+  const thisHost = (): string => (hostUuid && db.byUuidOf('host', hostUuid)?.ref) || 'OpaqueRef:NULL';
   // The NICs the kernel has now: fixed facts (tests) or discovered at each call (PIF.scan after a hot-add).
-  const hostNics = () => (o.facts ?? discoverHost(o.nics)).nics;
+  const localFacts = () => o.facts ?? discoverHost(o.nics);
+  // a member's NICs are what it reported (host.nic_facts); this host's, what the kernel has now
+  const hostNics = (host: string) => {
+    if (host === thisHost()) return localFacts().nics;
+    try { return JSON.parse((db.get(host)?.rec.nic_facts as string) || '[]') as NicFacts[]; } catch { return []; }
+  };
   const api = new Api({ db, thisHost, log, hostNics }, opsImpls);
   const tls = o.insecureHttp ? undefined : await ensureCertificate(o.dataDir, db.get(thisHost())?.rec.hostname as string ?? 'poolnet');
   const server = await listen(api, { port: o.port, bind: o.bind, tls }, log);
@@ -101,13 +113,19 @@ export async function startDaemon(o: ServeOptions): Promise<Daemon> {
     local = await listenUnix(api, o.unixSocket, undefined, log);
     log.info({ socket: o.unixSocket }, 'XenAPI on a unix socket');
   }
-  const agent = startAgent(o, db, thisHost, log);
+  const membership = new Membership(db, api, thisHost, log.child({ svc: 'pool' }), {
+    masterTimeoutMs: o.masterTimeoutMs ?? 10_000, insecurePeers: o.insecureHttp, facts: localFacts, backend: o.backend ?? 'openvswitch',
+  });
+  api.addImpls(membership.impls());
+  membership.start();
+  const agent = startAgent(o, db, thisHost, log, membership);
   let closed = false;
   return {
-    api, db, server, port, fingerprint: tls?.fingerprint, agent,
+    api, db, server, port, fingerprint: tls?.fingerprint, agent, membership,
     async close() {
       if (closed) return;
       closed = true;
+      membership.stop();
       await agent?.stop();
       if (local) await new Promise<void>((resolve) => { local!.close(() => resolve()); local!.closeAllConnections(); });
       await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });

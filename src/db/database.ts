@@ -18,6 +18,11 @@ export interface Obj {
 
 interface Tombstone { readonly ref: string; readonly cls: string; readonly created: number; readonly deleted: number }
 
+/** Replication rows: [ref, class, every stored field, created, modified] and deletions [ref, class, created, deleted]. */
+export type ReplicaRow = [string, string, Rec, number, number];
+export type ReplicaDel = [string, string, number, number];
+export interface ReplicaBatch { generation: number; full: boolean; rows: ReplicaRow[]; dels: ReplicaDel[] }
+
 /** What a commit changed, for the event engine and the agents. */
 export interface Commit {
   readonly generation: number;
@@ -279,6 +284,80 @@ export class Database {
       return gen;
     },
   };
+
+  // ---- this daemon's own settings (not replicated): its host's uuid, its pool role ----
+
+  getLocal(key: string): string | undefined {
+    const r = this.sql.prepare('SELECT value FROM meta WHERE key = ?').get(`local:${key}`) as { value: string } | undefined;
+    return r?.value;
+  }
+
+  setLocal(key: string, value: string | undefined): void {
+    if (value === undefined) this.sql.prepare('DELETE FROM meta WHERE key = ?').run(`local:${key}`);
+    else this.stmts.setMeta.run(`local:${key}`, value);
+  }
+
+  // ---- replication (pool members keep a full replica of the master's database) ----
+
+  /** Every row changed after `since` (-1: all), with every field, internal ones included, and the deletions. */
+  replicaSince(since: number): ReplicaBatch {
+    const rows: ReplicaRow[] = [];
+    const dels: ReplicaDel[] = [];
+    if (since < 0) {
+      for (const o of this.objects.values()) rows.push([o.ref, o.cls, o.rec, o.created, o.modified]);
+      return { generation: this.gen, full: true, rows, dels };
+    }
+    const seen = new Set<string>();
+    for (const { ref } of this.changedSinceAll(since)) {
+      if (seen.has(ref)) continue;
+      seen.add(ref);
+      const o = this.objects.get(ref);
+      if (o) rows.push([o.ref, o.cls, o.rec, o.created, o.modified]);
+      else { const t = this.tombstones.get(ref); if (t) dels.push([t.ref, t.cls, t.created, t.deleted]); }
+    }
+    return { generation: this.gen, full: false, rows, dels };
+  }
+
+  /** Apply a batch from the master, as one transaction; the replica's generation follows the master's. */
+  applyReplica(b: ReplicaBatch): void {
+    const touched: string[] = [];
+    const write = this.sql.transaction(() => {
+      if (b.full) { this.sql.exec('DELETE FROM objects; DELETE FROM tombstones;'); }
+      for (const [ref, cls, rec, created, modified] of b.rows) this.stmts.upsert.run(ref, cls, rec.uuid as string, created, modified, JSON.stringify(rec));
+      for (const [ref, cls, created, deleted] of b.dels) { this.stmts.del.run(ref); this.stmts.tomb.run(ref, cls, created, deleted); }
+      this.stmts.setMeta.run('generation', String(b.generation));
+    });
+    write();
+    if (b.full) {
+      for (const o of [...this.objects.values()]) this.unindex(o);
+      this.tombstones.clear();
+    }
+    for (const [ref, cls, rec, created, modified] of b.rows) {
+      if (!this.byClass.has(cls)) continue;
+      const old = this.objects.get(ref);
+      if (old) this.unindex(old);
+      this.index({ ref, cls, rec: this.upgrade(classDef(cls), { ...rec }), created, modified });
+      touched.push(ref);
+    }
+    for (const [ref, cls, created, deleted] of b.dels) {
+      const old = this.objects.get(ref);
+      if (old) this.unindex(old);
+      this.tombstones.set(ref, { ref, cls, created, deleted });
+      touched.push(ref);
+    }
+    this.gen = b.generation;
+    this.compactLog();
+    const commit = { generation: this.gen, touched };
+    for (const l of this.listeners) l(commit);
+  }
+
+  /** changedSince over every stored class (events or not): replication needs sessions and all. */
+  private changedSinceAll(since: number): { ref: string; gen: number }[] {
+    const out: { ref: string; gen: number }[] = [];
+    for (const o of this.objects.values()) if (o.modified > since) out.push({ ref: o.ref, gen: o.modified });
+    for (const t of this.tombstones.values()) if (t.deleted > since) out.push({ ref: t.ref, gen: t.deleted });
+    return out.sort((a, b) => a.gen - b.gen);
+  }
 
   /** Forget tombstones older than `keep` generations (event tokens older than that get a full resync). */
   gcTombstones(keep: number): void {

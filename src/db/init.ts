@@ -77,6 +77,7 @@ export function initialise(db: Database, facts: HostFacts, opts: { backend: 'ope
       API_version_vendor: 'XenSource', API_version_vendor_implementation: {}, enabled: true, capabilities: [], logging: {},
       other_config: {}, address: '', allowed_operations: ['provision', 'evacuate', 'reboot', 'shutdown', 'vm_start', 'vm_resume', 'vm_migrate'],
     });
+    db.setLocal('host_uuid', tx.db.get(host)!.rec.uuid as string);
     tx.create('pool', { name_label: '', master: host, pool_secret: randomBytes(24).toString('hex'), other_config: {}, igmp_snooping_enabled: false });
     const dom0 = tx.create('VM', {
       name_label: `Control domain on host: ${facts.hostname}`, name_description: 'The domain which manages physical devices and manages other domains',

@@ -26,11 +26,11 @@ export interface TestDaemon extends Daemon {
   dispose(): Promise<void>;
 }
 
-export async function startTestDaemon(opts: { dataDir?: string; facts?: HostFacts; backend?: 'openvswitch' | 'bridge' } = {}): Promise<TestDaemon> {
+export async function startTestDaemon(opts: { dataDir?: string; facts?: HostFacts; backend?: 'openvswitch' | 'bridge'; masterTimeoutMs?: number } = {}): Promise<TestDaemon> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'poolnet-test-'));
   const d = await startDaemon({
     dataDir, port: 0, bind: '127.0.0.1', insecureHttp: true, rootPassword: ROOT_PASSWORD,
-    facts: opts.facts ?? FACTS, backend: opts.backend, logLevel: 'silent',
+    facts: opts.facts ?? FACTS, backend: opts.backend, logLevel: 'silent', masterTimeoutMs: opts.masterTimeoutMs,
   });
   return {
     ...d, close: d.close, url: `http://127.0.0.1:${d.port}`, dataDir,

@@ -38,6 +38,8 @@ export const host: ClassSpec = {
     f('memory_overhead', t.int, 'DynamicRO'),
     f('external_auth_type', t.string, 'DynamicRO'),
     f('ssl_legacy', t.bool, 'DynamicRO'),
+    // poolnet: the NICs the host's kernel has (a member reports them; PIF.scan on the master reads them)
+    f('nic_facts', t.string, 'DynamicRO', { internal: true }),
   ],
   messages: [
     m('management_reconfigure', [p('pif', t.ref('PIF'))], t.void, 'pool-operator', ['HA_IS_ENABLED', 'CANNOT_PLUG_BOND_SLAVE', 'PIF_HAS_NO_NETWORK_CONFIGURATION', 'PIF_HAS_NO_V6_NETWORK_CONFIGURATION', 'OPERATION_NOT_ALLOWED'], { async: true }),

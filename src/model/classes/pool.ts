@@ -52,6 +52,11 @@ export const pool: ClassSpec = {
     m('sync_database', [], t.void, 'pool-operator', [], { async: true }),
     m('set_vswitch_controller', [p('address', t.string)], t.void, 'pool-operator', ['OPERATION_NOT_ALLOWED'], { async: true }),
     m('set_igmp_snooping_enabled', [p('self', t.ref('pool')), p('value', t.bool)], t.void, 'pool-operator', ['OPENVSWITCH_NOT_ACTIVE'], { async: true }),
+    // poolnet's pool plumbing (hidden; pool sessions only where noted)
+    m('replica_from', [p('token', t.string), p('timeout', t.float)], t.any, 'pool-admin', ['PERMISSION_DENIED'], { hidden: true, doc: 'Members: every row changed since the token, internal fields included (pool sessions only).' }),
+    m('replica_write', [p('updates', t.any)], t.void, 'pool-admin', ['PERMISSION_DENIED'], { hidden: true, doc: 'Members: write status rows of their own host (pool sessions only).' }),
+    m('join_introduce', [p('host_info', t.any)], t.any, 'pool-operator', ['OPERATION_NOT_ALLOWED'], { hidden: true, doc: 'The master side of pool.join: introduce the joining host and its NICs.' }),
+    m('eject_self', [], t.void, 'pool-admin', ['PERMISSION_DENIED'], { hidden: true, doc: 'A member told by its master to leave the pool (pool sessions only).' }),
     m('set_ha_enabled', [p('self', t.ref('pool')), p('value', t.bool)], t.void, 'pool-operator', [], { doc: 'poolnet: HA itself is outside networking; this flag is what the networking rules act on.' }),
   ],
 };

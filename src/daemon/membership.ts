@@ -1,0 +1,312 @@
+// Master and members. A member logs in to the master with the pool secret, keeps a full
+// replica of the pool database from the master's change stream, reports its own host's status,
+// and answers other clients HOST_IS_SLAVE. When the master cannot be reached for longer than
+// the timeout, the member enters emergency mode: its agent keeps the switch as it is, and only
+// the emergency calls are served.
+
+import type { Api } from '../api/dispatch.ts';
+import type { ImplTable } from '../api/context.ts';
+import type { Database, ReplicaBatch } from '../db/database.ts';
+import type { HostFacts, NicFacts } from '../db/init.ts';
+import { initialise } from '../db/init.ts';
+import { NULL_REF, XapiError } from '../model/index.ts';
+import { forgetHost, joinIntroduce, syncNetworking, type HostInfo } from '../ops/pool_join.ts';
+import { managementPif, thePool } from '../ops/topology.ts';
+import { callPeer, peerFingerprint, type Peer } from './rpcclient.ts';
+
+/** Calls a member answers itself; everything else goes to the master (HOST_IS_SLAVE). */
+const MEMBER_CALLS = new Set([
+  'session.slave_login', 'session.slave_local_login_with_password', 'session.local_logout', 'session.logout',
+  'pool.emergency_transition_to_master', 'pool.emergency_reset_master', 'pool.eject_self',
+  'host.is_in_emergency_mode', 'host.local_management_reconfigure', 'host.management_disable', 'host.emergency_ha_disable',
+]);
+
+/** Fields a member may write about its own host through pool.replica_write. */
+const STATUS_FIELDS: Record<string, readonly string[]> = {
+  PIF_metrics: ['carrier', 'speed', 'duplex', 'vendor_id', 'vendor_name', 'device_id', 'device_name', 'pci_bus_path', 'last_updated'],
+  PIF: ['IP', 'netmask', 'gateway', 'IPv6', 'MAC', 'MTU'],
+  Bond: ['links_up'],
+  host: ['address', 'nic_facts', 'hostname'],
+  tunnel: ['status'],
+};
+
+export interface MembershipOptions {
+  /** How long a member tolerates an unreachable master before emergency mode. */
+  readonly masterTimeoutMs: number;
+  /** Talk plain HTTP to peers (tests on loopback only). */
+  readonly insecurePeers: boolean;
+  readonly facts: () => HostFacts;
+  readonly backend: 'openvswitch' | 'bridge';
+}
+
+type Log = { info: (o: object, m?: string) => void; warn: (o: object, m?: string) => void; error: (o: object, m?: string) => void };
+
+export class Membership {
+  emergency = false;
+  private stopped = false;
+  private link: Promise<void> | undefined;
+  private session: string | undefined;
+  private lastContact = Date.now();
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly db: Database,
+    private readonly api: Api,
+    private readonly thisHost: () => string,
+    private readonly log: Log,
+    private readonly opts: MembershipOptions,
+  ) {}
+
+  get role(): 'master' | 'member' { return this.db.getLocal('role') === 'member' ? 'member' : 'master'; }
+  get masterAddress(): string { return this.db.getLocal('master_address') ?? ''; }
+  private get peer(): Peer { return { address: this.masterAddress, fingerprint: this.db.getLocal('master_fingerprint'), insecure: this.opts.insecurePeers }; }
+
+  start(): void {
+    this.api.setGate((name) => {
+      if (this.role !== 'member' || MEMBER_CALLS.has(name)) return;
+      throw new XapiError('HOST_IS_SLAVE', [this.masterAddress.split(':')[0]]);
+    });
+    if (this.role === 'member') this.startLink();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.wake?.();
+  }
+
+  /** A call to the master with the member's pool session. */
+  async callMaster(method: string, params: unknown[]): Promise<unknown> {
+    if (!this.session) throw new Error('not connected to the master');
+    return callPeer(this.peer, method, [this.session, ...params]);
+  }
+
+  private startLink(): void {
+    if (this.link) return;
+    this.link = this.runLink().finally(() => { this.link = undefined; });
+  }
+
+  private async runLink(): Promise<void> {
+    let token = '';
+    this.lastContact = Date.now();
+    while (!this.stopped && this.role === 'member') {
+      try {
+        // (after every await: a daemon that stopped meanwhile has closed its database)
+        if (!this.session) {
+          if (!this.db.getLocal('master_fingerprint') && !this.opts.insecurePeers) this.db.setLocal('master_fingerprint', await peerFingerprint(this.masterAddress));
+          const session = (await callPeer(this.peer, 'session.slave_login', [NULL_REF, this.db.getLocal('pool_secret') ?? ''], 10_000)) as string;
+          if (this.stopped) return;
+          this.session = session;
+          token = '';
+        }
+        const batch = (await callPeer(this.peer, 'pool.replica_from', [this.session, token, token === '' ? 0 : 20.0], 30_000)) as ReplicaBatch;
+        if (this.stopped) return;
+        this.lastContact = Date.now();
+        if (this.emergency) { this.emergency = false; this.log.info({ master: this.masterAddress }, 'the master answers again: emergency mode over'); }
+        if (batch.full || batch.rows.length || batch.dels.length) this.db.applyReplica(batch);
+        if (token === '') await this.reportFacts();
+        if (this.stopped) return;
+        token = String(batch.generation);
+        this.afterSync();
+      } catch (e) {
+        if (this.stopped) return;
+        if (e instanceof XapiError && e.code === 'SESSION_INVALID') { this.session = undefined; continue; }
+        if (e instanceof XapiError && e.code === 'SESSION_AUTHENTICATION_FAILED') this.log.error({}, 'the master refuses the pool secret');
+        this.session = undefined;
+        if (!this.emergency && Date.now() - this.lastContact > this.opts.masterTimeoutMs && this.role === 'member') {
+          this.emergency = true;
+          this.log.warn({ master: this.masterAddress, err: (e as Error).message }, 'cannot reach the master: emergency mode');
+        }
+        await new Promise<void>((r) => { this.wake = r; setTimeout(r, 1000); });
+      }
+    }
+  }
+
+  /** After a sync: the pool may have a new master (designate_new_master), or have ejected us. */
+  private afterSync(): void {
+    const me = this.thisHost();
+    if (me === NULL_REF) { this.log.warn({}, 'this host is no longer in the pool: leaving it'); this.becomeStandalone(); return; }
+    const master = this.db.get(thePool(this.db).rec.master as string);
+    if (!master) return;
+    if (master.ref === me) { this.log.info({}, 'designated master of the pool'); this.db.setLocal('role', 'master'); this.session = undefined; return; }
+    const addr = master.rec.address as string;
+    if (addr && addr !== this.masterAddress.split(':')[0] && !this.masterAddress.includes(':')) {
+      this.log.info({ master: addr }, 'the pool has a new master');
+      this.db.setLocal('master_address', addr);
+      this.db.setLocal('master_fingerprint', undefined);
+      this.session = undefined;
+    }
+  }
+
+  private async reportFacts(): Promise<void> {
+    const me = this.thisHost();
+    if (me === NULL_REF) return;
+    await this.callMaster('pool.replica_write', [[[me, { nic_facts: JSON.stringify(this.opts.facts().nics) }]]]);
+    // a member (re)starting inherits the master's bonds, VLANs and tunnels
+    await this.callMaster('host.sync_vlans', [me]);
+  }
+
+  /** A fresh standalone pool on this host, as after a fresh install (pool.eject). */
+  private becomeStandalone(): void {
+    const rootHash = [...this.db.all('pool')][0]?.rec.root_password_hash as string | undefined;
+    const hostUuid = this.db.getLocal('host_uuid');
+    this.db.applyReplica({ generation: this.db.generation + 1, full: true, rows: [], dels: [] });
+    for (const k of ['role', 'master_address', 'master_fingerprint', 'pool_secret']) this.db.setLocal(k, undefined);
+    initialise(this.db, this.opts.facts(), { backend: this.opts.backend });
+    // keep the host's identity and root's password across the eject
+    this.db.transact((tx) => {
+      const host = [...this.db.all('host')][0];
+      if (hostUuid && host) tx.update(host.ref, { uuid: hostUuid });
+      if (rootHash) tx.update(thePool(this.db).ref, { root_password_hash: rootHash });
+    });
+    if (hostUuid) this.db.setLocal('host_uuid', hostUuid);
+    this.session = undefined;
+  }
+
+  private becomeMember(address: string, secret: string, fingerprint: string | undefined): void {
+    this.db.setLocal('master_address', address);
+    this.db.setLocal('pool_secret', secret);
+    this.db.setLocal('master_fingerprint', fingerprint);
+    this.db.setLocal('role', 'member');
+    this.session = undefined;
+    this.emergency = false;
+    this.startLink();
+  }
+
+  private hostInfo(): HostInfo {
+    const me = this.db.get(this.thisHost())!;
+    const mgmt = managementPif(this.db, me.ref);
+    const facts = this.opts.facts();
+    return {
+      uuid: me.rec.uuid as string, hostname: me.rec.hostname as string, address: me.rec.address as string,
+      software_version: me.rec.software_version as Record<string, string>, nics: facts.nics as NicFacts[],
+      management: { device: (mgmt?.rec.device as string) ?? '', mode: (mgmt?.rec.ip_configuration_mode as string) ?? 'None', IP: (mgmt?.rec.IP as string) ?? '', netmask: (mgmt?.rec.netmask as string) ?? '', gateway: (mgmt?.rec.gateway as string) ?? '', DNS: (mgmt?.rec.DNS as string) ?? '' },
+    };
+  }
+
+  /** The checks xapi makes on the joining host before it talks to the master. */
+  private assertCanJoin(): void {
+    const db = this.db;
+    const me = this.thisHost();
+    if (db.count('host') > 1) throw new XapiError('JOINING_HOST_CANNOT_BE_MASTER_OF_OTHER_HOSTS', []);
+    if (!managementPif(db, me)) throw new XapiError('HOST_STILL_BOOTING', []);
+    if (db.count('Bond') > 0) throw new XapiError('POOL_JOINING_HOST_HAS_BONDS', []);
+    if (db.count('tunnel') > 0) throw new XapiError('POOL_JOINING_HOST_HAS_TUNNELS', []);
+    if (db.count('network_sriov') > 0) throw new XapiError('POOL_JOINING_HOST_HAS_NETWORK_SRIOVS', []);
+    for (const v of db.all('VLAN')) if (!db.get(v.rec.untagged_PIF as string)?.rec.management) throw new XapiError('POOL_JOINING_HOST_HAS_NON_MANAGEMENT_VLANS', []);
+  }
+
+  private async join(address: string, user: string, password: string): Promise<void> {
+    if (this.role === 'member') throw new XapiError('OPERATION_NOT_ALLOWED', ['This host is already a member of a pool']);
+    this.assertCanJoin();
+    let fingerprint: string | undefined;
+    if (!this.opts.insecurePeers) {
+      try { fingerprint = await peerFingerprint(address); } catch { throw new XapiError('JOINING_HOST_CONNECTION_FAILED', []); }
+    }
+    const peer: Peer = { address, fingerprint, insecure: this.opts.insecurePeers };
+    let s: string;
+    try { s = (await callPeer(peer, 'session.login_with_password', [user, password, '2.23', 'pool.join'], 15_000)) as string; } catch (e) {
+      if (e instanceof XapiError) throw e;
+      throw new XapiError('JOINING_HOST_CONNECTION_FAILED', []);
+    }
+    try {
+      // the management VLAN must match the master's (xapi's pre_join_checks)
+      const pifs = (await callPeer(peer, 'PIF.get_all_records', [s])) as Record<string, { management: boolean; host: string; VLAN: number }>;
+      const pool = Object.values((await callPeer(peer, 'pool.get_all_records', [s])) as Record<string, { master: string }>)[0];
+      const theirs = Object.values(pifs).find((p) => p.management && p.host === pool.master)?.VLAN ?? -1;
+      const mine = (managementPif(this.db, this.thisHost())?.rec.VLAN as number | undefined) ?? -1;
+      if (mine !== theirs) throw new XapiError('POOL_JOINING_HOST_MANAGEMENT_VLAN_DOES_NOT_MATCH', [mine, theirs]);
+      const r = (await callPeer(peer, 'pool.join_introduce', [s, this.hostInfo()])) as { pool_secret: string };
+      this.log.info({ master: address }, 'joined the pool: this host is now a member');
+      this.becomeMember(address, r.pool_secret, fingerprint);
+    } finally {
+      await callPeer(peer, 'session.logout', [s]).catch(() => undefined);
+    }
+  }
+
+  /** The master's own address for its members: its management address. */
+  private myAddress(): string {
+    return (this.db.get(this.thisHost())?.rec.address as string) ?? '';
+  }
+
+  private memberPeer(host: string): Peer {
+    return { address: this.db.get(host)!.rec.address as string, insecure: this.opts.insecurePeers };
+  }
+
+  private async tellMember(host: string, method: string, params: unknown[]): Promise<unknown> {
+    const peer = this.memberPeer(host);
+    const s = (await callPeer(peer, 'session.slave_login', [host, thePool(this.db).rec.pool_secret], 10_000)) as string;
+    return callPeer(peer, method, [s, ...params], 15_000);
+  }
+
+  impls(): ImplTable {
+    const requirePool = (s: { rec: Record<string, unknown> } | undefined) => {
+      if (!s?.rec.pool) throw new XapiError('PERMISSION_DENIED', ['pool sessions only']);
+    };
+    return {
+      'pool.join': (_ctx, a) => this.join(a.master_address as string, a.master_username as string, a.master_password as string),
+      'pool.join_force': (_ctx, a) => this.join(a.master_address as string, a.master_username as string, a.master_password as string),
+      'pool.join_introduce': (ctx, a) => joinIntroduce(ctx, a.host_info as HostInfo),
+      'pool.replica_from': async (ctx, a) => {
+        requirePool(ctx.session);
+        const token = String(a.token);
+        const since = token === '' || !/^\d+$/.test(token) || Number(token) > this.db.generation ? -1 : Number(token);
+        const deadline = Date.now() + Math.min(Number(a.timeout) || 0, 60) * 1000;
+        while (since >= 0 && this.db.generation <= since && Date.now() < deadline) await this.api.hub.wait(deadline - Date.now());
+        return this.db.replicaSince(since);
+      },
+      'pool.replica_write': (ctx, a) => {
+        requirePool(ctx.session);
+        for (const [ref, patch] of a.updates as [string, Record<string, unknown>][]) {
+          const o = ctx.db.get(ref);
+          if (!o) continue;
+          const allowed = STATUS_FIELDS[o.cls] ?? [];
+          const clean = Object.fromEntries(Object.entries(patch).filter(([k]) => allowed.includes(k)));
+          if (Object.keys(clean).length) ctx.tx.update(ref, clean);
+        }
+      },
+      'pool.eject': (ctx, a) => {
+        const host = ctx.db.must('host', a.host as string).ref;
+        if (host === thePool(ctx.db).rec.master) throw new XapiError('HOST_CANNOT_DESTROY_SELF', [host]);
+        if (thePool(ctx.db).rec.ha_enabled) throw new XapiError('HA_IS_ENABLED', []);
+        // the member learns it is out from its replica (its host disappears) and starts over alone
+        forgetHost(ctx, host);
+      },
+      'pool.eject_self': (ctx) => { requirePool(ctx.session); setImmediate(() => { if (!this.stopped) this.becomeStandalone(); }); },
+      'pool.recover_slaves': async (ctx) => {
+        const master = thePool(ctx.db).rec.master as string;
+        const out: string[] = [];
+        for (const h of [...ctx.db.all('host')].map((x) => x.ref).filter((x) => x !== master)) {
+          try { await this.tellMember(h, 'pool.emergency_reset_master', [this.myAddress()]); out.push(h); } catch (e) { this.log.warn({ host: h, err: (e as Error).message }, 'recover_slaves: host did not accept'); }
+        }
+        return out;
+      },
+      'pool.emergency_reset_master': (_ctx, a) => {
+        if (this.role !== 'member') throw new XapiError('OPERATION_NOT_ALLOWED', ['This host is the master']);
+        this.db.setLocal('master_address', a.master_address as string);
+        this.db.setLocal('master_fingerprint', undefined);
+        this.session = undefined;
+        this.wake?.();
+        this.startLink();
+      },
+      'pool.emergency_transition_to_master': (ctx) => {
+        if (this.role === 'master') return;
+        if (thePool(ctx.db).rec.ha_enabled) throw new XapiError('HA_IS_ENABLED', []);
+        this.db.setLocal('role', 'master');
+        this.emergency = false;
+        this.session = undefined;
+        ctx.tx.update(thePool(ctx.db).ref, { master: this.thisHost() });
+      },
+      'pool.designate_new_master': (ctx, a) => {
+        const host = ctx.tx.must('host', a.host as string);
+        if (thePool(ctx.db).rec.ha_enabled) throw new XapiError('HA_IS_ENABLED', []);
+        if (host.ref === this.thisHost()) return;
+        // the new master learns it from its replica; this host follows once the change is out
+        ctx.tx.update(thePool(ctx.db).ref, { master: host.ref });
+        ctx.tx.after.push(() => setTimeout(() => { if (!this.stopped) this.becomeMember(host.rec.address as string, thePool(this.db).rec.pool_secret as string, undefined); }, 300));
+      },
+      'host.is_in_emergency_mode': () => this.emergency,
+      'host.sync_vlans': (ctx, a) => { syncNetworking(ctx, ctx.tx.must('host', a.host as string).ref); },
+      'host.sync_tunnels': (ctx, a) => { syncNetworking(ctx, ctx.tx.must('host', a.host as string).ref); },
+    };
+  }
+}

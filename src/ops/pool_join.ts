@@ -1,0 +1,119 @@
+// The pool database side of joining and leaving (xapi_pool.ml, sync_networking.ml): the
+// joining host's records on the master, and the copy of bonds, VLANs and tunnels onto it by
+// NIC position, as a member restart does too ("inherits its settings from the pool master").
+
+import type { Ctx } from '../api/context.ts';
+import type { Obj } from '../db/database.ts';
+import { introducePhysical, type NicFacts } from '../db/init.ts';
+import { NULL_REF, XapiError } from '../model/index.ts';
+import { createBond } from './bond.ts';
+import { destroyPif } from './pif.ts';
+import { bondOfMaster, isBondSlave, pifsOfHost, thePool, tunnelOfAccess, vlanOf } from './topology.ts';
+import { createVlanRecords } from './vlan.ts';
+
+/** What a joining host tells the master about itself. */
+export interface HostInfo {
+  uuid: string;
+  hostname: string;
+  address: string;
+  software_version: Record<string, string>;
+  nics: NicFacts[];
+  management: { device: string; mode: string; IP: string; netmask: string; gateway: string; DNS: string };
+}
+
+/** The N of the xenbrN bridge of a PIF's network: how xapi matches NICs across hosts. */
+export function positionOf(ctx: Ctx, pif: Obj): number | undefined {
+  const bridge = ctx.db.get(pif.rec.network as string)?.rec.bridge as string | undefined;
+  const m = bridge ? /^xenbr(\d+)$/.exec(bridge) : null;
+  return m ? Number(m[1]) : undefined;
+}
+
+export function joinIntroduce(ctx: Ctx, info: HostInfo): { host: string; pool_secret: string } {
+  const { tx, db } = ctx;
+  if (db.byUuidOf('host', info.uuid)) throw new XapiError('OPERATION_NOT_ALLOWED', ['a host with this uuid is already in the pool']);
+  const master = db.get(thePool(db).rec.master as string)!;
+  if ((master.rec.software_version as Record<string, string>).network_backend !== info.software_version.network_backend) throw new XapiError('OPERATION_NOT_ALLOWED', ['Network backends differ']);
+  const host = tx.create('host', {
+    uuid: info.uuid, name_label: info.hostname, hostname: info.hostname, name_description: 'Default install', address: info.address,
+    software_version: info.software_version, API_version_major: master.rec.API_version_major, API_version_minor: master.rec.API_version_minor,
+    API_version_vendor: 'XenSource', enabled: true, logging: {}, other_config: {}, nic_facts: JSON.stringify(info.nics),
+    allowed_operations: master.rec.allowed_operations,
+  });
+  const dom0 = tx.create('VM', {
+    name_label: `Control domain on host: ${info.hostname}`, name_description: 'The domain which manages physical devices and manages other domains',
+    power_state: 'Running', is_control_domain: true, resident_on: host, domid: 0, other_config: {},
+  });
+  tx.update(host, { control_domain: dom0 });
+  for (const nic of info.nics) {
+    // physical NICs attach to the pool-wide networks by bridge name (xenbrN for ethN)
+    const pif = introducePhysical(tx, host, nic, { attached: true });
+    if (nic.device === info.management.device) {
+      const m = info.management;
+      tx.update(pif, { management: true, ip_configuration_mode: m.mode, IP: m.IP, netmask: m.netmask, gateway: m.gateway, DNS: m.DNS });
+    }
+  }
+  syncNetworking(ctx, host);
+  return { host, pool_secret: thePool(db).rec.pool_secret as string };
+}
+
+/**
+ * Give `host` the master's bonds, VLANs and tunnels: bonds by NIC position (xapi's
+ * copy_bonds_from_master), VLANs and tunnels by the network of the PIF under them.
+ */
+export function syncNetworking(ctx: Ctx, host: string): void {
+  const { db, tx } = ctx;
+  const master = thePool(db).rec.master as string;
+  if (host === master) return;
+  const hostPifs = () => pifsOfHost(db, host);
+  const onNetwork = (network: string) => hostPifs().find((p) => p.rec.network === network);
+  for (const bond of [...db.all('Bond')]) {
+    const bmaster = db.get(bond.rec.master as string)!;
+    if (bmaster.rec.host !== master || onNetwork(bmaster.rec.network as string)) continue;
+    const slaves = db.referrers(bond.ref, 'PIF', 'bond_slave_of').map((r) => db.get(r)!);
+    const primary = db.get(bond.rec.primary_slave as string);
+    const mine = slaves.map((s) => {
+      const pos = positionOf(ctx, s);
+      return { s, pif: hostPifs().find((p) => p.rec.physical && !isBondSlave(p) && pos !== undefined && positionOf(ctx, p) === pos) };
+    }).filter((x) => x.pif);
+    if (mine.length === 0) continue;
+    // the NIC at the master's primary slave's position goes first: it becomes this host's primary
+    mine.sort((a, b) => Number(b.s.ref === primary?.ref) - Number(a.s.ref === primary?.ref));
+    createBond(ctx, { network: bmaster.rec.network as string, members: mine.map((x) => x.pif!.ref), MAC: '', mode: bond.rec.mode as string, properties: { ...(bond.rec.properties as Record<string, string>) } }, { allowOneMember: true });
+  }
+  for (const vlan of [...db.all('VLAN')]) {
+    const untagged = db.get(vlan.rec.untagged_PIF as string);
+    const tagged = db.get(vlan.rec.tagged_PIF as string);
+    if (!untagged || !tagged || untagged.rec.host !== master || onNetwork(untagged.rec.network as string)) continue;
+    const mineTagged = onNetwork(tagged.rec.network as string);
+    if (!mineTagged) continue;
+    const { untagged: u } = createVlanRecords(tx, mineTagged, vlan.rec.tag as number, untagged.rec.network as string);
+    tx.update(u, { currently_attached: true });
+  }
+  for (const t of [...db.all('tunnel')]) {
+    const access = db.get(t.rec.access_PIF as string);
+    const transport = db.get(t.rec.transport_PIF as string);
+    if (!access || !transport || access.rec.host !== master || onNetwork(access.rec.network as string)) continue;
+    const mineTransport = onNetwork(transport.rec.network as string);
+    if (!mineTransport) continue;
+    const pif = tx.create('PIF', { ...access.rec, uuid: undefined, host, metrics: mineTransport.rec.metrics, currently_attached: mineTransport.rec.ip_configuration_mode !== 'None' });
+    tx.create('tunnel', { access_PIF: pif, transport_PIF: mineTransport.ref, status: { ...(t.rec.status as Record<string, string>) }, other_config: {}, protocol: t.rec.protocol });
+  }
+}
+
+/** Remove a host and everything that hangs off it from the pool database (xapi's eject + gc). */
+export function forgetHost(ctx: Ctx, host: string): void {
+  const { db, tx } = ctx;
+  for (const p of pifsOfHost(db, host)) {
+    const v = vlanOf(db, p); if (v) tx.delete(v.ref);
+    const t = tunnelOfAccess(db, p); if (t) tx.delete(t.ref);
+    const b = bondOfMaster(db, p); if (b) tx.delete(b.ref);
+    for (const s of db.referrers(p.ref, 'network_sriov', 'physical_PIF')) tx.delete(s);
+  }
+  for (const p of pifsOfHost(db, host)) destroyPif(tx, db.get(p.ref)!);
+  for (const vm of db.referrers(host, 'VM', 'resident_on')) {
+    const v = db.get(vm)!;
+    if (v.rec.is_control_domain) { for (const vif of db.referrers(vm, 'VIF', 'VM')) tx.delete(vif); tx.delete(vm); }
+    else tx.update(vm, { power_state: 'Halted', resident_on: NULL_REF, domid: -1 });
+  }
+  tx.delete(host);
+}
