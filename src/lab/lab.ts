@@ -69,8 +69,13 @@ function pidAlive(pid: number): boolean {
   try { process.kill(pid, 0); return true; } catch { return false; }
 }
 
-/** A veth pair: `a` in namespace `nsA`, `b` in `nsB`, both up, checksum offload off (the userspace datapath needs it). */
-function veth(a: string, nsA: string, b: string, nsB: string, mac?: string): void {
+/**
+ * A veth pair: `a` in namespace `nsA`, `b` in `nsB`, both up, checksum offload off (the userspace
+ * datapath needs it). `backend`: `b` is a VIF's device in a host, which, like a hypervisor's
+ * backend device, carries no IPv6 of its own (else the host's kernel sends router solicitations,
+ * neighbour discovery and MLD straight into the VM, past the switch and its locks).
+ */
+function veth(a: string, nsA: string, b: string, nsB: string, mac?: string, backend = false): void {
   const tmpA = `pnt${Math.random().toString(36).slice(2, 9)}`, tmpB = `pnt${Math.random().toString(36).slice(2, 9)}`;
   sh('ip', ['link', 'add', tmpA, 'type', 'veth', 'peer', 'name', tmpB]);
   sh('ip', ['link', 'set', tmpA, 'netns', nsA]);
@@ -78,6 +83,7 @@ function veth(a: string, nsA: string, b: string, nsB: string, mac?: string): voi
   nsExec(nsA, 'ip', ['link', 'set', tmpA, 'name', a]);
   nsExec(nsB, 'ip', ['link', 'set', tmpB, 'name', b]);
   if (mac) nsExec(nsA, 'ip', ['link', 'set', a, 'address', mac]);
+  if (backend) nsExec(nsB, 'sysctl', ['-qw', `net/ipv6/conf/${b}/disable_ipv6=1`]);
   for (const [ns, dev] of [[nsA, a], [nsB, b]]) {
     nsExec(ns, 'ip', ['link', 'set', dev, 'up']);
     try { nsExec(ns, 'ethtool', ['-K', dev, 'tx', 'off']); } catch { /* ethtool missing: TCP may stall, ping still works */ }
@@ -189,6 +195,13 @@ export async function up(o: UpOptions, progress: Progress): Promise<LabState> {
     writeState(state);
   }
   for (const h of state.hosts) await waitForApi(h.socket, password);
+  // one pool: host1 is the master, the others join it over the lab's management network
+  for (const h of state.hosts.slice(1)) {
+    progress(`${h.name}: joining the pool of host1`);
+    const s = (await rpc(h.socket, 'session.login_with_password', ['root', password])) as string;
+    await rpc(h.socket, 'pool.join', [s, state.hosts[0].ip, 'root', password]);
+  }
+  if (state.hosts.length > 1) await waitForPool(state.hosts[0].socket, password, state.hosts.length);
 
   for (let j = 1; j <= o.vms; j++) {
     const h = state.hosts[(j - 1) % state.hosts.length];
@@ -199,9 +212,12 @@ export async function up(o: UpOptions, progress: Progress): Promise<LabState> {
 
   if (o.port > 0) {
     progress(`forwarding 127.0.0.1:${o.port} to host1's XenAPI`);
-    daemon(undefined, [process.execPath, POOLNET, 'lab', 'forward', '--port', String(o.port), '--socket', state.hosts[0].socket],
+    const fwd = daemon(undefined, [process.execPath, POOLNET, 'lab', 'forward', '--port', String(o.port), '--socket', state.hosts[0].socket],
       join(LAB_DIR, 'forward.log'), join(LAB_DIR, 'forward.pid'));
     await waitForTcp(o.port);
+    await new Promise((r) => setTimeout(r, 300));
+    // something else answering on the port does not count: the forwarder must be ours and alive
+    if (!pidAlive(fwd)) throw new Error(`127.0.0.1:${o.port} is taken by another program: choose another with --port`);
   }
   state.complete = true;
   writeState(state);
@@ -262,6 +278,27 @@ export function inNs(ns: string, cmd: string, args: string[], input?: string): s
   return sh('ip', ['netns', 'exec', ns, cmd, ...args], { input });
 }
 
+/** Until the master lists every host and every member's replica knows its VMs can be placed. */
+async function waitForPool(masterSocket: string, password: string, hosts: number): Promise<void> {
+  const s = (await rpc(masterSocket, 'session.login_with_password', ['root', password])) as string;
+  const end = Date.now() + 60_000;
+  for (;;) {
+    const n = ((await rpc(masterSocket, 'host.get_all', [s])) as string[]).length;
+    if (n === hosts) return;
+    if (Date.now() > end) throw new Error(`only ${n} of ${hosts} hosts joined the pool`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The socket of the pool's master (host1 unless designated otherwise): the one that does not answer HOST_IS_SLAVE. */
+export async function masterSocket(password: string): Promise<string> {
+  const st = readState();
+  for (const h of st?.hosts ?? []) {
+    try { await rpc(h.socket, 'session.login_with_password', ['root', password]); return h.socket; } catch (e) { if ((e as { code?: string }).code !== 'HOST_IS_SLAVE') throw e; }
+  }
+  throw new Error('no master answers');
+}
+
 async function waitDevice(ns: string, dev: string): Promise<void> {
   const end = Date.now() + 10_000;
   for (;;) {
@@ -286,10 +323,13 @@ async function waitForTcp(port: number): Promise<void> {
 }
 
 /** A VM: VM and VIF records through the XenAPI, started on its host, then its namespace wired to vif<domid>.0. */
-export async function createVm(h: LabHost, j: number, password: string, network?: string): Promise<LabVm> {
+export async function createVm(target: LabHost, j: number, password: string, network?: string): Promise<LabVm> {
+  // every call goes to the pool's master; the VM starts on the target host
+  const h = { ...target, socket: await masterSocket(password) };
   const s = (await rpc(h.socket, 'session.login_with_password', ['root', password])) as string;
   try {
-    const hostRef = ((await rpc(h.socket, 'host.get_all', [s])) as string[])[0];
+    const hostRef = ((await rpc(h.socket, 'host.get_all_where', [s, `field "hostname"="${target.name}"`])) as string[])[0];
+    if (!hostRef) throw new Error(`the pool has no host ${target.name}`);
     const net = network ?? ((await rpc(h.socket, 'network.get_all_where', [s, 'field "bridge"="xenbr0"'])) as string[])[0];
     const vm = (await rpc(h.socket, 'VM.create', [s, { name_label: `vm${j}`, name_description: 'lab VM', other_config: {} }])) as string;
     const vif = (await rpc(h.socket, 'VIF.create', [s, { device: '0', network: net, VM: vm, MAC: '', MTU: 1500, other_config: {}, qos_algorithm_type: '', qos_algorithm_params: {}, locking_mode: 'network_default', ipv4_allowed: [], ipv6_allowed: [], trunks: [] }])) as string;
@@ -302,12 +342,12 @@ export async function createVm(h: LabHost, j: number, password: string, network?
       nsExec(ns, 'ip', ['link', 'set', 'lo', 'up']);
     }
     const port = `vif${domid}.0`;
-    veth('eth0', ns, port, h.ns, mac);
+    veth('eth0', ns, port, h.ns, mac, true);
     const ip = vmIp(j);
     nsExec(ns, 'ip', ['addr', 'add', `${ip}/24`, 'dev', 'eth0']);
     // the agent re-adds a port whose device appeared after it: touch the VIF so it looks now
     await rpc(h.socket, 'VIF.add_to_other_config', [s, vif, 'lab-wired', new Date().toISOString()]).catch(() => undefined);
-    return { name: `vm${j}`, ns, host: h.name, uuid: (await rpc(h.socket, 'VM.get_uuid', [s, vm])) as string, vif: (await rpc(h.socket, 'VIF.get_uuid', [s, vif])) as string, mac, ip, port };
+    return { name: `vm${j}`, ns, host: target.name, uuid: (await rpc(h.socket, 'VM.get_uuid', [s, vm])) as string, vif: (await rpc(h.socket, 'VIF.get_uuid', [s, vif])) as string, mac, ip, port };
   } finally {
     await rpc(h.socket, 'session.logout', [s]).catch(() => undefined);
   }
