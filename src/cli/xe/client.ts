@@ -1,0 +1,129 @@
+// A small XenAPI client: JSON-RPC 2.0 over HTTP or HTTPS (POST /jsonrpc), one call per request.
+// Over HTTPS the server's certificate is checked by the Trust policy (trust.ts) once the TLS
+// handshake is done and before anything (the password included) is written.
+
+import http from 'node:http';
+import tls from 'node:tls';
+import type { Duplex } from 'node:stream';
+import { XeError, apiError } from './errors.ts';
+import type { Trust } from './trust.ts';
+
+export interface Endpoint {
+  readonly host: string;
+  readonly port: number;
+  readonly tls: boolean;
+  readonly trust: Trust;
+  readonly traceparent?: string;
+  /** Warnings (first-use trust) and debug lines go here. */
+  readonly warn: (line: string) => void;
+  readonly debug?: (line: string) => void;
+  /** Give up on a call after this long (completion); no limit by default. */
+  readonly timeoutMs?: number;
+}
+
+const plain = (message: string): XeError => new XeError({ kind: 'plain', message });
+
+/** The host part without IPv6 brackets. */
+const bareHost = (h: string): string => (h.startsWith('[') && h.endsWith(']') ? h.slice(1, -1) : h);
+
+function connectError(ep: Endpoint, e: NodeJS.ErrnoException): XeError {
+  if (e instanceof XeError) return e;
+  switch (e.code) {
+    case 'ECONNREFUSED':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'ETIMEDOUT':
+      return plain('Unable to contact server. Please check server and port settings.');
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return plain(`Host '${ep.host}' not found.`);
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return plain('Lost connection to the server.');
+    default:
+      return plain(`Error: ${e.message} (calling connect ${ep.host}:${ep.port})`);
+  }
+}
+
+/** A TLS socket whose certificate the trust policy accepted. */
+function trustedSocket(ep: Endpoint, cb: (err: Error | null, s?: Duplex) => void): void {
+  const host = bareHost(ep.host);
+  const socket = tls.connect({ host, port: ep.port, servername: /^[\d.:]+$/.test(host) ? undefined : host, rejectUnauthorized: false });
+  socket.once('error', (e) => cb(e));
+  socket.once('secureConnect', () => {
+    const cert = socket.getPeerCertificate();
+    const verdict = ep.trust.check(`${ep.host}:${ep.port}`, cert.fingerprint256 ?? '');
+    if (!verdict.ok) { socket.destroy(); cb(plain(verdict.message)); return; }
+    if (verdict.warning) ep.warn(verdict.warning);
+    cb(null, socket);
+  });
+}
+
+let nextId = 1;
+
+/** Call one XenAPI method; its result, or a thrown XeError ('api' for a XenAPI failure). */
+export function rpc(ep: Endpoint, method: string, params: readonly unknown[]): Promise<unknown> {
+  const body = Buffer.from(JSON.stringify({ jsonrpc: '2.0', method, params, id: nextId++ }), 'utf8');
+  ep.debug?.(`call ${method}`);
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string | number> = { 'Content-Type': 'application/json', 'Content-Length': body.length, 'User-Agent': 'xe-cli/poolnet', originator: 'cli' };
+    if (ep.traceparent) headers.traceparent = ep.traceparent;
+    const req = http.request({
+      host: bareHost(ep.host), port: ep.port, method: 'POST', path: '/jsonrpc', headers,
+      // no agent: one connection per call. Over TLS, the callback form of createConnection
+      // (only used without an agent) lets the certificate be checked before anything is written.
+      ...(ep.tls ? { createConnection: (_o: unknown, cb: (err: Error | null, s?: Duplex) => void) => { trustedSocket(ep, cb); return undefined; } } : { agent: false }),
+    } as http.RequestOptions, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', (e) => reject(connectError(ep, e)));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let v: { result?: unknown; error?: { message?: string; data?: unknown[] } };
+        try { v = JSON.parse(text) as typeof v; } catch {
+          reject(plain(`Error: unexpected answer from the server (HTTP ${res.statusCode ?? '?'}): ${text.slice(0, 200)}`));
+          return;
+        }
+        if (v.error) {
+          ep.debug?.(`failed ${method}: ${JSON.stringify(v.error)}`);
+          reject(apiError(String(v.error.message ?? 'INTERNAL_ERROR'), (v.error.data ?? []).map((x) => (typeof x === 'string' ? x : JSON.stringify(x)))));
+          return;
+        }
+        resolve(v.result);
+      });
+    });
+    req.on('error', (e: NodeJS.ErrnoException) => reject(connectError(ep, e)));
+    if (ep.timeoutMs !== undefined) req.setTimeout(ep.timeoutMs, () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+    req.end(body);
+  });
+}
+
+/** A logged-in session: calls get the session reference prepended. */
+export interface Api {
+  call(method: string, ...args: unknown[]): Promise<unknown>;
+}
+
+export interface Session extends Api {
+  readonly ref: string;
+  logout(): Promise<void>;
+}
+
+/**
+ * Log in. A local session (`session.slave_local_login_with_password`) is what xapi uses for
+ * the commands that must run on the host itself (host-management-disable, pool-emergency-*).
+ */
+export async function login(ep: Endpoint, user: string, password: string, local = false): Promise<Session> {
+  const ref = local
+    ? await rpc(ep, 'session.slave_local_login_with_password', [user, password])
+    : await rpc(ep, 'session.login_with_password', [user, password, '2.23', 'cli']);
+  if (typeof ref !== 'string') throw plain('Error: the server answered the login with something that is not a session reference.');
+  return {
+    ref,
+    call: (method, ...args) => rpc(ep, method, [ref, ...args]),
+    async logout() {
+      // poolnet's session.local_logout takes no argument; session.logout then removes the session
+      if (local) await rpc(ep, 'session.local_logout', []).catch(() => undefined);
+      await rpc(ep, 'session.logout', [ref]).catch(() => undefined);
+    },
+  };
+}
