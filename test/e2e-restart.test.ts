@@ -32,12 +32,14 @@ describe('poolnetd restart', { skip: labSkip() }, () => {
     const ping = spawn('ip', ['netns', 'exec', t.state.vms[0].ns, 'ping', '-i', '0.1', '-c', '60', '-W', '1', t.state.vms[1].ip], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     ping.stdout.on('data', (c: Buffer) => { out += c.toString(); });
+    // listen at once: under load the restart can outlast the pings
+    const exited = new Promise<number | null>((r) => ping.on('exit', r));
     await new Promise((r) => setTimeout(r, 1500));
     await t.lab.restartPoolnetd(t.state.hosts[0], t.state.password, 'SIGKILL');
     // let the restarted agent run its first passes while the pings go on
     await new Promise((r) => setTimeout(r, 2000));
     const afterRestart = dumpSwitch();
-    const code = await new Promise<number | null>((r) => ping.on('exit', r));
+    const code = await exited;
     const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
     assert.ok(m, out);
     assert.equal(m[1], '60');
