@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Database, Obj } from '../db/database.ts';
 import { NULL_REF } from '../model/index.ts';
 import { prefixOfNetmask } from '../ops/addr.ts';
-import { bridgeFlows, meterKbits, type VifLock } from './flows.ts';
+import { bridgeFlows, meterKbits, type Flow, type VifLock } from './flows.ts';
 import type { BondSpec, BridgeSpec, DesiredHost, InterfaceSpec, MeterSpec, PortSpec } from './desired.ts';
 
 type Reader = Pick<Database, 'get' | 'all' | 'referrers'>;
@@ -74,6 +74,21 @@ export function vifRate(vif: Obj): number | undefined {
   return kbps && /^\d+$/.test(kbps) && Number(kbps) > 0 ? Number(kbps) : undefined;
 }
 
+/** The tunnel key of a private network (1..2^24-1, a VXLAN VNI fits too): the same on every host. */
+export function tunnelKey(networkUuid: string): number {
+  return (createHash('sha256').update(networkUuid).digest().readUInt32BE(0) % 0xfffffe) + 1;
+}
+
+/**
+ * Split horizon on a private network's full mesh of tunnels: what comes in from a tunnel goes to
+ * the local VIFs only, never out of another tunnel (else a broadcast would circle the mesh).
+ */
+export function tunnelFlows(tunnels: readonly string[], ports: readonly PortSpec[]): Flow[] {
+  const local = ports.filter((p) => p.kind === 'vif').map((p) => p.name).sort();
+  const actions = local.length ? local.map((p) => `output:${p}`).join(',') : 'drop';
+  return tunnels.map((t) => ({ cookie: '0x2', priority: 100, match: `in_port=${t}`, actions }));
+}
+
 export const vifPortName = (domid: number, device: string): string => `vif${domid}.${device}`;
 
 export function compile(db: Reader, hostRef: string): DesiredHost {
@@ -134,11 +149,39 @@ export function compile(db: Reader, hostRef: string): DesiredHost {
     attach.set(net.ref, { bridge: parent.bridge, tag });
   }
 
+  // 2b. cross-server private networks: a bridge per tunnel network with a GRE (or VXLAN) port to
+  // every other host that has the network plugged, keyed per network (poolnet's own controller)
+  const tunnelPorts = new Map<string, string[]>();
+  for (const p of pifs) {
+    const t = firstReferrer(db, p.ref, 'tunnel', 'access_PIF');
+    if (!t || !p.rec.currently_attached) continue;
+    const transport = db.get(str(t, 'transport_PIF'));
+    if (!transport || !str(transport, 'IP')) continue;
+    const net = netOf(p);
+    const b = ensureBridge(str(net, 'bridge'), str(p, 'MAC'), str(net, 'uuid'));
+    attach.set(net.ref, { bridge: str(net, 'bridge') });
+    const key = String(tunnelKey(str(net, 'uuid')));
+    const names: string[] = [];
+    for (const r of db.referrers(net.ref, 'PIF', 'network')) {
+      const other = db.get(r)!;
+      if (other.rec.host === hostRef || !other.rec.currently_attached) continue;
+      const ot = firstReferrer(db, other.ref, 'tunnel', 'access_PIF');
+      const remote = ot ? (db.get(str(ot, 'transport_PIF'))?.rec.IP as string | undefined) : undefined;
+      if (!ot || !remote) continue;
+      const proto = str(t, 'protocol') === 'vxlan' ? 'vxlan' : 'gre';
+      const name = `${proto === 'gre' ? 'gre' : 'vx'}${key}.${str(db.get(str(other, 'host'))!, 'uuid').slice(0, 4)}`.slice(0, 15);
+      names.push(name);
+      b.ports.push({ name, kind: 'tunnel', interfaces: [name], type: proto, options: { remote_ip: remote, local_ip: str(transport, 'IP'), key } });
+    }
+    tunnelPorts.set(b.name, names.sort());
+  }
+
   // 3. VIFs of VMs running here; internal networks get a bridge of their own on demand
   const vms = db.referrers(hostRef, 'VM', 'resident_on').map((r) => db.get(r)!).filter((vm) => vm.rec.power_state === 'Running' && !vm.rec.is_control_domain);
   const locks = new Map<string, VifLock[]>();
   const vifsByBridge = new Map<string, string[]>();
   const pending: { bridge: string; port: PortSpec; lock: VifLock; uuid: string; rate?: number }[] = [];
+  const detachedVifs: string[] = [];
   for (const vm of vms.sort((a, b) => (a.rec.domid as number) - (b.rec.domid as number))) {
     for (const vifRef of db.referrers(vm.ref, 'VIF', 'VM')) {
       const vif = db.get(vifRef)!;
@@ -157,11 +200,13 @@ export function compile(db: Reader, hostRef: string): DesiredHost {
       const name = vifPortName(vm.rec.domid as number, str(vif, 'device'));
       const trunks = vif.rec.trunks as number[];
       // a disabled VIF leaves the bridge altogether (no traffic either way), as xapi does
-      if (mode !== 'disabled') {
+      if (mode === 'disabled') detachedVifs.push(name);
+      else {
         pending.push({
           bridge: where.bridge, uuid: str(vif, 'uuid'), rate: vifRate(vif),
           port: { name, kind: 'vif', interfaces: [name], type: '', tag: where.tag, trunks: trunks.length ? trunks : undefined, mtu: Number(map(vif, 'other_config').mtu) || (net.rec.MTU as number),
-            externalIds: { 'xs-vif-uuid': str(vif, 'uuid'), 'xs-vm-uuid': str(vm, 'uuid'), 'xs-network-uuid': str(net, 'uuid'), 'attached-mac': str(vif, 'MAC') } },
+            externalIds: { 'xs-vif-uuid': str(vif, 'uuid'), 'xs-vm-uuid': str(vm, 'uuid'), 'xs-network-uuid': str(net, 'uuid'), 'attached-mac': str(vif, 'MAC') },
+            lock: { mode, mac: str(vif, 'MAC'), ipv4: vif.rec.ipv4_allowed as string[], ipv6: vif.rec.ipv6_allowed as string[] }, rateKbps: vifRate(vif) },
           lock: { port: name, vifUuid: str(vif, 'uuid'), mac: str(vif, 'MAC'), mode, ipv4: vif.rec.ipv4_allowed as string[], ipv6: vif.rec.ipv6_allowed as string[] },
         });
       }
@@ -209,6 +254,6 @@ export function compile(db: Reader, hostRef: string): DesiredHost {
     name: b.name, mac: b.mac, ports: b.ports, externalIds: { 'xs-network-uuids': b.networkUuids.join(';') },
     mcastSnooping: !!pool?.rec.igmp_snooping_enabled,
   }));
-  const flows = Object.fromEntries(bridgeList.map((b) => [b.name, bridgeFlows(locks.get(b.name) ?? [])]));
-  return { hostname: str(host, 'hostname'), bridges: bridgeList, interfaces, defaultRoute, dns, flows, meters, devices };
+  const flows = Object.fromEntries(bridgeList.map((b) => [b.name, [...bridgeFlows(locks.get(b.name) ?? []), ...tunnelFlows(tunnelPorts.get(b.name) ?? [], b.ports)]]));
+  return { hostname: str(host, 'hostname'), bridges: bridgeList, interfaces, defaultRoute, dns, flows, meters, devices, detachedVifs };
 }

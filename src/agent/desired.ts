@@ -31,6 +31,17 @@ export interface PortSpec {
   readonly mac?: string;
   readonly mtu?: number;
   readonly externalIds?: Readonly<Record<string, string>>;
+  /** VIF ports: the effective locking (the Linux bridge backend builds its nftables rules from it; OVS uses `flows`). */
+  readonly lock?: VifLockSpec;
+  /** VIF ports: rate limit of what the VM sends, in kilobytes per second (the API's `kbps`). */
+  readonly rateKbps?: number;
+}
+
+export interface VifLockSpec {
+  readonly mode: 'locked' | 'unlocked' | 'disabled';
+  readonly mac: string;
+  readonly ipv4: readonly string[];
+  readonly ipv6: readonly string[];
 }
 
 export interface BridgeSpec {
@@ -83,4 +94,9 @@ export interface DesiredHost {
   readonly meters: Readonly<Record<string, readonly MeterSpec[]>>;
   /** Physical devices and the MTU they should carry. */
   readonly devices: readonly { readonly name: string; readonly mtu: number }[];
+  /**
+   * Devices of plugged VIFs that are on no bridge (disabled): no traffic either way, so the
+   * host's own kernel must not take their frames either (it would answer ARP for its addresses).
+   */
+  readonly detachedVifs?: readonly string[];
 }

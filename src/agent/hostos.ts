@@ -63,22 +63,38 @@ export class HostOs {
       const l = links.get(i.device);
       if (!l) continue; // the bridge device is not there yet; the next pass will see it
       if (!l.flags.includes('UP')) cmds.push(`link set dev ${i.device} up`);
-      if (i.ipv4.mode === 'dhcp') { wantDhcp.add(i.device); continue; }
+      if (i.ipv4.mode === 'dhcp') {
+        wantDhcp.add(i.device);
+        // dhclient's addresses carry the lease's lifetime (dynamic); any other is left from a static configuration
+        for (const a of l.addr_info ?? []) if (a.family === 'inet' && !a.dynamic) cmds.push(`addr del ${a.local}/${a.prefixlen} dev ${i.device}`);
+        continue;
+      }
       cmds.push(...this.addressChanges(i, l));
     }
     const managedDevices = new Set(desired.interfaces.map((i) => i.device));
+    // the bridge of a PIF without IP configuration (mode None, xapi's None4) carries no IPv4 address:
+    // what a static or DHCP configuration left there goes
+    for (const b of desired.bridges) {
+      for (const dev of [b.name, ...b.ports.filter((p) => p.kind === 'vlan').map((p) => p.name)]) {
+        if (managedDevices.has(dev)) continue;
+        for (const a of links.get(dev)?.addr_info ?? []) if (a.family === 'inet') cmds.push(`addr del ${a.local}/${a.prefixlen} dev ${dev}`);
+      }
+    }
     // a default route through the chosen interface only
     const routes = JSON.parse((await run('ip', ['-j', 'route', 'show', 'default'])).stdout) as IpRoute[];
     const want = desired.defaultRoute;
     const ok = want && routes.some((r) => r.gateway === want.gateway && r.dev === want.device);
-    if (want && !ok && links.has(want.device)) {
+    // the kernel drops the default route with the address that made its gateway reachable: after
+    // an address change on its device, put it back in the same batch (after the new address)
+    const readdressed = want && cmds.some((c) => c.startsWith('addr del ') && c.endsWith(` dev ${want.device}`));
+    if (want && (!ok || readdressed) && links.has(want.device)) {
       cmds.push(`route replace default via ${want.gateway} dev ${want.device}`);
     } else if (!want) {
       for (const r of routes) if (r.dev && managedDevices.has(r.dev) && !wantDhcp.has(r.dev)) cmds.push(`route del default dev ${r.dev}`);
     }
     if (cmds.length) await this.batch(cmds);
     if (this.opts.guardPorts) {
-      const ports = desired.bridges.flatMap((b) => b.ports.filter((p) => p.type === '').flatMap((p) => p.interfaces));
+      const ports = [...desired.bridges.flatMap((b) => b.ports.filter((p) => p.type === '').flatMap((p) => p.interfaces)), ...(desired.detachedVifs ?? [])];
       if (await this.guard.apply(ports, (d) => links.has(d))) cmds.push('nft guard');
     }
     await this.syncDhcp(wantDhcp);

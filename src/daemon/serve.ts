@@ -14,8 +14,10 @@ import { failInterruptedTasks } from '../api/tasks.ts';
 import { discoverHost } from '../agent/discover.ts';
 import { Database } from '../db/database.ts';
 import { initialise, isInitialised, type HostFacts, type NicFacts } from '../db/init.ts';
+import { TunnelController } from './controller.ts';
 import { Membership } from './membership.ts';
 import { opsImpls } from '../ops/index.ts';
+import { consoleHandler } from '../console/static.ts';
 import { ensureCertificate } from './tls.ts';
 
 export interface ServeOptions {
@@ -104,13 +106,14 @@ export async function startDaemon(o: ServeOptions): Promise<Daemon> {
   };
   const api = new Api({ db, thisHost, log, hostNics }, opsImpls);
   const tls = o.insecureHttp ? undefined : await ensureCertificate(o.dataDir, db.get(thisHost())?.rec.hostname as string ?? 'poolnet');
-  const server = await listen(api, { port: o.port, bind: o.bind, tls }, log);
+  const onGet = consoleHandler(); // the web console on GET / (XenAPI stays on POST)
+  const server = await listen(api, { port: o.port, bind: o.bind, tls, onGet }, log);
   const port = boundPort(server);
   log.info({ port, bind: o.bind, tls: !!tls, fingerprint: tls?.fingerprint }, 'XenAPI listening');
   let local: http.Server | undefined;
   if (o.unixSocket) {
     rmSync(o.unixSocket, { force: true });
-    local = await listenUnix(api, o.unixSocket, undefined, log);
+    local = await listenUnix(api, o.unixSocket, onGet, log);
     log.info({ socket: o.unixSocket }, 'XenAPI on a unix socket');
   }
   const membership = new Membership(db, api, thisHost, log.child({ svc: 'pool' }), {
@@ -118,6 +121,7 @@ export async function startDaemon(o: ServeOptions): Promise<Daemon> {
   });
   api.addImpls(membership.impls());
   membership.start();
+  const stopController = new TunnelController(db, () => membership.role === 'master').start();
   const agent = startAgent(o, db, thisHost, log, membership);
   let closed = false;
   return {
@@ -126,6 +130,7 @@ export async function startDaemon(o: ServeOptions): Promise<Daemon> {
       if (closed) return;
       closed = true;
       membership.stop();
+      stopController();
       await agent?.stop();
       if (local) await new Promise<void>((resolve) => { local!.close(() => resolve()); local!.closeAllConnections(); });
       await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });

@@ -202,6 +202,11 @@ export async function up(o: UpOptions, progress: Progress): Promise<LabState> {
     await rpc(h.socket, 'pool.join', [s, state.hosts[0].ip, 'root', password]);
   }
   if (state.hosts.length > 1) await waitForPool(state.hosts[0].socket, password, state.hosts.length);
+  if (o.stack === 'openvswitch') {
+    // poolnet's own controller, so that cross-server private networks can be made at once
+    const s = (await rpc(state.hosts[0].socket, 'session.login_with_password', ['root', password])) as string;
+    if (((await rpc(state.hosts[0].socket, 'SDN_controller.get_all', [s])) as string[]).length === 0) await rpc(state.hosts[0].socket, 'SDN_controller.introduce', [s, 'pssl', '', 0]);
+  }
 
   for (let j = 1; j <= o.vms; j++) {
     const h = state.hosts[(j - 1) % state.hosts.length];
