@@ -41,8 +41,9 @@ describe('port-locking flows', () => {
     assert.equal(vifFlows({ ...UNLOCKED, meter: 7 })[0].actions, 'meter:7,NORMAL');
   });
 
-  it('convert kilobytes per second to the kilobits a meter counts', () => {
-    assert.equal(meterKbits(100), 800);
+  it('convert kilobytes (1024 bytes, as xapi) per second to the kilobits (1000 bits) a meter counts', () => {
+    assert.equal(meterKbits(100), 819);
+    assert.equal(meterKbits(125), 1024);
   });
 
   it('are accepted by ovs-ofctl', { skip: spawnSync('ovs-ofctl', ['--version']).status === 0 ? false : 'ovs-ofctl is not installed' }, () => {

@@ -23,11 +23,18 @@ export interface Flow {
   readonly actions: string;
 }
 
+const cookies = new Map<string, string>();
+
 /** A stable 64-bit cookie per VIF (never 0, which is the bridge's own flows). */
 export function cookieOf(vifUuid: string): string {
-  const h = createHash('sha256').update(vifUuid).digest();
-  const v = h.readBigUInt64BE(0) | 1n;
-  return `0x${v.toString(16)}`;
+  let c = cookies.get(vifUuid);
+  if (c === undefined) {
+    // remembered: compile() asks for every VIF's cookie on every pass
+    if (cookies.size >= 65_536) cookies.clear();
+    c = `0x${(createHash('sha256').update(vifUuid).digest().readBigUInt64BE(0) | 1n).toString(16)}`;
+    cookies.set(vifUuid, c);
+  }
+  return c;
 }
 
 /** The final action of an allowed packet: through the VIF's meter if it has one, then normal switching. */
@@ -63,10 +70,13 @@ export function vifFlows(v: VifLock): Flow[] {
   return out;
 }
 
+/** The order of String.prototype.localeCompare, without building a collator per comparison. */
+const byName = new Intl.Collator();
+
 /** A bridge's whole table: the per-VIF flows plus the default normal switching. */
 export function bridgeFlows(vifs: readonly VifLock[]): Flow[] {
   const flows: Flow[] = [{ cookie: '0x0', priority: 0, match: '', actions: 'NORMAL' }];
-  for (const v of [...vifs].sort((a, b) => a.port.localeCompare(b.port))) flows.push(...vifFlows(v));
+  for (const v of [...vifs].sort((a, b) => byName.compare(a.port, b.port))) flows.push(...vifFlows(v));
   return flows;
 }
 
@@ -75,7 +85,11 @@ export function flowText(f: Flow): string {
   return `cookie=${f.cookie},priority=${f.priority}${f.match ? `,${f.match}` : ''},actions=${f.actions}`;
 }
 
-/** QoS: kbps in the API is kilobytes per second; OpenFlow meters count kilobits per second. */
+/**
+ * QoS: kbps in the API is kilobytes per second of what the VM sends, and a kilobyte is 1024 bytes
+ * there: xapi hands it to netback as `kbps * 1024` bytes per second (xenopsd Vif.add), so the same
+ * setting gives the same rate as on XenServer. OpenFlow meters count kilobits (1000 bits) per second.
+ */
 export function meterKbits(kiloBytesPerSecond: number): number {
-  return kiloBytesPerSecond * 8;
+  return Math.round((kiloBytesPerSecond * 1024 * 8) / 1000);
 }

@@ -130,6 +130,8 @@ async function waitForApi(socket: string, password: string): Promise<string> {
   const end = Date.now() + 30_000;
   for (;;) {
     try { return (await rpc(socket, 'session.login_with_password', ['root', password])) as string; } catch (e) {
+      // a member answers, by sending clients to its master
+      if ((e as { code?: string }).code === 'HOST_IS_SLAVE') return '';
       if (Date.now() > end) throw new Error(`the daemon on ${socket} did not answer: ${(e as Error).message}`, { cause: e });
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -355,6 +357,47 @@ export async function createVm(target: LabHost, j: number, password: string, net
     return { name: `vm${j}`, ns, host: target.name, uuid: (await rpc(h.socket, 'VM.get_uuid', [s, vm])) as string, vif: (await rpc(h.socket, 'VIF.get_uuid', [s, vif])) as string, mac, ip, port };
   } finally {
     await rpc(h.socket, 'session.logout', [s]).catch(() => undefined);
+  }
+}
+
+/**
+ * Live-migrate a lab VM: VM.pool_migrate through the master, then the VIF's host end moves to the
+ * target host's namespace under its new name vif<domid>.0 (what a hypervisor does with the
+ * backend device), and the VM's namespace keeps running throughout.
+ */
+export async function migrateVm(vm: LabVm, target: LabHost, password: string): Promise<LabVm> {
+  const socket = await masterSocket(password);
+  const s = (await rpc(socket, 'session.login_with_password', ['root', password])) as string;
+  try {
+    const vmRef = (await rpc(socket, 'VM.get_by_uuid', [s, vm.uuid])) as string;
+    const hostRef = ((await rpc(socket, 'host.get_all_where', [s, `field "hostname"="${target.name}"`])) as string[])[0];
+    const source = readState()!.hosts.find((h) => h.name === vm.host)!;
+    // the domain id the VM will have there (Xen hands out the smallest free one)
+    const resident = (await rpc(socket, 'VM.get_all_records_where', [s, `field "resident_on"="${hostRef}"`])) as Record<string, { domid: number }>;
+    const used = new Set(Object.values(resident).map((r) => Number(r.domid)));
+    let domid = 1;
+    while (used.has(domid)) domid++;
+    const port = `vif${domid}.0`;
+    // the backend device moves first, under its final name, so that the target's switch takes it
+    // as soon as the pool says the VM runs there: the pause is one API call and one reconcile
+    // (one process per namespace: every millisecond here is downtime)
+    const tmp = `pnm${Math.random().toString(36).slice(2, 8)}`;
+    nsExec(source.ns, 'sh', ['-c', `ip link set ${vm.port} name ${tmp} && ip link set ${tmp} netns ${target.ns}`]);
+    nsExec(target.ns, 'sh', ['-c', `ip link set ${tmp} name ${port} && (sysctl -qw net.ipv6.conf.${port}.disable_ipv6=1 || true) && ip link set ${port} up && (ethtool -K ${port} tx off >/dev/null 2>&1 || true)`]);
+    await rpc(socket, 'VM.pool_migrate', [s, vmRef, hostRef, {}]);
+    const actual = (await rpc(socket, 'VM.get_domid', [s, vmRef])) as number;
+    if (actual !== domid) throw new Error(`the VM got domain id ${actual}, not ${domid}`);
+    // like a migrated guest, announce the VM's addresses so that switches relearn where it is
+    for (const a of JSON.parse(nsExec(vm.ns, 'ip', ['-j', '-4', 'addr', 'show', 'dev', 'eth0'])) as { addr_info: { local: string }[] }[]) {
+      for (const i of a.addr_info) { try { nsExec(vm.ns, 'arping', ['-q', '-U', '-c', '1', '-I', 'eth0', i.local]); } catch { /* arping missing or no answer needed */ } }
+    }
+    const moved = { ...vm, host: target.name, port };
+    const st = readState()!;
+    st.vms = st.vms.map((v) => (v.name === vm.name ? moved : v));
+    writeState(st);
+    return moved;
+  } finally {
+    await rpc(socket, 'session.logout', [s]).catch(() => undefined);
   }
 }
 
