@@ -26,7 +26,7 @@ export const hostIp = (i: number) => `${MGMT_NET}.${10 + i}`;
 export const vmIp = (j: number) => `${MGMT_NET}.${100 + j}`;
 
 export interface LabVm { name: string; ns: string; host: string; uuid: string; vif: string; mac: string; ip: string; port: string }
-export interface LabHost { name: string; ns: string; ip: string; dir: string; socket: string; nics: number; stack: 'openvswitch' | 'bridge' }
+export interface LabHost { name: string; ns: string; ip: string; dir: string; socket: string; nics: number; stack: 'openvswitch' | 'bridge'; masterTimeoutMs?: number }
 export interface LabState {
   hosts: LabHost[];
   vms: LabVm[];
@@ -138,7 +138,13 @@ async function waitForApi(socket: string, password: string): Promise<string> {
   }
 }
 
-export interface UpOptions { hosts: number; nics: number; vms: number; stack: 'openvswitch' | 'bridge'; port: number; password?: string }
+export interface UpOptions {
+  hosts: number; nics: number; vms: number; stack: 'openvswitch' | 'bridge'; port: number; password?: string;
+  /** Join the hosts into one pool (default); false leaves them standalone (to test pool.join). */
+  pool?: boolean;
+  /** How long members tolerate an unreachable master before emergency mode (poolnetd --master-timeout). */
+  masterTimeoutMs?: number;
+}
 
 export async function up(o: UpOptions, progress: Progress): Promise<LabState> {
   const existing = readState();
@@ -191,19 +197,19 @@ export async function up(o: UpOptions, progress: Progress): Promise<LabState> {
     writeFileSync(`/etc/netns/${ns}/resolv.conf`, `nameserver ${MGMT_NET}.1\n`);
     startOvs(ns, join(dir, 'ovs'));
     await startVswitchd(ns, join(dir, 'ovs'));
-    const host: LabHost = { name: `host${i}`, ns, ip: hostIp(i), dir, socket: join(dir, 'xapi.sock'), nics: o.nics, stack: o.stack };
+    const host: LabHost = { name: `host${i}`, ns, ip: hostIp(i), dir, socket: join(dir, 'xapi.sock'), nics: o.nics, stack: o.stack, masterTimeoutMs: o.masterTimeoutMs };
     startPoolnetd(host, password);
     state.hosts.push(host);
     writeState(state);
   }
   for (const h of state.hosts) await waitForApi(h.socket, password);
   // one pool: host1 is the master, the others join it over the lab's management network
-  for (const h of state.hosts.slice(1)) {
+  for (const h of o.pool === false ? [] : state.hosts.slice(1)) {
     progress(`${h.name}: joining the pool of host1`);
     const s = (await rpc(h.socket, 'session.login_with_password', ['root', password])) as string;
     await rpc(h.socket, 'pool.join', [s, state.hosts[0].ip, 'root', password]);
   }
-  if (state.hosts.length > 1) await waitForPool(state.hosts[0].socket, password, state.hosts.length);
+  if (state.hosts.length > 1 && o.pool !== false) await waitForPool(state.hosts[0].socket, password, state.hosts.length);
   if (o.stack === 'openvswitch') {
     // poolnet's own controller, so that cross-server private networks can be made at once
     const s = (await rpc(state.hosts[0].socket, 'session.login_with_password', ['root', password])) as string;
@@ -236,7 +242,7 @@ export function startPoolnetd(h: LabHost, password: string): number {
   const nics = Array.from({ length: h.nics }, (_, k) => `eth${k}`).join(',');
   // its own UTS namespace, so that the host's hostname is its own and never the machine's
   return daemon(h.ns, ['unshare', '--uts', 'sh', '-c', `hostname ${h.name} && exec "$0" "$@"`, process.execPath, POOLNET, 'serve', '--data-dir', join(h.dir, 'data'), '--port', '443', '--bind', '0.0.0.0',
-    '--switch', h.stack, '--ovs-rundir', join(h.dir, 'ovs'), '--unix-socket', h.socket, '--nics', nics, '--backend', h.stack, '--manage-dns', '--log-level', 'info'],
+    '--switch', h.stack, '--ovs-rundir', join(h.dir, 'ovs'), '--unix-socket', h.socket, '--nics', nics, '--backend', h.stack, '--manage-dns', '--log-level', 'info', '--master-timeout', String(h.masterTimeoutMs ?? 10_000)],
     join(h.dir, 'poolnetd.log'), join(h.dir, 'poolnetd.pid'), { ...process.env, POOLNET_ROOT_PASSWORD: password });
 }
 

@@ -35,7 +35,7 @@ export async function startLab(o: Partial<UpOptions> & { tag: string }): Promise
   const lab: LabModule = await import('../../src/lab/lab.ts');
   const dispose = async () => { lab.down(() => undefined); };
   try {
-    const state = await lab.up({ hosts: o.hosts ?? 1, nics: o.nics ?? 3, vms: o.vms ?? 2, stack: o.stack ?? 'openvswitch', port: o.port ?? 0, password: 'lab-pw' }, () => undefined);
+    const state = await lab.up({ hosts: o.hosts ?? 1, nics: o.nics ?? 3, vms: o.vms ?? 2, stack: o.stack ?? 'openvswitch', port: o.port ?? 0, password: 'lab-pw', pool: o.pool, masterTimeoutMs: o.masterTimeoutMs }, () => undefined);
     const sessions = new Map<number, string>();
     const session = async (i: number) => {
       if (!sessions.has(i)) sessions.set(i, (await lab.rpc(state.hosts[i - 1].socket, 'session.login_with_password', ['root', state.password])) as string);
