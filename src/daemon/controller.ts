@@ -7,13 +7,14 @@ import { tunnelKey } from '../agent/compile.ts';
 
 export class TunnelController {
   private pending = false;
+  private stopped = false;
 
   constructor(private readonly db: Database, private readonly isMaster: () => boolean) {}
 
   start(): () => void {
     const off = this.db.onCommit(() => this.schedule());
     this.schedule();
-    return off;
+    return () => { this.stopped = true; off(); };
   }
 
   private schedule(): void {
@@ -37,7 +38,7 @@ export class TunnelController {
   }
 
   update(): void {
-    if (!this.isMaster()) return;
+    if (this.stopped || !this.isMaster()) return;
     let want: Map<string, Record<string, string>>;
     try { want = this.desired(); } catch { return; } // the database closed under us
     const changes = [...want].filter(([ref, st]) => JSON.stringify(this.db.get(ref)?.rec.status) !== JSON.stringify(st));
