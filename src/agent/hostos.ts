@@ -120,6 +120,7 @@ export class HostOs {
   private async batch(cmds: string[]): Promise<void> {
     // -force: one failing line (an address already gone) must not stop the others
     const p = run('ip', ['-force', '-batch', '-']);
+    p.child.stdin!.on('error', () => undefined); // a child that exits early must not crash the daemon
     p.child.stdin!.end(cmds.join('\n') + '\n');
     try { await p; } catch { /* reported per line on stderr; the next pass retries what is still missing */ }
   }

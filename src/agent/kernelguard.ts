@@ -26,6 +26,7 @@ export class KernelGuard {
     const text = guardRuleset(devices.filter(exists));
     if (text === this.applied) return false;
     const p = run('nft', ['-f', '-']);
+    p.child.stdin!.on('error', () => undefined); // a child that exits early must not crash the daemon
     p.child.stdin!.end(text);
     await p;
     this.applied = text;

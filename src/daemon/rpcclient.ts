@@ -29,10 +29,12 @@ export function callPeer(peer: Peer, method: string, params: unknown[], timeoutM
     const req = peer.insecure ? http.request({ ...opts, agent: plainAgent }) : https.request({ ...opts, agent });
     req.on('socket', (sock) => {
       if (peer.insecure || !peer.fingerprint) return;
-      sock.once('secureConnect', () => {
+      const check = () => {
         const fp = (sock as TLSSocket).getPeerCertificate()?.fingerprint256;
         if (fp !== peer.fingerprint) req.destroy(new PeerCertificateMismatch(`the certificate of ${peer.address} is not the pool's (${fp})`));
-      });
+      };
+      // a kept-alive socket was checked when it connected; a new one is checked once TLS is up
+      if (sock.connecting) sock.once('secureConnect', check); else check();
     });
     req.on('timeout', () => req.destroy(new Error(`no answer from ${peer.address} within ${timeoutMs} ms`)));
     req.on('error', reject);
