@@ -33,7 +33,7 @@ export interface PortSpec {
   readonly externalIds?: Readonly<Record<string, string>>;
   /** VIF ports: the effective locking (the Linux bridge backend builds its nftables rules from it; OVS uses `flows`). */
   readonly lock?: VifLockSpec;
-  /** VIF ports: rate limit of what the VM sends, in kilobytes per second (the API's `kbps`). */
+  /** VIF ports: rate limit of what the VM sends, in KiB/s (the API's `kbps`, see meterKbits). */
   readonly rateKbps?: number;
 }
 

@@ -8,6 +8,7 @@ import { Api } from '../api/dispatch.ts';
 import { boundPort, listen, listenUnix } from '../api/http.ts';
 import { Agent } from '../agent/agent.ts';
 import { HostOs } from '../agent/hostos.ts';
+import { LinuxBridgeBackend } from '../agent/linuxbridge.ts';
 import { OvsBackend } from '../agent/ovs.ts';
 import { setRootPassword } from '../api/sessions.ts';
 import { failInterruptedTasks } from '../api/tasks.ts';
@@ -59,10 +60,12 @@ export interface Daemon {
 
 function startAgent(o: ServeOptions, db: Database, thisHost: () => string, log: pino.Logger, membership: Membership): Agent | undefined {
   if (!o.switchBackend || o.switchBackend === 'none') return undefined;
-  if (o.switchBackend === 'bridge') throw new ServeError('the Linux bridge backend is not wired into the daemon yet');
   const runDir = o.ovsRunDir ?? '/var/run/openvswitch';
-  const sw = new OvsBackend({ dbSocket: join(runDir, 'db.sock'), runDir, datapathType: o.datapath ?? 'netdev' });
-  const os = new HostOs({ stateDir: o.dataDir, manageDns: o.manageDns ?? false, guardPorts: (o.datapath ?? 'netdev') === 'netdev' });
+  const sw = o.switchBackend === 'bridge'
+    ? new LinuxBridgeBackend({ log: log.child({ svc: 'linuxbridge' }) })
+    : new OvsBackend({ dbSocket: join(runDir, 'db.sock'), runDir, datapathType: o.datapath ?? 'netdev' });
+  // only the userspace datapath shows switch ports to the host kernel's stack
+  const os = new HostOs({ stateDir: o.dataDir, manageDns: o.manageDns ?? false, guardPorts: o.switchBackend === 'openvswitch' && (o.datapath ?? 'netdev') === 'netdev' });
   const agent = new Agent(db, thisHost, sw, os, log.child({ svc: 'agent' }), { intervalMs: o.agentIntervalMs ?? 10_000, debounceMs: 2 }, async (updates) => {
     if (membership.role === 'member') { await membership.callMaster('pool.replica_write', [updates]); return; }
     db.transact((tx) => { for (const [ref, patch] of updates) if (db.get(ref)) tx.update(ref, patch); });
