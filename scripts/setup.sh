@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the daemon, the lab and the tests use.
-PKGS=(openssl ca-certificates openvswitch-switch iproute2 nftables dnsmasq-base ethtool iputils-ping arping ndisc6 tcpdump iperf3 python3-scapy isc-dhcp-client util-linux)
+PKGS=(openssl ca-certificates openvswitch-switch iproute2 nftables dnsmasq-base ethtool iputils-ping arping ndisc6 tcpdump iperf3 python3-scapy isc-dhcp-client util-linux chromium)
 PKGS+=("$@")
 
 missing=()
@@ -23,4 +23,11 @@ fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm packages"
   npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# The web console (console/ -> console/dist, served by poolnetd on GET /): built when missing or
+# older than its sources or the datamodel it bundles.
+if [ ! -f console/dist/index.html ] || [ -n "$(find console/src console/index.html console/vite.config.ts src/model package-lock.json -newer console/dist/index.html -print -quit 2>/dev/null)" ]; then
+  echo "setup: building the web console"
+  npm run --silent build:console
 fi

@@ -1,0 +1,217 @@
+// Laying out the topology graph. The infrastructure (hosts, NICs, bonds, networks) goes through
+// ELK's layered algorithm (elkjs, in a web worker in the page); VIFs and VMs, which can number
+// thousands, are placed in two columns beside it, each VIF next to its network and each VM at the
+// barycentre of its VIFs (what a layered layout does for a bipartite tail, without its cost).
+//
+// Until ELK answers for a changed graph, new nodes get a provisional place next to a neighbour,
+// so that an event shows at once; the full layout then replaces it.
+
+import type { ElkExtendedEdge, ElkNode } from 'elkjs/lib/elk-api.js';
+import type { GEdge, GNode, Graph } from './topology.ts';
+
+export interface Box { x: number; y: number; w: number; h: number }
+export interface Point { x: number; y: number }
+
+export interface CoreLayout {
+  /** Positions of infrastructure nodes. */
+  readonly pos: ReadonlyMap<string, Box>;
+  /** ELK's routes of infrastructure edges, valid while both ends stay where ELK put them. */
+  readonly routes: ReadonlyMap<string, Point[]>;
+  /** The structure this layout was computed for (see coreSignature). */
+  readonly signature: string;
+  /** Nodes placed provisionally (not by ELK). */
+  readonly provisional: ReadonlySet<string>;
+}
+
+export interface Layout {
+  readonly pos: ReadonlyMap<string, Box>;
+  readonly routes: ReadonlyMap<string, Point[]>;
+  readonly width: number;
+  readonly height: number;
+}
+
+export type ElkLayoutFn = (graph: ElkNode) => Promise<ElkNode>;
+
+const CORE_KINDS = new Set(['host', 'nic', 'bond', 'network']);
+export const isCore = (n: GNode): boolean => CORE_KINDS.has(n.kind);
+const coreEdge = (e: GEdge): boolean => e.kind === 'host-nic' || e.kind === 'nic-bond' || e.kind === 'pif';
+
+/** ELK's options: chosen for speed on pools of dozens of hosts (see bench/console.ts). */
+export const ELK_OPTIONS: Record<string, string> = {
+  'elk.algorithm': 'layered',
+  'elk.direction': 'RIGHT',
+  'elk.layered.thoroughness': '1',
+  'elk.layered.layering.strategy': 'LONGEST_PATH',
+  'elk.layered.nodePlacement.strategy': 'SIMPLE',
+  'elk.edgeRouting': 'POLYLINE',
+  'elk.layered.mergeEdges': 'true',
+  'elk.layered.crossingMinimization.greedySwitch.type': 'OFF',
+  'elk.spacing.nodeNode': '14',
+  'elk.layered.spacing.nodeNodeBetweenLayers': '150',
+  'elk.spacing.componentComponent': '30',
+  // pack unconnected parts (internal networks) in a column rather than a row
+  'elk.aspectRatio': '0.4',
+};
+
+/** The structure of the infrastructure graph: when it is unchanged, so is ELK's answer. */
+export function coreSignature(g: Graph): string {
+  const parts: string[] = [];
+  for (const n of g.nodes) if (isCore(n)) parts.push(`${n.id}:${n.width}x${n.height}`);
+  for (const e of g.edges) if (coreEdge(e)) parts.push(`${e.source}>${e.target}`);
+  return parts.join('|');
+}
+
+export function coreElkGraph(g: Graph): ElkNode {
+  const children = g.nodes.filter(isCore).map((n) => ({ id: n.id, width: n.width, height: n.height }));
+  const edges: ElkExtendedEdge[] = g.edges.filter(coreEdge).map((e) => ({ id: e.id, sources: [e.source], targets: [e.target] }));
+  return { id: 'root', layoutOptions: ELK_OPTIONS, children, edges };
+}
+
+/** Run ELK on the infrastructure of `g`. */
+export async function layoutCore(g: Graph, elk: ElkLayoutFn): Promise<CoreLayout> {
+  const signature = coreSignature(g);
+  const out = await elk(coreElkGraph(g));
+  const pos = new Map<string, Box>();
+  for (const c of out.children ?? []) pos.set(c.id, { x: c.x ?? 0, y: c.y ?? 0, w: c.width ?? 0, h: c.height ?? 0 });
+  const routes = new Map<string, Point[]>();
+  for (const e of out.edges ?? []) {
+    const s = e.sections?.[0];
+    if (s) routes.set(e.id, [s.startPoint, ...(s.bendPoints ?? []), s.endPoint].map((p) => ({ x: p.x, y: p.y })));
+  }
+  return { pos, routes, signature, provisional: new Set() };
+}
+
+export const EMPTY_CORE: CoreLayout = { pos: new Map(), routes: new Map(), signature: '', provisional: new Set() };
+
+/**
+ * Keep the places `prev` has for nodes still there, and give new infrastructure nodes a
+ * provisional one: right of a node they come from, left of one they lead to, or under the rest.
+ */
+export function provisionalCore(prev: CoreLayout, g: Graph): CoreLayout {
+  const pos = new Map<string, Box>();
+  const provisional = new Set<string>();
+  const core = g.nodes.filter(isCore);
+  for (const n of core) {
+    const p = prev.pos.get(n.id);
+    if (p) {
+      pos.set(n.id, { ...p, w: n.width, h: n.height });
+      if (prev.provisional.has(n.id)) provisional.add(n.id);
+    }
+  }
+  const edges = g.edges.filter(coreEdge);
+  let bottom = 0;
+  for (const b of pos.values()) bottom = Math.max(bottom, b.y + b.h);
+  const columnBottom = (x: number, w: number): number => {
+    let y = -Infinity;
+    for (const b of pos.values()) if (b.x < x + w && x < b.x + b.w) y = Math.max(y, b.y + b.h);
+    return y;
+  };
+  const networkX = (() => {
+    const xs = core.filter((n) => n.kind === 'network').map((n) => pos.get(n.id)?.x).filter((x): x is number => x !== undefined);
+    return xs.length ? Math.max(...xs) : undefined;
+  })();
+  for (const n of core) {
+    if (pos.has(n.id)) continue;
+    let x: number | undefined;
+    const from = edges.find((e) => e.target === n.id && pos.has(e.source));
+    const to = edges.find((e) => e.source === n.id && pos.has(e.target));
+    if (from) { const s = pos.get(from.source)!; x = s.x + s.w + 150; }
+    else if (to) { const t = pos.get(to.target)!; x = t.x - n.width - 150; }
+    else x = n.kind === 'network' && networkX !== undefined ? networkX : 0;
+    const colBottom = columnBottom(x, n.width);
+    const y = Number.isFinite(colBottom) ? colBottom + 14 : bottom + 30;
+    pos.set(n.id, { x, y, w: n.width, h: n.height });
+    provisional.add(n.id);
+    bottom = Math.max(bottom, y + n.height);
+  }
+  const routes = new Map<string, Point[]>();
+  for (const [id, r] of prev.routes) routes.set(id, r);
+  return { pos, routes, signature: prev.signature, provisional };
+}
+
+const GAP = 90;
+const VSPACE = 10;
+
+/** The whole picture: the infrastructure as placed, plus the VIF and VM columns, and every edge's route. */
+export function fullLayout(core: CoreLayout, g: Graph): Layout {
+  const pos = new Map<string, Box>(core.pos);
+  let right = 0, bottom = 0;
+  for (const b of pos.values()) { right = Math.max(right, b.x + b.w); bottom = Math.max(bottom, b.y + b.h); }
+  const vifX = right + GAP;
+  const vifs = g.nodes.filter((n) => n.kind === 'vif');
+  const vifW = vifs.length ? vifs[0].width : 0;
+
+  // VIFs next to their network, networks taken from top to bottom; in a pool with many VIFs each
+  // network's VIFs form a block of several columns, so that the picture stays about as tall as
+  // the infrastructure instead of one VIF-high column of thousands.
+  const netOfVif = new Map<string, string>();
+  const vmOfVif = new Map<string, string>();
+  for (const e of g.edges) {
+    if (e.kind === 'net-vif') netOfVif.set(e.target, e.source);
+    else if (e.kind === 'vif-vm') vmOfVif.set(e.source, e.target);
+  }
+  const centre = (id: string | undefined): number => {
+    const b = id ? pos.get(id) : undefined;
+    return b ? b.y + b.h / 2 : Infinity;
+  };
+  const groups = new Map<string, GNode[]>();
+  for (const v of vifs) {
+    const net = netOfVif.get(v.id) ?? '';
+    let l = groups.get(net);
+    if (!l) groups.set(net, (l = []));
+    l.push(v);
+  }
+  const rowPitch = (vifs[0]?.height ?? 0) + VSPACE;
+  const colPitch = vifW + 24;
+  const target = Math.max(bottom, 600);
+  const cols = Math.max(1, Math.ceil((vifs.length * rowPitch) / target));
+  const order = [...groups.keys()].sort((a, b) => centre(a) - centre(b));
+  let cursor = 0;
+  for (const net of order) {
+    const list = groups.get(net)!;
+    const rows = Math.ceil(list.length / cols);
+    const block = rows * rowPitch - VSPACE;
+    const c = centre(net);
+    const y0 = Math.max(cursor, Number.isFinite(c) ? c - block / 2 : cursor);
+    list.forEach((v, i) => pos.set(v.id, { x: vifX + (i % cols) * colPitch, y: y0 + Math.floor(i / cols) * rowPitch, w: v.width, h: v.height }));
+    cursor = y0 + block + VSPACE;
+  }
+  const vifBottom = cursor;
+
+  // VMs at the barycentre of their VIFs, keeping that order without overlaps, in as many columns
+  // as it takes to stay about as tall as the rest.
+  const vmStart = vifX + (vifs.length ? cols * colPitch - 24 : 0) + GAP;
+  const vms = g.nodes.filter((n) => n.kind === 'vm');
+  const sum = new Map<string, { s: number; n: number }>();
+  for (const [vif, vm] of vmOfVif) {
+    const b = pos.get(vif);
+    if (!b) continue;
+    const a = sum.get(vm) ?? { s: 0, n: 0 };
+    a.s += b.y + b.h / 2;
+    a.n++;
+    sum.set(vm, a);
+  }
+  const bary = (id: string) => { const a = sum.get(id); return a ? a.s / a.n : Infinity; };
+  const vmHeight = Math.max(target, vifBottom);
+  const vmW = vms[0]?.width ?? 0;
+  let col = 0;
+  cursor = 0;
+  for (const vm of [...vms].sort((a, b) => bary(a.id) - bary(b.id))) {
+    const c = bary(vm.id);
+    let y = Math.max(cursor, Number.isFinite(c) ? c - vm.height / 2 : cursor);
+    if (y + vm.height > vmHeight && cursor > 0) { col++; y = 0; }
+    pos.set(vm.id, { x: vmStart + col * (vmW + 24), y, w: vm.width, h: vm.height });
+    cursor = y + vm.height + VSPACE;
+  }
+
+  // Routes: ELK's where both ends are where ELK put them, otherwise from side to side.
+  const routes = new Map<string, Point[]>();
+  for (const e of g.edges) {
+    const s = pos.get(e.source), t = pos.get(e.target);
+    if (!s || !t) continue;
+    const elk = coreEdge(e) && !core.provisional.has(e.source) && !core.provisional.has(e.target) ? core.routes.get(e.id) : undefined;
+    routes.set(e.id, elk ?? [{ x: s.x + s.w, y: s.y + s.h / 2 }, { x: t.x, y: t.y + t.h / 2 }]);
+  }
+  for (const b of pos.values()) { right = Math.max(right, b.x + b.w); bottom = Math.max(bottom, b.y + b.h); }
+  return { pos, routes, width: right, height: bottom };
+}

@@ -1,0 +1,338 @@
+// The pool's network as a graph: hosts -> NICs (carrier, speed) -> bonds -> networks (external,
+// VLAN, single-server private, cross-server private, SR-IOV) -> VIFs -> VMs. Pure: built from the
+// object cache, laid out by layout.ts, drawn by ui/Topology.tsx, and tested without a browser.
+
+import { pifName, vifRateKBs } from './net.ts';
+import { cmp, isRef, natural, num, str, strs, type Rec, type Ref, type Store } from './store.ts';
+
+// ---------------------------------------------------------------- what things are
+
+/** A PIF's type, tested in xapi's order (xapi_pif_helpers.ml; src/ops/topology.ts pifKind). */
+export type PifKind = 'tunnel_access' | 'vlan' | 'sriov_logical' | 'bond_master' | 'physical' | 'unknown';
+
+export function pifKind(p: Rec): PifKind {
+  if (strs(p, 'tunnel_access_PIF_of').length) return 'tunnel_access';
+  if (isRef(p.VLAN_master_of)) return 'vlan';
+  if (strs(p, 'sriov_logical_PIF_of').length) return 'sriov_logical';
+  if (strs(p, 'bond_master_of').length) return 'bond_master';
+  if (p.physical === true) return 'physical';
+  return 'unknown';
+}
+
+export type NetworkKind = 'external' | 'bonded' | 'vlan' | 'private' | 'internal' | 'sriov';
+
+/** The New Network wizard's words for each kind. */
+export const NETWORK_KIND_LABEL: Record<NetworkKind, string> = {
+  external: 'external',
+  bonded: 'bonded',
+  vlan: 'external VLAN',
+  private: 'cross-server private',
+  internal: 'single-server private',
+  sriov: 'SR-IOV',
+};
+
+/** What kind of network this is, from the PIFs that carry it on the hosts. */
+export function networkKind(store: Store, net: Rec): NetworkKind {
+  const kinds = strs(net, 'PIFs').map((r) => store.get('pif', r)).filter((p): p is Rec => !!p).map((p) => ({ p, k: pifKind(p) }));
+  if (kinds.length === 0) return 'internal';
+  if (kinds.some(({ k }) => k === 'sriov_logical')) return 'sriov';
+  if (kinds.some(({ k }) => k === 'tunnel_access')) return 'private';
+  if (kinds.some(({ p, k }) => k === 'vlan' && underSriov(store, p))) return 'sriov';
+  if (kinds.some(({ k }) => k === 'vlan')) return 'vlan';
+  if (kinds.some(({ k }) => k === 'bond_master')) return 'bonded';
+  return 'external';
+}
+
+function underSriov(store: Store, p: Rec): boolean {
+  const vlan = store.get('vlan', p.VLAN_master_of);
+  const tagged = store.get('pif', vlan?.tagged_PIF);
+  return !!tagged && pifKind(tagged) === 'sriov_logical';
+}
+
+/** The VLAN tag a network is carried on (from its VLAN PIFs), if any. */
+export function networkVlan(store: Store, net: Rec): number | undefined {
+  for (const r of strs(net, 'PIFs')) {
+    const p = store.get('pif', r);
+    if (p && num(p, 'VLAN') >= 0) return num(p, 'VLAN');
+  }
+  return undefined;
+}
+
+/** The hosts that have a PIF on the network (that can reach it); empty for an internal network. */
+export function networkHosts(store: Store, net: Rec): Ref[] {
+  return [...new Set(strs(net, 'PIFs').map((r) => str(store.get('pif', r), 'host')).filter(isRef))];
+}
+
+/** The PIF whose switch carries `pif`: the NIC or bond under a VLAN, tunnel or SR-IOV PIF. */
+export function carrierPif(store: Store, ref: Ref): Ref | undefined {
+  let cur: Ref | undefined = ref;
+  for (let i = 0; i < 6 && cur; i++) {
+    const p = store.get('pif', cur);
+    if (!p) return undefined;
+    switch (pifKind(p)) {
+      case 'tunnel_access': cur = str(store.get('tunnel', strs(p, 'tunnel_access_PIF_of')[0]), 'transport_PIF'); break;
+      case 'vlan': cur = str(store.get('vlan', p.VLAN_master_of), 'tagged_PIF'); break;
+      case 'sriov_logical': cur = str(store.get('network_sriov', strs(p, 'sriov_logical_PIF_of')[0]), 'physical_PIF'); break;
+      case 'bond_master': case 'physical': return cur;
+      default: return undefined;
+    }
+  }
+  return undefined;
+}
+
+/** The interface role of a PIF: management, secondary (has an IP configuration), or none. */
+export function interfaceRole(p: Rec): 'management' | 'secondary' | undefined {
+  if (p.management === true) return 'management';
+  const v4 = str(p, 'ip_configuration_mode'), v6 = str(p, 'ipv6_configuration_mode');
+  if ((v4 && v4 !== 'None') || (v6 && v6 !== 'None')) return 'secondary';
+  return undefined;
+}
+
+/** "10.0.0.11/24", "DHCP 10.0.0.50", "DHCP", or IPv6 addresses. */
+export function ipSummary(p: Rec): string {
+  const mode = str(p, 'ip_configuration_mode');
+  const ip = str(p, 'IP');
+  const prefix = prefixLen(str(p, 'netmask'));
+  const v4 = mode === 'Static' ? `${ip}${prefix !== undefined ? `/${prefix}` : ''}` : mode === 'DHCP' ? `DHCP${ip ? ` ${ip}` : ''}` : '';
+  const v6m = str(p, 'ipv6_configuration_mode');
+  const v6 = v6m && v6m !== 'None' ? (strs(p, 'IPv6').join(' ') || v6m) : '';
+  return [v4, v6].filter(Boolean).join(' · ');
+}
+
+function prefixLen(mask: string): number | undefined {
+  const parts = mask.split('.').map(Number);
+  if (parts.length !== 4 || parts.some((x) => !(x >= 0 && x <= 255))) return undefined;
+  const bits = parts.map((x) => x.toString(2).padStart(8, '0')).join('');
+  return /^1*0*$/.test(bits) ? bits.indexOf('0') === -1 ? 32 : bits.indexOf('0') : undefined;
+}
+
+export type EffectiveMode = 'locked' | 'unlocked' | 'disabled';
+
+export interface EffectiveLocking {
+  readonly mode: EffectiveMode;
+  /** Whose setting applies: the VIF's own mode, or its network's default. */
+  readonly source: 'vif' | 'network';
+  /** Why, in words. */
+  readonly why: string;
+}
+
+/**
+ * The locking mode the switch applies to a VIF, and why: the VIF's own mode, or for
+ * `network_default` its network's `default_locking_mode` (as src/ops/vif.ts effectiveLockingMode).
+ * `mode` overrides the VIF's own (to preview an edit).
+ */
+export function effectiveLocking(store: Store, vif: Rec, mode: string = str(vif, 'locking_mode')): EffectiveLocking {
+  const net = store.get('network', vif.network);
+  const netName = str(net, 'name_label') || 'its network';
+  if (mode === 'locked' || mode === 'unlocked' || mode === 'disabled') {
+    return { mode, source: 'vif', why: `The VIF's own locking mode is ${mode}; it overrides the default of network "${netName}".` };
+  }
+  const def = str(net, 'default_locking_mode') === 'disabled' ? 'disabled' : 'unlocked';
+  return { mode: def, source: 'network', why: `The VIF's locking mode is network_default, so it follows network "${netName}", whose default locking mode is ${def}.` };
+}
+
+/** What an effective mode lets through, in the seed's words. */
+export function lockingMeaning(vif: Rec, mode: EffectiveMode): string {
+  switch (mode) {
+    case 'unlocked': return 'All network traffic can pass through the VIF: no filters are applied.';
+    case 'disabled': return 'No traffic is allowed to pass through the VIF: it drops everything the VM sends.';
+    case 'locked': {
+      const addrs = [...strs(vif, 'ipv4_allowed'), ...strs(vif, 'ipv6_allowed')];
+      return addrs.length
+        ? `Only traffic from MAC ${str(vif, 'MAC')} and ${addrs.join(', ')} may leave the VIF.`
+        : 'Locked with no allowed addresses: the VM cannot send any IP traffic through this VIF.';
+    }
+  }
+}
+
+/** A VIF on an SR-IOV network is backed by a VF: its traffic bypasses the switch (no locking, no QoS). */
+export function isSriovVif(store: Store, vif: Rec): boolean {
+  const net = store.get('network', vif.network);
+  return !!net && networkKind(store, net) === 'sriov';
+}
+
+export function linkText(metrics: Rec | undefined): { up: boolean; text: string } {
+  if (!metrics) return { up: false, text: 'link unknown' };
+  const up = metrics.carrier === true;
+  const speed = num(metrics, 'speed');
+  const sp = speed >= 1000 ? `${speed / 1000} Gb/s` : speed > 0 ? `${speed} Mb/s` : '';
+  return { up, text: up ? `link up${sp ? ` · ${sp}` : ''}` : 'no link' };
+}
+
+// ---------------------------------------------------------------- the graph
+
+export type NodeKind = 'host' | 'nic' | 'bond' | 'network' | 'vif' | 'vm';
+export type EdgeKind = 'host-nic' | 'nic-bond' | 'pif' | 'net-vif' | 'vif-vm';
+
+export interface Badge { readonly text: string; readonly tone: string }
+
+export interface GNode {
+  readonly id: string;
+  readonly kind: NodeKind;
+  readonly ref: Ref;
+  readonly title: string;
+  readonly lines: readonly string[];
+  readonly badges: readonly Badge[];
+  readonly width: number;
+  readonly height: number;
+  /** data-* attributes on the drawn node (for people's tools and the tests). */
+  readonly data: Readonly<Record<string, string>>;
+  /** Extra CSS classes. */
+  readonly tone?: string;
+}
+
+export interface GEdge {
+  readonly id: string;
+  readonly source: string;
+  readonly target: string;
+  readonly kind: EdgeKind;
+  readonly label?: string;
+  readonly role?: 'management' | 'secondary';
+}
+
+export interface Graph {
+  readonly nodes: readonly GNode[];
+  readonly edges: readonly GEdge[];
+}
+
+/** Node widths and least heights; a node is as tall as its title, badge row and lines need. */
+export const SIZE: Record<NodeKind, { w: number; h: number }> = {
+  host: { w: 180, h: 40 },
+  nic: { w: 190, h: 40 },
+  bond: { w: 190, h: 40 },
+  network: { w: 250, h: 40 },
+  vif: { w: 190, h: 40 },
+  vm: { w: 170, h: 36 },
+};
+export const LINE = 13;
+export const BADGE_ROW = 18;
+
+const byName = (a: [Ref, Rec], b: [Ref, Rec]) => natural(str(a[1], 'name_label'), str(b[1], 'name_label')) || cmp(a[0], b[0]);
+const byDevice = (a: [Ref, Rec], b: [Ref, Rec]) => natural(str(a[1], 'device'), str(b[1], 'device')) || num(a[1], 'VLAN') - num(b[1], 'VLAN');
+
+export const nodeId = (kind: NodeKind, ref: Ref): string => `${kind}:${ref}`;
+
+function node(kind: NodeKind, ref: Ref, title: string, lines: string[], badges: Badge[], data: Record<string, string> = {}, tone?: string): GNode {
+  const height = Math.max(SIZE[kind].h, 24 + (badges.length ? BADGE_ROW : 0) + lines.length * LINE);
+  return { id: nodeId(kind, ref), kind, ref, title, lines, badges, width: SIZE[kind].w, height, data: { kind, name: title, ...data }, tone };
+}
+
+export function buildGraph(store: Store): Graph {
+  const nodes: GNode[] = [];
+  const edges: GEdge[] = [];
+  const have = new Set<string>();
+  const addEdge = (e: GEdge) => { if (have.has(e.source) && have.has(e.target)) edges.push(e); };
+
+  const hosts = store.all('host').sort(byName);
+  const pifs = store.all('pif').sort(byDevice);
+  const hostName = (h: unknown) => str(store.get('host', h), 'name_label');
+
+  const mgmtOf = new Map(pifs.filter(([, p]) => p.management === true).map((e) => [str(e[1], 'host'), e]));
+  for (const [ref, h] of hosts) {
+    const mgmt = mgmtOf.get(ref);
+    nodes.push(node('host', ref, str(h, 'name_label') || str(h, 'hostname'), [mgmt ? `management ${ipSummary(mgmt[1]) || str(mgmt[1], 'device')}` : 'no management interface'], []));
+  }
+
+  // NICs (physical PIFs) and bonds (their master PIFs), marked with their interface role.
+  const roleBadge = (p: Rec): Badge[] => {
+    const role = interfaceRole(p);
+    return role === 'management' ? [{ text: 'MGMT', tone: 'management' }] : role === 'secondary' ? [{ text: 'IP', tone: 'secondary' }] : [];
+  };
+  for (const [ref, p] of pifs) {
+    const k = pifKind(p);
+    if (k === 'physical') {
+      const link = linkText(store.get('pif_metrics', p.metrics));
+      const bond = store.get('bond', p.bond_slave_of);
+      const inBond = bond ? `in ${str(store.get('pif', bond.master), 'device')}` : '';
+      const sriov = strs(p, 'sriov_physical_PIF_of').length ? 'SR-IOV' : '';
+      nodes.push(node('nic', ref, `${str(p, 'device')} · ${hostName(p.host)}`, [[link.text, inBond, sriov].filter(Boolean).join(' · '), str(p, 'MAC')], roleBadge(p),
+        { device: str(p, 'device'), carrier: String(link.up), host: hostName(p.host) }, link.up ? 'up' : 'down'));
+    } else if (k === 'bond_master') {
+      const bondRef = strs(p, 'bond_master_of')[0];
+      const b = store.get('bond', bondRef);
+      const members = strs(b, 'slaves').length;
+      nodes.push(node('bond', ref, `${str(p, 'device')} · ${hostName(p.host)}`, [`${str(b, 'mode')} · ${num(b, 'links_up')}/${members} links up`, str(p, 'MAC')], roleBadge(p),
+        { device: str(p, 'device'), mode: str(b, 'mode'), bond: bondRef ?? '', host: hostName(p.host) }));
+    }
+  }
+
+  const kinds = new Map(store.all('network').map(([r, n]) => [r, networkKind(store, n)]));
+  const ORDER = ['external', 'bonded', 'vlan', 'private', 'sriov', 'internal'];
+  const networks = store.all('network').sort((a, b) => ORDER.indexOf(kinds.get(a[0])!) - ORDER.indexOf(kinds.get(b[0])!) || byName(a, b));
+  for (const [ref, n] of networks) {
+    const kind = kinds.get(ref)!;
+    const vlan = networkVlan(store, n);
+    const lock = str(n, 'default_locking_mode');
+    const badges: Badge[] = [{ text: NETWORK_KIND_LABEL[kind], tone: `net-${kind}` }];
+    if (lock === 'disabled') badges.push({ text: 'default: disabled', tone: 'disabled' });
+    nodes.push(node('network', ref, str(n, 'name_label') || str(n, 'bridge'), [[str(n, 'bridge'), vlan !== undefined ? `VLAN ${vlan}` : '', `MTU ${num(n, 'MTU')}`].filter(Boolean).join(' · ')], badges,
+      { 'network-kind': kind, bridge: str(n, 'bridge'), vlan: vlan === undefined ? '' : String(vlan), 'default-locking': lock }));
+  }
+
+  const vms = store.all('vm').filter(([, v]) => v.is_control_domain !== true && v.is_a_template !== true).sort(byName);
+  const vifs = store.all('vif').filter(([, v]) => store.get('vm', v.VM)?.is_control_domain !== true).sort((a, b) => {
+    const va = str(store.get('vm', a[1].VM), 'name_label'), vb = str(store.get('vm', b[1].VM), 'name_label');
+    return natural(va, vb) || natural(str(a[1], 'device'), str(b[1], 'device')) || cmp(a[0], b[0]);
+  });
+  for (const [ref, v] of vifs) {
+    const eff = effectiveLocking(store, v);
+    const rate = vifRateKBs(v);
+    const vm = store.get('vm', v.VM);
+    const lines = [`${str(v, 'MAC')}${rate ? ` · ≤ ${rate} kB/s` : ''}`];
+    nodes.push(node('vif', ref, `VIF ${str(v, 'device')} · ${str(vm, 'name_label')}`, lines,
+      [{ text: eff.source === 'network' ? `${eff.mode} (network)` : eff.mode, tone: `lock-${eff.mode}` }],
+      { 'effective-mode': eff.mode, 'mode-source': eff.source, attached: String(v.currently_attached === true) }, v.currently_attached === true ? 'up' : 'down'));
+  }
+  for (const [ref, v] of vms) {
+    const host = store.get('host', v.resident_on);
+    nodes.push(node('vm', ref, str(v, 'name_label'), [`${str(v, 'power_state')}${host ? ` on ${str(host, 'name_label')}` : ''}`], [], { 'power-state': str(v, 'power_state') }, str(v, 'power_state') === 'Running' ? 'up' : 'down'));
+  }
+
+  for (const n of nodes) have.add(n.id);
+
+  for (const [ref, p] of pifs) {
+    const k = pifKind(p);
+    if (k === 'physical') addEdge({ id: `hn:${ref}`, source: nodeId('host', str(p, 'host')), target: nodeId('nic', ref), kind: 'host-nic' });
+    if (k === 'bond_master') {
+      const b = store.get('bond', strs(p, 'bond_master_of')[0]);
+      for (const s of strs(b, 'slaves')) addEdge({ id: `nb:${s}`, source: nodeId('nic', s), target: nodeId('bond', ref), kind: 'nic-bond' });
+    }
+    // The PIF joins its carrier device (NIC or bond) to its network; a bond member's own PIF is idle.
+    if (isRef(p.bond_slave_of)) continue;
+    const carrier = carrierPif(store, ref);
+    const cp = carrier ? store.get('pif', carrier) : undefined;
+    if (!cp || !isRef(p.network)) continue;
+    const src = nodeId(pifKind(cp) === 'bond_master' ? 'bond' : 'nic', carrier!);
+    const label = k === 'vlan' ? `VLAN ${num(p, 'VLAN')}` : k === 'tunnel_access' ? `${str(store.get('tunnel', strs(p, 'tunnel_access_PIF_of')[0]), 'protocol') || 'gre'} tunnel` : k === 'sriov_logical' ? 'SR-IOV' : '';
+    const role = interfaceRole(p);
+    const full = [label, role ? `${role === 'management' ? 'mgmt' : 'IP'} ${ipSummary(p)}`.trim() : ''].filter(Boolean).join(' · ');
+    addEdge({ id: `pif:${ref}`, source: src, target: nodeId('network', str(p, 'network')), kind: 'pif', label: full || undefined, role });
+  }
+  for (const [ref, v] of vifs) {
+    addEdge({ id: `nv:${ref}`, source: nodeId('network', str(v, 'network')), target: nodeId('vif', ref), kind: 'net-vif' });
+    addEdge({ id: `vv:${ref}`, source: nodeId('vif', ref), target: nodeId('vm', str(v, 'VM')), kind: 'vif-vm' });
+  }
+  return { nodes, edges };
+}
+
+/** A short, human name for any object in the cache (for error parameters and tables). */
+export function describeRef(store: Store, ref: unknown): string | undefined {
+  const hit = store.find(ref);
+  if (!hit) return undefined;
+  const r = hit.rec;
+  switch (hit.cls) {
+    case 'network': return `network "${str(r, 'name_label')}"`;
+    case 'pif': return `interface ${pifName(store, r)} on ${str(store.get('host', r.host), 'name_label')}`;
+    case 'vif': return `VIF ${str(r, 'device')} of VM "${str(store.get('vm', r.VM), 'name_label')}"`;
+    case 'vm': return `VM "${str(r, 'name_label')}"`;
+    case 'host': return `host "${str(r, 'name_label')}"`;
+    case 'bond': return `bond ${str(store.get('pif', r.master), 'device')}`;
+    case 'vlan': return `VLAN ${num(r, 'tag')}`;
+    default: return `${hit.cls} ${str(r, 'uuid')}`;
+  }
+}
+
+
+
+
+
