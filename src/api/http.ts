@@ -6,8 +6,8 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { XapiError } from '../model/index.ts';
 import type { Api, CallResult } from './dispatch.ts';
-import { toXmlParts } from './marshal.ts';
-import { ParseError, parseMethodCall, XML_HEAD, XML_TAIL, xmlFailure, xmlSuccessParts, type WireValue } from './xmlrpc.ts';
+import { toXml, toXmlBuffers } from './marshal.ts';
+import { ParseError, parseMethodCall, xmlBare, xmlFailure, xmlSuccess, xmlSuccessBuffers, type WireValue } from './xmlrpc.ts';
 
 const MAX_BODY = 32 * 1024 * 1024;
 const CORS = { 'Access-Control-Allow-Origin': '*', 'Access-Control-Allow-Headers': 'X-Requested-With' };
@@ -58,19 +58,20 @@ export function jsonResponse(version: 1 | 2, id: JsonId, r: CallResult): string 
 }
 
 export function xmlResponse(r: CallResult): string {
-  return xmlResponseParts(r).join('');
+  if (!r.ok) return xmlFailure(r.error.description);
+  const v = toXml(r.value, r.type);
+  return r.bare ? xmlBare(v) : xmlSuccess(v);
 }
 
-/** The XML-RPC response in parts of moderate size (see toXmlParts), as `send` takes it. */
-export function xmlResponseParts(r: CallResult): string[] {
-  if (!r.ok) return [xmlFailure(r.error.description)];
-  const v = toXmlParts(r.value, r.type);
-  return r.bare ? [XML_HEAD, ...v, XML_TAIL] : xmlSuccessParts(v);
+/** The XML-RPC response as UTF-8 buffers of moderate size (see toXmlBuffers), as `send` takes it. */
+export function xmlResponseBuffers(r: CallResult): Buffer[] {
+  if (!r.ok) return [Buffer.from(xmlFailure(r.error.description), 'utf8')];
+  return xmlSuccessBuffers(toXmlBuffers(r.value, r.type), r.bare);
 }
 
-/** Send a body given whole or in parts; either way with its Content-Length. */
-function send(res: http.ServerResponse, status: number, type: string, body: string | readonly string[]): void {
-  const bufs = typeof body === 'string' ? [Buffer.from(body, 'utf8')] : body.map((p) => Buffer.from(p, 'utf8'));
+/** Send a body, whole or as buffers; either way with its Content-Length. */
+function send(res: http.ServerResponse, status: number, type: string, body: string | readonly Buffer[]): void {
+  const bufs = typeof body === 'string' ? [Buffer.from(body, 'utf8')] : body;
   let length = 0;
   for (const b of bufs) length += b.length;
   res.writeHead(status, { 'Content-Type': type, 'Content-Length': length, ...CORS });
@@ -124,7 +125,7 @@ export async function handle(api: Api, req: http.IncomingMessage, res: http.Serv
     // xapi refuses invalid UTF-8 in a parameter with INVALID_VALUE; the body cannot be read, so answer as a failed call
     const err: CallResult = { ok: false, error: new XapiError('INVALID_VALUE', ['Invalid UTF-8 string in parameter', raw.toString('latin1').slice(0, 200)]) };
     if (isJson) send(res, 200, 'application/json', jsonResponse(2, 0, err));
-    else send(res, 200, 'text/xml', xmlResponseParts(err));
+    else send(res, 200, 'text/xml', xmlResponseBuffers(err));
     return;
   }
   if (isJson) {
@@ -137,7 +138,7 @@ export async function handle(api: Api, req: http.IncomingMessage, res: http.Serv
   let call;
   try { call = parseMethodCall(body); } catch (e) { sendParseError(res, e); return; }
   const r = await api.call(call.method, call.params);
-  send(res, 200, 'text/xml', xmlResponseParts(r));
+  send(res, 200, 'text/xml', xmlResponseBuffers(r));
 }
 
 /** Start the XenAPI HTTP(S) server. Timeouts sit well above event.from's 60 s long poll. */

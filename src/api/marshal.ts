@@ -40,19 +40,29 @@ const PART_SIZE = 64 * 1024;
 
 interface Sink { add(s: string): void }
 
-/** Collects printed text, sealing it every PART_SIZE characters (only ever between two adds). */
+/**
+ * Collects printed pieces and joins them every PART_SIZE characters (only ever between two
+ * pieces). Joining a small list is much cheaper than growing a string by concatenation, which
+ * builds a tree of pieces that must be flattened later.
+ */
 class Parts<T> implements Sink {
   private readonly parts: T[] = [];
-  private cur = '';
+  private pieces: string[] = [];
+  private size = 0;
   constructor(private readonly seal: (s: string) => T) {}
   add(s: string): void {
-    this.cur += s;
-    if (this.cur.length >= PART_SIZE) { this.parts.push(this.seal(this.cur)); this.cur = ''; }
+    this.pieces.push(s);
+    this.size += s.length;
+    if (this.size >= PART_SIZE) this.flush();
   }
   done(): T[] {
-    if (this.cur !== '' || this.parts.length === 0) this.parts.push(this.seal(this.cur));
-    this.cur = '';
+    if (this.pieces.length > 0 || this.parts.length === 0) this.flush();
     return this.parts;
+  }
+  private flush(): void {
+    this.parts.push(this.seal(this.pieces.join('')));
+    this.pieces = [];
+    this.size = 0;
   }
 }
 
