@@ -3,6 +3,7 @@
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { DesiredHost, InterfaceSpec } from './desired.ts';
@@ -20,6 +21,8 @@ export interface HostOsOptions {
   readonly stateDir: string;
   /** Write /etc/resolv.conf (in a lab namespace it is the namespace's own, via `ip netns exec`). */
   readonly manageDns: boolean;
+  /** Set the kernel's hostname (only where the daemon has a UTS namespace of its own, or owns the machine). */
+  readonly manageHostname?: boolean;
 }
 
 /** What an interface carries now, as read from the kernel. */
@@ -99,6 +102,11 @@ export class HostOs {
     }
     await this.syncDhcp(wantDhcp);
     if (desired.dns && this.opts.manageDns) this.writeDns(desired.dns);
+    // host.set_hostname_live: the control domain's hostname follows the database
+    if (this.opts.manageHostname && desired.hostname && desired.hostname !== osHostname()) {
+      await run('hostname', [desired.hostname]).catch(() => undefined);
+      cmds.push('hostname');
+    }
     return cmds.length;
   }
 

@@ -33,15 +33,16 @@ program.command('serve')
   .option('--datapath <type>', 'Open vSwitch datapath type: netdev (userspace) or system', 'netdev')
   .option('--unix-socket <path>', 'also serve the XenAPI (plain HTTP) on this unix socket')
   .option('--manage-dns', 'write /etc/resolv.conf from the DNS interface', false)
+  .option('--manage-hostname', 'set the kernel\'s hostname from the database (host.set_hostname_live)', false)
   .option('--master-timeout <ms>', 'a member enters emergency mode when the master has not answered this long', int, 10_000)
-  .action(async (o: { dataDir: string; port?: number; bind: string; insecureHttp: boolean; nics?: string; backend: string; logLevel: string; switch: string; ovsRundir: string; datapath: string; unixSocket?: string; manageDns: boolean; masterTimeout: number }) => {
+  .action(async (o: { dataDir: string; port?: number; bind: string; insecureHttp: boolean; nics?: string; backend: string; logLevel: string; switch: string; ovsRundir: string; datapath: string; unixSocket?: string; manageDns: boolean; manageHostname: boolean; masterTimeout: number }) => {
     try {
       const d = await startDaemon({
         dataDir: o.dataDir, bind: o.bind, insecureHttp: o.insecureHttp,
         port: o.port ?? (o.insecureHttp ? 80 : 443), rootPassword: process.env.POOLNET_ROOT_PASSWORD,
         nics: o.nics?.split(',').filter(Boolean), backend: o.backend === 'bridge' ? 'bridge' : 'openvswitch', logLevel: o.logLevel,
         switchBackend: o.switch === 'openvswitch' || o.switch === 'bridge' ? o.switch : 'none', ovsRunDir: o.ovsRundir,
-        datapath: o.datapath === 'system' ? 'system' : 'netdev', unixSocket: o.unixSocket, manageDns: o.manageDns, masterTimeoutMs: o.masterTimeout,
+        datapath: o.datapath === 'system' ? 'system' : 'netdev', unixSocket: o.unixSocket, manageDns: o.manageDns, manageHostname: o.manageHostname, masterTimeoutMs: o.masterTimeout,
       });
       const scheme = d.fingerprint ? 'https' : 'http';
       process.stdout.write(`poolnetd: XenAPI on ${scheme}://${o.bind}:${d.port}/\n`);

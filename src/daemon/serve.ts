@@ -42,6 +42,8 @@ export interface ServeOptions {
   unixSocket?: string;
   /** Write /etc/resolv.conf from the DNS interface's configuration. */
   manageDns?: boolean;
+  /** Set the kernel's hostname from host.hostname (host.set_hostname_live). */
+  manageHostname?: boolean;
   agentIntervalMs?: number;
   /** A member tolerates an unreachable master this long before emergency mode. */
   masterTimeoutMs?: number;
@@ -65,11 +67,12 @@ function startAgent(o: ServeOptions, db: Database, thisHost: () => string, log: 
     ? new LinuxBridgeBackend({ log: log.child({ svc: 'linuxbridge' }) })
     : new OvsBackend({ dbSocket: join(runDir, 'db.sock'), runDir, datapathType: o.datapath ?? 'netdev' });
   // only the userspace datapath shows switch ports to the host kernel's stack
-  const os = new HostOs({ stateDir: o.dataDir, manageDns: o.manageDns ?? false, guardPorts: o.switchBackend === 'openvswitch' && (o.datapath ?? 'netdev') === 'netdev' });
+  const os = new HostOs({ stateDir: o.dataDir, manageDns: o.manageDns ?? false, manageHostname: o.manageHostname ?? false, guardPorts: o.switchBackend === 'openvswitch' && (o.datapath ?? 'netdev') === 'netdev' });
   const agent = new Agent(db, thisHost, sw, os, log.child({ svc: 'agent' }), { intervalMs: o.agentIntervalMs ?? 10_000, debounceMs: 2 }, async (updates) => {
     if (membership.role === 'member') { await membership.callMaster('pool.replica_write', [updates]); return; }
     db.transact((tx) => { for (const [ref, patch] of updates) if (db.get(ref)) tx.update(ref, patch); });
   });
+  sw.onPortNumbered = () => agent.kick();
   agent.start();
   return agent;
 }

@@ -242,7 +242,7 @@ export function startPoolnetd(h: LabHost, password: string): number {
   const nics = Array.from({ length: h.nics }, (_, k) => `eth${k}`).join(',');
   // its own UTS namespace, so that the host's hostname is its own and never the machine's
   return daemon(h.ns, ['unshare', '--uts', 'sh', '-c', `hostname ${h.name} && exec "$0" "$@"`, process.execPath, POOLNET, 'serve', '--data-dir', join(h.dir, 'data'), '--port', '443', '--bind', '0.0.0.0',
-    '--switch', h.stack, '--ovs-rundir', join(h.dir, 'ovs'), '--unix-socket', h.socket, '--nics', nics, '--backend', h.stack, '--manage-dns', '--log-level', 'info', '--master-timeout', String(h.masterTimeoutMs ?? 10_000)],
+    '--switch', h.stack, '--ovs-rundir', join(h.dir, 'ovs'), '--unix-socket', h.socket, '--nics', nics, '--backend', h.stack, '--manage-dns', '--manage-hostname', '--log-level', 'info', '--master-timeout', String(h.masterTimeoutMs ?? 10_000)],
     join(h.dir, 'poolnetd.log'), join(h.dir, 'poolnetd.pid'), { ...process.env, POOLNET_ROOT_PASSWORD: password });
 }
 
