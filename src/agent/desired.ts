@@ -51,6 +51,8 @@ export interface BridgeSpec {
   readonly ports: readonly PortSpec[];
   readonly externalIds: Readonly<Record<string, string>>;
   readonly mcastSnooping: boolean;
+  /** fail_mode secure: no traffic without poolnet's flows (bridges with tunnels). */
+  readonly secure?: boolean;
 }
 
 export interface Ipv4Config {

@@ -72,7 +72,7 @@ function bridgeColumns(b: BridgeSpec, datapath: string): Row {
   return {
     datapath_type: datapath,
     protocols: set(['OpenFlow10', 'OpenFlow13']),
-    fail_mode: 'standalone',
+    fail_mode: b.secure ? 'secure' : 'standalone',
     mcast_snooping_enable: b.mcastSnooping,
     other_config: ovsMap({ ...(b.mac ? { hwaddr: b.mac } : {}), 'mac-table-size': '10000' }),
     external_ids: ovsMap({ [MANAGED]: 'true', ...b.externalIds }),
@@ -139,12 +139,12 @@ function numberedByCookie(flows: readonly Flow[], ports: ReadonlyMap<string, num
     if (name !== undefined && !ports.has(name)) continue;
     const at = name === undefined ? undefined : inPortAt(f.match)!;
     const match = at ? f.match.slice(0, at[0]) + ports.get(name!) + f.match.slice(at[1]) : f.match;
-    // output:<port name> in actions (the split horizon of private networks) is numbered too
+    // output:<port name> in actions (the split horizon of private networks) is numbered too; a
+    // port without a number is left out of the list (the others still get their traffic)
     let actions = f.actions;
     if (actions.includes('output:')) {
-      const named = [...actions.matchAll(/output:([^,\s]+)/g)].map((m) => m[1]).filter((n) => !/^\d+$/.test(n));
-      if (named.some((n) => !ports.has(n))) continue;
-      for (const n of named) actions = actions.split(`output:${n}`).join(`output:${ports.get(n)}`);
+      const parts = actions.split(',').filter((a) => !a.startsWith('output:') || /^output:\d+$/.test(a) || ports.has(a.slice(7)));
+      actions = parts.map((a) => (a.startsWith('output:') && !/^output:\d+$/.test(a) ? `output:${ports.get(a.slice(7))}` : a)).join(',') || 'drop';
     }
     const line = flowText({ cookie: f.cookie, priority: f.priority, match, actions });
     const text = byCookie.get(f.cookie);
@@ -197,6 +197,8 @@ export class OvsBackend {
   private readonly ifaces = new Map<string, { name: string; ofport: number }>();
   private switchDirty = true;
   private switchClean: string | undefined;
+  /** Called when ovs-vswitchd numbers a port whose device it could not open before. */
+  onPortNumbered: (() => void) | undefined;
 
   constructor(readonly opts: OvsOptions) {}
 
@@ -224,8 +226,13 @@ export class OvsBackend {
         if (table !== 'Interface' || !r.old || !r.new || Object.keys(r.old).some((k) => k !== 'ofport')) this.switchDirty = true;
         if (table !== 'Interface') continue;
         // ofport: a number, -1 when ovs-vswitchd could not open the device, [] (0 here) until it tried
-        if (r.new) this.ifaces.set(uuid, { name: String(r.new.name), ofport: typeof r.new.ofport === 'number' ? r.new.ofport : 0 });
-        else this.ifaces.delete(uuid);
+        if (r.new) {
+          const ofport = typeof r.new.ofport === 'number' ? r.new.ofport : 0;
+          // a device that appeared after its port (a VIF wired, or moved here by a migration):
+          // flows that name the port can go in now
+          if (ofport > 0 && this.ifaces.get(uuid)?.ofport === -1) this.onPortNumbered?.();
+          this.ifaces.set(uuid, { name: String(r.new.name), ofport });
+        } else this.ifaces.delete(uuid);
       }
     }
   }

@@ -31,12 +31,15 @@ export function toXml(v: unknown, type: FieldType): string {
  * one huge string would be a deep tree of concatenations to keep alive, flatten and copy.
  */
 export function toXmlBuffers(v: unknown, type: FieldType): Buffer[] {
-  const out = new Parts((s) => Buffer.from(s, 'utf8'));
+  const out = new Parts(utf8);
   xmlEmitter(type)(v, out);
   return out.done();
 }
 
 const PART_SIZE = 64 * 1024;
+
+/** UTF-8 bytes of a string; ASCII (the usual case: as many bytes as characters) is copied, not encoded. */
+const utf8 = (s: string): Buffer => Buffer.from(s, Buffer.byteLength(s, 'utf8') === s.length ? 'latin1' : 'utf8');
 
 interface Sink { add(s: string): void }
 

@@ -85,39 +85,62 @@ export class Membership {
     this.link = this.runLink().finally(() => { this.link = undefined; });
   }
 
+  /** Enter emergency mode once the master has not answered for longer than the timeout. */
+  private checkContact(err?: unknown): void {
+    if (this.emergency || this.stopped || this.role !== 'member' || Date.now() - this.lastContact <= this.opts.masterTimeoutMs) return;
+    this.emergency = true;
+    this.log.warn({ master: this.masterAddress, err: err ? (err as Error).message : 'no answer' }, 'cannot reach the master: emergency mode');
+  }
+
   private async runLink(): Promise<void> {
     let token = '';
     this.lastContact = Date.now();
-    while (!this.stopped && this.role === 'member') {
-      try {
-        // (after every await: a daemon that stopped meanwhile has closed its database)
-        if (!this.session) {
-          if (!this.db.getLocal('master_fingerprint') && !this.opts.insecurePeers) this.db.setLocal('master_fingerprint', await peerFingerprint(this.masterAddress));
-          const session = (await callPeer(this.peer, 'session.slave_login', [NULL_REF, this.db.getLocal('pool_secret') ?? ''], 10_000)) as string;
+    // the master answers a long poll at least every half timeout; a request that hangs (the
+    // master's address gone: nobody answers, nobody refuses) must not delay emergency mode
+    const pollS = Math.max(0.5, Math.min(20, this.opts.masterTimeoutMs / 2000));
+    const watchdog = setInterval(() => this.checkContact(), Math.min(250, this.opts.masterTimeoutMs / 8));
+    watchdog.unref();
+    try {
+      while (!this.stopped && this.role === 'member') {
+        try {
+          // (after every await: a daemon that stopped meanwhile has closed its database)
+          if (!this.session) {
+            if (!this.db.getLocal('master_fingerprint') && !this.opts.insecurePeers) this.db.setLocal('master_fingerprint', await peerFingerprint(this.masterAddress));
+            const session = (await callPeer(this.peer, 'session.slave_login', [NULL_REF, this.db.getLocal('pool_secret') ?? ''], 10_000)) as string;
+            if (this.stopped) return;
+            this.session = session;
+            token = '';
+          }
+          const batch = (await callPeer(this.peer, 'pool.replica_from', [this.session, token, token === '' ? 0 : pollS], Math.max(10_000, pollS * 2000 + 5000))) as ReplicaBatch;
           if (this.stopped) return;
-          this.session = session;
-          token = '';
+          this.lastContact = Date.now();
+          if (this.emergency) { this.emergency = false; this.log.info({ master: this.masterAddress }, 'the master answers again: emergency mode over'); }
+          if (batch.full || batch.rows.length || batch.dels.length) this.db.applyReplica(batch);
+          if (token === '') await this.reportFacts();
+          if (this.stopped) return;
+          token = String(batch.generation);
+          this.afterSync();
+        } catch (e) {
+          if (this.stopped) return;
+          if (e instanceof XapiError && e.code === 'SESSION_INVALID') { this.session = undefined; continue; }
+          if (e instanceof XapiError && e.code === 'SESSION_AUTHENTICATION_FAILED') this.log.error({}, 'the master refuses the pool secret');
+          this.session = undefined;
+          // the host followed is a member now (designate_new_master) and names the master: this
+          // host, when the change reached it through no replica yet, or another to follow
+          const named = e instanceof XapiError && e.code === 'HOST_IS_SLAVE' && !this.masterAddress.includes(':') ? e.params[0] : undefined;
+          if (named && named === this.myAddress()) { this.log.info({}, 'the old master names this host master of the pool'); this.db.setLocal('role', 'master'); return; }
+          if (named && named !== this.masterAddress) {
+            this.log.info({ master: named }, 'the pool has a new master');
+            this.db.setLocal('master_address', named);
+            this.db.setLocal('master_fingerprint', undefined);
+            continue;
+          }
+          this.checkContact(e);
+          await new Promise<void>((r) => { this.wake = r; setTimeout(r, 1000); });
         }
-        const batch = (await callPeer(this.peer, 'pool.replica_from', [this.session, token, token === '' ? 0 : 20.0], 30_000)) as ReplicaBatch;
-        if (this.stopped) return;
-        this.lastContact = Date.now();
-        if (this.emergency) { this.emergency = false; this.log.info({ master: this.masterAddress }, 'the master answers again: emergency mode over'); }
-        if (batch.full || batch.rows.length || batch.dels.length) this.db.applyReplica(batch);
-        if (token === '') await this.reportFacts();
-        if (this.stopped) return;
-        token = String(batch.generation);
-        this.afterSync();
-      } catch (e) {
-        if (this.stopped) return;
-        if (e instanceof XapiError && e.code === 'SESSION_INVALID') { this.session = undefined; continue; }
-        if (e instanceof XapiError && e.code === 'SESSION_AUTHENTICATION_FAILED') this.log.error({}, 'the master refuses the pool secret');
-        this.session = undefined;
-        if (!this.emergency && Date.now() - this.lastContact > this.opts.masterTimeoutMs && this.role === 'member') {
-          this.emergency = true;
-          this.log.warn({ master: this.masterAddress, err: (e as Error).message }, 'cannot reach the master: emergency mode');
-        }
-        await new Promise<void>((r) => { this.wake = r; setTimeout(r, 1000); });
       }
+    } finally {
+      clearInterval(watchdog);
     }
   }
 
@@ -128,6 +151,12 @@ export class Membership {
     const master = this.db.get(thePool(this.db).rec.master as string);
     if (!master) return;
     if (master.ref === me) { this.log.info({}, 'designated master of the pool'); this.db.setLocal('role', 'master'); this.session = undefined; return; }
+    // another host became master: follow it. The same master at a new address is not followed
+    // (as xapi's members do not): they lose it, enter emergency mode, and pool.recover_slaves on
+    // the master tells them where it is now.
+    const known = this.db.getLocal('master_host');
+    if (known !== master.ref) this.db.setLocal('master_host', master.ref);
+    if (known === undefined || known === master.ref) return;
     const addr = master.rec.address as string;
     if (addr && addr !== this.masterAddress.split(':')[0] && !this.masterAddress.includes(':')) {
       this.log.info({ master: addr }, 'the pool has a new master');
@@ -150,7 +179,7 @@ export class Membership {
     const rootHash = [...this.db.all('pool')][0]?.rec.root_password_hash as string | undefined;
     const hostUuid = this.db.getLocal('host_uuid');
     this.db.applyReplica({ generation: this.db.generation + 1, full: true, rows: [], dels: [] });
-    for (const k of ['role', 'master_address', 'master_fingerprint', 'pool_secret']) this.db.setLocal(k, undefined);
+    for (const k of ['role', 'master_address', 'master_fingerprint', 'master_host', 'pool_secret']) this.db.setLocal(k, undefined);
     initialise(this.db, this.opts.facts(), { backend: this.opts.backend });
     // keep the host's identity and root's password across the eject
     this.db.transact((tx) => {
@@ -215,6 +244,12 @@ export class Membership {
       const theirs = Object.values(pifs).find((p) => p.management && p.host === pool.master)?.VLAN ?? -1;
       const mine = (managementPif(this.db, this.thisHost())?.rec.VLAN as number | undefined) ?? -1;
       if (mine !== theirs) throw new XapiError('POOL_JOINING_HOST_MANAGEMENT_VLAN_DOES_NOT_MATCH', [mine, theirs]);
+      // an SDN controller on the joiner must be the pool's (xapi's assert_sdn_controller_is_compatible)
+      const myCtl = [...this.db.all('SDN_controller')][0]?.rec;
+      if (myCtl && this.opts.backend === 'openvswitch') {
+        const theirCtl = Object.values((await callPeer(peer, 'SDN_controller.get_all_records', [s])) as Record<string, { protocol: string; address: string; port: number }>)[0];
+        if (!theirCtl || theirCtl.protocol !== myCtl.protocol || theirCtl.address !== myCtl.address || Number(theirCtl.port) !== Number(myCtl.port)) throw new XapiError('OPERATION_NOT_ALLOWED', ['SDN controller differs']);
+      }
       const r = (await callPeer(peer, 'pool.join_introduce', [s, this.hostInfo()])) as { pool_secret: string };
       this.log.info({ master: address }, 'joined the pool: this host is now a member');
       this.becomeMember(address, r.pool_secret, fingerprint);

@@ -72,7 +72,7 @@ function startAgent(o: ServeOptions, db: Database, thisHost: () => string, log: 
     if (membership.role === 'member') { await membership.callMaster('pool.replica_write', [updates]); return; }
     db.transact((tx) => { for (const [ref, patch] of updates) if (db.get(ref)) tx.update(ref, patch); });
   });
-  sw.onPortNumbered = () => agent.kick();
+  if (sw instanceof OvsBackend) sw.onPortNumbered = () => agent.kick();
   agent.start();
   return agent;
 }

@@ -61,6 +61,8 @@ export class Database {
   private gen = 0;
   private current: Txn | undefined;
   private readonly listeners = new Set<(c: Commit) => void>();
+  /** Cache of getLocal. */
+  private readonly local = new Map<string, string | undefined>();
   private readonly stmts;
 
   constructor(path: string, opts: { synchronous?: 'NORMAL' | 'FULL' } = {}) {
@@ -81,6 +83,8 @@ export class Database {
       del: this.sql.prepare('DELETE FROM objects WHERE ref = ?'),
       tomb: this.sql.prepare('INSERT OR REPLACE INTO tombstones (ref, cls, created, deleted) VALUES (?, ?, ?, ?)'),
       setMeta: this.sql.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),
+      getMeta: this.sql.prepare('SELECT value FROM meta WHERE key = ?'),
+      delMeta: this.sql.prepare('DELETE FROM meta WHERE key = ?'),
     };
     for (const r of relations()) {
       const list = this.relBySrc.get(r.srcCls) ?? [];
@@ -288,13 +292,18 @@ export class Database {
   // ---- this daemon's own settings (not replicated): its host's uuid, its pool role ----
 
   getLocal(key: string): string | undefined {
-    const r = this.sql.prepare('SELECT value FROM meta WHERE key = ?').get(`local:${key}`) as { value: string } | undefined;
+    // asked on every API call (the member gate reads the role): answered from memory, as only
+    // setLocal writes these rows
+    if (this.local.has(key)) return this.local.get(key);
+    const r = this.stmts.getMeta.get(`local:${key}`) as { value: string } | undefined;
+    this.local.set(key, r?.value);
     return r?.value;
   }
 
   setLocal(key: string, value: string | undefined): void {
-    if (value === undefined) this.sql.prepare('DELETE FROM meta WHERE key = ?').run(`local:${key}`);
+    if (value === undefined) this.stmts.delMeta.run(`local:${key}`);
     else this.stmts.setMeta.run(`local:${key}`, value);
+    this.local.set(key, value);
   }
 
   // ---- replication (pool members keep a full replica of the master's database) ----

@@ -4,7 +4,7 @@
 // master through 127.0.0.1:PORT, forwarded to the master's unix socket: no route from the
 // machine's own namespace ever leads into lab addresses.
 
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join, resolve } from 'node:path';
@@ -384,13 +384,21 @@ export async function migrateVm(vm: LabVm, target: LabHost, password: string): P
     let domid = 1;
     while (used.has(domid)) domid++;
     const port = `vif${domid}.0`;
-    // the backend device moves first, under its final name, so that the target's switch takes it
-    // as soon as the pool says the VM runs there: the pause is one API call and one reconcile
-    // (one process per namespace: every millisecond here is downtime)
-    const tmp = `pnm${Math.random().toString(36).slice(2, 8)}`;
-    nsExec(source.ns, 'sh', ['-c', `ip link set ${vm.port} name ${tmp} && ip link set ${tmp} netns ${target.ns}`]);
-    nsExec(target.ns, 'sh', ['-c', `ip link set ${tmp} name ${port} && (sysctl -qw net.ipv6.conf.${port}.disable_ipv6=1 || true) && ip link set ${port} up && (ethtool -K ${port} tx off >/dev/null 2>&1 || true)`]);
-    await rpc(socket, 'VM.pool_migrate', [s, vmRef, hostRef, {}]);
+    // the backend device moves to the target under its final name (one netlink request; its
+    // offload settings go with it) while the pool moves the VM: the pause is one API call and
+    // one reconcile of the target's agent. Every millisecond here is downtime. Should the device
+    // arrive after the target's switch added its port, ovs-vswitchd opens it at once, and the
+    // agent puts it in the flows that name it.
+    const move = `ip -n ${source.ns} link set ${vm.port} netns ${target.ns} name ${port} && ip netns exec ${target.ns} sh -c 'sysctl -qw net/ipv6/conf/${port}/disable_ipv6=1; ip link set ${port} up'`;
+    const moving = new Promise<void>((ok, fail) => execFile('sh', ['-c', move], (e, _o, err) => (e ? fail(new Error(`moving ${vm.port} to ${target.name}: ${err}`)) : ok())));
+    const migrated = rpc(socket, 'VM.pool_migrate', [s, vmRef, hostRef, {}]);
+    const [m, g] = await Promise.allSettled([moving, migrated]);
+    if (g.status === 'rejected') {
+      // the pool refused: the device goes back where the VM still runs
+      if (m.status === 'fulfilled') sh('sh', ['-c', `ip -n ${target.ns} link set ${port} netns ${source.ns} name ${vm.port} && ip -n ${source.ns} link set ${vm.port} up`]);
+      throw g.reason;
+    }
+    if (m.status === 'rejected') throw m.reason;
     const actual = (await rpc(socket, 'VM.get_domid', [s, vmRef])) as number;
     if (actual !== domid) throw new Error(`the VM got domain id ${actual}, not ${domid}`);
     // like a migrated guest, announce the VM's addresses so that switches relearn where it is
