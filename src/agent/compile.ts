@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Database, Obj } from '../db/database.ts';
 import { NULL_REF } from '../model/index.ts';
 import { prefixOfNetmask } from '../ops/addr.ts';
-import { bridgeFlows, meterKbits, type Flow, type VifLock } from './flows.ts';
+import { bridgeFlows, meterKbits, type VifLock } from './flows.ts';
 import type { BondSpec, BridgeSpec, DesiredHost, InterfaceSpec, MeterSpec, PortSpec } from './desired.ts';
 
 type Reader = Pick<Database, 'get' | 'all' | 'referrers'>;
@@ -79,21 +79,6 @@ export function tunnelKey(networkUuid: string): number {
   return (createHash('sha256').update(networkUuid).digest().readUInt32BE(0) % 0xfffffe) + 1;
 }
 
-/**
- * Split horizon on a private network's full mesh of tunnels: what comes in from a tunnel goes to
- * the local VIFs only, never out of another tunnel (else a broadcast would circle the mesh). The
- * flow matches the network's key, which every packet from its tunnels carries: it holds for a
- * tunnel port the switch has not numbered yet too, so that no such packet ever reaches the
- * bridge's MAC learning (an address learnt behind a tunnel is never relearnt, since tunnel
- * traffic bypasses learning: a VM that migrated would stay unreachable from here until it aged out).
- */
-export function tunnelFlows(key: number | undefined, ports: readonly PortSpec[]): Flow[] {
-  if (key === undefined) return [];
-  const local = ports.filter((p) => p.kind === 'vif').map((p) => p.name).sort();
-  const actions = local.length ? local.map((p) => `output:${p}`).join(',') : 'drop';
-  return [{ cookie: '0x2', priority: 100, match: `tun_id=${key}`, actions }];
-}
-
 export const vifPortName = (domid: number, device: string): string => `vif${domid}.${device}`;
 
 export function compile(db: Reader, hostRef: string): DesiredHost {
@@ -156,7 +141,6 @@ export function compile(db: Reader, hostRef: string): DesiredHost {
 
   // 2b. cross-server private networks: a bridge per tunnel network with a GRE (or VXLAN) port to
   // every other host that has the network plugged, keyed per network (poolnet's own controller)
-  const tunnelKeys = new Map<string, number>();
   for (const p of pifs) {
     const t = firstReferrer(db, p.ref, 'tunnel', 'access_PIF');
     if (!t || !p.rec.currently_attached) continue;
@@ -176,9 +160,11 @@ export function compile(db: Reader, hostRef: string): DesiredHost {
       const proto = str(t, 'protocol') === 'vxlan' ? 'vxlan' : 'gre';
       const name = `${proto === 'gre' ? 'gre' : 'vx'}${key}.${str(db.get(str(other, 'host'))!, 'uuid').slice(0, 4)}`.slice(0, 15);
       names.push(name);
-      b.ports.push({ name, kind: 'tunnel', interfaces: [name], type: proto, options: { remote_ip: remote, local_ip: str(transport, 'IP'), key } });
+      // split horizon: a protected port's traffic never goes out of another protected port, so
+      // what comes in from a tunnel goes to the local ports only, never around the mesh, while
+      // the switch learns (and relearns, after a migration) where each VM is
+      b.ports.push({ name, kind: 'tunnel', interfaces: [name], type: proto, options: { remote_ip: remote, local_ip: str(transport, 'IP'), key }, protected: true });
     }
-    if (names.length) tunnelKeys.set(b.name, Number(key));
   }
 
   // 3. VIFs of VMs running here; internal networks get a bridge of their own on demand
@@ -258,10 +244,7 @@ export function compile(db: Reader, hostRef: string): DesiredHost {
   const bridgeList: BridgeSpec[] = [...bridges.values()].sort((a, b) => a.name.localeCompare(b.name)).map((b) => ({
     name: b.name, mac: b.mac, ports: b.ports, externalIds: { 'xs-network-uuids': b.networkUuids.join(';') },
     mcastSnooping: !!pool?.rec.igmp_snooping_enabled,
-    // a tunnel mesh never runs on the switch's own learning alone (it would loop): nothing passes
-    // until poolnet's flows are in, on a new bridge, and after a restart of ovs-vswitchd
-    ...(tunnelKeys.has(b.name) ? { secure: true } : {}),
   }));
-  const flows = Object.fromEntries(bridgeList.map((b) => [b.name, [...bridgeFlows(locks.get(b.name) ?? []), ...tunnelFlows(tunnelKeys.get(b.name), b.ports)]]));
+  const flows = Object.fromEntries(bridgeList.map((b) => [b.name, bridgeFlows(locks.get(b.name) ?? [])]));
   return { hostname: str(host, 'hostname'), bridges: bridgeList, interfaces, defaultRoute, dns, flows, meters, devices, detachedVifs };
 }

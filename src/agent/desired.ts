@@ -35,6 +35,8 @@ export interface PortSpec {
   readonly lock?: VifLockSpec;
   /** VIF ports: rate limit of what the VM sends, in KiB/s (the API's `kbps`, see meterKbits). */
   readonly rateKbps?: number;
+  /** Tunnel ports: OVS `protected`, no forwarding between them (a private network's split horizon). */
+  readonly protected?: boolean;
 }
 
 export interface VifLockSpec {
@@ -51,8 +53,6 @@ export interface BridgeSpec {
   readonly ports: readonly PortSpec[];
   readonly externalIds: Readonly<Record<string, string>>;
   readonly mcastSnooping: boolean;
-  /** fail_mode secure: no traffic without poolnet's flows (bridges with tunnels). */
-  readonly secure?: boolean;
 }
 
 export interface Ipv4Config {

@@ -53,6 +53,7 @@ function portColumns(p: PortSpec): Row {
     external_ids: ovsMap({ [MANAGED]: 'true', ...(p.externalIds ?? {}) }),
   };
   if (p.mac) row.mac = p.mac;
+  if (p.protected) row.protected = true;
   return row;
 }
 
@@ -72,7 +73,7 @@ function bridgeColumns(b: BridgeSpec, datapath: string): Row {
   return {
     datapath_type: datapath,
     protocols: set(['OpenFlow10', 'OpenFlow13']),
-    fail_mode: b.secure ? 'secure' : 'standalone',
+    fail_mode: 'standalone',
     mcast_snooping_enable: b.mcastSnooping,
     other_config: ovsMap({ ...(b.mac ? { hwaddr: b.mac } : {}), 'mac-table-size': '10000' }),
     external_ids: ovsMap({ [MANAGED]: 'true', ...b.externalIds }),
@@ -139,12 +140,12 @@ function numberedByCookie(flows: readonly Flow[], ports: ReadonlyMap<string, num
     if (name !== undefined && !ports.has(name)) continue;
     const at = name === undefined ? undefined : inPortAt(f.match)!;
     const match = at ? f.match.slice(0, at[0]) + ports.get(name!) + f.match.slice(at[1]) : f.match;
-    // output:<port name> in actions (the split horizon of private networks) is numbered too; a
-    // port without a number is left out of the list (the others still get their traffic)
+    // output:<port name> in actions (the split horizon of private networks) is numbered too
     let actions = f.actions;
     if (actions.includes('output:')) {
-      const parts = actions.split(',').filter((a) => !a.startsWith('output:') || /^output:\d+$/.test(a) || ports.has(a.slice(7)));
-      actions = parts.map((a) => (a.startsWith('output:') && !/^output:\d+$/.test(a) ? `output:${ports.get(a.slice(7))}` : a)).join(',') || 'drop';
+      const named = [...actions.matchAll(/output:([^,\s]+)/g)].map((m) => m[1]).filter((n) => !/^\d+$/.test(n));
+      if (named.some((n) => !ports.has(n))) continue;
+      for (const n of named) actions = actions.split(`output:${n}`).join(`output:${ports.get(n)}`);
     }
     const line = flowText({ cookie: f.cookie, priority: f.priority, match, actions });
     const text = byCookie.get(f.cookie);
@@ -304,6 +305,9 @@ export class OvsBackend {
         continue;
       }
       if (differs(have.row, cols)) ops.push({ op: 'update', table: 'Bridge', where: [['_uuid', '==', ref(have.uuid)]], row: cols });
+      // ovs-vswitchd flushes a bridge's flow table when its fail mode changes (no controller):
+      // the next applyFlows rewrites the whole table
+      if (String(have.row.fail_mode) !== String(cols.fail_mode)) { this.appliedFlows.delete(b.name); this.appliedMeters.delete(b.name); }
       const existing = new Map(setMembers(have.row.ports).map((u) => a.ports.get(uuidOf(u))!).filter(Boolean).map((p) => [String(p.row.name), p]));
       const add: OvsdbValue[] = [], del: OvsdbValue[] = [];
       for (const p of ports) {

@@ -48,6 +48,8 @@ export class Membership {
   private session: string | undefined;
   private lastContact = Date.now();
   private wake: (() => void) | undefined;
+  /** Aborts the link's request in flight (the master moved: it may hang on the old address). */
+  private abort: AbortController | undefined;
 
   constructor(
     private readonly db: Database,
@@ -102,16 +104,17 @@ export class Membership {
     watchdog.unref();
     try {
       while (!this.stopped && this.role === 'member') {
+        const abort = (this.abort = new AbortController());
         try {
           // (after every await: a daemon that stopped meanwhile has closed its database)
           if (!this.session) {
             if (!this.db.getLocal('master_fingerprint') && !this.opts.insecurePeers) this.db.setLocal('master_fingerprint', await peerFingerprint(this.masterAddress));
-            const session = (await callPeer(this.peer, 'session.slave_login', [NULL_REF, this.db.getLocal('pool_secret') ?? ''], 10_000)) as string;
+            const session = (await callPeer(this.peer, 'session.slave_login', [NULL_REF, this.db.getLocal('pool_secret') ?? ''], 10_000, abort.signal)) as string;
             if (this.stopped) return;
             this.session = session;
             token = '';
           }
-          const batch = (await callPeer(this.peer, 'pool.replica_from', [this.session, token, token === '' ? 0 : pollS], Math.max(10_000, pollS * 2000 + 5000))) as ReplicaBatch;
+          const batch = (await callPeer(this.peer, 'pool.replica_from', [this.session, token, token === '' ? 0 : pollS], Math.max(10_000, pollS * 2000 + 5000), abort.signal)) as ReplicaBatch;
           if (this.stopped) return;
           this.lastContact = Date.now();
           if (this.emergency) { this.emergency = false; this.log.info({ master: this.masterAddress }, 'the master answers again: emergency mode over'); }
@@ -136,6 +139,7 @@ export class Membership {
             continue;
           }
           this.checkContact(e);
+          if (abort.signal.aborted) continue; // told where the master is now: at once
           await new Promise<void>((r) => { this.wake = r; setTimeout(r, 1000); });
         }
       }
@@ -320,6 +324,7 @@ export class Membership {
         this.db.setLocal('master_address', a.master_address as string);
         this.db.setLocal('master_fingerprint', undefined);
         this.session = undefined;
+        this.abort?.abort();
         this.wake?.();
         this.startLink();
       },

@@ -21,11 +21,11 @@ const plainAgent = new http.Agent({ keepAlive: true });
 export class PeerCertificateMismatch extends Error {}
 
 /** One call; resolves with the result, rejects with a XapiError (a failure) or an Error (could not talk). */
-export function callPeer(peer: Peer, method: string, params: unknown[], timeoutMs = 70_000): Promise<unknown> {
+export function callPeer(peer: Peer, method: string, params: unknown[], timeoutMs = 70_000, signal?: AbortSignal): Promise<unknown> {
   const [host, port] = peer.address.includes(':') && !peer.address.includes('::') ? peer.address.split(':') : [peer.address, peer.insecure ? '80' : '443'];
   const body = JSON.stringify({ jsonrpc: '2.0', method, params, id: 1 });
   return new Promise((resolve, reject) => {
-    const opts = { host, port: Number(port), path: '/jsonrpc', method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }, timeout: timeoutMs };
+    const opts = { host, port: Number(port), path: '/jsonrpc', method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }, timeout: timeoutMs, signal };
     const req = peer.insecure ? http.request({ ...opts, agent: plainAgent }) : https.request({ ...opts, agent });
     req.on('socket', (sock) => {
       if (peer.insecure || !peer.fingerprint) return;

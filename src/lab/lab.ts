@@ -367,9 +367,10 @@ export async function createVm(target: LabHost, j: number, password: string, net
 }
 
 /**
- * Live-migrate a lab VM: VM.pool_migrate through the master, then the VIF's host end moves to the
- * target host's namespace under its new name vif<domid>.0 (what a hypervisor does with the
- * backend device), and the VM's namespace keeps running throughout.
+ * Live-migrate a lab VM: the VIF's host end moves to the target host's namespace under its new
+ * name vif<domid>.0 (what a hypervisor does with the backend device), VM.pool_migrate through the
+ * master, and the VM announces itself once the target's switch has its port; the VM's namespace
+ * keeps running throughout.
  */
 export async function migrateVm(vm: LabVm, target: LabHost, password: string): Promise<LabVm> {
   const socket = await masterSocket(password);
@@ -384,27 +385,34 @@ export async function migrateVm(vm: LabVm, target: LabHost, password: string): P
     let domid = 1;
     while (used.has(domid)) domid++;
     const port = `vif${domid}.0`;
-    // the backend device moves to the target under its final name (one netlink request; its
-    // offload settings go with it) while the pool moves the VM: the pause is one API call and
-    // one reconcile of the target's agent. Every millisecond here is downtime. Should the device
-    // arrive after the target's switch added its port, ovs-vswitchd opens it at once, and the
-    // agent puts it in the flows that name it.
-    const move = `ip -n ${source.ns} link set ${vm.port} netns ${target.ns} name ${port} && ip netns exec ${target.ns} sh -c 'sysctl -qw net/ipv6/conf/${port}/disable_ipv6=1; ip link set ${port} up'`;
-    const moving = new Promise<void>((ok, fail) => execFile('sh', ['-c', move], (e, _o, err) => (e ? fail(new Error(`moving ${vm.port} to ${target.name}: ${err}`)) : ok())));
-    const migrated = rpc(socket, 'VM.pool_migrate', [s, vmRef, hostRef, {}]);
-    const [m, g] = await Promise.allSettled([moving, migrated]);
+    // the addresses the VM announces when it runs there (read now, out of the pause)
+    const addrs = (JSON.parse(nsExec(vm.ns, 'ip', ['-j', '-4', 'addr', 'show', 'dev', 'eth0'])) as { addr_info: { local: string }[] }[]).flatMap((a) => a.addr_info.map((i) => i.local));
+    // the backend device moves to the target first, under its final name (one netlink request;
+    // its offload settings go with it), so that the target's switch takes it in the very pass
+    // that learns the VM runs there (as a hypervisor's destination backend exists before the VM
+    // resumes): the pause is the move, one API call and one reconcile of the target's agent.
+    // (no shell, and what can overlap does: on a loaded machine each process costs tens of
+    // milliseconds of the pause)
+    sh('ip', ['-n', source.ns, 'link', 'set', vm.port, 'netns', target.ns, 'name', port]);
+    const up = new Promise<void>((ok, fail) => execFile('ip', ['-n', target.ns, 'link', 'set', port, 'up'], (e) => (e ? fail(e) : ok())));
+    const [u, g] = await Promise.allSettled([up, rpc(socket, 'VM.pool_migrate', [s, vmRef, hostRef, {}])]);
     if (g.status === 'rejected') {
       // the pool refused: the device goes back where the VM still runs
-      if (m.status === 'fulfilled') sh('sh', ['-c', `ip -n ${target.ns} link set ${port} netns ${source.ns} name ${vm.port} && ip -n ${source.ns} link set ${vm.port} up`]);
+      sh('sh', ['-c', `ip -n ${target.ns} link set ${port} netns ${source.ns} name ${vm.port} && ip -n ${source.ns} link set ${vm.port} up`]);
       throw g.reason;
     }
-    if (m.status === 'rejected') throw m.reason;
+    if (u.status === 'rejected') throw u.reason;
+    // the VM resumes there and announces its addresses (gratuitous ARP, every 50 ms, as QEMU's
+    // announce rounds), so that the switches that learnt it behind the source (the fabric's, the
+    // other hosts' across tunnels) relearn where it is as soon as the target's switch has its port
+    const announcers = addrs.map((a) => spawn('ip', ['netns', 'exec', vm.ns, 'arping', '-q', '-U', '-c', '40', '-W', '0.05', '-I', 'eth0', a], { stdio: 'ignore' }).on('error', () => undefined));
+    try { sh('ip', ['netns', 'exec', target.ns, 'ovs-vsctl', `--db=unix:${ovsLayout(join(target.dir, 'ovs')).dbSocket}`, '--timeout=30', 'wait-until', 'Interface', port, 'ofport>0']); } catch { /* the announcements go on meanwhile */ }
+    await new Promise((r) => setTimeout(r, 300));
+    for (const p of announcers) if (p.exitCode === null) p.kill();
+    // a backend device carries no IPv6 of its own (see veth)
+    try { nsExec(target.ns, 'sysctl', ['-qw', `net/ipv6/conf/${port}/disable_ipv6=1`]); } catch { /* the VM's traffic does not depend on it */ }
     const actual = (await rpc(socket, 'VM.get_domid', [s, vmRef])) as number;
     if (actual !== domid) throw new Error(`the VM got domain id ${actual}, not ${domid}`);
-    // like a migrated guest, announce the VM's addresses so that switches relearn where it is
-    for (const a of JSON.parse(nsExec(vm.ns, 'ip', ['-j', '-4', 'addr', 'show', 'dev', 'eth0'])) as { addr_info: { local: string }[] }[]) {
-      for (const i of a.addr_info) { try { nsExec(vm.ns, 'arping', ['-q', '-U', '-c', '1', '-I', 'eth0', i.local]); } catch { /* arping missing or no answer needed */ } }
-    }
     const moved = { ...vm, host: target.name, port };
     const st = readState()!;
     st.vms = st.vms.map((v) => (v.name === vm.name ? moved : v));
