@@ -12,82 +12,17 @@
 // fabric.
 
 import assert from 'node:assert/strict';
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import type { LabVm } from '../src/lab/lab.ts';
-import { labSkip, startLab, type TestLab } from './helpers/lab.ts';
+import { startLab, type TestLab } from './helpers/lab.ts';
+import { Capture, PYTHON, ping as pingN, poolLabSkip, run, until } from './helpers/pool-lab.ts';
 
-const PYTHON = '/usr/bin/python3'; // Debian's python3-scapy installs for this interpreter only
 const SUBNET = '10.100.0';
 
-function skip(): string | false {
-  const lab = labSkip();
-  if (lab) return lab;
-  if (spawnSync('which', ['tcpdump']).status !== 0) return 'tcpdump is not installed';
-  if (spawnSync(PYTHON, ['-c', 'import scapy.layers.l2']).status !== 0) return `scapy is missing for ${PYTHON} (Debian python3-scapy)`;
-  return false;
-}
+const skip = poolLabSkip;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(check: () => T | undefined, ms: number, what: string): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = check();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
-/** Run a command in a namespace; never throws on a non-zero exit. */
-function run(ns: string, cmd: string, args: string[]): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    execFile('ip', ['netns', 'exec', ns, cmd, ...args], { encoding: 'utf8', timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr });
-    });
-  });
-}
-
-async function ping(ns: string, dst: string, args: string[] = []): Promise<{ sent: number; received: number; out: string }> {
-  const r = await run(ns, 'ping', ['-n', '-c', '5', '-i', '0.2', '-W', '1', ...args, dst]);
-  const m = /(\d+) packets transmitted, (\d+) received/.exec(r.out);
-  assert.ok(m, `ping output: ${r.out}`);
-  return { sent: Number(m[1]), received: Number(m[2]), out: r.out };
-}
-
-/** tcpdump on one interface of a namespace, with link-level headers (so 802.1Q tags show). */
-class Capture {
-  private out = '';
-  private err = '';
-  private constructor(private readonly proc: ChildProcess) {
-    proc.stdout!.on('data', (c: Buffer) => { this.out += c.toString(); });
-    proc.stderr!.on('data', (c: Buffer) => { this.err += c.toString(); });
-  }
-
-  static async start(ns: string, iface: string, filter: string): Promise<Capture> {
-    const proc = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-i', iface, '-e', '-nn', '-l', '-U', filter], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const c = new Capture(proc);
-    await until(() => {
-      if (proc.exitCode !== null) throw new Error(`tcpdump on ${iface} in ${ns}: ${c.err}`);
-      return c.err.includes('listening on') ? true : undefined;
-    }, 10_000, `tcpdump on ${iface} in ${ns}`);
-    return c;
-  }
-
-  /** Stop (after a moment for frames still in flight) and return one line per frame. */
-  async stop(): Promise<string[]> {
-    await sleep(300);
-    if (this.proc.exitCode === null) {
-      const exited = new Promise((r) => this.proc.once('exit', r));
-      this.proc.kill('SIGINT');
-      await exited;
-    }
-    return this.out.split('\n').filter((l) => l.trim());
-  }
-
-  kill(): void { if (this.proc.exitCode === null) this.proc.kill('SIGKILL'); }
-}
+/** Five pings, 0.2 s apart. */
+const ping = (ns: string, dst: string, args: string[] = []) => pingN(ns, dst, 5, args);
 
 describe('VLANs on one NIC (tags 100 and 200, eth1 of two hosts)', { skip: skip() }, () => {
   let t: TestLab;
