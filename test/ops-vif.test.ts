@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { effectiveLockingMode } from '../src/ops/vif.ts';
-import { call, failure, login, startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
+import { canonical, call, failure, login, startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
 
 type Rec = Record<string, unknown>;
 
@@ -22,12 +22,6 @@ let eth1: string;
 const c = (method: string, ...params: unknown[]): Promise<unknown> => call(d.url, method, [s, ...params]);
 const rec = async (cls: string, ref: string): Promise<Rec> => (await c(`${cls}.get_record`, ref)) as Rec;
 
-/** A record with its sets sorted: XenAPI sets have no order, and a rolled-back call may reorder one. */
-function canonical(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(canonical).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, canonical(x)]));
-  return v;
-}
 const snapshot = async (refs: [string, string][]): Promise<unknown> => canonical(await Promise.all(refs.map(([cls, r]) => rec(cls, r))));
 
 /** The call fails with exactly `expected`, and the records of `refs` are unchanged by it. */

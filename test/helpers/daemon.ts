@@ -68,3 +68,10 @@ export async function failure(p: Promise<unknown>): Promise<string[]> {
   }
   throw new Error('expected the call to fail');
 }
+
+/** A record with its sets sorted: XenAPI sets have no order, and a rolled-back call may reorder one. */
+export function canonical(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(canonical).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, canonical(x)]));
+  return v;
+}
