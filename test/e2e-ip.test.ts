@@ -9,11 +9,12 @@
 //   keeps the XenAPI answering on the unix socket, and the new address is the host's.
 
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { labSkip, startLab, type TestLab } from './helpers/lab.ts';
+import { run, sleep, until } from './helpers/pool-lab.ts';
 
 const PEER_IP = '10.78.0.1';
 const SECONDARY_IP = '10.78.0.11';
@@ -25,26 +26,6 @@ function skip(): string | false {
   if (lab) return lab;
   if (spawnSync('which', ['dhclient']).status !== 0) return 'dhclient is not installed (Debian isc-dhcp-client)';
   return false;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(check: () => T | undefined | Promise<T | undefined>, ms: number, what: string): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
-function run(ns: string, cmd: string, args: string[]): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    execFile('ip', ['netns', 'exec', ns, cmd, ...args], { encoding: 'utf8', timeout: 30_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr });
-    });
-  });
 }
 
 async function ping(ns: string, dst: string): Promise<{ sent: number; received: number; out: string }> {

@@ -6,13 +6,14 @@
 // although it did see the frames the attacker sent right after it (a sentinel).
 
 import assert from 'node:assert/strict';
-import { execFile, spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { cookieOf, vifFlows } from '../src/agent/flows.ts';
 import type { LabVm } from '../src/lab/lab.ts';
 import { labSkip, startLab, type TestLab } from './helpers/lab.ts';
+import { run, sleep, until } from './helpers/pool-lab.ts';
 
 const PROBE = fileURLToPath(new URL('./scapy/probe.py', import.meta.url));
 const PYTHON = '/usr/bin/python3'; // Debian's python3-scapy installs for this interpreter only
@@ -23,28 +24,6 @@ function skip(): string | false {
   if (lab) return lab;
   if (spawnSync(PYTHON, ['-c', 'import scapy.layers.inet6']).status !== 0) return `scapy is missing for ${PYTHON} (Debian python3-scapy)`;
   return false;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Poll `check` until it returns a value other than undefined. */
-async function until<T>(check: () => T | undefined | Promise<T | undefined>, ms: number, what: string): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(25);
-  }
-}
-
-/** Run a command in a namespace; never throws on a non-zero exit. */
-function run(ns: string, cmd: string, args: string[]): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    execFile('ip', ['netns', 'exec', ns, cmd, ...args], { encoding: 'utf8' }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr });
-    });
-  });
 }
 
 /** Pings sent from a VM: how many were answered. */
