@@ -26,16 +26,14 @@
 
 import { createHash } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
+import type { VifLockSpec } from './desired.ts';
 
 export const TABLE = 'bridge poolnet';
 
-export interface VifFilter {
+/** A VIF's effective locking (desired.ts) on its bridge port. */
+export interface VifFilter extends VifLockSpec {
   /** The VIF's bridge port, e.g. vif3.0. */
   readonly port: string;
-  readonly mac: string;
-  readonly mode: 'locked' | 'unlocked' | 'disabled';
-  readonly ipv4: readonly string[];
-  readonly ipv6: readonly string[];
   /** KiB/s of traffic the VM sends (the API's kbps), when nftables does the policing. */
   readonly rateKBps?: number;
 }

@@ -3,15 +3,13 @@
 // replaced without touching the others.
 
 import { createHash } from 'node:crypto';
+import type { VifLockSpec } from './desired.ts';
 
-export interface VifLock {
+/** A VIF's effective locking (desired.ts), where it sits on the switch, and its meter. */
+export interface VifLock extends VifLockSpec {
   /** The VIF's switch port name. */
   readonly port: string;
   readonly vifUuid: string;
-  readonly mac: string;
-  readonly mode: 'unlocked' | 'locked' | 'disabled';
-  readonly ipv4: readonly string[];
-  readonly ipv6: readonly string[];
   /** OpenFlow meter id for the VIF's rate limit, if any. */
   readonly meter?: number;
 }
