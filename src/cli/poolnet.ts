@@ -76,7 +76,8 @@ lab.command('up')
     if (o.json) { process.stdout.write(JSON.stringify(state, null, 2) + '\n'); return; }
     process.stdout.write([
       `lab up: ${state.hosts.length} hosts, ${state.vms.length} VMs (${state.stack})`,
-      `  XenAPI:   http://127.0.0.1:${state.port}/  (JSON-RPC at /jsonrpc), user root, password ${state.password}`,
+      `  console:  http://127.0.0.1:${state.port}/  (log in as root, password ${state.password})`,
+      `  XenAPI:   http://127.0.0.1:${state.port}/  (JSON-RPC at /jsonrpc, XML-RPC at /), user root, password ${state.password}`,
       `  xe:       poolnet lab xe host-list      (or: xe -s 127.0.0.1 -p ${state.port} --nossl -u root -pw ${state.password} host-list)`,
       `  VMs:      poolnet lab vm-exec vm1 ping -c1 ${state.vms[1]?.ip ?? state.vms[0]?.ip ?? ''}`,
       `  hosts:    poolnet lab host-exec host1 ovs-vsctl --db=unix:${state.hosts[0].dir}/ovs/db.sock show`,
