@@ -1,48 +1,108 @@
 // compile(db, host): the host's desired networking, derived from the pool database alone.
 // Pure: no I/O, same input, same output (golden tests pin it). Mirrors xapi's Nm.bring_pif_up
 // (bridges, bonds, VLAN fake bridges, addresses) and setup-vif-rules (port locking).
+//
+// Every value that will reach a switch, the kernel, a file or another program is checked again
+// here (checked.ts): the API checks what it stores, but the replica and an older database are
+// hostile too. A bad object is left out and reported in `rejected`; the rest of the host's state
+// is unaffected. Leaving out never widens what a VIF may send: a bad allowed address is dropped
+// (the VIF passes less), a VIF whose identity (port name, MAC, trunks, locking mode) is bad
+// is left off the switch, and a bad optional setting (an MTU, a bond delay, a rate) falls back
+// to its default.
 
 import { createHash } from 'node:crypto';
 import type { Database, Obj } from '../db/database.ts';
 import { NULL_REF } from '../model/index.ts';
 import { prefixOfNetmask } from '../ops/addr.ts';
+import { isBondMode, isDnsList, isDomain, isIpv4, isIpv6, isMeterKbps } from '../model/valid.ts';
+import {
+  asHostname, asIpv4, asIpv4Match, asIpv6, asIpv6Cidr, asIpv6Match, asMac, asMtu, asNameserver, asNetmask,
+  asSearchDomain, asVlanTag, CheckError, intText, isTextIfName, isUuid, textChecks,
+} from './checked.ts';
 import { bridgeFlows, meterKbits, type VifLock } from './flows.ts';
-import type { BondSpec, BridgeSpec, DesiredHost, InterfaceSpec, MeterSpec, PortSpec } from './desired.ts';
+import type { BondSpec, BridgeSpec, DesiredHost, InterfaceSpec, MeterSpec, PortSpec, Rejection } from './desired.ts';
 
 type Reader = Pick<Database, 'get' | 'all' | 'referrers'>;
 
-const str = (o: Obj, f: string) => o.rec[f] as string;
-const map = (o: Obj, f: string) => (o.rec[f] ?? {}) as Record<string, string>;
+/** A field as a string ('' when it is not one: an older database may hold anything). */
+const str = (o: Obj, f: string): string => (typeof o.rec[f] === 'string' ? o.rec[f] as string : '');
+const map = (o: Obj, f: string): Record<string, string> => {
+  const v = o.rec[f];
+  return v && typeof v === 'object' && !Array.isArray(v) ? v as Record<string, string> : {};
+};
 
 function firstReferrer(db: Reader, ref: string, cls: string, field: string): Obj | undefined {
   const r = db.referrers(ref, cls, field)[0];
   return r ? db.get(r) : undefined;
 }
 
-/** The OVS bond settings of a Bond (xcp-networkd's make_bond_properties). */
-export function bondSpec(bond: Obj, master: Obj): BondSpec {
+/** Collects rejections (once per object, field, value and outcome) during one compile. */
+export class Rejections {
+  private readonly seen = new Set<string>();
+  readonly list: Rejection[] = [];
+
+  add(o: Obj, field: string, value: unknown, outcome: string): void {
+    let text = typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+    if (text.length > 200) text = `${text.slice(0, 199)}…`;
+    const r: Rejection = { cls: o.cls, uuid: isUuid(str(o, 'uuid')) ? str(o, 'uuid') : o.ref, field, value: text, outcome };
+    const key = JSON.stringify(r);
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    this.list.push(r);
+  }
+
+  /** `check(value)`, or undefined with the rejection recorded. */
+  take<T>(o: Obj, field: string, value: unknown, check: (v: unknown, field: string) => T, outcome: string): T | undefined {
+    try { return check(value, field); } catch (e) {
+      if (!(e instanceof CheckError)) throw e;
+      this.add(o, field, value, outcome);
+      return undefined;
+    }
+  }
+}
+
+const IGNORED = 'the value is ignored (the default applies)';
+
+/** The OVS bond settings of a Bond (xcp-networkd's make_bond_properties), bad properties left at their defaults. */
+export function bondSpec(bond: Obj, master: Obj, rej: Rejections = new Rejections()): BondSpec {
   const props = map(bond, 'properties');
   const mode = str(bond, 'mode');
-  const overrides = Object.fromEntries(Object.entries(map(master, 'other_config')).filter(([k]) => k.startsWith('bond-') && k !== 'bond-mode').map(([k, v]) => [k.slice(5), v]));
+  if (!isBondMode(mode)) rej.add(bond, 'mode', bond.rec.mode, 'balance-slb is used');
+  const prop = (k: string, ok: (s: string) => boolean): string | undefined => {
+    const v = props[k];
+    if (v === undefined) return undefined;
+    if (typeof v === 'string' && ok(v)) return v;
+    rej.add(bond, `properties:${k}`, v, IGNORED);
+    return undefined;
+  };
   const otherConfig: Record<string, string> = { 'bond-detect-mode': 'carrier', 'bond-miimon-interval': '100' };
   const memberOtherConfig: Record<string, string> = {};
   let ovsMode: BondSpec['mode'];
   let lacp: BondSpec['lacp'] = 'off';
   if (mode === 'lacp') {
     lacp = 'active';
-    ovsMode = props.hashing_algorithm === 'src_mac' ? 'balance-slb' : 'balance-tcp';
-    if (props['lacp-time']) otherConfig['lacp-time'] = props['lacp-time'];
-    if (props['lacp-fallback-ab']) otherConfig['lacp-fallback-ab'] = props['lacp-fallback-ab'];
-    if (props['lacp-aggregation-key']) memberOtherConfig['lacp-aggregation-key'] = props['lacp-aggregation-key'];
+    ovsMode = prop('hashing_algorithm', textChecks.hashingAlgorithm) === 'src_mac' ? 'balance-slb' : 'balance-tcp';
+    const time = prop('lacp-time', textChecks.lacpTime);
+    if (time) otherConfig['lacp-time'] = time;
+    const fallback = prop('lacp-fallback-ab', textChecks.boolText);
+    if (fallback) otherConfig['lacp-fallback-ab'] = fallback;
+    const key = prop('lacp-aggregation-key', textChecks.lacpAggregationKey);
+    if (key) memberOtherConfig['lacp-aggregation-key'] = key;
   } else {
     ovsMode = mode === 'active-backup' ? 'active-backup' : 'balance-slb';
     otherConfig['bond-rebalance-interval'] = '1800000';
   }
   let updelay = 31000, downdelay = 200;
-  for (const [k, v] of Object.entries(overrides)) {
-    if (k === 'updelay' && /^\d+$/.test(v)) updelay = Number(v);
-    else if (k === 'downdelay' && /^\d+$/.test(v)) downdelay = Number(v);
-    else otherConfig[`bond-${k}`] = v;
+  // the master PIF's other_config:bond-<key>: only the keys poolnet knows are read
+  for (const [key, v] of Object.entries(map(master, 'other_config'))) {
+    if (!key.startsWith('bond-') || key === 'bond-mode') continue;
+    const k = key.slice(5);
+    const ok = k === 'detect-mode' ? textChecks.bondDetectMode : ['updelay', 'downdelay', 'miimon-interval', 'rebalance-interval'].includes(k) ? textChecks.millis : undefined;
+    if (!ok) continue;
+    if (typeof v !== 'string' || !ok(v)) { rej.add(master, `other_config:${key}`, v, IGNORED); continue; }
+    if (k === 'updelay') updelay = Number(v);
+    else if (k === 'downdelay') downdelay = Number(v);
+    else otherConfig[key] = v;
   }
   return { mode: ovsMode, lacp, otherConfig, memberOtherConfig, updelay, downdelay };
 }
@@ -60,18 +120,31 @@ export function meterIds(vifUuids: readonly string[]): Map<string, number> {
   return out;
 }
 
-/** The effective locking mode of a VIF (network_default resolves to the network's default). */
-export function effectiveMode(db: Reader, vif: Obj): 'locked' | 'unlocked' | 'disabled' {
+const VIF_MODES = ['locked', 'unlocked', 'disabled', 'network_default'];
+
+/**
+ * The effective locking mode of a VIF (network_default resolves to the network's default), or
+ * undefined when the database holds no mode poolnet knows (the caller leaves the VIF off the switch).
+ */
+export function effectiveMode(db: Reader, vif: Obj, rej: Rejections = new Rejections()): 'locked' | 'unlocked' | 'disabled' | undefined {
   const m = str(vif, 'locking_mode');
-  if (m === 'network_default') return (db.get(str(vif, 'network'))?.rec.default_locking_mode as 'unlocked' | 'disabled') ?? 'unlocked';
-  return m as 'locked' | 'unlocked' | 'disabled';
+  if (!VIF_MODES.includes(m)) { rej.add(vif, 'locking_mode', vif.rec.locking_mode, 'the VIF is left off the switch (it passes nothing)'); return undefined; }
+  if (m !== 'network_default') return m as 'locked' | 'unlocked' | 'disabled';
+  const net = db.get(str(vif, 'network'));
+  const d = net ? net.rec.default_locking_mode : 'unlocked';
+  if (d === 'unlocked' || d === 'disabled') return d;
+  if (net) rej.add(net, 'default_locking_mode', d, 'its VIFs in network_default mode are disabled');
+  return 'disabled';
 }
 
-/** The kilobytes-per-second limit of a VIF, when it has a valid one. */
-export function vifRate(vif: Obj): number | undefined {
+/** The kilobytes-per-second limit of a VIF, when it has one a meter can carry. */
+export function vifRate(vif: Obj, rej: Rejections = new Rejections()): number | undefined {
   if (str(vif, 'qos_algorithm_type') !== 'ratelimit') return undefined;
   const kbps = map(vif, 'qos_algorithm_params').kbps;
-  return kbps && /^\d+$/.test(kbps) && Number(kbps) > 0 ? Number(kbps) : undefined;
+  if (kbps === undefined) return undefined;
+  if (typeof kbps === 'string' && isMeterKbps(kbps)) return Number(kbps);
+  rej.add(vif, 'qos_algorithm_params:kbps', kbps, 'no rate limit is set (not a rate an OpenFlow meter can carry)');
+  return undefined;
 }
 
 /** The tunnel key of a private network (1..2^24-1, a VXLAN VNI fits too): the same on every host. */
@@ -81,13 +154,45 @@ export function tunnelKey(networkUuid: string): number {
 
 export const vifPortName = (domid: number, device: string): string => `vif${domid}.${device}`;
 
+const LEFT_OUT = 'the object is left out of the host\'s desired state';
+
 export function compile(db: Reader, hostRef: string): DesiredHost {
   const host = db.get(hostRef);
   if (!host) throw new Error(`no host ${hostRef}`);
+  const rej = new Rejections();
   const pool = db.all('pool').next().value as Obj | undefined;
-  const pifs = db.referrers(hostRef, 'PIF', 'host').map((r) => db.get(r)!).sort((a, b) => str(a, 'device').localeCompare(str(b, 'device'), 'en', { numeric: true }) || (a.rec.VLAN as number) - (b.rec.VLAN as number));
-  const netOf = (p: Obj) => db.get(str(p, 'network'))!;
-  const mtuOf = (p: Obj) => Number(map(p, 'other_config').mtu) || (netOf(p).rec.MTU as number);
+
+  // networks: a bridge name and uuid fit for text, and an MTU; checked once each
+  const netChecked = new Map<string, Obj | undefined>();
+  const goodNet = (ref: unknown): Obj | undefined => {
+    if (typeof ref !== 'string') return undefined;
+    if (netChecked.has(ref)) return netChecked.get(ref);
+    const n = db.get(ref);
+    let ok = n;
+    if (n && !isTextIfName(str(n, 'bridge'))) { rej.add(n, 'bridge', n.rec.bridge, `${LEFT_OUT}, with its PIFs and VIFs on this host`); ok = undefined; }
+    else if (n && !isUuid(str(n, 'uuid'))) { rej.add(n, 'uuid', n.rec.uuid, `${LEFT_OUT}, with its PIFs and VIFs on this host`); ok = undefined; }
+    netChecked.set(ref, ok);
+    return ok;
+  };
+  const netMtu = (n: Obj): number | undefined => rej.take(n, 'MTU', n.rec.MTU, asMtu, 'the MTU is left at its default');
+  /** A PIF that can be realised: a device name fit for text, on a usable network. */
+  const goodPif = (p: Obj): boolean => {
+    if (!isTextIfName(str(p, 'device'))) { rej.add(p, 'device', p.rec.device, LEFT_OUT); return false; }
+    return !!goodNet(p.rec.network);
+  };
+
+  const pifs = db.referrers(hostRef, 'PIF', 'host').map((r) => db.get(r)).filter((p): p is Obj => !!p && goodPif(p))
+    .sort((a, b) => str(a, 'device').localeCompare(str(b, 'device'), 'en', { numeric: true }) || (a.rec.VLAN as number) - (b.rec.VLAN as number));
+  const netOf = (p: Obj) => goodNet(p.rec.network)!;
+  const mtuOf = (p: Obj): number | undefined => {
+    const own = map(p, 'other_config').mtu;
+    if (own !== undefined && own !== '') {
+      const v = rej.take(p, 'other_config:mtu', intText(own) ?? own, asMtu, 'the network\'s MTU is used');
+      if (v !== undefined) return v;
+    }
+    return netMtu(netOf(p));
+  };
+  const macOf = (p: Obj): string | undefined => (p.rec.MAC === '' ? '' : rej.take(p, 'MAC', p.rec.MAC, asMac, 'the device keeps the address it has'));
 
   const bridges = new Map<string, { name: string; mac?: string; ports: PortSpec[]; networkUuids: string[] }>();
   /** network ref -> { real bridge, tag } where its VIFs attach */
@@ -108,19 +213,24 @@ export function compile(db: Reader, hostRef: string): DesiredHost {
     if (!p.rec.currently_attached || !p.rec.managed) continue;
     const net = netOf(p);
     const bond = firstReferrer(db, p.ref, 'Bond', 'master');
+    const mtu = mtuOf(p);
     if (p.rec.physical && (p.rec.bond_slave_of === NULL_REF || !p.rec.bond_slave_of)) {
-      const b = ensureBridge(str(net, 'bridge'), str(p, 'MAC'), str(net, 'uuid'));
-      b.ports.push({ name: str(p, 'device'), kind: 'uplink', interfaces: [str(p, 'device')], type: '', mtu: mtuOf(p) });
-      devices.push({ name: str(p, 'device'), mtu: mtuOf(p) });
+      const b = ensureBridge(str(net, 'bridge'), macOf(p), str(net, 'uuid'));
+      b.ports.push({ name: str(p, 'device'), kind: 'uplink', interfaces: [str(p, 'device')], type: '', mtu });
+      devices.push({ name: str(p, 'device'), mtu: mtu ?? 1500 });
       attach.set(net.ref, { bridge: str(net, 'bridge') });
     } else if (bond) {
-      const slaves = db.referrers(bond.ref, 'PIF', 'bond_slave_of').map((r) => db.get(r)!).sort((a, b) => str(a, 'device').localeCompare(str(b, 'device'), 'en', { numeric: true }));
-      const b = ensureBridge(str(net, 'bridge'), str(p, 'MAC'), str(net, 'uuid'));
+      const slaves = db.referrers(bond.ref, 'PIF', 'bond_slave_of').map((r) => db.get(r)).filter((s): s is Obj => !!s)
+        .filter((s) => isTextIfName(str(s, 'device')) || (rej.add(s, 'device', s.rec.device, 'the bond member is left out'), false))
+        .sort((a, b) => str(a, 'device').localeCompare(str(b, 'device'), 'en', { numeric: true }));
+      if (!slaves.length) continue;
+      const mac = macOf(p);
+      const b = ensureBridge(str(net, 'bridge'), mac, str(net, 'uuid'));
       const members = slaves.map((s) => str(s, 'device'));
       b.ports.push(members.length > 1
-        ? { name: str(p, 'device'), kind: 'bond', interfaces: members, type: '', bond: bondSpec(bond, p), mac: str(p, 'MAC'), mtu: mtuOf(p) }
-        : { name: members[0], kind: 'uplink', interfaces: members, type: '', mtu: mtuOf(p) });
-      for (const m of members) devices.push({ name: m, mtu: mtuOf(p) });
+        ? { name: str(p, 'device'), kind: 'bond', interfaces: members, type: '', bond: bondSpec(bond, p, rej), mac, mtu }
+        : { name: members[0], kind: 'uplink', interfaces: members, type: '', mtu });
+      for (const m of members) devices.push({ name: m, mtu: mtu ?? 1500 });
       attach.set(net.ref, { bridge: str(net, 'bridge') });
     }
   }
@@ -129,11 +239,12 @@ export function compile(db: Reader, hostRef: string): DesiredHost {
   for (const p of pifs) {
     const vlan = firstReferrer(db, p.ref, 'VLAN', 'untagged_PIF');
     if (!vlan || !p.rec.currently_attached) continue;
-    const tagged = db.get(str(vlan, 'tagged_PIF'))!;
-    const parent = attach.get(str(tagged, 'network'));
+    const tagged = db.get(str(vlan, 'tagged_PIF'));
+    const parent = tagged && attach.get(str(tagged, 'network'));
     if (!parent) continue; // the tagged PIF is not up: nothing to hang the VLAN on
+    const tag = rej.take(vlan, 'tag', vlan.rec.tag, asVlanTag, `${LEFT_OUT}: its network and VIFs are not realised here`);
+    if (tag === undefined) continue;
     const net = netOf(p);
-    const tag = vlan.rec.tag as number;
     bridges.get(parent.bridge)!.ports.push({ name: str(net, 'bridge'), kind: 'vlan', interfaces: [str(net, 'bridge')], type: 'internal', tag, fakeBridge: true, mtu: mtuOf(p) });
     bridges.get(parent.bridge)!.networkUuids.push(str(net, 'uuid'));
     attach.set(net.ref, { bridge: parent.bridge, tag });
@@ -141,66 +252,96 @@ export function compile(db: Reader, hostRef: string): DesiredHost {
 
   // 2b. cross-server private networks: a bridge per tunnel network with a GRE (or VXLAN) port to
   // every other host that has the network plugged, keyed per network (poolnet's own controller)
+  const endpoint = (pif: Obj): string | undefined => {
+    const ip = str(pif, 'IP');
+    if (ip === '') return undefined;
+    if (isIpv4(ip) || isIpv6(ip)) return ip;
+    rej.add(pif, 'IP', pif.rec.IP, 'no tunnel ends at this address');
+    return undefined;
+  };
   for (const p of pifs) {
     const t = firstReferrer(db, p.ref, 'tunnel', 'access_PIF');
     if (!t || !p.rec.currently_attached) continue;
     const transport = db.get(str(t, 'transport_PIF'));
-    if (!transport || !str(transport, 'IP')) continue;
+    const local = transport && endpoint(transport);
+    if (!local) continue;
     const net = netOf(p);
-    const b = ensureBridge(str(net, 'bridge'), str(p, 'MAC'), str(net, 'uuid'));
+    const b = ensureBridge(str(net, 'bridge'), macOf(p), str(net, 'uuid'));
     attach.set(net.ref, { bridge: str(net, 'bridge') });
     const key = String(tunnelKey(str(net, 'uuid')));
-    const names: string[] = [];
     for (const r of db.referrers(net.ref, 'PIF', 'network')) {
-      const other = db.get(r)!;
-      if (other.rec.host === hostRef || !other.rec.currently_attached) continue;
+      const other = db.get(r);
+      if (!other || other.rec.host === hostRef || !other.rec.currently_attached) continue;
       const ot = firstReferrer(db, other.ref, 'tunnel', 'access_PIF');
-      const remote = ot ? (db.get(str(ot, 'transport_PIF'))?.rec.IP as string | undefined) : undefined;
-      if (!ot || !remote) continue;
+      const otherTransport = ot && db.get(str(ot, 'transport_PIF'));
+      const remote = otherTransport && endpoint(otherTransport);
+      const otherHost = db.get(str(other, 'host'));
+      if (!remote || !otherHost || !isUuid(str(otherHost, 'uuid'))) continue;
       const proto = str(t, 'protocol') === 'vxlan' ? 'vxlan' : 'gre';
-      const name = `${proto === 'gre' ? 'gre' : 'vx'}${key}.${str(db.get(str(other, 'host'))!, 'uuid').slice(0, 4)}`.slice(0, 15);
-      names.push(name);
+      const name = `${proto === 'gre' ? 'gre' : 'vx'}${key}.${str(otherHost, 'uuid').slice(0, 4)}`.slice(0, 15);
       // split horizon: a protected port's traffic never goes out of another protected port, so
       // what comes in from a tunnel goes to the local ports only, never around the mesh, while
       // the switch learns (and relearns, after a migration) where each VM is
-      b.ports.push({ name, kind: 'tunnel', interfaces: [name], type: proto, options: { remote_ip: remote, local_ip: str(transport, 'IP'), key }, protected: true });
+      b.ports.push({ name, kind: 'tunnel', interfaces: [name], type: proto, options: { remote_ip: remote, local_ip: local, key }, protected: true });
     }
   }
 
   // 3. VIFs of VMs running here; internal networks get a bridge of their own on demand
-  const vms = db.referrers(hostRef, 'VM', 'resident_on').map((r) => db.get(r)!).filter((vm) => vm.rec.power_state === 'Running' && !vm.rec.is_control_domain);
+  const vms = db.referrers(hostRef, 'VM', 'resident_on').map((r) => db.get(r)).filter((vm): vm is Obj => !!vm && vm.rec.power_state === 'Running' && !vm.rec.is_control_domain)
+    .filter((vm) => {
+      const domid = vm.rec.domid;
+      const ok = typeof domid === 'number' && Number.isSafeInteger(domid) && domid >= 0 && domid < 0x7fffffff;
+      if (!ok) rej.add(vm, 'domid', domid, 'its VIFs are left off the switch');
+      else if (!isUuid(str(vm, 'uuid'))) rej.add(vm, 'uuid', vm.rec.uuid, 'its VIFs are left off the switch');
+      return ok && isUuid(str(vm, 'uuid'));
+    });
   const locks = new Map<string, VifLock[]>();
   const vifsByBridge = new Map<string, string[]>();
   const pending: { bridge: string; port: PortSpec; lock: VifLock; uuid: string; rate?: number }[] = [];
   const detachedVifs: string[] = [];
+  const OFF = 'the VIF is left off the switch (it passes nothing)';
   for (const vm of vms.sort((a, b) => (a.rec.domid as number) - (b.rec.domid as number))) {
     for (const vifRef of db.referrers(vm.ref, 'VIF', 'VM')) {
-      const vif = db.get(vifRef)!;
-      if (!vif.rec.currently_attached) continue;
-      const net = db.get(str(vif, 'network'));
+      const vif = db.get(vifRef);
+      if (!vif || !vif.rec.currently_attached) continue;
+      const net = goodNet(vif.rec.network);
       if (!net) continue;
       let where = attach.get(net.ref);
       if (!where) {
-        const onNet = db.referrers(net.ref, 'PIF', 'network').map((r) => db.get(r)!);
-        if (onNet.some((x) => x.rec.host === hostRef)) continue; // the network's PIF here is down
+        const onNet = db.referrers(net.ref, 'PIF', 'network').map((r) => db.get(r));
+        if (onNet.some((x) => x?.rec.host === hostRef)) continue; // the network's PIF here is down (or left out)
         ensureBridge(str(net, 'bridge'), undefined, str(net, 'uuid'));
         where = { bridge: str(net, 'bridge') };
         attach.set(net.ref, where);
       }
-      const mode = effectiveMode(db, vif);
       const name = vifPortName(vm.rec.domid as number, str(vif, 'device'));
-      const trunks = vif.rec.trunks as number[];
+      if (!/^\d{1,4}$/.test(str(vif, 'device')) || !isTextIfName(name)) { rej.add(vif, 'device', vif.rec.device, OFF); continue; }
+      if (!isUuid(str(vif, 'uuid'))) { rej.add(vif, 'uuid', vif.rec.uuid, OFF); continue; }
+      const mode = effectiveMode(db, vif, rej);
+      if (mode === undefined) continue;
       // a disabled VIF leaves the bridge altogether (no traffic either way), as xapi does
-      if (mode === 'disabled') detachedVifs.push(name);
-      else {
-        pending.push({
-          bridge: where.bridge, uuid: str(vif, 'uuid'), rate: vifRate(vif),
-          port: { name, kind: 'vif', interfaces: [name], type: '', tag: where.tag, trunks: trunks.length ? trunks : undefined, mtu: Number(map(vif, 'other_config').mtu) || (net.rec.MTU as number),
-            externalIds: { 'xs-vif-uuid': str(vif, 'uuid'), 'xs-vm-uuid': str(vm, 'uuid'), 'xs-network-uuid': str(net, 'uuid'), 'attached-mac': str(vif, 'MAC') },
-            lock: { mode, mac: str(vif, 'MAC'), ipv4: vif.rec.ipv4_allowed as string[], ipv6: vif.rec.ipv6_allowed as string[] }, rateKbps: vifRate(vif) },
-          lock: { port: name, vifUuid: str(vif, 'uuid'), mac: str(vif, 'MAC'), mode, ipv4: vif.rec.ipv4_allowed as string[], ipv6: vif.rec.ipv6_allowed as string[] },
-        });
-      }
+      if (mode === 'disabled') { detachedVifs.push(name); continue; }
+      const mac = rej.take(vif, 'MAC', vif.rec.MAC, asMac, OFF);
+      if (mac === undefined) continue;
+      const rawTrunks = Array.isArray(vif.rec.trunks) ? vif.rec.trunks : undefined;
+      const trunks = rawTrunks?.map((t) => rej.take(vif, 'trunks', t, asVlanTag, OFF));
+      if (!trunks || trunks.some((t) => t === undefined)) { if (!trunks) rej.add(vif, 'trunks', vif.rec.trunks, OFF); continue; }
+      // a bad allowed address is dropped: a locked VIF then passes less, never more
+      const allowed = <T>(field: string, check: (v: unknown, f: string) => T) => {
+        if (!Array.isArray(vif.rec[field])) { rej.add(vif, field, vif.rec[field], 'no address of this family is allowed'); return []; }
+        return (vif.rec[field] as unknown[]).flatMap((a) => { const v = rej.take(vif, field, a, check, 'the entry is left out (the VIF may send less, never more)'); return v === undefined ? [] : [String(v)]; });
+      };
+      const ipv4 = allowed('ipv4_allowed', asIpv4Match), ipv6 = allowed('ipv6_allowed', asIpv6Match);
+      const ownMtu = map(vif, 'other_config').mtu;
+      const mtu = (ownMtu !== undefined && ownMtu !== '' ? rej.take(vif, 'other_config:mtu', intText(ownMtu) ?? ownMtu, asMtu, 'the network\'s MTU is used') : undefined) ?? netMtu(net);
+      const rate = vifRate(vif, rej);
+      pending.push({
+        bridge: where.bridge, uuid: str(vif, 'uuid'), rate,
+        port: { name, kind: 'vif', interfaces: [name], type: '', tag: where.tag, trunks: trunks.length ? trunks as number[] : undefined, mtu,
+          externalIds: { 'xs-vif-uuid': str(vif, 'uuid'), 'xs-vm-uuid': str(vm, 'uuid'), 'xs-network-uuid': str(net, 'uuid'), 'attached-mac': mac },
+          lock: { mode, mac, ipv4, ipv6 }, rateKbps: rate },
+        lock: { port: name, vifUuid: str(vif, 'uuid'), mac, mode, ipv4, ipv6 },
+      });
     }
   }
   const meters: Record<string, MeterSpec[]> = {};
@@ -218,6 +359,8 @@ export function compile(db: Reader, hostRef: string): DesiredHost {
   // 4. addresses: on the bridge device of each PIF with an IP configuration (management first)
   let defaultRoute: DesiredHost['defaultRoute'];
   let dnsPif: Obj | undefined;
+  const frozenDevices: string[] = [];
+  const FROZEN = 'its IP configuration is left out (the addresses on its bridge are left as they are)';
   for (const p of pifs) {
     if (!p.rec.currently_attached || firstReferrer(db, p.ref, 'tunnel', 'access_PIF')) continue;
     if (p.rec.bond_slave_of && p.rec.bond_slave_of !== NULL_REF) continue;
@@ -225,26 +368,78 @@ export function compile(db: Reader, hostRef: string): DesiredHost {
     if (v4 === 'None' && v6 === 'None' && !p.rec.management) continue;
     const net = netOf(p);
     const oc = map(p, 'other_config');
-    const spec: InterfaceSpec = {
-      device: str(net, 'bridge'), pif: str(p, 'uuid'), mtu: mtuOf(p), management: !!p.rec.management,
-      ipv4: v4 === 'Static' ? { mode: 'static', address: `${str(p, 'IP')}/${prefixOfNetmask(str(p, 'netmask'))}`, gateway: str(p, 'gateway') || undefined } : { mode: v4 === 'DHCP' ? 'dhcp' : 'none' },
-      ipv6: { mode: v6.toLowerCase() as InterfaceSpec['ipv6']['mode'], addresses: (p.rec.IPv6 as string[]).filter(Boolean), gateway: str(p, 'ipv6_gateway') || undefined },
-      routes: (map(net, 'other_config')['static-routes'] ?? '').split(',').filter(Boolean).map((r) => { const [subnet, len, gateway] = r.split('/'); return { subnet: `${subnet}/${len}`, gateway }; }),
-    };
+    const spec = interfaceSpec(p, net, v4, v6, mtuOf(p), rej, FROZEN);
+    if (!spec) { frozenDevices.push(str(net, 'bridge')); continue; }
     interfaces.push(spec);
     // xapi: the PIF marked defaultroute/peerdns wins, else the management interface
     if (spec.ipv4.gateway && (oc.defaultroute === 'true' || (!defaultRoute && p.rec.management))) defaultRoute = { device: spec.device, gateway: spec.ipv4.gateway };
     if (oc.peerdns === 'true' || (!dnsPif && p.rec.management)) dnsPif = p;
   }
   interfaces.sort((a, b) => Number(b.management) - Number(a.management) || a.device.localeCompare(b.device));
-  const dns = dnsPif && str(dnsPif, 'ip_configuration_mode') === 'Static'
-    ? { nameservers: str(dnsPif, 'DNS').split(',').filter(Boolean), search: (map(dnsPif, 'other_config').domain ?? '').split(',').filter(Boolean) }
-    : undefined;
+  const dns = dnsPif && str(dnsPif, 'ip_configuration_mode') === 'Static' ? dnsOf(dnsPif, rej) : undefined;
 
+  const hostname = str(host, 'hostname') === '' ? '' : rej.take(host, 'hostname', host.rec.hostname, asHostname, 'the hostname is left as it is') ?? '';
   const bridgeList: BridgeSpec[] = [...bridges.values()].sort((a, b) => a.name.localeCompare(b.name)).map((b) => ({
     name: b.name, mac: b.mac, ports: b.ports, externalIds: { 'xs-network-uuids': b.networkUuids.join(';') },
-    mcastSnooping: !!pool?.rec.igmp_snooping_enabled,
+    mcastSnooping: pool?.rec.igmp_snooping_enabled === true,
   }));
   const flows = Object.fromEntries(bridgeList.map((b) => [b.name, bridgeFlows(locks.get(b.name) ?? [])]));
-  return { hostname: str(host, 'hostname'), bridges: bridgeList, interfaces, defaultRoute, dns, flows, meters, devices, detachedVifs };
+  return {
+    hostname, bridges: bridgeList, interfaces, defaultRoute, dns, flows, meters, devices, detachedVifs,
+    ...(frozenDevices.length ? { frozenDevices } : {}), ...(rej.list.length ? { rejected: rej.list } : {}),
+  };
+}
+
+/** The IP configuration of a PIF's bridge, or undefined (reported) when a value of it is bad. */
+function interfaceSpec(p: Obj, net: Obj, v4: string, v6: string, mtu: number | undefined, rej: Rejections, outcome: string): InterfaceSpec | undefined {
+  if (!['None', 'DHCP', 'Static'].includes(v4)) { rej.add(p, 'ip_configuration_mode', p.rec.ip_configuration_mode, outcome); return undefined; }
+  if (!['None', 'DHCP', 'Static', 'Autoconf'].includes(v6)) { rej.add(p, 'ipv6_configuration_mode', p.rec.ipv6_configuration_mode, outcome); return undefined; }
+  let ipv4: InterfaceSpec['ipv4'] = { mode: v4 === 'DHCP' ? 'dhcp' : 'none' };
+  if (v4 === 'Static') {
+    const ip = rej.take(p, 'IP', p.rec.IP, asIpv4, outcome);
+    const mask = rej.take(p, 'netmask', p.rec.netmask, asNetmask, outcome);
+    const gw = str(p, 'gateway') === '' ? '' : rej.take(p, 'gateway', p.rec.gateway, asIpv4, outcome);
+    if (ip === undefined || mask === undefined || gw === undefined) return undefined;
+    ipv4 = { mode: 'static', address: `${ip}/${prefixOfNetmask(mask)}`, gateway: gw || undefined };
+  }
+  const addresses: string[] = [];
+  for (const a of Array.isArray(p.rec.IPv6) ? p.rec.IPv6 as unknown[] : [p.rec.IPv6]) {
+    if (a === '') continue;
+    const v = rej.take(p, 'IPv6', a, asIpv6Cidr, outcome);
+    if (v === undefined) return undefined;
+    addresses.push(v);
+  }
+  const gw6 = str(p, 'ipv6_gateway') === '' ? '' : rej.take(p, 'ipv6_gateway', p.rec.ipv6_gateway, asIpv6, outcome);
+  if (gw6 === undefined) return undefined;
+  // other_config:static-routes: subnet/prefix/gateway entries; a bad one is left out alone
+  const routes: { subnet: string; gateway: string }[] = [];
+  const raw = map(net, 'other_config')['static-routes'];
+  for (const r of typeof raw === 'string' ? raw.split(',').filter(Boolean) : raw === undefined ? [] : [raw]) {
+    const [subnet, len, gateway, ...rest] = String(r).split('/');
+    if (rest.length || !isIpv4(subnet) || !/^\d{1,2}$/.test(len ?? '') || Number(len) > 32 || !isIpv4(gateway ?? '')) { rej.add(net, 'other_config:static-routes', r, 'the route is left out'); continue; }
+    routes.push({ subnet: `${subnet}/${len}`, gateway });
+  }
+  return {
+    device: str(net, 'bridge'), pif: str(p, 'uuid'), mtu: mtu ?? 1500, management: p.rec.management === true, ipv4,
+    ipv6: { mode: v6.toLowerCase() as InterfaceSpec['ipv6']['mode'], addresses, gateway: gw6 || undefined },
+    routes,
+  };
+}
+
+/** Name servers and search domains of the DNS PIF, or undefined (reported): resolv.conf is then left alone. */
+function dnsOf(p: Obj, rej: Rejections): DesiredHost['dns'] {
+  const outcome = 'the DNS configuration is left as it is';
+  if (p.rec.DNS !== undefined && (typeof p.rec.DNS !== 'string' || !isDnsList(p.rec.DNS))) { rej.add(p, 'DNS', p.rec.DNS, outcome); return undefined; }
+  const domain = map(p, 'other_config').domain;
+  if (domain !== undefined && (typeof domain !== 'string' || !isDomain(domain))) { rej.add(p, 'other_config:domain', domain, outcome); return undefined; }
+  try {
+    return {
+      nameservers: str(p, 'DNS').split(',').filter(Boolean).map((n) => asNameserver(n)),
+      search: (domain ?? '').split(/[ ,]+/).filter(Boolean).map((d) => asSearchDomain(d)),
+    };
+  } catch (e) {
+    if (!(e instanceof CheckError)) throw e;
+    rej.add(p, e.field, e.value, outcome);
+    return undefined;
+  }
 }

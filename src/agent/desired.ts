@@ -84,7 +84,24 @@ export interface MeterSpec {
   readonly vif: string;
 }
 
+/**
+ * An object (or one value of it) that compile() left out because a value failed its re-check.
+ * The agent turns each into a pool message, once.
+ */
+export interface Rejection {
+  /** The datamodel class of the object: PIF, VIF, network, Bond, VLAN, tunnel, host, VM. */
+  readonly cls: string;
+  readonly uuid: string;
+  /** The field (other_config keys as `other_config:<key>`). */
+  readonly field: string;
+  /** The refused value, JSON-quoted (so a newline in it shows as \n), cut to 200 characters. */
+  readonly value: string;
+  /** What the agent did instead, for the administrator. */
+  readonly outcome: string;
+}
+
 export interface DesiredHost {
+  /** '' when the database has none or a bad one (the hostname is then left as it is). */
   readonly hostname: string;
   readonly bridges: readonly BridgeSpec[];
   readonly interfaces: readonly InterfaceSpec[];
@@ -101,4 +118,11 @@ export interface DesiredHost {
    * host's own kernel must not take their frames either (it would answer ARP for its addresses).
    */
   readonly detachedVifs?: readonly string[];
+  /**
+   * Bridge devices whose IP configuration was rejected: the host OS step leaves their addresses
+   * and routes as they are (neither the bad configuration nor an empty one).
+   */
+  readonly frozenDevices?: readonly string[];
+  /** What compile() left out, and why (absent when nothing was). */
+  readonly rejected?: readonly Rejection[];
 }
