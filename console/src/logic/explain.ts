@@ -61,7 +61,7 @@ export const PLAIN: Readonly<Record<string, Explainer>> = {
   CANNOT_DESTROY_SYSTEM_NETWORK: (p, d) => `${d(p[0])} is the host-internal management network; it cannot be removed.`,
   BRIDGE_NAME_EXISTS: (p) => `A network already uses the bridge ${p[0] ?? ''}; leave the bridge empty to get a free one.`,
   BRIDGE_NOT_AVAILABLE: (p) => `The bridge ${p[0] ?? ''} is missing on the host.`,
-  VIF_IN_USE: (p, d) => `${d(p[0])} has active VIFs (${p.slice(1).map(d).join(', ') || 'attached to running VMs'}). The seed: "You cannot change the default-locking-mode of a network that has active VIFs attached to it." Shut down those VMs or unplug their VIFs, change the default, then start them again — or set the locking mode on each VIF instead.`,
+  VIF_IN_USE: (p, d) => `${d(p[0])} has active VIFs (${p.slice(1).map(d).join(', ') || 'attached to running VMs'}). The XenServer documentation: "You cannot change the default-locking-mode of a network that has active VIFs attached to it." Shut down those VMs or unplug their VIFs, change the default, then start them again — or set the locking mode on each VIF instead.`,
 
   PIF_IS_MANAGEMENT_INTERFACE: (p, d) => `${d(p[0])} is the management interface: it cannot lose its IP configuration or be unplugged. Move the management interface to another interface first.`,
   PIF_HAS_NO_NETWORK_CONFIGURATION: (p, d) => `${d(p[0])} has no IP configuration. Give it an address (IP configuration: DHCP or Static) before making it the management interface.`,
@@ -93,7 +93,7 @@ export const PLAIN: Readonly<Record<string, Explainer>> = {
   CANNOT_ADD_TUNNEL_TO_SRIOV_LOGICAL: (p, d) => `${d(p[0])} is an SR-IOV interface and cannot carry a tunnel.`,
   CANNOT_ADD_TUNNEL_TO_VLAN_ON_SRIOV_LOGICAL: (p, d) => `${d(p[0])} is a VLAN on SR-IOV and cannot carry a tunnel.`,
   IS_TUNNEL_ACCESS_PIF: (p, d) => `${d(p[0])} is the inside of a cross-server private network; use the interface that carries it.`,
-  TRANSPORT_PIF_NOT_CONFIGURED: (p, d) => `${d(p[0])} has no IP address. The seed: a cross-server private network must run over the management interface or a secondary interface (an IP-enabled NIC). Configure an IP on it first.`,
+  TRANSPORT_PIF_NOT_CONFIGURED: (p, d) => `${d(p[0])} has no IP address. The XenServer documentation: a cross-server private network must run over the management interface or a secondary interface (an IP-enabled NIC). Configure an IP on it first.`,
   REQUIRED_PIF_IS_UNPLUGGED: (p, d) => `${d(p[0])} is unplugged.`,
   INCOMPATIBLE_PIF_PROPERTIES: () => 'The chosen NICs have different properties (such as offload settings); a bond needs NICs that match.',
   DUPLICATE_PIF_DEVICE_NAME: (p) => `A PIF for ${p[0] ?? 'this device'} already exists on that host.`,

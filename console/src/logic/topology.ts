@@ -2,6 +2,7 @@
 // VLAN, single-server private, cross-server private, SR-IOV) -> VIFs -> VMs. Pure: built from the
 // object cache, laid out by layout.ts, drawn by ui/Topology.tsx, and tested without a browser.
 
+import { NETWORK_KINDS, type NetworkKind } from './networkKinds.ts';
 import { pifName, vifRateKBs } from './net.ts';
 import { cmp, isRef, natural, num, str, strs, type Rec, type Ref, type Store } from './store.ts';
 
@@ -18,18 +19,6 @@ export function pifKind(p: Rec): PifKind {
   if (p.physical === true) return 'physical';
   return 'unknown';
 }
-
-export type NetworkKind = 'external' | 'bonded' | 'vlan' | 'private' | 'internal' | 'sriov';
-
-/** The New Network wizard's words for each kind. */
-export const NETWORK_KIND_LABEL: Record<NetworkKind, string> = {
-  external: 'external',
-  bonded: 'bonded',
-  vlan: 'external VLAN',
-  private: 'cross-server private',
-  internal: 'single-server private',
-  sriov: 'SR-IOV',
-};
 
 /** What kind of network this is, from the PIFs that carry it on the hosts. */
 export function networkKind(store: Store, net: Rec): NetworkKind {
@@ -263,7 +252,7 @@ export function buildGraph(store: Store): Graph {
     const kind = kinds.get(ref)!;
     const vlan = networkVlan(store, n);
     const lock = str(n, 'default_locking_mode');
-    const badges: Badge[] = [{ text: NETWORK_KIND_LABEL[kind], tone: `net-${kind}` }];
+    const badges: Badge[] = [{ text: NETWORK_KINDS[kind].label, tone: `net-${kind}` }];
     if (lock === 'disabled') badges.push({ text: 'default: disabled', tone: 'disabled' });
     nodes.push(node('network', ref, str(n, 'name_label') || str(n, 'bridge'), [[str(n, 'bridge'), vlan !== undefined ? `VLAN ${vlan}` : '', `MTU ${num(n, 'MTU')}`].filter(Boolean).join(' · ')], badges,
       { 'network-kind': kind, bridge: str(n, 'bridge'), vlan: vlan === undefined ? '' : String(vlan), 'default-locking': lock }));

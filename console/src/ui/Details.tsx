@@ -5,8 +5,16 @@ import type { ComponentChildren } from 'preact';
 import { publicFields, type FieldType } from '../logic/model.ts';
 import { pifName } from '../logic/net.ts';
 import { isRef, str, strs, type Rec, type Store } from '../logic/store.ts';
-import { NETWORK_KIND_LABEL, describeRef, effectiveLocking, interfaceRole, ipSummary, lockingMeaning, networkKind } from '../logic/topology.ts';
-import { DestroyBondDialog, IpConfigDialog, ManagementDialog, NetworkLockingDialog, NewBondDialog, RemoveNetworkDialog, VifLockingDialog, VifRateDialog } from './Actions.tsx';
+import { describeRef, effectiveLocking, interfaceRole, ipSummary, lockingMeaning, networkKind } from '../logic/topology.ts';
+import { NETWORK_KINDS } from '../logic/networkKinds.ts';
+import { DestroyBondDialog } from './dialogs/DestroyBondDialog.tsx';
+import { IpConfigDialog } from './dialogs/IpConfigDialog.tsx';
+import { ManagementDialog } from './dialogs/ManagementDialog.tsx';
+import { NetworkLockingDialog } from './dialogs/NetworkLockingDialog.tsx';
+import { NewBondDialog } from './dialogs/NewBondDialog.tsx';
+import { RemoveNetworkDialog } from './dialogs/RemoveNetworkDialog.tsx';
+import { VifLockingDialog } from './dialogs/VifLockingDialog.tsx';
+import { VifRateDialog } from './dialogs/VifRateDialog.tsx';
 import { useApp, useCan, type Selection } from './common.tsx';
 import { membership } from './Tables.tsx';
 
@@ -80,7 +88,7 @@ export function Details({ sel }: { sel: Selection }) {
     }
     case 'network': {
       title = `Network ${str(rec, 'name_label')}`;
-      body = <p>{NETWORK_KIND_LABEL[networkKind(store, rec)]} · bridge <code>{str(rec, 'bridge')}</code> · default locking mode <b>{str(rec, 'default_locking_mode')}</b></p>;
+      body = <p>{NETWORK_KINDS[networkKind(store, rec)].label} · bridge <code>{str(rec, 'bridge')}</code> · default locking mode <b>{str(rec, 'default_locking_mode')}</b></p>;
       actions = (
         <>
           <ActionButton action="network-locking" methods={['network.set_default_locking_mode']} onClick={() => open((close) => <NetworkLockingDialog close={close} network={sel.ref} />)}>Default locking mode…</ActionButton>

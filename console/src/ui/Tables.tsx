@@ -3,7 +3,8 @@
 import { useMemo, useState } from 'preact/hooks';
 import { vifRateKBs } from '../logic/net.ts';
 import { cmp, natural, num, str, strs, type Rec, type Ref } from '../logic/store.ts';
-import { NETWORK_KIND_LABEL, effectiveLocking, interfaceRole, ipSummary, linkText, networkHosts, networkKind, networkVlan, pifKind } from '../logic/topology.ts';
+import { effectiveLocking, interfaceRole, ipSummary, linkText, networkHosts, networkKind, networkVlan, pifKind } from '../logic/topology.ts';
+import { NETWORK_KINDS } from '../logic/networkKinds.ts';
 import { inputValue, useApp } from './common.tsx';
 
 const byDevice = (a: [Ref, Rec], b: [Ref, Rec]) => natural(str(a[1], 'device'), str(b[1], 'device')) || num(a[1], 'VLAN') - num(b[1], 'VLAN');
@@ -94,7 +95,7 @@ export function NetworkTable() {
           return (
             <tr key={ref} data-ref={ref} data-name={str(n, 'name_label')} class="clickable" onClick={() => select({ kind: 'network', ref })}>
               <td>{str(n, 'name_label')}</td>
-              <td>{NETWORK_KIND_LABEL[networkKind(store, n)]}</td>
+              <td>{NETWORK_KINDS[networkKind(store, n)].label}</td>
               <td><code>{str(n, 'bridge')}</code></td>
               <td>{vlan ?? '—'}</td>
               <td>{num(n, 'MTU')}</td>
