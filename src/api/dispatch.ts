@@ -2,6 +2,7 @@
 // implementation inside one database transaction. Transport-independent.
 
 import { XapiError, allWireNames, lookupMethod, t, type ClassDef, type FieldType, type MessageDef } from '../model/index.ts';
+import { checkMessageValues } from '../model/checks.ts';
 import type { Ctx, ImplTable, Services } from './context.ts';
 import { EventHub, eventImpls } from './events.ts';
 import { decodeCtorArgs, runGeneric } from './generic.ts';
@@ -76,6 +77,7 @@ export class Api {
     const sessionRef = msg.sessionless ? '' : (typeof params[0] === 'string' ? params[0] : '');
     const session = msg.sessionless ? undefined : checkSession(this.svc.db, params[0]);
     if (session) checkRbac(session, cls, msg, args);
+    checkMessageValues(cls, msg, args); // the datamodel's value syntax (model/checks.ts): refused before anything runs
 
     if (isAsync) {
       const task = createTask(this.svc.db, this.svc.thisHost(), sessionRef, `Async.${name}`);

@@ -2,6 +2,7 @@
 // Everything else (dispatch, generic messages, RBAC, marshalling, xe) reads these shapes.
 
 import type { Role } from './roles.ts';
+import type { ValueTypeName } from './valid.ts';
 
 export type FieldType =
   | { readonly k: 'string' }
@@ -36,7 +37,24 @@ export const t = {
 /** RW: generic setter; StaticRO: fixed at creation; DynamicRO: maintained by the server. */
 export type Qualifier = 'RW' | 'StaticRO' | 'DynamicRO';
 
-export interface FieldDef {
+/**
+ * The syntax of a value beyond its wire type (src/model/valid.ts): the API refuses a value that
+ * breaks it, with the catalogue's XenAPI error, before anything is stored.
+ */
+export interface ValueDecl {
+  /** The value's syntax; for a set, each element's. */
+  readonly valueType?: ValueTypeName;
+  /** '' means "none" (a PIF without an address, a VIF MAC to generate) and passes. */
+  readonly emptyOk?: boolean;
+  /** At creation an int <= 0 means "the default" and passes (xapi's network.create: MTU <= 0 is 1500). */
+  readonly createZeroOk?: boolean;
+  /** For a map: the syntax of the values of these keys; a key ending in '*' names a prefix. Other keys are free text. */
+  readonly mapKeys?: Readonly<Record<string, ValueTypeName>>;
+  /** A parameter that writes a field of another name: the name its errors give (xapi: `ipv4_allowed`). */
+  readonly writes?: string;
+}
+
+export interface FieldDef extends ValueDecl {
   readonly name: string; // wire name, e.g. name_label
   readonly type: FieldType;
   readonly qual: Qualifier;
@@ -54,7 +72,7 @@ export interface FieldDef {
   readonly doc?: string;
 }
 
-export interface ParamDef {
+export interface ParamDef extends ValueDecl {
   readonly name: string;
   readonly type: FieldType;
   readonly doc?: string;

@@ -54,6 +54,13 @@ const LABEL = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
 export const isHostname = (s: string): boolean =>
   typeof s === 'string' && s.length >= 1 && s.length <= 253 && s.split('.').every((l) => LABEL.test(l));
 
+/**
+ * A host name as xapi's host.set_hostname_live takes it: 1..255 characters of letters, digits,
+ * '-' and '.', not starting or ending with '-'. Looser than RFC 1123 (label lengths), never an option.
+ */
+export const isXapiHostname = (s: string): boolean =>
+  typeof s === 'string' && s.length >= 1 && s.length <= 255 && /^[A-Za-z0-9.-]+$/.test(s) && !s.startsWith('-') && !s.endsWith('-');
+
 /** RFC 1123 name that may end with a root dot (a search domain). */
 const isDomainName = (s: string): boolean => isHostname(s.endsWith('.') ? s.slice(0, -1) : s);
 
@@ -105,7 +112,22 @@ export const isStaticRoutes = (s: string): boolean =>
     return rest.length === 0 && gw !== undefined && isIpv4Cidr(`${subnet}/${len}`) && isIpv4(gw);
   }));
 
-/** A port number 1..65535 (SDN controller, ...). 0 is handled by the caller where it means "none". */
+/** A VLAN tag, or -1 for "no VLAN" (PIF.VLAN of a physical, bond or tunnel PIF). */
+export const isVlanOrNone = (n: unknown): boolean => intOf(n) === -1 || isVlanTag(n);
+
+/** A VIF device index: the N of vif<domid>.<N>, decimal, short enough for a 15-byte port name. */
+export const isDeviceIndex = (s: string): boolean => typeof s === 'string' && /^\d{1,6}$/.test(s);
+
+/** Free text that is one word: printable ASCII, no whitespace, at most 255 characters. */
+export const isWord = (s: string): boolean => typeof s === 'string' && s.length >= 1 && s.length <= 255 && PRINTABLE.test(s);
+
+/**
+ * A DNS list as PIF.reconfigure_ip takes it: xapi splits it on commas, trims and keeps the
+ * addresses of the family, so other words are dropped, but no control character may come in.
+ */
+export const isDnsInput = (s: string): boolean => typeof s === 'string' && s.length <= 1024 && /^[\x20-\x7e]*$/.test(s);
+
+/** A TCP port 0..65535 (0: none, as SDN_controller.introduce takes it for pssl). */
 export const isPort = (n: unknown): boolean => { const v = intOf(n); return v >= 0 && v <= 65535; };
 
 // ---- the catalogue ----
@@ -119,16 +141,17 @@ export interface ValueType {
 const str = (p: (s: string) => boolean) => (v: unknown): boolean => typeof v === 'string' && p(v);
 const text = (v: unknown): string => (typeof v === 'string' ? v : String(v));
 const badIp = (field: string): XapiError => new XapiError('INVALID_IP_ADDRESS_SPECIFIED', [field]);
+const badCidr = (field: string): XapiError => new XapiError('INVALID_CIDR_ADDRESS_SPECIFIED', [field]);
 const invalid = (field: string, value: unknown): XapiError => new XapiError('INVALID_VALUE', [field, text(value)]);
 
-export const VALUE_TYPES = {
+const CATALOGUE = {
   ipv4: { check: str(isIpv4), error: badIp },
-  ipv4Cidr: { check: str(isIpv4Cidr), error: badIp },
+  ipv4Cidr: { check: str(isIpv4Cidr), error: badCidr },
   /** VIF.ipv4_allowed entries: an address or a CIDR. */
   ipv4OrCidr: { check: str((s) => isIpv4(s) || isIpv4Cidr(s)), error: badIp },
   netmask: { check: str(isNetmask), error: badIp },
   ipv6: { check: str(isIpv6), error: badIp },
-  ipv6Cidr: { check: str(isIpv6Cidr), error: badIp },
+  ipv6Cidr: { check: str(isIpv6Cidr), error: badCidr },
   /** VIF.ipv6_allowed entries: an address or a CIDR. */
   ipv6OrCidr: { check: str((s) => isIpv6(s) || isIpv6Cidr(s)), error: badIp },
   /** An IPv4 or IPv6 address (tunnel/SDN endpoints). */
@@ -136,8 +159,9 @@ export const VALUE_TYPES = {
   dnsList: { check: str(isDnsList), error: badIp },
   mac: { check: str(isMac), error: (_f: string, v: unknown) => new XapiError('MAC_INVALID', [text(v)]) },
   ifName: { check: str(isIfName), error: invalid },
+  /** The API takes what xapi takes; the agent applies only RFC 1123 names (isHostname). */
   hostname: {
-    check: str(isHostname),
+    check: str(isXapiHostname),
     error: (_f: string, v: unknown) => new XapiError('HOST_NAME_INVALID', [
       v === '' ? 'hostname empty' : text(v).length > 255 ? 'hostname is too long' : 'hostname contains invalid characters',
     ]),
@@ -155,17 +179,22 @@ export const VALUE_TYPES = {
   bondDetectMode: { check: str(isBondDetectMode), error: invalid },
   staticRoutes: { check: str(isStaticRoutes), error: invalid },
   port: { check: isPort, error: invalid },
-  /** A key the agent reads under a prefix but knows no value for: refused. */
-  never: { check: () => false, error: invalid },
-} as const satisfies Record<string, ValueType>;
+  vlanOrNone: { check: isVlanOrNone, error: (_f: string, v: unknown) => new XapiError('VLAN_TAG_INVALID', [text(v)]) },
+  deviceIndex: { check: str(isDeviceIndex), error: (_f: string, v: unknown) => new XapiError('INVALID_DEVICE', [text(v)]) },
+  word: { check: str(isWord), error: invalid },
+  dnsInput: { check: str(isDnsInput), error: badIp },
+} satisfies Record<string, ValueType>;
 
-export type ValueTypeName = keyof typeof VALUE_TYPES;
+export type ValueTypeName = keyof typeof CATALOGUE;
+
+/** Every value type a field or parameter can declare (`valueType: 'ipv4'`), by name. */
+export const VALUE_TYPES: Readonly<Record<ValueTypeName, ValueType>> = CATALOGUE;
 
 export const isValueTypeName = (s: string): s is ValueTypeName => Object.hasOwn(VALUE_TYPES, s);
 
 /** Check `value` against `type`; throws the catalogue's XenAPI error. '' passes when `emptyOk`. */
 export function checkValue(type: ValueTypeName, field: string, value: unknown, emptyOk = false): void {
   if (emptyOk && value === '') return;
-  const vt: ValueType = VALUE_TYPES[type];
+  const vt = VALUE_TYPES[type];
   if (!vt.check(value)) throw vt.error(field, value);
 }

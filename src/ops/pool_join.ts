@@ -5,7 +5,9 @@
 import type { Ctx } from '../api/context.ts';
 import type { Obj } from '../db/database.ts';
 import { introducePhysical, type NicFacts } from '../db/init.ts';
-import { NULL_REF, XapiError } from '../model/index.ts';
+import { NULL_REF, XapiError, classDef } from '../model/index.ts';
+import { checkRecordValues } from '../model/checks.ts';
+import { VALUE_TYPES } from '../model/valid.ts';
 import { createBond } from './bond.ts';
 import { destroyPif } from './pif.ts';
 import { bondOfMaster, isBondSlave, pifsOfHost, thePool, tunnelOfAccess, vlanOf } from './topology.ts';
@@ -28,8 +30,31 @@ export function positionOf(ctx: Ctx, pif: Obj): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+/**
+ * The values a joining host sends go into the same fields as the API's and reach the same
+ * programs: the datamodel's declarations check them here too (host_info is a free struct on the wire).
+ */
+export function checkHostInfo(info: HostInfo): void {
+  const bad = (what: string): never => { throw new XapiError('INVALID_VALUE', ['host_info', what]); };
+  if (typeof info !== 'object' || info === null) bad('not a struct');
+  if (typeof info.uuid !== 'string' || !/^[0-9a-f-]{36}$/i.test(info.uuid)) bad('uuid');
+  checkRecordValues(classDef('host'), { hostname: info.hostname });
+  if (info.address !== '' && !VALUE_TYPES.ipAny.check(info.address)) throw VALUE_TYPES.ipAny.error('address', info.address);
+  if (!Array.isArray(info.nics)) bad('nics');
+  for (const nic of info.nics) {
+    if (typeof nic !== 'object' || nic === null) bad('nics');
+    checkRecordValues(classDef('PIF'), { device: nic.device, MAC: nic.mac });
+  }
+  const m = info.management;
+  if (typeof m !== 'object' || m === null) bad('management');
+  if (m.device !== '') checkRecordValues(classDef('PIF'), { device: m.device });
+  checkRecordValues(classDef('PIF'), { IP: m.IP, netmask: m.netmask, gateway: m.gateway, DNS: m.DNS });
+  if (!['None', 'DHCP', 'Static'].includes(m.mode)) bad('management.mode');
+}
+
 export function joinIntroduce(ctx: Ctx, info: HostInfo): { host: string; pool_secret: string } {
   const { tx, db } = ctx;
+  checkHostInfo(info);
   if (db.byUuidOf('host', info.uuid)) throw new XapiError('OPERATION_NOT_ALLOWED', ['a host with this uuid is already in the pool']);
   const master = db.get(thePool(db).rec.master as string)!;
   if ((master.rec.software_version as Record<string, string>).network_backend !== info.software_version.network_backend) throw new XapiError('OPERATION_NOT_ALLOWED', ['Network backends differ']);

@@ -1,6 +1,11 @@
 import { f, m, p, t, type ClassSpec } from '../types.ts';
 import { bond_mode } from '../enums.ts';
 
+/** Bond properties and their syntax (xapi's requirements_of_mode for lacp; other modes take none). */
+export const BOND_PROPERTIES = {
+  hashing_algorithm: 'hashingAlgorithm', 'lacp-time': 'lacpTime', 'lacp-aggregation-key': 'lacpAggregationKey', 'lacp-fallback-ab': 'boolText',
+} as const;
+
 export const Bond: ClassSpec = {
   name: 'Bond',
   doc: 'A Network bond that combines physical network interfaces, also known as link aggregation',
@@ -15,12 +20,12 @@ export const Bond: ClassSpec = {
     f('other_config', t.smap, 'RW', { cli: false }),
     f('primary_slave', t.ref('PIF'), 'DynamicRO'),
     f('mode', bond_mode, 'DynamicRO'),
-    f('properties', t.smap, 'DynamicRO'),
+    f('properties', t.smap, 'DynamicRO', { mapKeys: BOND_PROPERTIES }),
     f('links_up', t.int, 'DynamicRO'),
     f('auto_update_mac', t.bool, 'DynamicRO', { default: true }),
   ],
   messages: [
-    m('create', [p('network', t.ref('network')), p('members', t.set(t.ref('PIF'))), p('MAC', t.string), p('mode', bond_mode, { default: 'balance-slb' }), p('properties', t.smap, { default: {} })], t.ref('Bond'), 'pool-operator',
+    m('create', [p('network', t.ref('network')), p('members', t.set(t.ref('PIF'))), p('MAC', t.string, { valueType: 'mac', emptyOk: true }), p('mode', bond_mode, { default: 'balance-slb' }), p('properties', t.smap, { default: {}, mapKeys: BOND_PROPERTIES })], t.ref('Bond'), 'pool-operator',
       ['NETWORK_ALREADY_CONNECTED', 'PIF_BOND_NEEDS_MORE_MEMBERS', 'PIF_BOND_MORE_THAN_ONE_IP', 'PIF_CANNOT_BOND_CROSS_HOST', 'PIF_ALREADY_BONDED', 'PIF_VLAN_EXISTS', 'IS_TUNNEL_ACCESS_PIF', 'PIF_IS_SRIOV_LOGICAL', 'PIF_UNMANAGED', 'NETWORK_UNMANAGED', 'NETWORK_INCOMPATIBLE_WITH_BOND', 'MAC_INVALID', 'INVALID_VALUE', 'INCOMPATIBLE_PIF_PROPERTIES', 'PIF_INCOMPATIBLE_PRIMARY_ADDRESS_TYPE', 'HA_IS_ENABLED', 'HA_CANNOT_CHANGE_BOND_STATUS_OF_MGMT_IFACE'], { async: true }),
     m('destroy', [p('self', t.ref('Bond'))], t.void, 'pool-operator', ['HA_CANNOT_CHANGE_BOND_STATUS_OF_MGMT_IFACE', 'HA_IS_ENABLED'], { async: true }),
     m('set_mode', [p('self', t.ref('Bond')), p('value', bond_mode)], t.void, 'pool-operator', [], { async: true }),

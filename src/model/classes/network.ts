@@ -8,6 +8,9 @@ const XENCENTER_KEYS = [
   { prefix: 'XenCenterCreateInProgress', role: 'vm-operator' as const },
 ];
 
+/** The network other_config keys the agent reads. */
+export const NETWORK_OTHER_CONFIG = { 'static-routes': 'staticRoutes' } as const;
+
 export const network: ClassSpec = {
   name: 'network',
   doc: 'A virtual network',
@@ -25,9 +28,9 @@ export const network: ClassSpec = {
     f('current_operations', t.map(t.string, network_operations), 'DynamicRO', { cli: false }),
     f('VIFs', t.set(t.ref('VIF')), 'DynamicRO', { reverseOf: { cls: 'VIF', field: 'network' }, cli: 'VIF-uuids' }),
     f('PIFs', t.set(t.ref('PIF')), 'DynamicRO', { reverseOf: { cls: 'PIF', field: 'network' }, cli: 'PIF-uuids' }),
-    f('MTU', t.int, 'RW', { default: 1500 }),
-    f('other_config', t.smap, 'RW', { writeRole: 'pool-operator', keyRoles: XENCENTER_KEYS }),
-    f('bridge', t.string, 'StaticRO'),
+    f('MTU', t.int, 'RW', { default: 1500, valueType: 'mtu', createZeroOk: true }),
+    f('other_config', t.smap, 'RW', { writeRole: 'pool-operator', keyRoles: XENCENTER_KEYS, mapKeys: NETWORK_OTHER_CONFIG }),
+    f('bridge', t.string, 'StaticRO', { valueType: 'ifName', emptyOk: true }),
     f('managed', t.bool, 'StaticRO', { default: true }),
     f('blobs', t.map(t.string, t.ref('blob')), 'DynamicRO'),
     f('tags', t.set(t.string), 'RW', { writeRole: 'vm-operator' }),
@@ -37,7 +40,7 @@ export const network: ClassSpec = {
   ],
   messages: [
     m('attach', [p('network', t.ref('network')), p('host', t.ref('host'))], t.void, 'pool-operator', [], { hidden: true, async: true }),
-    m('pool_introduce', [p('name_label', t.string), p('name_description', t.string), p('MTU', t.int), p('other_config', t.smap), p('bridge', t.string), p('managed', t.bool), p('purpose', t.set(network_purpose))], t.ref('network'), 'pool-operator', [], { hidden: true }),
+    m('pool_introduce', [p('name_label', t.string), p('name_description', t.string), p('MTU', t.int, { valueType: 'mtu' }), p('other_config', t.smap, { mapKeys: NETWORK_OTHER_CONFIG }), p('bridge', t.string, { valueType: 'ifName' }), p('managed', t.bool), p('purpose', t.set(network_purpose))], t.ref('network'), 'pool-operator', [], { hidden: true }),
     m('create_new_blob', [p('network', t.ref('network')), p('name', t.string), p('mime_type', t.string), p('public', t.bool, { default: false })], t.ref('blob'), 'pool-operator', []),
     m('set_default_locking_mode', [p('network', t.ref('network')), p('value', network_default_locking_mode)], t.void, 'pool-operator', ['VIF_IN_USE']),
     m('attach_for_vm', [p('host', t.ref('host')), p('vm', t.ref('VM'))], t.void, 'vm-power-admin', [], { hidden: true }),

@@ -3,6 +3,26 @@ import { ip_configuration_mode, ipv6_configuration_mode, pif_igmp_status, primar
 
 const self = p('self', t.ref('PIF'));
 
+/** The PIF other_config keys the agent reads (compile.ts): MTU, DNS search list, routing choice, bond overrides. */
+export const PIF_OTHER_CONFIG = {
+  mtu: 'mtu', domain: 'domain', defaultroute: 'boolText', peerdns: 'boolText',
+  'bond-mode': 'bondMode', 'bond-updelay': 'millis', 'bond-downdelay': 'millis', 'bond-miimon': 'millis',
+  'bond-miimon-interval': 'millis', 'bond-rebalance-interval': 'millis', 'bond-detect-mode': 'bondDetectMode',
+  'bond-lacp-time': 'lacpTime', 'bond-lacp-fallback-ab': 'boolText', 'bond-*': 'word',
+} as const;
+
+/** The parameters of db_introduce / pool_introduce: a whole PIF record, each value as its field declares. */
+const introduceParams = [
+  p('device', t.string, { valueType: 'ifName' }), p('network', t.ref('network')), p('host', t.ref('host')), p('MAC', t.string, { valueType: 'mac' }),
+  p('MTU', t.int), p('VLAN', t.int, { valueType: 'vlanOrNone' }), p('physical', t.bool), p('ip_configuration_mode', ip_configuration_mode),
+  p('IP', t.string, { valueType: 'ipv4', emptyOk: true }), p('netmask', t.string, { valueType: 'netmask', emptyOk: true }),
+  p('gateway', t.string, { valueType: 'ipv4', emptyOk: true }), p('DNS', t.string, { valueType: 'dnsList' }),
+  p('bond_slave_of', t.ref('Bond')), p('VLAN_master_of', t.ref('VLAN')), p('management', t.bool),
+  p('other_config', t.smap, { mapKeys: PIF_OTHER_CONFIG }), p('disallow_unplug', t.bool), p('ipv6_configuration_mode', ipv6_configuration_mode),
+  p('IPv6', t.set(t.string), { valueType: 'ipv6Cidr', emptyOk: true }), p('ipv6_gateway', t.string, { valueType: 'ipv6', emptyOk: true }),
+  p('primary_address_type', primary_address_type), p('managed', t.bool), p('properties', t.smap),
+];
+
 // PIF: a host's view of a network (physical NIC, bond master, VLAN, tunnel access, SR-IOV logical).
 export const PIF: ClassSpec = {
   name: 'PIF',
@@ -13,33 +33,33 @@ export const PIF: ClassSpec = {
   cliListColumns: ['uuid', 'device', 'MAC', 'currently-attached', 'VLAN', 'network-uuid', 'host-uuid'],
   fields: [
     f('uuid', t.string, 'DynamicRO'),
-    f('device', t.string, 'StaticRO'),
+    f('device', t.string, 'StaticRO', { valueType: 'ifName' }),
     f('device_name', t.string, 'StaticRO', { internal: true }),
     f('network', t.ref('network'), 'StaticRO', { cli: 'network-uuid' }),
     f('host', t.ref('host'), 'StaticRO', { cli: 'host-uuid' }),
-    f('MAC', t.string, 'StaticRO'),
+    f('MAC', t.string, 'StaticRO', { valueType: 'mac' }),
     f('MTU', t.int, 'StaticRO'),
-    f('VLAN', t.int, 'StaticRO', { default: -1 }),
+    f('VLAN', t.int, 'StaticRO', { default: -1, valueType: 'vlanOrNone' }),
     f('metrics', t.ref('PIF_metrics'), 'DynamicRO', { cli: false }),
     f('physical', t.bool, 'DynamicRO'),
     f('currently_attached', t.bool, 'DynamicRO', { default: true }),
     f('ip_configuration_mode', ip_configuration_mode, 'DynamicRO', { cli: 'IP-configuration-mode' }),
-    f('IP', t.string, 'DynamicRO'),
-    f('netmask', t.string, 'DynamicRO'),
-    f('gateway', t.string, 'DynamicRO'),
-    f('DNS', t.string, 'DynamicRO'),
+    f('IP', t.string, 'DynamicRO', { valueType: 'ipv4', emptyOk: true }),
+    f('netmask', t.string, 'DynamicRO', { valueType: 'netmask', emptyOk: true }),
+    f('gateway', t.string, 'DynamicRO', { valueType: 'ipv4', emptyOk: true }),
+    f('DNS', t.string, 'DynamicRO', { valueType: 'dnsList' }),
     f('bond_slave_of', t.ref('Bond'), 'DynamicRO'),
     f('bond_master_of', t.set(t.ref('Bond')), 'DynamicRO', { reverseOf: { cls: 'Bond', field: 'master' } }),
     f('VLAN_master_of', t.ref('VLAN'), 'DynamicRO', { reverseOf: { cls: 'VLAN', field: 'untagged_PIF' }, cli: 'vlan-master-of' }),
     f('VLAN_slave_of', t.set(t.ref('VLAN')), 'DynamicRO', { reverseOf: { cls: 'VLAN', field: 'tagged_PIF' }, cli: 'vlan-slave-of' }),
     f('management', t.bool, 'DynamicRO'),
-    f('other_config', t.smap, 'RW'),
+    f('other_config', t.smap, 'RW', { mapKeys: PIF_OTHER_CONFIG }),
     f('disallow_unplug', t.bool, 'DynamicRO'),
     f('tunnel_access_PIF_of', t.set(t.ref('tunnel')), 'DynamicRO', { reverseOf: { cls: 'tunnel', field: 'access_PIF' } }),
     f('tunnel_transport_PIF_of', t.set(t.ref('tunnel')), 'DynamicRO', { reverseOf: { cls: 'tunnel', field: 'transport_PIF' } }),
     f('ipv6_configuration_mode', ipv6_configuration_mode, 'DynamicRO', { cli: 'IPv6-configuration-mode' }),
-    f('IPv6', t.set(t.string), 'DynamicRO'),
-    f('ipv6_gateway', t.string, 'DynamicRO', { cli: 'IPv6-gateway' }),
+    f('IPv6', t.set(t.string), 'DynamicRO', { valueType: 'ipv6Cidr', emptyOk: true }),
+    f('ipv6_gateway', t.string, 'DynamicRO', { cli: 'IPv6-gateway', valueType: 'ipv6', emptyOk: true }),
     f('primary_address_type', primary_address_type, 'DynamicRO'),
     f('managed', t.bool, 'StaticRO', { default: true }),
     f('properties', t.smap, 'DynamicRO'),
@@ -50,19 +70,20 @@ export const PIF: ClassSpec = {
     f('PCI', t.ref('PCI'), 'DynamicRO', { cli: false }),
   ],
   messages: [
-    m('create_VLAN', [p('device', t.string), p('network', t.ref('network')), p('host', t.ref('host')), p('VLAN', t.int)], t.ref('PIF'), 'pool-operator', ['VLAN_TAG_INVALID'], { async: true }),
+    m('create_VLAN', [p('device', t.string, { valueType: 'ifName' }), p('network', t.ref('network')), p('host', t.ref('host')), p('VLAN', t.int, { valueType: 'vlanTag' })], t.ref('PIF'), 'pool-operator', ['VLAN_TAG_INVALID'], { async: true }),
     m('destroy', [self], t.void, 'pool-operator', ['PIF_IS_PHYSICAL'], { async: true }),
-    m('reconfigure_ip', [self, p('mode', ip_configuration_mode), p('IP', t.string), p('netmask', t.string), p('gateway', t.string), p('DNS', t.string)], t.void, 'pool-operator', ['INVALID_IP_ADDRESS_SPECIFIED', 'PIF_IS_MANAGEMENT_INTERFACE', 'PIF_UNMANAGED', 'HA_IS_ENABLED', 'CLUSTERING_ENABLED'], { async: true }),
-    m('reconfigure_ipv6', [self, p('mode', ipv6_configuration_mode), p('IPv6', t.string), p('gateway', t.string), p('DNS', t.string)], t.void, 'pool-operator', ['INVALID_IP_ADDRESS_SPECIFIED', 'INVALID_CIDR_ADDRESS_SPECIFIED', 'PIF_IS_MANAGEMENT_INTERFACE', 'PIF_UNMANAGED'], { async: true }),
+    m('reconfigure_ip', [self, p('mode', ip_configuration_mode), p('IP', t.string, { valueType: 'ipv4', emptyOk: true }), p('netmask', t.string, { valueType: 'netmask', emptyOk: true }), p('gateway', t.string, { valueType: 'ipv4', emptyOk: true }), p('DNS', t.string, { valueType: 'dnsInput' })], t.void, 'pool-operator', ['INVALID_IP_ADDRESS_SPECIFIED', 'PIF_IS_MANAGEMENT_INTERFACE', 'PIF_UNMANAGED', 'HA_IS_ENABLED', 'CLUSTERING_ENABLED'], { async: true }),
+    m('reconfigure_ipv6', [self, p('mode', ipv6_configuration_mode), p('IPv6', t.string, { valueType: 'ipv6Cidr', emptyOk: true }), p('gateway', t.string, { valueType: 'ipv6', emptyOk: true }), p('DNS', t.string, { valueType: 'dnsInput' })], t.void, 'pool-operator', ['INVALID_IP_ADDRESS_SPECIFIED', 'INVALID_CIDR_ADDRESS_SPECIFIED', 'PIF_IS_MANAGEMENT_INTERFACE', 'PIF_UNMANAGED'], { async: true }),
     m('set_primary_address_type', [self, p('primary_address_type', primary_address_type)], t.void, 'pool-operator', ['PIF_IS_MANAGEMENT_INTERFACE'], { async: true }),
     m('scan', [p('host', t.ref('host'))], t.void, 'pool-operator', [], { async: true }),
-    m('introduce', [p('host', t.ref('host')), p('MAC', t.string), p('device', t.string), p('managed', t.bool, { default: true })], t.ref('PIF'), 'pool-operator', ['MAC_INVALID', 'DUPLICATE_PIF_DEVICE_NAME', 'COULD_NOT_FIND_NETWORK_INTERFACE_WITH_SPECIFIED_DEVICE_NAME_AND_MAC_ADDRESS'], { async: true }),
+    // MAC: '' takes the NIC's and the op checks the lower-cased result (MAC_INVALID echoes it)
+    m('introduce', [p('host', t.ref('host')), p('MAC', t.string), p('device', t.string, { valueType: 'ifName' }), p('managed', t.bool, { default: true })], t.ref('PIF'), 'pool-operator', ['MAC_INVALID', 'DUPLICATE_PIF_DEVICE_NAME', 'COULD_NOT_FIND_NETWORK_INTERFACE_WITH_SPECIFIED_DEVICE_NAME_AND_MAC_ADDRESS'], { async: true }),
     m('forget', [self], t.void, 'pool-operator', ['PIF_IS_MANAGEMENT_INTERFACE', 'PIF_ALREADY_BONDED', 'PIF_VLAN_STILL_EXISTS', 'PIF_TUNNEL_STILL_EXISTS', 'HA_IS_ENABLED', 'CANNOT_FORGET_SRIOV_LOGICAL', 'PIF_SRIOV_STILL_EXISTS', 'CLUSTERING_ENABLED'], { async: true }),
     m('unplug', [self], t.void, 'pool-operator', ['HA_IS_ENABLED', 'PIF_IS_MANAGEMENT_INTERFACE', 'VIF_IN_USE', 'PIF_DOES_NOT_ALLOW_UNPLUG', 'PIF_HAS_FCOE_SR_IN_USE', 'PIF_UNMANAGED'], { async: true }),
     m('set_disallow_unplug', [self, p('value', t.bool)], t.void, 'pool-operator', ['OTHER_OPERATION_IN_PROGRESS', 'CLUSTERING_ENABLED']),
     m('plug', [self], t.void, 'pool-operator', ['TRANSPORT_PIF_NOT_CONFIGURED', 'CANNOT_PLUG_BOND_SLAVE', 'PIF_UNMANAGED'], { async: true }),
-    m('pool_introduce', [p('device', t.string), p('network', t.ref('network')), p('host', t.ref('host')), p('MAC', t.string), p('MTU', t.int), p('VLAN', t.int), p('physical', t.bool), p('ip_configuration_mode', ip_configuration_mode), p('IP', t.string), p('netmask', t.string), p('gateway', t.string), p('DNS', t.string), p('bond_slave_of', t.ref('Bond')), p('VLAN_master_of', t.ref('VLAN')), p('management', t.bool), p('other_config', t.smap), p('disallow_unplug', t.bool), p('ipv6_configuration_mode', ipv6_configuration_mode), p('IPv6', t.set(t.string)), p('ipv6_gateway', t.string), p('primary_address_type', primary_address_type), p('managed', t.bool), p('properties', t.smap)], t.ref('PIF'), 'pool-operator', [], { hidden: true }),
-    m('db_introduce', [p('device', t.string), p('network', t.ref('network')), p('host', t.ref('host')), p('MAC', t.string), p('MTU', t.int), p('VLAN', t.int), p('physical', t.bool), p('ip_configuration_mode', ip_configuration_mode), p('IP', t.string), p('netmask', t.string), p('gateway', t.string), p('DNS', t.string), p('bond_slave_of', t.ref('Bond')), p('VLAN_master_of', t.ref('VLAN')), p('management', t.bool), p('other_config', t.smap), p('disallow_unplug', t.bool), p('ipv6_configuration_mode', ipv6_configuration_mode), p('IPv6', t.set(t.string)), p('ipv6_gateway', t.string), p('primary_address_type', primary_address_type), p('managed', t.bool), p('properties', t.smap)], t.ref('PIF'), 'pool-operator', [], { async: true }),
+    m('pool_introduce', introduceParams, t.ref('PIF'), 'pool-operator', [], { hidden: true }),
+    m('db_introduce', introduceParams, t.ref('PIF'), 'pool-operator', [], { async: true }),
     m('db_forget', [self], t.void, 'pool-operator', [], { async: true }),
     m('set_property', [self, p('name', t.string), p('value', t.string)], t.void, 'pool-operator', ['INVALID_VALUE', 'CANNOT_CHANGE_PIF_PROPERTIES'], { async: true }),
   ],

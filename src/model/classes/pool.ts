@@ -47,10 +47,10 @@ export const pool: ClassSpec = {
     m('recover_slaves', [], t.set(t.ref('host')), 'pool-operator', [], { async: true }),
     m('designate_new_master', [p('host', t.ref('host'))], t.void, 'pool-operator', ['HA_IS_ENABLED'], { async: true }),
     m('management_reconfigure', [p('network', t.ref('network'))], t.void, 'pool-operator', ['HA_IS_ENABLED', 'PIF_NOT_PRESENT', 'PIF_INCOMPATIBLE_PRIMARY_ADDRESS_TYPE', 'CANNOT_PLUG_BOND_SLAVE', 'PIF_HAS_NO_NETWORK_CONFIGURATION', 'PIF_HAS_NO_V6_NETWORK_CONFIGURATION'], { async: true }),
-    m('create_VLAN', [p('device', t.string), p('network', t.ref('network')), p('VLAN', t.int)], t.set(t.ref('PIF')), 'pool-operator', ['VLAN_TAG_INVALID'], { async: true }),
-    m('create_VLAN_from_PIF', [p('pif', t.ref('PIF')), p('network', t.ref('network')), p('VLAN', t.int)], t.set(t.ref('PIF')), 'pool-operator', ['VLAN_TAG_INVALID'], { async: true }),
+    m('create_VLAN', [p('device', t.string, { valueType: 'ifName' }), p('network', t.ref('network')), p('VLAN', t.int, { valueType: 'vlanTag' })], t.set(t.ref('PIF')), 'pool-operator', ['VLAN_TAG_INVALID'], { async: true }),
+    m('create_VLAN_from_PIF', [p('pif', t.ref('PIF')), p('network', t.ref('network')), p('VLAN', t.int, { valueType: 'vlanTag' })], t.set(t.ref('PIF')), 'pool-operator', ['VLAN_TAG_INVALID'], { async: true }),
     m('sync_database', [], t.void, 'pool-operator', [], { async: true }),
-    m('set_vswitch_controller', [p('address', t.string)], t.void, 'pool-operator', ['OPERATION_NOT_ALLOWED'], { async: true }),
+    m('set_vswitch_controller', [p('address', t.string, { valueType: 'ipv4', emptyOk: true })], t.void, 'pool-operator', ['OPERATION_NOT_ALLOWED'], { async: true }),
     m('set_igmp_snooping_enabled', [p('self', t.ref('pool')), p('value', t.bool)], t.void, 'pool-operator', ['OPENVSWITCH_NOT_ACTIVE'], { async: true }),
     // poolnet's pool plumbing (hidden; pool sessions only where noted)
     m('replica_from', [p('token', t.string), p('timeout', t.float)], t.any, 'pool-admin', ['PERMISSION_DENIED'], { hidden: true, doc: 'Members: every row changed since the token, internal fields included (pool sessions only).' }),

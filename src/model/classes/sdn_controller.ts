@@ -11,11 +11,11 @@ export const SDN_controller: ClassSpec = {
   fields: [
     f('uuid', t.string, 'DynamicRO'),
     f('protocol', sdn_controller_protocol, 'StaticRO', { default: 'ssl' }),
-    f('address', t.string, 'StaticRO'),
+    f('address', t.string, 'StaticRO', { valueType: 'ipv4', emptyOk: true }),
     f('port', t.int, 'StaticRO'),
   ],
   messages: [
-    m('introduce', [p('protocol', sdn_controller_protocol, { default: 'ssl' }), p('address', t.string, { default: '' }), p('port', t.int, { default: 0 })], t.ref('SDN_controller'), 'pool-operator', ['OPERATION_NOT_ALLOWED', 'INVALID_VALUE', 'INVALID_IP_ADDRESS_SPECIFIED'], { async: true }),
+    m('introduce', [p('protocol', sdn_controller_protocol, { default: 'ssl' }), p('address', t.string, { default: '', valueType: 'ipv4', emptyOk: true }), p('port', t.int, { default: 0 })], t.ref('SDN_controller'), 'pool-operator', ['OPERATION_NOT_ALLOWED', 'INVALID_VALUE', 'INVALID_IP_ADDRESS_SPECIFIED'], { async: true }),
     m('forget', [p('self', t.ref('SDN_controller'))], t.void, 'pool-operator', [], { async: true }),
   ],
 };
