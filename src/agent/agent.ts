@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import type { Database, Obj } from '../db/database.ts';
 import { NULL_REF } from '../model/index.ts';
 import { netmaskOf } from '../db/init.ts';
-import { compile } from './compile.ts';
+import { compile, newRejectionAlerts, type RejectionAlert } from './compile.ts';
+import { raiseAlert } from '../ops/message.ts';
 import type { DesiredHost } from './desired.ts';
 import type { HostOs } from './hostos.ts';
 
@@ -46,7 +47,14 @@ export class Agent {
     private readonly writeStatus: (updates: [string, Record<string, unknown>][]) => Promise<void> = async (updates) => {
       db.transact((tx) => { for (const [ref, patch] of updates) if (db.get(ref) && ref !== NULL_REF) tx.update(ref, patch); });
     },
+    /** Where pool messages go (values compile() rejected): the local database, or the master's. */
+    private readonly raise: (alerts: readonly RejectionAlert[]) => Promise<void> = async (alerts) => {
+      db.transact((tx) => { for (const a of alerts) raiseAlert(tx, a); });
+    },
   ) {}
+
+  /** Bodies of the rejection messages raised by this process (each is raised once). */
+  private readonly raised = new Set<string>();
 
   start(): void {
     this.unsubscribe = this.db.onCommit(() => this.kick());
@@ -73,6 +81,12 @@ export class Agent {
     this.running = (async () => {
       try {
         const desired = compile(this.db, this.host());
+        // what compile() left out: one pool message per object and reason; never holds up the pass
+        const alerts = newRejectionAlerts(this.db, this.host(), desired.rejected ?? [], this.raised);
+        if (alerts.length) {
+          this.log.warn({ rejected: alerts.map((a) => a.body) }, 'values left out of the desired state');
+          await this.raise(alerts).catch((e: Error) => { for (const a of alerts) this.raised.delete(a.body); this.log.error({ err: e.message }, 'could not raise a pool message'); });
+        }
         const drifted = reason === 'timer' && this.sw.drift ? await this.sw.drift(desired) : [];
         const r = await this.sw.apply(desired);
         const osChanges = this.os ? await this.os.apply(desired) : 0;

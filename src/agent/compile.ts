@@ -301,9 +301,11 @@ export function compile(db: Reader, hostRef: string): DesiredHost {
   const detachedVifs: string[] = [];
   const OFF = 'the VIF is left off the switch (it passes nothing)';
   for (const vm of vms.sort((a, b) => (a.rec.domid as number) - (b.rec.domid as number))) {
-    for (const vifRef of db.referrers(vm.ref, 'VIF', 'VM')) {
-      const vif = db.get(vifRef);
-      if (!vif || !vif.rec.currently_attached) continue;
+    // in device order: the referrer order changes with every write to a VIF
+    const vifs = db.referrers(vm.ref, 'VIF', 'VM').map((r) => db.get(r)).filter((v): v is Obj => !!v)
+      .sort((a, b) => str(a, 'device').localeCompare(str(b, 'device'), 'en', { numeric: true }) || str(a, 'uuid').localeCompare(str(b, 'uuid')));
+    for (const vif of vifs) {
+      if (!vif.rec.currently_attached) continue;
       const net = goodNet(vif.rec.network);
       if (!net) continue;
       let where = attach.get(net.ref);
@@ -383,7 +385,7 @@ export function compile(db: Reader, hostRef: string): DesiredHost {
     name: b.name, mac: b.mac, ports: b.ports, externalIds: { 'xs-network-uuids': b.networkUuids.join(';') },
     mcastSnooping: pool?.rec.igmp_snooping_enabled === true,
   }));
-  const flows = Object.fromEntries(bridgeList.map((b) => [b.name, bridgeFlows(locks.get(b.name) ?? [])]));
+  const flows = Object.fromEntries(bridgeList.map((b) => [b.name, bridgeFlows(locks.get(b.name) ?? [], b.ports)]));
   return {
     hostname, bridges: bridgeList, interfaces, defaultRoute, dns, flows, meters, devices, detachedVifs,
     ...(frozenDevices.length ? { frozenDevices } : {}), ...(rej.list.length ? { rejected: rej.list } : {}),
@@ -442,4 +444,37 @@ function dnsOf(p: Obj, rej: Rejections): DesiredHost['dns'] {
     rej.add(p, e.field, e.value, outcome);
     return undefined;
   }
+}
+
+/** A pool message about a rejection (message.create's parameters). */
+export interface RejectionAlert { readonly name: string; readonly priority: number; readonly cls: 'Host'; readonly obj_uuid: string; readonly body: string }
+
+export const REJECTED_MESSAGE = 'NETWORK_VALUE_REJECTED';
+
+/** The message that names a rejected object and why, on the host whose agent left it out. */
+export function rejectionAlert(host: Obj, r: Rejection): RejectionAlert {
+  const label = typeof host.rec.name_label === 'string' ? JSON.stringify(host.rec.name_label) : str(host, 'uuid');
+  return {
+    name: REJECTED_MESSAGE, priority: 2, cls: 'Host', obj_uuid: str(host, 'uuid'),
+    body: `The networking agent on host ${label} did not use ${r.cls} ${r.uuid}: its ${r.field} is ${r.value}, which is not valid there; ${r.outcome}. Correct the value through the API.`,
+  };
+}
+
+/**
+ * The alerts for `rejected` not yet raised: neither in `raised` (this process) nor already a
+ * message in the database (an earlier run). Each (object, field, value, outcome) is raised once.
+ */
+export function newRejectionAlerts(db: Reader, hostRef: string, rejected: readonly Rejection[], raised: Set<string>): RejectionAlert[] {
+  const host = db.get(hostRef);
+  if (!host || !rejected.length) return [];
+  const existing = new Set<string>();
+  for (const m of db.all('message')) if (m.rec.name === REJECTED_MESSAGE && m.rec.obj_uuid === host.rec.uuid) existing.add(str(m, 'body'));
+  const out: RejectionAlert[] = [];
+  for (const r of rejected) {
+    const a = rejectionAlert(host, r);
+    if (raised.has(a.body) || existing.has(a.body)) continue;
+    raised.add(a.body);
+    out.push(a);
+  }
+  return out;
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { DesiredHost, InterfaceSpec } from './desired.ts';
 import { KernelGuard } from './kernelguard.ts';
+import { asHostname, asIfName, asIpv4, asIpv4Cidr, asIpv6Cidr, asMtu, asNameserver, asSearchDomain, CheckError, line, type Hostname } from './checked.ts';
 
 const run = promisify(execFile);
 
@@ -49,38 +50,65 @@ export class HostOs {
     };
   }
 
-  /** Bring addresses, routes, MTUs and DNS to `desired`. Returns the number of changes made. */
+  /**
+   * Bring addresses, routes, MTUs and DNS to `desired`. Returns the number of changes made.
+   * Every `ip -batch` line is built from checked values (checked.ts `line`); a device or an
+   * interface with a value that fails its check is skipped alone (`skipped`), the rest goes on.
+   */
   async apply(desired: DesiredHost): Promise<number> {
     const links = new Map((await this.links()).map((l) => [l.ifname, l]));
     const cmds: string[] = [];
+    this.skipped = [];
+    /** Lines of one object: all of them, or none when a value fails its check. */
+    const each = (what: string, build: () => string[]): boolean => {
+      try { cmds.push(...build()); return true; } catch (e) {
+        if (!(e instanceof CheckError)) throw e;
+        this.skipped.push(`${what}: ${e.message}`);
+        return false;
+      }
+    };
     // member devices of a bridge carry no address of their own, and the MTU of their network
     for (const d of desired.devices) {
       const l = links.get(d.name);
       if (!l) continue;
-      for (const a of l.addr_info ?? []) if (a.family === 'inet') cmds.push(`addr del ${a.local}/${a.prefixlen} dev ${d.name}`);
-      if (l.mtu !== d.mtu) cmds.push(`link set dev ${d.name} mtu ${d.mtu}`);
-      if (!l.flags.includes('UP')) cmds.push(`link set dev ${d.name} up`);
+      each(`device ${d.name}`, () => {
+        const dev = asIfName(d.name);
+        const out = (l.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => line`addr del ${kernelCidr4(a)} dev ${dev}`);
+        if (l.mtu !== d.mtu) out.push(line`link set dev ${dev} mtu ${asMtu(d.mtu)}`);
+        if (!l.flags.includes('UP')) out.push(line`link set dev ${dev} up`);
+        return out;
+      });
     }
     const wantDhcp = new Set<string>();
+    const managedDevices = new Set<string>();
     for (const i of desired.interfaces) {
       const l = links.get(i.device);
       if (!l) continue; // the bridge device is not there yet; the next pass will see it
-      if (!l.flags.includes('UP')) cmds.push(`link set dev ${i.device} up`);
-      if (i.ipv4.mode === 'dhcp') {
-        wantDhcp.add(i.device);
-        // dhclient's addresses carry the lease's lifetime (dynamic); any other is left from a static configuration
-        for (const a of l.addr_info ?? []) if (a.family === 'inet' && !a.dynamic) cmds.push(`addr del ${a.local}/${a.prefixlen} dev ${i.device}`);
-        continue;
-      }
-      cmds.push(...this.addressChanges(i, l));
+      each(`interface ${i.device}`, () => {
+        const dev = asIfName(i.device);
+        managedDevices.add(dev);
+        const out: string[] = [];
+        if (!l.flags.includes('UP')) out.push(line`link set dev ${dev} up`);
+        if (i.ipv4.mode === 'dhcp') {
+          wantDhcp.add(dev);
+          // dhclient's addresses carry the lease's lifetime (dynamic); any other is left from a static configuration
+          for (const a of l.addr_info ?? []) if (a.family === 'inet' && !a.dynamic) out.push(line`addr del ${kernelCidr4(a)} dev ${dev}`);
+          return out;
+        }
+        return [...out, ...this.addressChanges(i, l)];
+      });
     }
-    const managedDevices = new Set(desired.interfaces.map((i) => i.device));
+    // devices whose configuration compile() rejected: their addresses stay as they are
+    const frozen = new Set(desired.frozenDevices ?? []);
     // the bridge of a PIF without IP configuration (mode None, xapi's None4) carries no IPv4 address:
     // what a static or DHCP configuration left there goes
     for (const b of desired.bridges) {
-      for (const dev of [b.name, ...b.ports.filter((p) => p.kind === 'vlan').map((p) => p.name)]) {
-        if (managedDevices.has(dev)) continue;
-        for (const a of links.get(dev)?.addr_info ?? []) if (a.family === 'inet') cmds.push(`addr del ${a.local}/${a.prefixlen} dev ${dev}`);
+      for (const name of [b.name, ...b.ports.filter((p) => p.kind === 'vlan').map((p) => p.name)]) {
+        if (managedDevices.has(name) || frozen.has(name) || desired.interfaces.some((i) => i.device === name)) continue;
+        each(`bridge ${name}`, () => {
+          const dev = asIfName(name);
+          return (links.get(name)?.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => line`addr del ${kernelCidr4(a)} dev ${dev}`);
+        });
       }
     }
     // a default route through the chosen interface only
@@ -91,9 +119,11 @@ export class HostOs {
     // an address change on its device, put it back in the same batch (after the new address)
     const readdressed = want && cmds.some((c) => c.startsWith('addr del ') && c.endsWith(` dev ${want.device}`));
     if (want && (!ok || readdressed) && links.has(want.device)) {
-      cmds.push(`route replace default via ${want.gateway} dev ${want.device}`);
+      each('default route', () => [line`route replace default via ${asIpv4(want.gateway, 'gateway')} dev ${asIfName(want.device)}`]);
     } else if (!want) {
-      for (const r of routes) if (r.dev && managedDevices.has(r.dev) && !wantDhcp.has(r.dev)) cmds.push(`route del default dev ${r.dev}`);
+      for (const r of routes) {
+        if (r.dev && managedDevices.has(r.dev) && !wantDhcp.has(r.dev)) each(`default route on ${r.dev}`, () => [line`route del default dev ${asIfName(r.dev)}`]);
+      }
     }
     if (cmds.length) await this.batch(cmds);
     if (this.opts.guardPorts) {
@@ -101,27 +131,37 @@ export class HostOs {
       if (await this.guard.apply(ports, (d) => links.has(d))) cmds.push('nft guard');
     }
     await this.syncDhcp(wantDhcp);
-    if (desired.dns && this.opts.manageDns) this.writeDns(desired.dns);
+    if (desired.dns && this.opts.manageDns) each('DNS', () => { this.writeDns(resolvConf(desired.dns!)); return []; });
     // host.set_hostname_live: the control domain's hostname follows the database
     if (this.opts.manageHostname && desired.hostname && desired.hostname !== osHostname()) {
-      await run('hostname', [desired.hostname]).catch(() => undefined);
-      cmds.push('hostname');
+      // checked: a hostname never reads as an option of hostname(1) (`-F/etc/shadow`)
+      let name: Hostname | undefined;
+      each('hostname', () => { name = asHostname(desired.hostname); return []; });
+      if (name) {
+        await run('hostname', [name]).catch(() => undefined);
+        cmds.push('hostname');
+      }
     }
     return cmds.length;
   }
 
+  /** What the last apply skipped because a value failed its check (compile() should have left it out). */
+  skipped: string[] = [];
+
   private addressChanges(i: InterfaceSpec, l: IpAddr): string[] {
     const cmds: string[] = [];
-    const have = (l.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`);
-    const wantV4 = i.ipv4.mode === 'static' && i.ipv4.address ? [i.ipv4.address] : [];
-    for (const a of have) if (!wantV4.includes(a)) cmds.push(`addr del ${a} dev ${i.device}`);
-    for (const a of wantV4) if (!have.includes(a)) cmds.push(`addr add ${a} dev ${i.device}`);
+    const dev = asIfName(i.device);
+    const have = (l.addr_info ?? []).filter((a) => a.family === 'inet').map(kernelCidr4);
+    const wantV4 = i.ipv4.mode === 'static' && i.ipv4.address ? [asIpv4Cidr(i.ipv4.address)] : [];
+    for (const a of have) if (!wantV4.includes(a)) cmds.push(line`addr del ${a} dev ${dev}`);
+    for (const a of wantV4) if (!have.includes(a)) cmds.push(line`addr add ${a} dev ${dev}`);
     if (i.ipv6.mode === 'static') {
-      const have6 = (l.addr_info ?? []).filter((a) => a.family === 'inet6' && a.scope === 'global').map((a) => `${a.local}/${a.prefixlen}`);
-      for (const a of have6) if (!i.ipv6.addresses.includes(a)) cmds.push(`-6 addr del ${a} dev ${i.device}`);
-      for (const a of i.ipv6.addresses) if (!have6.includes(a)) cmds.push(`-6 addr add ${a} dev ${i.device}`);
+      const have6 = (l.addr_info ?? []).filter((a) => a.family === 'inet6' && a.scope === 'global').map((a) => asIpv6Cidr(`${a.local}/${a.prefixlen}`));
+      const want6 = i.ipv6.addresses.map((a) => asIpv6Cidr(a));
+      for (const a of have6) if (!want6.includes(a)) cmds.push(line`-6 addr del ${a} dev ${dev}`);
+      for (const a of want6) if (!have6.includes(a)) cmds.push(line`-6 addr add ${a} dev ${dev}`);
     }
-    if (l.mtu !== i.mtu) cmds.push(`link set dev ${i.device} mtu ${i.mtu}`);
+    if (l.mtu !== i.mtu) cmds.push(line`link set dev ${dev} mtu ${asMtu(i.mtu)}`);
     return cmds;
   }
 
@@ -147,8 +187,7 @@ export class HostOs {
     }
   }
 
-  private writeDns(dns: NonNullable<DesiredHost['dns']>): void {
-    const text = [...(dns.search.length ? [`search ${dns.search.join(' ')}`] : []), ...dns.nameservers.map((n) => `nameserver ${n}`)].join('\n') + '\n';
+  private writeDns(text: string): void {
     let cur = '';
     try { cur = readFileSync('/etc/resolv.conf', 'utf8'); } catch { /* none yet */ }
     if (cur !== text) writeFileSync('/etc/resolv.conf', text);
@@ -158,4 +197,18 @@ export class HostOs {
     for (const c of this.dhcp.values()) c.kill('SIGTERM');
     this.dhcp.clear();
   }
+}
+
+/** An IPv4 address the kernel reports, as a checked a.b.c.d/len. */
+function kernelCidr4(a: { local: string; prefixlen: number }): ReturnType<typeof asIpv4Cidr> {
+  return asIpv4Cidr(`${a.local}/${a.prefixlen}`, 'kernel address');
+}
+
+/** resolv.conf text: one checked value per line's argument (a newline in a domain cannot add a line). */
+export function resolvConf(dns: NonNullable<DesiredHost['dns']>): string {
+  const search = dns.search.map((d) => asSearchDomain(d));
+  const lines: string[] = [];
+  if (search.length) lines.push(line`search ${search[0]}` + search.slice(1).map((d) => line` ${d}`).join(''));
+  for (const n of dns.nameservers) lines.push(line`nameserver ${asNameserver(n)}`);
+  return lines.join('\n') + '\n';
 }

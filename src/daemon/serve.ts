@@ -18,6 +18,7 @@ import { initialise, isInitialised, type HostFacts, type NicFacts } from '../db/
 import { TunnelController } from './controller.ts';
 import { Membership } from './membership.ts';
 import { opsImpls } from '../ops/index.ts';
+import { raiseAlert } from '../ops/message.ts';
 import { consoleHandler } from '../console/static.ts';
 import { ensureCertificate } from './tls.ts';
 
@@ -71,6 +72,10 @@ function startAgent(o: ServeOptions, db: Database, thisHost: () => string, log: 
   const agent = new Agent(db, thisHost, sw, os, log.child({ svc: 'agent' }), { intervalMs: o.agentIntervalMs ?? 10_000, debounceMs: 2 }, async (updates) => {
     if (membership.role === 'member') { await membership.callMaster('pool.replica_write', [updates]); return; }
     db.transact((tx) => { for (const [ref, patch] of updates) if (db.get(ref)) tx.update(ref, patch); });
+  }, async (alerts) => {
+    // values the agent left out: a pool message, on the master (a member's database is a replica)
+    if (membership.role === 'member') { for (const a of alerts) await membership.callMaster('message.create', [a.name, a.priority, a.cls, a.obj_uuid, a.body]); return; }
+    db.transact((tx) => { for (const a of alerts) raiseAlert(tx, a); });
   });
   if (sw instanceof OvsBackend) sw.onPortNumbered = () => agent.kick();
   agent.start();
