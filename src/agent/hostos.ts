@@ -12,8 +12,8 @@ import { asHostname, asIfName, asIpv4, asIpv4Cidr, asIpv6Cidr, asMtu, asNameserv
 
 const run = promisify(execFile);
 
-interface IpAddr { ifname: string; mtu: number; operstate: string; flags: string[]; address?: string; addr_info?: { family: string; local: string; prefixlen: number; scope: string; dynamic?: boolean }[] }
-interface IpRoute { dst: string; gateway?: string; dev?: string }
+export interface IpAddr { ifname: string; mtu: number; operstate: string; flags: string[]; address?: string; addr_info?: { family: string; local: string; prefixlen: number; scope: string; dynamic?: boolean }[] }
+export interface IpRoute { dst: string; gateway?: string; dev?: string }
 
 export interface HostOsOptions {
   /** Hide switch ports from the kernel's own stack (needed on the userspace datapath). */
@@ -52,91 +52,33 @@ export class HostOs {
 
   /**
    * Bring addresses, routes, MTUs and DNS to `desired`. Returns the number of changes made.
-   * Every `ip -batch` line is built from checked values (checked.ts `line`); a device or an
-   * interface with a value that fails its check is skipped alone (`skipped`), the rest goes on.
+   * The `ip -batch` lines come from hostOsCommands (pure); an object with a value that fails
+   * its check is skipped alone (`skipped`), the rest goes on.
    */
   async apply(desired: DesiredHost): Promise<number> {
     const links = new Map((await this.links()).map((l) => [l.ifname, l]));
-    const cmds: string[] = [];
-    this.skipped = [];
-    /** Lines of one object: all of them, or none when a value fails its check. */
-    const each = (what: string, build: () => string[]): boolean => {
-      try { cmds.push(...build()); return true; } catch (e) {
+    const routes = JSON.parse((await run('ip', ['-j', 'route', 'show', 'default'])).stdout) as IpRoute[];
+    const { cmds, wantDhcp, skipped } = hostOsCommands(desired, links, routes);
+    this.skipped = skipped;
+    const each = (what: string, f: () => void): boolean => {
+      try { f(); return true; } catch (e) {
         if (!(e instanceof CheckError)) throw e;
         this.skipped.push(`${what}: ${e.message}`);
         return false;
       }
     };
-    // member devices of a bridge carry no address of their own, and the MTU of their network
-    for (const d of desired.devices) {
-      const l = links.get(d.name);
-      if (!l) continue;
-      each(`device ${d.name}`, () => {
-        const dev = asIfName(d.name);
-        const out = (l.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => line`addr del ${kernelCidr4(a)} dev ${dev}`);
-        if (l.mtu !== d.mtu) out.push(line`link set dev ${dev} mtu ${asMtu(d.mtu)}`);
-        if (!l.flags.includes('UP')) out.push(line`link set dev ${dev} up`);
-        return out;
-      });
-    }
-    const wantDhcp = new Set<string>();
-    const managedDevices = new Set<string>();
-    for (const i of desired.interfaces) {
-      const l = links.get(i.device);
-      if (!l) continue; // the bridge device is not there yet; the next pass will see it
-      each(`interface ${i.device}`, () => {
-        const dev = asIfName(i.device);
-        managedDevices.add(dev);
-        const out: string[] = [];
-        if (!l.flags.includes('UP')) out.push(line`link set dev ${dev} up`);
-        if (i.ipv4.mode === 'dhcp') {
-          wantDhcp.add(dev);
-          // dhclient's addresses carry the lease's lifetime (dynamic); any other is left from a static configuration
-          for (const a of l.addr_info ?? []) if (a.family === 'inet' && !a.dynamic) out.push(line`addr del ${kernelCidr4(a)} dev ${dev}`);
-          return out;
-        }
-        return [...out, ...this.addressChanges(i, l)];
-      });
-    }
-    // devices whose configuration compile() rejected: their addresses stay as they are
-    const frozen = new Set(desired.frozenDevices ?? []);
-    // the bridge of a PIF without IP configuration (mode None, xapi's None4) carries no IPv4 address:
-    // what a static or DHCP configuration left there goes
-    for (const b of desired.bridges) {
-      for (const name of [b.name, ...b.ports.filter((p) => p.kind === 'vlan').map((p) => p.name)]) {
-        if (managedDevices.has(name) || frozen.has(name) || desired.interfaces.some((i) => i.device === name)) continue;
-        each(`bridge ${name}`, () => {
-          const dev = asIfName(name);
-          return (links.get(name)?.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => line`addr del ${kernelCidr4(a)} dev ${dev}`);
-        });
-      }
-    }
-    // a default route through the chosen interface only
-    const routes = JSON.parse((await run('ip', ['-j', 'route', 'show', 'default'])).stdout) as IpRoute[];
-    const want = desired.defaultRoute;
-    const ok = want && routes.some((r) => r.gateway === want.gateway && r.dev === want.device);
-    // the kernel drops the default route with the address that made its gateway reachable: after
-    // an address change on its device, put it back in the same batch (after the new address)
-    const readdressed = want && cmds.some((c) => c.startsWith('addr del ') && c.endsWith(` dev ${want.device}`));
-    if (want && (!ok || readdressed) && links.has(want.device)) {
-      each('default route', () => [line`route replace default via ${asIpv4(want.gateway, 'gateway')} dev ${asIfName(want.device)}`]);
-    } else if (!want) {
-      for (const r of routes) {
-        if (r.dev && managedDevices.has(r.dev) && !wantDhcp.has(r.dev)) each(`default route on ${r.dev}`, () => [line`route del default dev ${asIfName(r.dev)}`]);
-      }
-    }
     if (cmds.length) await this.batch(cmds);
     if (this.opts.guardPorts) {
       const ports = [...desired.bridges.flatMap((b) => b.ports.filter((p) => p.type === '').flatMap((p) => p.interfaces)), ...(desired.detachedVifs ?? [])];
       if (await this.guard.apply(ports, (d) => links.has(d))) cmds.push('nft guard');
     }
     await this.syncDhcp(wantDhcp);
-    if (desired.dns && this.opts.manageDns) each('DNS', () => { this.writeDns(resolvConf(desired.dns!)); return []; });
+    if (desired.dns && this.opts.manageDns) each('DNS', () => this.writeDns(resolvConf(desired.dns!)));
     // host.set_hostname_live: the control domain's hostname follows the database
     if (this.opts.manageHostname && desired.hostname && desired.hostname !== osHostname()) {
       // checked: a hostname never reads as an option of hostname(1) (`-F/etc/shadow`)
       let name: Hostname | undefined;
-      each('hostname', () => { name = asHostname(desired.hostname); return []; });
+      each('hostname', () => { name = asHostname(desired.hostname); });
       if (name) {
         await run('hostname', [name]).catch(() => undefined);
         cmds.push('hostname');
@@ -147,23 +89,6 @@ export class HostOs {
 
   /** What the last apply skipped because a value failed its check (compile() should have left it out). */
   skipped: string[] = [];
-
-  private addressChanges(i: InterfaceSpec, l: IpAddr): string[] {
-    const cmds: string[] = [];
-    const dev = asIfName(i.device);
-    const have = (l.addr_info ?? []).filter((a) => a.family === 'inet').map(kernelCidr4);
-    const wantV4 = i.ipv4.mode === 'static' && i.ipv4.address ? [asIpv4Cidr(i.ipv4.address)] : [];
-    for (const a of have) if (!wantV4.includes(a)) cmds.push(line`addr del ${a} dev ${dev}`);
-    for (const a of wantV4) if (!have.includes(a)) cmds.push(line`addr add ${a} dev ${dev}`);
-    if (i.ipv6.mode === 'static') {
-      const have6 = (l.addr_info ?? []).filter((a) => a.family === 'inet6' && a.scope === 'global').map((a) => asIpv6Cidr(`${a.local}/${a.prefixlen}`));
-      const want6 = i.ipv6.addresses.map((a) => asIpv6Cidr(a));
-      for (const a of have6) if (!want6.includes(a)) cmds.push(line`-6 addr del ${a} dev ${dev}`);
-      for (const a of want6) if (!have6.includes(a)) cmds.push(line`-6 addr add ${a} dev ${dev}`);
-    }
-    if (l.mtu !== i.mtu) cmds.push(line`link set dev ${dev} mtu ${asMtu(i.mtu)}`);
-    return cmds;
-  }
 
   private async batch(cmds: string[]): Promise<void> {
     // -force: one failing line (an address already gone) must not stop the others
@@ -212,3 +137,97 @@ export function resolvConf(dns: NonNullable<DesiredHost['dns']>): string {
   for (const n of dns.nameservers) lines.push(line`nameserver ${asNameserver(n)}`);
   return lines.join('\n') + '\n';
 }
+
+/**
+ * The `ip -batch` lines that bring the kernel from `links` and default `routes` to `desired`
+ * (pure). Every line is built with checked.ts `line` from checked values: an object with a value
+ * that fails its check contributes no line and is listed in `skipped`.
+ */
+export function hostOsCommands(desired: DesiredHost, links: ReadonlyMap<string, IpAddr>, routes: readonly IpRoute[]): { cmds: string[]; wantDhcp: Set<string>; skipped: string[] } {
+  const cmds: string[] = [];
+  const skipped: string[] = [];
+  /** Lines of one object: all of them, or none when a value fails its check. */
+  const each = (what: string, build: () => string[]): boolean => {
+    try { cmds.push(...build()); return true; } catch (e) {
+      if (!(e instanceof CheckError)) throw e;
+      skipped.push(`${what}: ${e.message}`);
+      return false;
+    }
+  };
+  // member devices of a bridge carry no address of their own, and the MTU of their network
+  for (const d of desired.devices) {
+    const l = links.get(d.name);
+    if (!l) continue;
+    each(`device ${d.name}`, () => {
+      const dev = asIfName(d.name);
+      const out = (l.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => line`addr del ${kernelCidr4(a)} dev ${dev}`);
+      if (l.mtu !== d.mtu) out.push(line`link set dev ${dev} mtu ${asMtu(d.mtu)}`);
+      if (!l.flags.includes('UP')) out.push(line`link set dev ${dev} up`);
+      return out;
+    });
+  }
+  const wantDhcp = new Set<string>();
+  const managedDevices = new Set<string>();
+  for (const i of desired.interfaces) {
+    const l = links.get(i.device);
+    if (!l) continue; // the bridge device is not there yet; the next pass will see it
+    const done = each(`interface ${i.device}`, () => {
+      const dev = asIfName(i.device);
+      const out: string[] = [];
+      if (!l.flags.includes('UP')) out.push(line`link set dev ${dev} up`);
+      if (i.ipv4.mode === 'dhcp') {
+        wantDhcp.add(dev);
+        // dhclient's addresses carry the lease's lifetime (dynamic); any other is left from a static configuration
+        for (const a of l.addr_info ?? []) if (a.family === 'inet' && !a.dynamic) out.push(line`addr del ${kernelCidr4(a)} dev ${dev}`);
+        return out;
+      }
+      return [...out, ...addressChanges(i, l)];
+    });
+    if (done) managedDevices.add(i.device);
+  }
+  // devices whose configuration compile() rejected: their addresses stay as they are
+  const frozen = new Set(desired.frozenDevices ?? []);
+  // the bridge of a PIF without IP configuration (mode None, xapi's None4) carries no IPv4 address:
+  // what a static or DHCP configuration left there goes
+  for (const b of desired.bridges) {
+    for (const name of [b.name, ...b.ports.filter((p) => p.kind === 'vlan').map((p) => p.name)]) {
+      if (managedDevices.has(name) || frozen.has(name) || desired.interfaces.some((i) => i.device === name)) continue;
+      each(`bridge ${name}`, () => {
+        const dev = asIfName(name);
+        return (links.get(name)?.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => line`addr del ${kernelCidr4(a)} dev ${dev}`);
+      });
+    }
+  }
+  // a default route through the chosen interface only
+  const want = desired.defaultRoute;
+  const ok = want && routes.some((r) => r.gateway === want.gateway && r.dev === want.device);
+  // the kernel drops the default route with the address that made its gateway reachable: after
+  // an address change on its device, put it back in the same batch (after the new address)
+  const readdressed = want && cmds.some((c) => c.startsWith('addr del ') && c.endsWith(` dev ${want.device}`));
+  if (want && (!ok || readdressed) && links.has(want.device)) {
+    each('default route', () => [line`route replace default via ${asIpv4(want.gateway, 'gateway')} dev ${asIfName(want.device)}`]);
+  } else if (!want) {
+    for (const r of routes) {
+      if (r.dev && managedDevices.has(r.dev) && !wantDhcp.has(r.dev)) each(`default route on ${r.dev}`, () => [line`route del default dev ${asIfName(r.dev)}`]);
+    }
+  }
+  return { cmds, wantDhcp, skipped };
+}
+
+function addressChanges(i: InterfaceSpec, l: IpAddr): string[] {
+  const cmds: string[] = [];
+  const dev = asIfName(i.device);
+  const have = (l.addr_info ?? []).filter((a) => a.family === 'inet').map(kernelCidr4);
+  const wantV4 = i.ipv4.mode === 'static' && i.ipv4.address ? [asIpv4Cidr(i.ipv4.address)] : [];
+  for (const a of have) if (!wantV4.includes(a)) cmds.push(line`addr del ${a} dev ${dev}`);
+  for (const a of wantV4) if (!have.includes(a)) cmds.push(line`addr add ${a} dev ${dev}`);
+  if (i.ipv6.mode === 'static') {
+    const have6 = (l.addr_info ?? []).filter((a) => a.family === 'inet6' && a.scope === 'global').map((a) => asIpv6Cidr(`${a.local}/${a.prefixlen}`));
+    const want6 = i.ipv6.addresses.map((a) => asIpv6Cidr(a));
+    for (const a of have6) if (!want6.includes(a)) cmds.push(line`-6 addr del ${a} dev ${dev}`);
+    for (const a of want6) if (!have6.includes(a)) cmds.push(line`-6 addr add ${a} dev ${dev}`);
+  }
+  if (l.mtu !== i.mtu) cmds.push(line`link set dev ${dev} mtu ${asMtu(i.mtu)}`);
+  return cmds;
+}
+
