@@ -220,7 +220,7 @@ async function main(): Promise<void> {
         if (way === 'poolnet') {
           // the running agent's pass: its backend knows the switch, whose table has no VIF flows yet
           // (the other ways wrote the switch behind its back: its drift check notices)
-          const unlocked = asBench({ ...desired, flows: { [BR]: bridgeFlows([]) } });
+          const unlocked = asBench({ ...desired, flows: { [BR]: bridgeFlows([], desired.bridges.find((x) => x.name === BR)?.ports ?? []) } });
           await reset();
           await running.drift(unlocked);
           await running.apply(unlocked);

@@ -1,9 +1,24 @@
 // Port-locking flows for Open vSwitch (pure): xapi's setup-vif-rules table for `locked`,
 // expressed as ovs-ofctl flow text, one cookie per VIF so that one VIF's flows can be
 // replaced without touching the others.
+//
+// Fail closed, beyond xapi's table: a bridge's table is an allow-list. Frames from the bridge's
+// own ports (uplinks, bond members, VLAN and tunnel ports, the bridge's local port) are switched
+// normally; frames from a VIF only by that VIF's own flows, and from any other port (a VIF whose
+// flows are not in yet, or were refused) dropped by the table's last flow. xapi's table relies on
+// a `priority=0,actions=NORMAL` catch-all, which forwards a VIF unfiltered whenever its flows are
+// missing.
+//
+// VLANs: every allow flow of a VIF matches the VLANs the port carries: untagged and
+// priority-tagged frames (VID 0), plus each VLAN of its `trunks`. Without that, `ip,nw_src=A`
+// also matches a frame tagged with any VLAN (ovs-fields(7)). A frame with a second VLAN header
+// behind the first (Open vSwitch parses one, `vlan-limit=1`, so its type reads 0x8100 or 0x88a8)
+// is dropped from every VIF: behind a priority tag, an access port would forward it as untagged
+// and the uplink would carry the inner tag into that VLAN (measured here with Open vSwitch 3.1).
 
 import { createHash } from 'node:crypto';
-import type { VifLockSpec } from './desired.ts';
+import type { PortSpec, VifLockSpec } from './desired.ts';
+import { checkLock, isTextIfName, orNone } from './checked.ts';
 
 /** A VIF's effective locking (desired.ts), where it sits on the switch, and its meter. */
 export interface VifLock extends VifLockSpec {
@@ -12,6 +27,8 @@ export interface VifLock extends VifLockSpec {
   readonly vifUuid: string;
   /** OpenFlow meter id for the VIF's rate limit, if any. */
   readonly meter?: number;
+  /** VLANs the VIF carries tagged (its `trunks`), besides untagged frames. */
+  readonly trunks?: readonly number[];
 }
 
 export interface Flow {
@@ -42,25 +59,45 @@ function pass(v: VifLock): string {
 
 const ROUTER_ICMP6 = [134, 137, 146, 147, 151, 152, 153];
 
-/** The flows of one VIF. Unlocked VIFs need flows only for a rate limit. */
+/** Untagged and priority-tagged frames (VID 0, any priority): what a VIF's port carries untagged. */
+export const UNTAGGED = 'vlan_tci=0x0000/0x0fff';
+/** Above every flow of a VIF: a frame with a VLAN header behind the first one. */
+const STACKED_PRIORITY = 9500;
+/** A VIF whose flows the switch refused: everything it sends is dropped (ovs.ts installs it). */
+export const QUARANTINE_PRIORITY = 10000;
+
+/** The VLAN matches of a VIF's allowed frames: untagged, then each trunk. */
+function vlanMatches(v: VifLock): string[] {
+  return [UNTAGGED, ...[...new Set(v.trunks ?? [])].sort((a, b) => a - b).map((t) => `dl_vlan=${t}`)];
+}
+
+/** The flows of one VIF. */
 export function vifFlows(v: VifLock): Flow[] {
+  // checked where the text is built (compile() checked them too): a bad value throws CheckError
+  checkLock(v);
   const cookie = cookieOf(v.vifUuid);
   const at = (priority: number, match: string, actions: string): Flow => ({ cookie, priority, match: `in_port=${v.port}${match ? `,${match}` : ''}`, actions });
   if (v.mode === 'disabled') return [at(9000, '', 'drop')];
-  if (v.mode === 'unlocked') return v.meter ? [at(4000, '', pass(v))] : [];
+  const out: Flow[] = [at(STACKED_PRIORITY, 'dl_type=0x8100', 'drop'), at(STACKED_PRIORITY, 'dl_type=0x88a8', 'drop')];
+  const vlans = vlanMatches(v);
+  if (v.mode === 'unlocked') {
+    for (const vl of vlans) out.push(at(4000, vl, pass(v)));
+    out.push(at(3000, '', 'drop'));
+    return out;
+  }
   const M = v.mac.toLowerCase();
-  const out: Flow[] = [
-    at(8000, `udp,dl_src=${M},tp_dst=67`, pass(v)),
-    at(7000, `arp,dl_src=${M},arp_sha=${M},arp_spa=0.0.0.0`, pass(v)),
-  ];
+  // every allowed frame, once per VLAN the port carries
+  const allow = (priority: number, match: string) => { for (const vl of vlans) out.push(at(priority, `${vl},${match}`, pass(v))); };
+  allow(8000, `udp,dl_src=${M},tp_dst=67`);
+  allow(7000, `arp,dl_src=${M},arp_sha=${M},arp_spa=0.0.0.0`);
   for (const a of v.ipv4) {
-    out.push(at(7000, `arp,dl_src=${M},arp_sha=${M},arp_spa=${a}`, pass(v)));
-    out.push(at(6000, `ip,dl_src=${M},nw_src=${a}`, pass(v)));
+    allow(7000, `arp,dl_src=${M},arp_sha=${M},arp_spa=${a}`);
+    allow(6000, `ip,dl_src=${M},nw_src=${a}`);
   }
   for (const a of v.ipv6) {
-    out.push(at(8000, `icmp6,dl_src=${M},ipv6_src=${a},icmp_type=135,nd_sll=${M}`, pass(v)));
-    out.push(at(8000, `icmp6,dl_src=${M},ipv6_src=${a},icmp_type=136,nd_target=${a}`, pass(v)));
-    for (const proto of ['icmp6', 'tcp6', 'udp6']) out.push(at(5000, `${proto},dl_src=${M},ipv6_src=${a}`, pass(v)));
+    allow(8000, `icmp6,dl_src=${M},ipv6_src=${a},icmp_type=135,nd_sll=${M}`);
+    allow(8000, `icmp6,dl_src=${M},ipv6_src=${a},icmp_type=136,nd_target=${a}`);
+    for (const proto of ['icmp6', 'tcp6', 'udp6']) allow(5000, `${proto},dl_src=${M},ipv6_src=${a}`);
   }
   out.push(at(7000, 'icmp6,icmp_type=135', 'drop'), at(7000, 'icmp6,icmp_type=136', 'drop'));
   for (const t of ROUTER_ICMP6) out.push(at(6000, `icmp6,icmp_type=${t}`, 'drop'));
@@ -71,10 +108,18 @@ export function vifFlows(v: VifLock): Flow[] {
 /** The order of String.prototype.localeCompare, without building a collator per comparison. */
 const byName = new Intl.Collator();
 
-/** A bridge's whole table: the per-VIF flows plus the default normal switching. */
-export function bridgeFlows(vifs: readonly VifLock[]): Flow[] {
-  const flows: Flow[] = [{ cookie: '0x0', priority: 0, match: '', actions: 'NORMAL' }];
-  for (const v of [...vifs].sort((a, b) => byName.compare(a.port, b.port))) flows.push(...vifFlows(v));
+/**
+ * A bridge's whole table: normal switching for frames from the bridge's own ports (`ports` that
+ * are not VIFs: their OpenFlow ports are their interfaces, a bond's members for a bond), the
+ * per-VIF flows, and a last flow that drops what comes from anywhere else.
+ */
+export function bridgeFlows(vifs: readonly VifLock[], ports: readonly PortSpec[]): Flow[] {
+  const base = (priority: number, match: string, actions: string): Flow => ({ cookie: '0x0', priority, match, actions });
+  const own = [...new Set(ports.filter((p) => p.kind !== 'vif').flatMap((p) => p.interfaces))].filter(isTextIfName).sort((a, b) => byName.compare(a, b));
+  const flows: Flow[] = [base(0, '', 'drop'), base(1, 'in_port=LOCAL', 'NORMAL'), ...own.map((i) => base(1, `in_port=${i}`, 'NORMAL'))];
+  const trunks = new Map(ports.filter((p) => p.kind === 'vif' && p.trunks?.length).map((p) => [p.name, p.trunks!]));
+  // a VIF with a value that fails its check gets no flows: the table's last flow drops what it sends
+  for (const v of [...vifs].sort((a, b) => byName.compare(a.port, b.port))) flows.push(...orNone(() => vifFlows(v.trunks || !trunks.has(v.port) ? v : { ...v, trunks: trunks.get(v.port) })));
   return flows;
 }
 

@@ -3,12 +3,12 @@
 // Level-triggered and idempotent: applying the same state twice changes nothing.
 
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, watch, type FSWatcher } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { BridgeSpec, DesiredHost, MeterSpec, PortSpec } from './desired.ts';
-import { flowText, type Flow } from './flows.ts';
+import { cookieOf, flowText, QUARANTINE_PRIORITY, type Flow } from './flows.ts';
 import { OvsdbClient, mapOf, ovsMap, setMembers, type Operation, type OvsdbValue, type Row } from './ovsdb.ts';
 
 const run = promisify(execFile);
@@ -38,13 +38,21 @@ const named = (n: string): OvsdbValue => ['named-uuid', n];
 const set = (xs: OvsdbValue[]): OvsdbValue => ['set', xs];
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
-/** What a Port row should hold for a PortSpec (columns poolnet owns). */
+/**
+ * What a Port row should hold for a PortSpec (columns poolnet owns). A VIF's port is never a
+ * trunk of every VLAN (Open vSwitch's default for a port with no tag and no vlan_mode): an access
+ * port of its network's VLAN, or of VLAN 0 (untagged and priority-tagged frames) on an untagged
+ * network; with `trunks`, a trunk of exactly those VLANs plus VLAN 0, so that its untagged frames
+ * still pass.
+ */
 function portColumns(p: PortSpec): Row {
+  const vif = p.kind === 'vif';
+  const trunked = vif && p.tag === undefined && !!p.trunks?.length;
   const row: Row = {
     tag: p.tag !== undefined ? p.tag : set([]),
-    trunks: set([...(p.trunks ?? [])]),
+    trunks: set(trunked ? [0, ...new Set(p.trunks)] : vif ? [] : [...(p.trunks ?? [])]),
     fake_bridge: !!p.fakeBridge,
-    vlan_mode: p.tag !== undefined && p.kind === 'vif' ? 'access' : set([]),
+    vlan_mode: vif ? (trunked ? 'trunk' : 'access') : set([]),
     bond_mode: p.bond ? p.bond.mode : set([]),
     lacp: p.bond ? p.bond.lacp : set([]),
     bond_updelay: p.bond?.updelay ?? 0,
@@ -69,11 +77,23 @@ function ifaceColumns(p: PortSpec, name: string): Row {
   return row;
 }
 
+/**
+ * fail_mode=secure: a bridge with no flows (just made, or ovs-vswitchd restarted, which starts
+ * with empty tables) drops everything until poolnet writes its table. In `standalone` mode Open
+ * vSwitch adds its own `priority=0,actions=NORMAL` flow to an empty table, and a restarted
+ * ovs-vswitchd forwarded every VIF unfiltered until the agent noticed (about 70 ms). Per-port
+ * protection that survives a restart would need state outside the flow table (OVSDB columns
+ * Open vSwitch applies at start), and there is none for "drop this port's frames"; secure mode
+ * leaves no unfiltered window at all, and costs a short loss on the whole bridge (management
+ * included) until the agent rewrites the table, which it does as soon as the bridge's OpenFlow
+ * socket reappears (watch()). The host reaches its own switch through local sockets, so the
+ * rewrite never depends on the network it restores.
+ */
 function bridgeColumns(b: BridgeSpec, datapath: string): Row {
   return {
     datapath_type: datapath,
     protocols: set(['OpenFlow10', 'OpenFlow13']),
-    fail_mode: 'standalone',
+    fail_mode: 'secure',
     mcast_snooping_enable: b.mcastSnooping,
     other_config: ovsMap({ ...(b.mac ? { hwaddr: b.mac } : {}), 'mac-table-size': '10000' }),
     external_ids: ovsMap({ [MANAGED]: 'true', ...b.externalIds }),
@@ -100,6 +120,8 @@ export interface ApplyReport {
   readonly ovsdbChanges: number;
   readonly flowBridges: readonly string[];
   readonly meterChanges: number;
+  /** VIFs whose flows the switch refused (each bridge's other VIFs were applied): they drop everything. */
+  readonly refused: readonly RefusedVif[];
 }
 
 /**
@@ -156,6 +178,74 @@ function numberedByCookie(flows: readonly Flow[], ports: ReadonlyMap<string, num
 
 const tableText = (t: ReadonlyMap<string, string>): string => [...t.values()].join('\n') + '\n';
 
+/** Input for ovs-ofctl, and the cookie each of its lines belongs to (to read its error messages). */
+interface BundleText { readonly text: string; readonly owner: readonly string[] }
+
+/** A whole table, for `replace-flows`. */
+function wholeTable(t: ReadonlyMap<string, string>): BundleText {
+  const owner: string[] = [];
+  for (const [c, text] of t) for (let i = text.split('\n').length; i > 0; i--) owner.push(c);
+  return { text: tableText(t), owner };
+}
+
+/** For `add-flows`: the flows of each cookie deleted and the wanted ones added. */
+function cookieBundle(cookies: readonly string[], want: ReadonlyMap<string, string>): BundleText {
+  const lines: string[] = [], owner: string[] = [];
+  for (const cookie of cookies) {
+    lines.push(`delete cookie=${cookie}/-1`);
+    owner.push(cookie);
+    for (const l of want.get(cookie)?.split('\n') ?? []) { lines.push(`add ${l}`); owner.push(cookie); }
+  }
+  return { text: lines.join('\n') + '\n', owner };
+}
+
+/**
+ * Per VIF cookie, the one flow that stands in for its flows when the switch refuses them: all
+ * it sends is dropped. Built from the port's number alone, so the switch always takes it.
+ */
+function quarantineByCookie(flows: readonly Flow[], ports: ReadonlyMap<string, number>): Map<string, { line: string; port: string }> {
+  const out = new Map<string, { line: string; port: string }>();
+  for (const f of flows) {
+    if (f.cookie === '0x0' || out.has(f.cookie)) continue;
+    const name = inPortName(f.match);
+    if (name === undefined || !ports.has(name)) continue;
+    out.set(f.cookie, { port: name, line: flowText({ cookie: f.cookie, priority: QUARANTINE_PRIORITY, match: `in_port=${ports.get(name)}`, actions: 'drop' }) });
+  }
+  return out;
+}
+
+/** The cookies an ovs-ofctl failure blames: a line of its input (`-:N:`), or a refused flow_mod (`cookie:0x..`). */
+function blamed(stderr: string, lineOwner: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const m of stderr.matchAll(/-:(\d+):/g)) { const c = lineOwner[Number(m[1]) - 1]; if (c !== undefined) out.add(c); }
+  for (const m of stderr.matchAll(/cookie:(0x[0-9a-f]+)/g)) out.add(m[1]);
+  return [...out];
+}
+
+/** Tests only (e2e-fail-closed): POOLNET_TEST_BAD_FLOWS names a file of VIF uuids whose flows get one line ovs-ofctl refuses. */
+function withTestDamage(flows: readonly Flow[]): readonly Flow[] {
+  const file = process.env.POOLNET_TEST_BAD_FLOWS;
+  if (!file) return flows;
+  let uuids: string[];
+  try { uuids = readFileSync(file, 'utf8').split('\n').map((l) => l.trim()).filter(Boolean); } catch { return flows; }
+  const bad = new Set(uuids.map(cookieOf));
+  const out = [...flows];
+  for (const f of flows) {
+    const port = inPortName(f.match);
+    if (!bad.has(f.cookie) || port === undefined) continue;
+    bad.delete(f.cookie);
+    // the security report's example: a zone-indexed IPv6 address, refused by ovs-ofctl
+    out.push({ cookie: f.cookie, priority: 5000, match: `in_port=${port},ipv6,ipv6_src=fe80::1%eth0`, actions: 'NORMAL' });
+  }
+  return out;
+}
+
+/** A VIF whose flows the switch refused: what was refused, and why. */
+interface Refusal { readonly text: string; readonly port: string; readonly reason: string }
+
+/** A VIF whose filter is not installed: its port drops everything until the switch takes its flows. */
+export interface RefusedVif { readonly bridge: string; readonly port: string; readonly reason: string }
+
 /** The Interface columns applySwitch reads (the monitor also follows ofport, for port numbers). */
 const IFACE_COLUMNS = ['name', 'type', 'options', 'other_config', 'external_ids', 'mtu_request', 'error'];
 
@@ -189,6 +279,9 @@ export class OvsBackend {
    */
   private readonly appliedFlows = new Map<string, Map<string, string>>();
   private readonly appliedMeters = new Map<string, string>();
+  /** Per bridge, the VIF cookies whose flows the switch refused (their quarantine is in place instead). */
+  private readonly refusals = new Map<string, Map<string, Refusal>>();
+  private watcher: FSWatcher | undefined;
   /**
    * Kept by an OVSDB monitor: each Interface's name and OpenFlow port number (by row uuid), and
    * whether a column applySwitch reads changed since it last looked. With that, a pass whose
@@ -208,6 +301,7 @@ export class OvsBackend {
       const c = await OvsdbClient.connect(this.opts.dbSocket);
       this.appliedFlows.clear();
       this.appliedMeters.clear();
+      this.refusals.clear();
       this.ifaces.clear();
       this.switchClean = undefined;
       try {
@@ -243,7 +337,30 @@ export class OvsBackend {
     try { await c.request('echo', []); } catch (e) { this.close(); throw e; }
   }
 
-  close(): void { this.client?.close(); this.client = undefined; }
+  close(): void { this.client?.close(); this.client = undefined; this.watcher?.close(); this.watcher = undefined; }
+
+  /**
+   * Call `changed` when ovs-vswitchd (re)opens a bridge's OpenFlow socket: a restarted
+   * ovs-vswitchd has empty flow tables (fail_mode=secure: it drops everything meanwhile), which
+   * nothing in OVSDB shows. The bridge's table is then written whole again. The timer's drift
+   * check stays as the backstop where the run directory cannot be watched.
+   */
+  watch(changed: () => void): void {
+    if (this.watcher) return;
+    try {
+      this.watcher = watch(this.opts.runDir, (_event, file) => {
+        const name = typeof file === 'string' ? file : undefined;
+        if (!name?.endsWith('.mgmt')) return;
+        const bridge = name.slice(0, -'.mgmt'.length);
+        this.appliedFlows.delete(bridge);
+        this.appliedMeters.delete(bridge);
+        this.refusals.delete(bridge);
+        changed();
+      });
+      this.watcher.on('error', () => { this.watcher?.close(); this.watcher = undefined; });
+      this.watcher.unref();
+    } catch { /* no run directory to watch (yet): the timer's drift check covers it */ }
+  }
 
   ofTarget(bridge: string): string { return `unix:${join(this.opts.runDir, `${bridge}.mgmt`)}`; }
 
@@ -388,12 +505,62 @@ export class OvsBackend {
 
   /** One bundle: the flows of each cookie deleted and the wanted ones added (a VIF's flows share a cookie). */
   private async replaceCookies(bridge: string, cookies: readonly string[], want: ReadonlyMap<string, string>): Promise<void> {
-    const lines: string[] = [];
-    for (const cookie of cookies) {
-      lines.push(`delete cookie=${cookie}/-1`);
-      for (const l of want.get(cookie)?.split('\n') ?? []) lines.push(`add ${l}`);
+    await this.ofctl(['--bundle', 'add-flows', this.ofTarget(bridge), '-'], cookieBundle(cookies, want).text);
+  }
+
+  /**
+   * Write `want` (whole, or only `cookies`) in one bundle. ovs-ofctl and the switch refuse a
+   * bundle whole for one bad flow: then the VIFs it blames get their quarantine flow instead of
+   * their own and the bundle is sent again, so one VIF never holds back the others (nor the pass).
+   * When the failure names no VIF, each VIF's flows go in a bundle of their own. Returns the
+   * table now in the switch.
+   */
+  private async writeFlows(bridge: string, want: ReadonlyMap<string, string>, cookies: readonly string[] | undefined,
+    quarantine: ReadonlyMap<string, { line: string; port: string }>, refused: Map<string, Refusal>): Promise<Map<string, string>> {
+    const table = new Map(want);
+    const isolate = (c: string, reason: string) => {
+      refused.set(c, { text: want.get(c) ?? '', port: quarantine.get(c)?.port ?? '', reason });
+      const q = quarantine.get(c);
+      if (q) table.set(c, q.line); else table.delete(c);
+    };
+    for (const [c, r] of [...refused]) {
+      if (want.get(c) === r.text) isolate(c, r.reason); // still the text the switch refused: not tried again
+      else refused.delete(c);
     }
-    await this.ofctl(['--bundle', 'add-flows', this.ofTarget(bridge), '-'], lines.join('\n') + '\n');
+    for (let tries = 0; tries <= want.size; tries++) {
+      const { text, owner } = cookies ? cookieBundle(cookies, table) : wholeTable(table);
+      try {
+        await this.ofctl(['--bundle', cookies ? 'add-flows' : 'replace-flows', this.ofTarget(bridge), '-'], text);
+        return table;
+      } catch (e) {
+        const err = String((e as { stderr?: string }).stderr ?? (e as Error).message);
+        const culprits = blamed(err, owner).filter((c) => c !== '0x0' && want.has(c) && !refused.has(c));
+        if (!culprits.length) break;
+        const reason = err.split('\n').map((l) => l.trim()).filter(Boolean).slice(0, 2).join(' ').slice(0, 300);
+        for (const c of culprits) isolate(c, reason);
+      }
+    }
+    // a failure that names no VIF: every VIF in quarantine (one bundle), then each VIF's own flows alone
+    const vifs = (cookies ?? [...want.keys()]).filter((c) => c !== '0x0' && !refused.has(c));
+    const safe = new Map(table);
+    for (const c of vifs) { const q = quarantine.get(c); if (q) safe.set(c, q.line); else safe.delete(c); }
+    if (cookies) await this.ofctl(['--bundle', 'add-flows', this.ofTarget(bridge), '-'], cookieBundle(vifs, safe).text);
+    else await this.ofctl(['--bundle', 'replace-flows', this.ofTarget(bridge), '-'], tableText(safe));
+    for (const c of vifs) {
+      if (!want.has(c)) { table.delete(c); continue; }
+      try {
+        await this.replaceCookies(bridge, [c], want);
+        table.set(c, want.get(c)!);
+      } catch (e) {
+        isolate(c, String((e as { stderr?: string }).stderr ?? (e as Error).message).trim().slice(0, 300));
+      }
+    }
+    return table;
+  }
+
+  /** VIFs whose flows are refused, over every bridge. */
+  private refusedVifs(): RefusedVif[] {
+    return [...this.refusals].flatMap(([bridge, m]) => [...m.values()].map((r) => ({ bridge, port: r.port, reason: r.reason })));
   }
 
   /**
@@ -401,16 +568,19 @@ export class OvsBackend {
    * table poolnet wrote before gets only the flows of the cookies that changed (a VIF each), in one
    * bundle; otherwise, or when most changed, its whole table is replaced in one bundle.
    */
-  async applyFlows(desired: DesiredHost): Promise<{ bridges: string[]; meters: number }> {
+  async applyFlows(desired: DesiredHost): Promise<{ bridges: string[]; meters: number; refused: RefusedVif[] }> {
     const changed: string[] = [];
     let meterOps = 0;
     for (const b of desired.bridges) {
-      const flows = desired.flows[b.name] ?? [];
+      const flows = withTestDamage(desired.flows[b.name] ?? []);
       const meters = desired.meters[b.name] ?? [];
-      const want = numberedByCookie(flows, await this.portNumbers(flows));
+      const ports = await this.portNumbers(flows);
+      const want = numberedByCookie(flows, ports);
+      const refused = this.refusals.get(b.name) ?? new Map<string, Refusal>();
       const meterKey = JSON.stringify(meters);
       const have = this.appliedFlows.get(b.name);
-      const cookies = have && [...new Set([...have.keys(), ...want.keys()])].filter((c) => have.get(c) !== want.get(c));
+      // a VIF whose same flows were refused before stays in quarantine (its text must change first)
+      const cookies = have && [...new Set([...have.keys(), ...want.keys()])].filter((c) => have.get(c) !== want.get(c) && !(refused.has(c) && refused.get(c)!.text === want.get(c)));
       const metersChanged = this.appliedMeters.get(b.name) !== meterKey;
       if (cookies?.length === 0 && !metersChanged) continue;
       this.appliedFlows.delete(b.name);
@@ -418,18 +588,24 @@ export class OvsBackend {
       const dumped = have ? undefined : await this.ready(b.name);
       const stale = metersChanged ? await this.syncMeters(b.name, meters, dumped) : { changes: 0, remove: [] };
       meterOps += stale.changes;
-      if (!cookies || cookies.length > want.size / 2) {
-        await this.ofctl(['--bundle', 'replace-flows', this.ofTarget(b.name), '-'], tableText(want));
-        changed.push(b.name);
-      } else if (cookies.length) {
-        await this.replaceCookies(b.name, cookies, want);
+      let table = have ?? want;
+      if (!have || !cookies || cookies.length) {
+        const some = have && cookies && cookies.length <= want.size / 2 ? cookies : undefined;
+        const written = await this.writeFlows(b.name, want, some, quarantineByCookie(flows, ports), refused);
+        // what the switch holds now: the cookies written as written, the others as they were
+        table = some ? new Map([...new Set([...have!.keys(), ...written.keys()])].flatMap((c) => {
+          const t = some.includes(c) ? written.get(c) : have!.get(c);
+          return t === undefined ? [] : [[c, t] as [string, string]];
+        })) : written;
         changed.push(b.name);
       }
+      if (refused.size) this.refusals.set(b.name, refused); else this.refusals.delete(b.name);
       for (const id of stale.remove) { await this.ofctl(['del-meter', this.ofTarget(b.name), `meter=${id}`]); meterOps++; }
-      this.appliedFlows.set(b.name, want);
+      this.appliedFlows.set(b.name, table);
       this.appliedMeters.set(b.name, meterKey);
     }
-    return { bridges: changed, meters: meterOps };
+    for (const name of this.refusals.keys()) if (!desired.bridges.some((b) => b.name === name)) this.refusals.delete(name);
+    return { bridges: changed, meters: meterOps, refused: this.refusedVifs() };
   }
 
   /** Replace only one VIF's flows (by its cookie) in one bundle: what applyFlows does for a one-VIF change. */
@@ -464,7 +640,7 @@ export class OvsBackend {
   async apply(desired: DesiredHost): Promise<ApplyReport> {
     const ovsdbChanges = await this.applySwitch(desired);
     const f = await this.applyFlows(desired);
-    return { ovsdbChanges, flowBridges: f.bridges, meterChanges: f.meters };
+    return { ovsdbChanges, flowBridges: f.bridges, meterChanges: f.meters, refused: f.refused };
   }
 
   /**
@@ -475,11 +651,12 @@ export class OvsBackend {
   async drift(desired: DesiredHost): Promise<string[]> {
     const out: string[] = [];
     for (const b of desired.bridges) {
-      if (!this.appliedFlows.has(b.name)) continue; // never applied here yet: apply checks anyway
-      const flows = desired.flows[b.name] ?? [];
+      // against what was written (a refused VIF's quarantine included), not the desired table
+      const applied = this.appliedFlows.get(b.name);
+      if (!applied) continue; // never applied here yet: apply checks anyway
       const file = join(this.opts.runDir, `${b.name}.desired-flows`);
-      const diff = await this.portNumbers(flows)
-        .then(async (ports) => { await writeFile(file, tableText(numberedByCookie(flows, ports))); return this.ofctl(['diff-flows', this.ofTarget(b.name), file]); })
+      const diff = await writeFile(file, tableText(applied))
+        .then(() => this.ofctl(['diff-flows', this.ofTarget(b.name), file]))
         .catch(() => 'unreadable')
         .finally(() => rm(file, { force: true }));
       if (diff.trim()) { out.push(b.name); this.appliedFlows.delete(b.name); this.appliedMeters.delete(b.name); }
