@@ -13,12 +13,23 @@ import type { DesiredHost } from './desired.ts';
 import type { HostOs } from './hostos.ts';
 
 export interface SwitchBackend {
-  apply(desired: DesiredHost): Promise<{ ovsdbChanges: number; flowBridges: readonly string[]; meterChanges: number }>;
+  apply(desired: DesiredHost): Promise<{
+    ovsdbChanges: number; flowBridges: readonly string[]; meterChanges: number;
+    /** VIF ports whose filter the switch refused: they pass nothing until it takes them (the rest was applied). */
+    refused?: readonly RefusedFilter[];
+  }>;
   /** Bridges whose flow table differs from the desired one (drift), without changing anything. */
   drift?(desired: DesiredHost): Promise<string[]>;
   bondLinksUp?(port: string): Promise<number | undefined>;
+  /** Call `changed` when the switch lost state behind the agent's back (a restarted ovs-vswitchd). */
+  watch?(changed: () => void): void;
   close(): void;
 }
+
+export interface RefusedFilter { readonly bridge: string; readonly port: string; readonly reason: string }
+
+/** The pool message raised for a VIF whose filter the switch refused. */
+export const VIF_FILTER_REFUSED = 'VIF_FILTER_REFUSED';
 
 export interface AgentLog { info: (o: object, m?: string) => void; warn: (o: object, m?: string) => void; error: (o: object, m?: string) => void }
 
@@ -56,8 +67,12 @@ export class Agent {
   /** Bodies of the rejection messages raised by this process (each is raised once). */
   private readonly raised = new Set<string>();
 
+  /** Refused VIF filters reported so far (a message each, once while the refusal lasts). */
+  private refusedReported = new Set<string>();
+
   start(): void {
     this.unsubscribe = this.db.onCommit(() => this.kick());
+    this.sw.watch?.(() => this.kick());
     this.timer = setInterval(() => { void this.pass('timer'); }, this.opts.intervalMs);
     this.timer.unref();
     this.kick();
@@ -89,6 +104,8 @@ export class Agent {
         }
         const drifted = reason === 'timer' && this.sw.drift ? await this.sw.drift(desired) : [];
         const r = await this.sw.apply(desired);
+        // before the host OS step, which may fail on its own
+        await this.reportRefused(desired, r.refused ?? []);
         const osChanges = this.os ? await this.os.apply(desired) : 0;
         this.passes++;
         this.lastError = undefined;
@@ -108,6 +125,30 @@ export class Agent {
       }
     })();
     return this.running;
+  }
+
+  /**
+   * VIFs whose filter the switch refused (each drops everything meanwhile): logged, and a pool
+   * message each, once while the refusal lasts (again if it comes back).
+   */
+  private async reportRefused(desired: DesiredHost, refused: readonly RefusedFilter[]): Promise<void> {
+    const now = new Set<string>();
+    const alerts: RejectionAlert[] = [];
+    for (const r of refused) {
+      const vif = desired.bridges.find((b) => b.name === r.bridge)?.ports.find((p) => p.name === r.port)?.externalIds?.['xs-vif-uuid'];
+      const key = `${r.bridge} ${r.port} ${vif ?? ''}`;
+      now.add(key);
+      if (this.refusedReported.has(key)) continue;
+      // about the host, as compile()'s rejections: the VIF is named in the body
+      alerts.push({
+        name: VIF_FILTER_REFUSED, priority: 2, cls: 'Host', obj_uuid: String(this.db.get(this.host())?.rec.uuid ?? ''),
+        body: `The switch refused the port-locking flows of ${vif ? `VIF ${vif}` : 'a VIF'} (port ${r.port} on ${r.bridge}): everything it sends is dropped until they are accepted. The switch said: ${r.reason}`,
+      });
+    }
+    this.refusedReported = now;
+    if (!alerts.length) return;
+    this.log.warn({ refused: refused.map((r) => `${r.bridge}/${r.port}`) }, 'the switch refused VIF filters: those VIFs pass nothing; the rest was applied');
+    await this.raise(alerts).catch((e: Error) => this.log.error({ err: e.message }, 'could not raise a pool message'));
   }
 
   /** Carrier and speed of NICs, links up of bonds, addresses DHCP gave: back into the database. */
