@@ -1,16 +1,65 @@
 // HTTP transports: POST /jsonrpc is JSON-RPC 1.0/2.0; every other POST path is XML-RPC
 // (xapi dispatches by longest prefix, so /, /RPC2 and the npm client's /xmlrpc all land there).
+//
+// The server is open to anyone who reaches the port, so it bounds what one client can take:
+// time (header, request and keep-alive timeouts), connections (in total and per address; see
+// ConnectionTracker), memory (a body limit, refused as soon as it is exceeded, and a budget for
+// all bodies being received), nesting depth, and password guesses (LoginThrottle). Refusals are
+// XenAPI errors in the caller's protocol. Browsers of other origins are refused: no CORS grant,
+// and a request a cross-site page could send without a preflight is not accepted.
 
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { XapiError } from '../model/index.ts';
+import { ConnectionTracker } from './connlimit.ts';
 import type { Api, CallResult } from './dispatch.ts';
+import { LoginThrottle, type ThrottleStart } from './login-throttle.ts';
 import { toXml, toXmlBuffers } from './marshal.ts';
 import { ParseError, parseMethodCall, xmlBare, xmlFailure, xmlSuccess, xmlSuccessBuffers, type WireValue } from './xmlrpc.ts';
 
-const MAX_BODY = 32 * 1024 * 1024;
-const CORS = { 'Access-Control-Allow-Origin': '*', 'Access-Control-Allow-Headers': 'X-Requested-With' };
+export interface HttpLimits {
+  /** The largest request body (xapi: http_limit_max_rpc_size = 300 KiB). */
+  readonly maxBodyBytes: number;
+  /** Bytes of request bodies held at once by all requests together beyond freeBodyBytes each. */
+  readonly bodyBudgetBytes: number;
+  /** What every request may hold without drawing on the budget (ordinary calls are far smaller). */
+  readonly freeBodyBytes: number;
+  /** Arrays and objects inside each other in a JSON-RPC request. */
+  readonly maxJsonDepth: number;
+  /** From the start of a request to the end of its headers. */
+  readonly headersTimeoutMs: number;
+  /** From the start of a request to the end of its body (not the answer: event.from waits 60 s). */
+  readonly requestTimeoutMs: number;
+  /** An idle kept-alive connection is closed after this long. */
+  readonly keepAliveTimeoutMs: number;
+  readonly tlsHandshakeTimeoutMs: number;
+  readonly maxConnections: number;
+  readonly maxConnectionsPerAddress: number;
+  readonly maxHeadersCount: number;
+}
+
+export const DEFAULT_LIMITS: HttpLimits = {
+  maxBodyBytes: 1024 * 1024,
+  bodyBudgetBytes: 64 * 1024 * 1024,
+  freeBodyBytes: 64 * 1024,
+  maxJsonDepth: 64,
+  headersTimeoutMs: 20_000,
+  requestTimeoutMs: 60_000,
+  keepAliveTimeoutMs: 75_000,
+  tlsHandshakeTimeoutMs: 10_000,
+  maxConnections: 1024,
+  maxConnectionsPerAddress: 64,
+  maxHeadersCount: 100,
+};
+
+/** TLS 1.2 suites with forward secrecy only (ECDHE); TLS 1.3 suites all have it. */
+export const TLS_CIPHERS = [
+  'TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256',
+  'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export interface HttpOptions {
@@ -19,16 +68,43 @@ export interface HttpOptions {
   readonly tls?: { key: string; cert: string };
   /** Extra GET handler (the console). Return false when not handled. */
   readonly onGet?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean | Promise<boolean>;
+  readonly limits?: Partial<HttpLimits>;
+  /** Shared by every listener of a daemon, so that guesses over TCP and the unix socket add up. */
+  readonly throttle?: LoginThrottle;
+  /** A user name or an address has just started to be throttled (for a pool message). */
+  readonly onThrottle?: (t: ThrottleStart) => void;
 }
+
+type Log = { error: (o: object, m?: string) => void };
 
 export type JsonId = number | string;
 
 interface JsonCall { version: 1 | 2; id: JsonId; method: string; params: WireValue[] }
 
-export function parseJsonCall(body: string): JsonCall {
+const refuse = (what: string, why: string): XapiError => new XapiError('INVALID_VALUE', [what, why]);
+
+/** True when arrays and objects nest deeper than `max` (strings skipped): checked before JSON.parse. */
+export function jsonDeeperThan(body: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < body.length; i++) {
+    const c = body.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) { if (++depth > max) return true; }
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
+export function parseJsonCall(body: string, maxDepth = DEFAULT_LIMITS.maxJsonDepth): JsonCall {
+  if (jsonDeeperThan(body, maxDepth)) throw refuse('JSON-RPC request', `nested deeper than ${maxDepth} levels`);
   let v: unknown;
   try { v = JSON.parse(body); } catch (e) { throw new ParseError(`bad JSON: ${(e as Error).message}`); }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ParseError('the request must be a JSON object');
+  if (Array.isArray(v)) throw refuse('JSON-RPC request', 'batch requests are not supported');
+  if (typeof v !== 'object' || v === null) throw new ParseError('the request must be a JSON object');
   const o = v as Record<string, unknown>;
   if (typeof o.method !== 'string') throw new ParseError('method must be a string');
   let version: 1 | 2;
@@ -74,12 +150,19 @@ function send(res: http.ServerResponse, status: number, type: string, body: stri
   const bufs = typeof body === 'string' ? [Buffer.from(body, 'utf8')] : body;
   let length = 0;
   for (const b of bufs) length += b.length;
-  res.writeHead(status, { 'Content-Type': type, 'Content-Length': length, ...CORS });
+  res.writeHead(status, { 'Content-Type': type, 'Content-Length': length });
   if (bufs.length === 1) { res.end(bufs[0]); return; }
   res.cork();
   for (const b of bufs) res.write(b);
   res.uncork();
   res.end();
+}
+
+/** A failure before any call could be read: v2 with id 0 for JSON-RPC, as xapi answers then. */
+function sendFailure(res: http.ServerResponse, isJson: boolean, error: XapiError): void {
+  const r: CallResult = { ok: false, error };
+  if (isJson) send(res, 200, 'application/json', jsonResponse(2, 0, r));
+  else send(res, 200, 'text/xml', xmlResponseBuffers(r));
 }
 
 function sendParseError(res: http.ServerResponse, e: unknown): void {
@@ -88,72 +171,202 @@ function sendParseError(res: http.ServerResponse, e: unknown): void {
   send(res, 500, 'text/html', `<html><body><h1>HTTP 500 internal server error</h1>An unexpected error occurred; please wait a while and try again. If the problem persists, please contact your support representative.<h1> Additional information </h1>Parse_error(${esc})</body></html>`);
 }
 
-function readBody(req: http.IncomingMessage): Promise<Buffer> {
+/** Refuse while the request is still arriving: answer, then close the connection after a short grace. */
+function sendRefusal(req: http.IncomingMessage, res: http.ServerResponse, isJson: boolean, error: XapiError): void {
+  req.removeAllListeners('data');
+  req.resume(); // discard the rest meanwhile, never store it
+  res.shouldKeepAlive = false;
+  res.once('finish', () => setTimeout(() => req.socket.destroy(), 500).unref());
+  sendFailure(res, isJson, error);
+}
+
+/** Bytes of bodies being received beyond each request's free allowance. */
+class BodyBudget {
+  used = 0;
+  constructor(readonly limit: number) {}
+  take(n: number): boolean { if (this.used + n > this.limit) return false; this.used += n; return true; }
+  give(n: number): void { this.used -= n; }
+}
+
+class RefusedBody extends Error { constructor(readonly error: XapiError) { super(error.message); } }
+
+/** The body, never more than the limit in memory; refused (RefusedBody) as soon as it is known to be too big. */
+function readBody(req: http.IncomingMessage, limits: HttpLimits, budget: BodyBudget, held: { bytes: number }): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    const tooBig = (n: number) => new RefusedBody(refuse('HTTP request body', `${n} bytes; at most ${limits.maxBodyBytes} are accepted`));
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    if (declared > limits.maxBodyBytes) { reject(tooBig(declared)); return; }
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY) { reject(new ParseError('request body too large')); req.destroy(); return; }
+      if (size > limits.maxBodyBytes) { reject(tooBig(size)); return; }
+      const extra = Math.max(0, size - limits.freeBodyBytes) - held.bytes;
+      if (extra > 0) {
+        if (!budget.take(extra)) { reject(new RefusedBody(new XapiError('OPERATION_NOT_ALLOWED', ['The server is receiving too many large requests; try again later']))); return; }
+        held.bytes += extra;
+      }
       chunks.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)));
     req.on('error', reject);
   });
 }
 
-export async function handle(api: Api, req: http.IncomingMessage, res: http.ServerResponse, onGet?: HttpOptions['onGet']): Promise<void> {
+/** Why a browser page of another origin may not make this request; undefined when it may. */
+export function crossSiteRefusal(req: http.IncomingMessage, scheme: 'http' | 'https'): string | undefined {
+  const origin = req.headers.origin;
+  if (origin !== undefined) {
+    let same: boolean;
+    try {
+      const o = new URL(origin);
+      same = o.protocol === `${scheme}:` && o.host === new URL(`${scheme}://${req.headers.host ?? ''}`).host;
+    } catch { same = false; }
+    if (!same) return `requests from the web page of another origin (${origin}) are not accepted`;
+  }
+  // the content types a page may send anywhere without asking first (a CORS "simple request")
+  const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  if (type === 'text/plain' || type === 'application/x-www-form-urlencoded' || type === 'multipart/form-data') {
+    return `Content-Type ${type} is not accepted: send text/xml (XML-RPC) or application/json (JSON-RPC)`;
+  }
+  return undefined;
+}
+
+const PASSWORD_LOGINS = new Set(['session.login_with_password', 'session.slave_local_login_with_password']);
+
+/** Everything a listener needs to answer a request. */
+interface Served {
+  readonly api: Api;
+  readonly limits: HttpLimits;
+  readonly budget: BodyBudget;
+  readonly throttle: LoginThrottle;
+  readonly onThrottle?: (t: ThrottleStart) => void;
+  readonly onGet?: HttpOptions['onGet'];
+  readonly scheme: 'http' | 'https';
+}
+
+/** A call, with logins counted and throttled per user name and per client address. */
+async function dispatch(s: Served, method: string, params: WireValue[], address: string): Promise<CallResult> {
+  const password = PASSWORD_LOGINS.has(method);
+  if (!password && method !== 'session.slave_login') return s.api.call(method, params);
+  // the pool secret is guessed per address only; a password per user name and per address
+  const user = password ? (typeof params[0] === 'string' ? params[0] : String(params[0])) : undefined;
+  const t = s.throttle.check(user, address);
+  if (t) {
+    return { ok: false, error: new XapiError('SESSION_AUTHENTICATION_FAILED', [user ?? 'pool', `Too many failed logins; try again in ${Math.ceil(t.retryAfterMs / 1000)} s`]) };
+  }
+  let r: CallResult | undefined;
+  try {
+    r = await s.api.call(method, params);
+    return r;
+  } finally {
+    const outcome = r === undefined ? undefined : r.ok ? true : r.error.code === 'SESSION_AUTHENTICATION_FAILED' ? false : undefined;
+    for (const started of s.throttle.done(user, address, outcome)) s.onThrottle?.(started);
+  }
+}
+
+async function handle(s: Served, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const path = (req.url ?? '/').split('?')[0];
   if (req.method === 'OPTIONS') {
-    res.writeHead(200, { ...CORS, 'Access-Control-Allow-Methods': 'POST, GET, OPTIONS', 'Content-Length': 0 });
+    // no Access-Control-Allow-* grant: the console is served from this origin and needs none
+    res.writeHead(204, { Allow: 'POST, GET, HEAD, OPTIONS' });
     res.end();
     return;
   }
   if (req.method === 'GET' || req.method === 'HEAD') {
-    if (onGet && (await onGet(req, res))) return;
+    if (s.onGet && (await s.onGet(req, res))) return;
     send(res, 404, 'text/plain', 'Not found\n');
     return;
   }
   if (req.method !== 'POST') { send(res, 405, 'text/plain', 'Method not allowed\n'); return; }
-  let raw: Buffer;
-  try { raw = await readBody(req); } catch (e) { sendParseError(res, e); return; }
-  let body: string;
   const isJson = path === '/jsonrpc';
+  const cross = crossSiteRefusal(req, s.scheme);
+  if (cross) { sendRefusal(req, res, isJson, new XapiError('PERMISSION_DENIED', [cross])); return; }
+  const held = { bytes: 0 };
   try {
-    body = utf8.decode(raw);
-  } catch {
-    // xapi refuses invalid UTF-8 in a parameter with INVALID_VALUE; the body cannot be read, so answer as a failed call
-    const err: CallResult = { ok: false, error: new XapiError('INVALID_VALUE', ['Invalid UTF-8 string in parameter', raw.toString('latin1').slice(0, 200)]) };
-    if (isJson) send(res, 200, 'application/json', jsonResponse(2, 0, err));
-    else send(res, 200, 'text/xml', xmlResponseBuffers(err));
-    return;
+    let raw: Buffer;
+    try { raw = await readBody(req, s.limits, s.budget, held); } catch (e) {
+      if (e instanceof RefusedBody) sendRefusal(req, res, isJson, e.error); else res.destroy();
+      return;
+    }
+    let body: string;
+    try {
+      body = utf8.decode(raw);
+    } catch {
+      // xapi refuses invalid UTF-8 in a parameter with INVALID_VALUE; the body cannot be read, so answer as a failed call
+      sendFailure(res, isJson, new XapiError('INVALID_VALUE', ['Invalid UTF-8 string in parameter', raw.toString('latin1').slice(0, 200)]));
+      return;
+    }
+    const address = req.socket.remoteAddress ?? 'local';
+    if (isJson) {
+      let call: JsonCall;
+      try { call = parseJsonCall(body, s.limits.maxJsonDepth); } catch (e) {
+        if (e instanceof XapiError) sendFailure(res, true, e); else sendParseError(res, e);
+        return;
+      }
+      const r = await dispatch(s, call.method, call.params, address);
+      send(res, 200, 'application/json', jsonResponse(call.version, call.id, r));
+      return;
+    }
+    let call;
+    try { call = parseMethodCall(body); } catch (e) {
+      if (e instanceof XapiError) sendFailure(res, false, e); else sendParseError(res, e);
+      return;
+    }
+    const r = await dispatch(s, call.method, call.params, address);
+    send(res, 200, 'text/xml', xmlResponseBuffers(r));
+  } finally {
+    s.budget.give(held.bytes);
   }
-  if (isJson) {
-    let call: JsonCall;
-    try { call = parseJsonCall(body); } catch (e) { sendParseError(res, e); return; }
-    const r = await api.call(call.method, call.params);
-    send(res, 200, 'application/json', jsonResponse(call.version, call.id, r));
-    return;
-  }
-  let call;
-  try { call = parseMethodCall(body); } catch (e) { sendParseError(res, e); return; }
-  const r = await api.call(call.method, call.params);
-  send(res, 200, 'text/xml', xmlResponseBuffers(r));
 }
 
-/** Start the XenAPI HTTP(S) server. Timeouts sit well above event.from's 60 s long poll. */
-export async function listen(api: Api, opts: HttpOptions, log: { error: (o: object, m?: string) => void }): Promise<http.Server> {
-  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    handle(api, req, res, opts.onGet).catch((e: unknown) => {
+function handler(s: Served, tracker: ConnectionTracker, log: Log): http.RequestListener {
+  return (req, res) => {
+    // a connection serving a call is never closed to make room for another
+    const leave = tracker.enter(req.socket);
+    res.once('close', leave);
+    handle(s, req, res).catch((e: unknown) => {
       log.error({ err: e }, 'request failed');
       if (!res.headersSent) sendParseError(res, e);
       else res.destroy();
     });
   };
-  const server = opts.tls ? https.createServer({ key: opts.tls.key, cert: opts.tls.cert }, handler) : http.createServer(handler);
-  server.keepAliveTimeout = 310_000;
-  server.headersTimeout = 320_000;
-  server.requestTimeout = 0;
+}
+
+export interface XapiServer extends http.Server {
+  readonly tracker: ConnectionTracker;
+}
+
+function served(api: Api, opts: Pick<HttpOptions, 'onGet' | 'limits' | 'throttle' | 'onThrottle'>, scheme: 'http' | 'https'): Served {
+  const limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  return { api, limits, budget: new BodyBudget(limits.bodyBudgetBytes), throttle: opts.throttle ?? new LoginThrottle(), onThrottle: opts.onThrottle, onGet: opts.onGet, scheme };
+}
+
+function bound(server: http.Server, s: Served, log: Log): XapiServer {
+  const tracker = new ConnectionTracker({ maxTotal: s.limits.maxConnections, maxPerAddress: s.limits.maxConnectionsPerAddress, firstRequestMs: s.limits.headersTimeoutMs });
+  tracker.attach(server);
+  server.on('request', handler(s, tracker, log));
+  server.keepAliveTimeout = s.limits.keepAliveTimeoutMs;
+  server.headersTimeout = s.limits.headersTimeoutMs;
+  server.requestTimeout = s.limits.requestTimeoutMs;
+  server.maxHeadersCount = s.limits.maxHeadersCount;
+  return Object.assign(server, { tracker });
+}
+
+/** The timeouts are checked this often (Node checks every 30 s by default). */
+const CHECK_INTERVAL_MS = 1_000;
+
+/** Start the XenAPI HTTP(S) server. */
+export async function listen(api: Api, opts: HttpOptions, log: Log): Promise<XapiServer> {
+  const s = served(api, opts, opts.tls ? 'https' : 'http');
+  const base = { connectionsCheckingInterval: Math.min(CHECK_INTERVAL_MS, s.limits.headersTimeoutMs) };
+  const raw = opts.tls
+    ? https.createServer({
+      ...base, key: opts.tls.key, cert: opts.tls.cert, minVersion: 'TLSv1.2', ciphers: TLS_CIPHERS, honorCipherOrder: true,
+      handshakeTimeout: s.limits.tlsHandshakeTimeoutMs,
+    })
+    : http.createServer(base);
+  const server = bound(raw, s, log);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.bind, () => { server.off('error', reject); resolve(); });
@@ -162,13 +375,9 @@ export async function listen(api: Api, opts: HttpOptions, log: { error: (o: obje
 }
 
 /** The same API, plain HTTP, on a unix socket (xapi has one too): local tools and the lab's port forwarder. */
-export async function listenUnix(api: Api, path: string, onGet: HttpOptions['onGet'], log: { error: (o: object, m?: string) => void }): Promise<http.Server> {
-  const server = http.createServer((req, res) => {
-    handle(api, req, res, onGet).catch((e: unknown) => { log.error({ err: e }, 'request failed'); if (!res.headersSent) sendParseError(res, e); else res.destroy(); });
-  });
-  server.keepAliveTimeout = 310_000;
-  server.headersTimeout = 320_000;
-  server.requestTimeout = 0;
+export async function listenUnix(api: Api, path: string, opts: Pick<HttpOptions, 'onGet' | 'limits' | 'throttle' | 'onThrottle'>, log: Log): Promise<XapiServer> {
+  const s = served(api, opts, 'http');
+  const server = bound(http.createServer({ connectionsCheckingInterval: Math.min(CHECK_INTERVAL_MS, s.limits.headersTimeoutMs) }), s, log);
   await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(path, () => { server.off('error', reject); resolve(); }); });
   return server;
 }

@@ -2,10 +2,11 @@
 
 import { timingSafeEqual } from 'node:crypto';
 import type { Database, Obj, Txn } from '../db/database.ts';
-import { XapiError, classByLowerName, isRole, roleAllows, rolesAtLeast, type ClassDef, type MessageDef, type Role } from '../model/index.ts';
+import { XapiError, classByLowerName, isRole, roleAllows, rolesAtLeast, type ClassDef, type LeastRole, type MessageDef, type Role } from '../model/index.ts';
 import type { ImplTable } from './context.ts';
 import { now } from './marshal.ts';
-import { hashPassword, verifyPassword } from './passwords.ts';
+import { hashPassword, hashPasswordSync, verifyPassword } from './passwords.ts';
+import { sessionKeeper } from './session-policy.ts';
 
 export const LOCAL_PREFIX = 'local:';
 
@@ -15,10 +16,12 @@ function thePool(db: Database): Obj {
   return p.value;
 }
 
-/** A valid session, or SESSION_INVALID [ref]. */
+/** A valid session, or SESSION_INVALID [ref]: unknown, or unused for longer than the inactivity timeout. */
 export function checkSession(db: Database, ref: unknown): Obj {
   const s = typeof ref === 'string' ? db.getOf('session', ref) : undefined;
-  if (!s) throw new XapiError('SESSION_INVALID', [typeof ref === 'string' ? ref : JSON.stringify(ref)]);
+  const keeper = sessionKeeper(db);
+  if (!s || keeper.isExpired(s)) throw new XapiError('SESSION_INVALID', [typeof ref === 'string' ? ref : JSON.stringify(ref)]);
+  keeper.touch(s.ref);
   return s;
 }
 
@@ -27,7 +30,7 @@ export function sessionRoles(s: Obj): Role[] {
 }
 
 /** The least role for this call: the message's, or a lesser one for guarded map keys. */
-function leastRole(cls: ClassDef, msg: MessageDef, args: Record<string, unknown>): { role: Role | 'local-root-only'; permission: string } {
+function leastRole(cls: ClassDef, msg: MessageDef, args: Record<string, unknown>): { role: LeastRole; permission: string } {
   const base = `${cls.name}.${msg.name}`.toLowerCase();
   if ((msg.generic === 'add_to' || msg.generic === 'remove_from') && msg.field) {
     const key = String(args.key);
@@ -50,28 +53,42 @@ function authFailed(uname: string): never {
   throw new XapiError('SESSION_AUTHENTICATION_FAILED', [uname, 'Authentication failure']);
 }
 
-function newSession(tx: Txn, host: string, fields: Record<string, unknown>): string {
-  const t = now();
-  return tx.create('session', { this_host: host, last_active: t, validation_time: t, ...fields });
+/** A new session, in its own transaction (callers have awaited a password check); the group's oldest make room. */
+function newSession(db: Database, host: () => string, fields: Record<string, unknown>): string {
+  return db.transact((tx) => {
+    const t = now();
+    const all = { this_host: host(), last_active: t, validation_time: t, ...fields };
+    sessionKeeper(db).makeRoom(tx, all);
+    const ref = tx.create('session', all);
+    sessionKeeper(db).touch(ref);
+    return ref;
+  });
 }
 
-/** Check a local account; the session fields it earns. */
-export function authenticate(db: Database, uname: string, pwd: string): Record<string, unknown> {
+/**
+ * Check a local account; the session fields it earns. Every refusal costs one password hash,
+ * whether or not the user exists: timing does not reveal user names.
+ */
+export async function authenticate(db: Database, uname: string, pwd: string): Promise<Record<string, unknown>> {
   if (uname === 'root') {
     const hash = thePool(db).rec.root_password_hash as string;
-    if (!hash || !verifyPassword(pwd, hash)) authFailed(uname);
+    if (!(await verifyPassword(pwd, hash))) authFailed(uname);
     return { is_local_superuser: true, auth_user_name: 'root', roles: ['pool-admin'] };
   }
   const subj = [...db.all('subject')].find((s) => s.rec.subject_identifier === LOCAL_PREFIX + uname);
   const hash = subj?.rec.password_hash as string | undefined;
-  if (!subj || !hash || !verifyPassword(pwd, hash)) authFailed(uname);
-  const roles = (subj.rec.roles as string[]).map((r) => db.get(r)?.rec.name_label as string).filter((r) => r && isRole(r));
+  const matches = await verifyPassword(pwd, hash);
+  // read again after the wait: the account may have changed meanwhile
+  const fresh = subj && db.getOf('subject', subj.ref);
+  if (!fresh || !matches || fresh.rec.password_hash !== hash) authFailed(uname);
+  const roles = (fresh.rec.roles as string[]).map((r) => db.get(r)?.rec.name_label as string).filter((r) => r && isRole(r));
   if (roles.length === 0) authFailed(uname); // a subject without a role may not log in
-  return { is_local_superuser: false, subject: subj.ref, auth_user_sid: subj.rec.subject_identifier, auth_user_name: uname, roles };
+  return { is_local_superuser: false, subject: fresh.ref, auth_user_sid: fresh.rec.subject_identifier, auth_user_name: uname, roles };
 }
 
+/** At first start (before the server listens): the hash is made on the spot. */
 export function setRootPassword(tx: Txn, password: string): void {
-  tx.update(thePool(tx.db).ref, { root_password_hash: hashPassword(password) });
+  tx.update(thePool(tx.db).ref, { root_password_hash: hashPasswordSync(password) });
 }
 
 function validPassword(pwd: string): void {
@@ -79,58 +96,70 @@ function validPassword(pwd: string): void {
 }
 
 export const sessionImpls: ImplTable = {
-  'session.login_with_password': (ctx, a) => {
-    const fields = authenticate(ctx.db, a.uname as string, a.pwd as string);
-    return newSession(ctx.tx, ctx.svc.thisHost(), { ...fields, originator: a.originator ?? '' });
+  // Password checks wait for the hash off the event loop: the call's transaction is over by then,
+  // so the session is made in a transaction of its own (ctx.tx is not used after an await).
+  'session.login_with_password': async (ctx, a) => {
+    const fields = await authenticate(ctx.db, a.uname as string, a.pwd as string);
+    return newSession(ctx.db, ctx.svc.thisHost, { ...fields, originator: a.originator ?? '' });
   },
-  'session.slave_local_login_with_password': (ctx, a) => {
-    const fields = authenticate(ctx.db, a.uname as string, a.pwd as string);
-    return newSession(ctx.tx, ctx.svc.thisHost(), { ...fields, originator: 'local' });
+  'session.slave_local_login_with_password': async (ctx, a) => {
+    const fields = await authenticate(ctx.db, a.uname as string, a.pwd as string);
+    return newSession(ctx.db, ctx.svc.thisHost, { ...fields, originator: 'local' });
   },
   'session.slave_login': (ctx, a) => {
     const secret = thePool(ctx.db).rec.pool_secret as string;
     const given = Buffer.from(String(a.psecret));
     if (!secret || given.length !== secret.length || !timingSafeEqual(given, Buffer.from(secret))) authFailed('pool');
-    return newSession(ctx.tx, ctx.svc.thisHost(), { is_local_superuser: true, pool: true, auth_user_name: 'pool', roles: ['pool-admin'] });
+    return newSession(ctx.db, ctx.svc.thisHost, { is_local_superuser: true, pool: true, auth_user_name: 'pool', roles: ['pool-admin'] });
   },
   'session.logout': (ctx) => { ctx.tx.delete(ctx.sessionRef); },
   'session.local_logout': () => undefined,
   'session.get_this_host': (ctx, a) => checkSession(ctx.db, a.self).rec.this_host,
   'session.get_this_user': () => 'OpaqueRef:NULL',
-  'session.change_password': (ctx, a) => {
+  'session.change_password': async (ctx, a) => {
     const s = ctx.session!;
     const uname = s.rec.auth_user_name as string;
-    try { authenticate(ctx.db, uname, a.old_pwd as string); } catch { throw new XapiError('CHANGE_PASSWORD_REJECTED', ['Authentication failure']); }
     validPassword(a.new_pwd as string);
-    if (s.rec.is_local_superuser && uname === 'root') setRootPassword(ctx.tx, a.new_pwd as string);
-    else ctx.tx.update(s.rec.subject as string, { password_hash: hashPassword(a.new_pwd as string) });
+    try { await authenticate(ctx.db, uname, a.old_pwd as string); } catch { throw new XapiError('CHANGE_PASSWORD_REJECTED', ['Authentication failure']); }
+    const hash = await hashPassword(a.new_pwd as string);
+    ctx.db.transact((tx) => {
+      const still = checkSession(ctx.db, ctx.sessionRef);
+      if (still.rec.is_local_superuser && uname === 'root') tx.update(thePool(tx.db).ref, { root_password_hash: hash });
+      else tx.update(tx.must('subject', still.rec.subject as string).ref, { password_hash: hash });
+    });
   },
   'session.get_all_subject_identifiers': (ctx) => [...new Set([...ctx.db.all('session')].map((s) => s.rec.auth_user_sid as string).filter(Boolean))],
   'session.logout_subject_identifier': (ctx, a) => {
     for (const s of ctx.tx.all('session')) if (s.rec.auth_user_sid === a.subject_identifier) ctx.tx.delete(s.ref);
   },
 
-  'subject.create_local_user': (ctx, a) => {
+  'subject.create_local_user': async (ctx, a) => {
     const name = a.user_name as string;
     if (!/^[a-z_][a-z0-9_.-]{0,31}$/i.test(name) || name === 'root') throw new XapiError('INVALID_VALUE', ['user_name', name]);
     validPassword(a.password as string);
-    if (ctx.tx.all('subject').some((s) => s.rec.subject_identifier === LOCAL_PREFIX + name)) throw new XapiError('DUPLICATE_SUBJECT', [LOCAL_PREFIX + name]);
-    const roleRefs = (a.roles as string[]).map((r) => {
-      const hit = ctx.tx.all('role').find((o) => o.rec.name_label === r.toLowerCase() || o.ref === r);
-      if (!hit) throw new XapiError('ROLE_NOT_FOUND', []);
-      return hit.ref;
-    });
-    return ctx.tx.create('subject', {
+    // checked before the hash (a quick refusal) and again after it (the database may have changed)
+    const check = (tx: Txn): string[] => {
+      if (tx.all('subject').some((s) => s.rec.subject_identifier === LOCAL_PREFIX + name)) throw new XapiError('DUPLICATE_SUBJECT', [LOCAL_PREFIX + name]);
+      return (a.roles as string[]).map((r) => {
+        const hit = tx.all('role').find((o) => o.rec.name_label === r.toLowerCase() || o.ref === r);
+        if (!hit) throw new XapiError('ROLE_NOT_FOUND', []);
+        return hit.ref;
+      });
+    };
+    check(ctx.tx);
+    const password_hash = await hashPassword(a.password as string);
+    return ctx.db.transact((tx) => tx.create('subject', {
       subject_identifier: LOCAL_PREFIX + name,
       other_config: { 'subject-name': name, 'subject-is-group': 'false', 'subject-account-disabled': 'false' },
-      roles: roleRefs,
-      password_hash: hashPassword(a.password as string),
-    });
+      roles: check(tx),
+      password_hash,
+    }));
   },
-  'subject.set_local_password': (ctx, a) => {
-    const s = ctx.tx.must('subject', a.self as string);
+  'subject.set_local_password': async (ctx, a) => {
+    ctx.tx.must('subject', a.self as string);
     validPassword(a.password as string);
-    ctx.tx.update(s.ref, { password_hash: hashPassword(a.password as string) });
+    const hash = await hashPassword(a.password as string);
+    ctx.db.transact((tx) => tx.update(tx.must('subject', a.self as string).ref, { password_hash: hash }));
   },
   'subject.add_to_roles': (ctx, a) => {
     const s = ctx.tx.must('subject', a.self as string);

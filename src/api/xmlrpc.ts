@@ -10,7 +10,12 @@ export class XBase64 { constructor(readonly text: string) {} }
 /** A parsed wire value: string, boolean, null, array, struct (plain object), or one of the classes above. JSON adds number. */
 export type WireValue = string | boolean | null | number | XInt | XDouble | XDate | XBase64 | WireValue[] | { [k: string]: WireValue };
 
+import { XapiError } from '../model/errors.ts';
+
 export class ParseError extends Error {}
+
+/** What a well-meaning client never sends is refused with a XenAPI error rather than xapi's HTML page. */
+const refused = (why: string): XapiError => new XapiError('INVALID_VALUE', ['XML-RPC request', why]);
 
 // ---------------------------------------------------------------- parser
 
@@ -54,7 +59,7 @@ export function parseXmlTree(xml: string): Node {
     if (xml.startsWith('<![CDATA[', lt)) {
       const e = xml.indexOf(']]>', lt + 9); if (e < 0) throw new ParseError('unterminated CDATA'); text(xml.slice(lt + 9, e)); i = e + 3; continue;
     }
-    if (xml.startsWith('<!', lt)) throw new ParseError('DTDs are not accepted');
+    if (xml.startsWith('<!', lt)) throw refused('DTDs are not accepted');
     const gt = xml.indexOf('>', lt + 1);
     if (gt < 0) throw new ParseError('unterminated tag');
     let tag = xml.slice(lt + 1, gt);
@@ -75,7 +80,7 @@ export function parseXmlTree(xml: string): Node {
     if (stack.length) stack[stack.length - 1].children.push(node);
     else if (root) throw new ParseError('more than one root element');
     if (selfClosing) { if (!stack.length) root = node; continue; }
-    if (stack.length >= MAX_DEPTH) throw new ParseError('nesting too deep');
+    if (stack.length >= MAX_DEPTH) throw refused(`elements nested deeper than ${MAX_DEPTH}`);
     stack.push(node);
   }
   if (stack.length) throw new ParseError(`unclosed element <${stack[stack.length - 1].name}>`);

@@ -69,7 +69,7 @@ lab.command('up')
   .option('--port <n>', '127.0.0.1 port forwarded to the master\'s XenAPI', port, 8080)
   .option('--json', 'print the lab state as JSON', false)
   .action(async (o: { hosts: number; nics: number; vms: number; stack: string; port: number; json: boolean }) => {
-    const { up } = await import('../lab/lab.ts');
+    const { passwordPath, up } = await import('../lab/lab.ts');
     const t0 = Date.now();
     const state = await up({ hosts: Math.max(1, o.hosts), nics: Math.max(1, o.nics), vms: o.vms, stack: o.stack === 'bridge' ? 'bridge' : 'openvswitch', port: o.port },
       (m) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}\n`));
@@ -78,7 +78,7 @@ lab.command('up')
       `lab up: ${state.hosts.length} hosts, ${state.vms.length} VMs (${state.stack})`,
       `  console:  http://127.0.0.1:${state.port}/  (log in as root, password ${state.password})`,
       `  XenAPI:   http://127.0.0.1:${state.port}/  (JSON-RPC at /jsonrpc, XML-RPC at /), user root, password ${state.password}`,
-      `  xe:       poolnet lab xe host-list      (or: xe -s 127.0.0.1 -p ${state.port} --nossl -u root -pw ${state.password} host-list)`,
+      `  xe:       poolnet lab xe host-list      (or: xe -s 127.0.0.1 -p ${state.port} --nossl -u root -pwf ${passwordPath()} host-list)`,
       `  VMs:      poolnet lab vm-exec vm1 ping -c1 ${state.vms[1]?.ip ?? state.vms[0]?.ip ?? ''}`,
       `  hosts:    poolnet lab host-exec host1 ovs-vsctl --db=unix:${state.hosts[0].dir}/ovs/db.sock show`,
       '  down:     poolnet lab down',
@@ -117,10 +117,11 @@ lab.command('host-exec').description('run a command inside a host').argument('<h
 });
 
 lab.command('xe').description('the xe command, pointed at the lab\'s master').argument('[args...]').passThroughOptions().allowUnknownOption().action(async (args: string[]) => {
-  const { readState } = await import('../lab/lab.ts');
+  const { passwordPath, readState } = await import('../lab/lab.ts');
   const s = readState();
   if (!s) { process.stderr.write('no lab: run poolnet lab up\n'); process.exitCode = 1; return; }
-  const r = spawnSync(process.execPath, [new URL('../../bin/xe.mjs', import.meta.url).pathname, ...args, '-s', '127.0.0.1', '-p', String(s.port), '--nossl', '-u', 'root', '-pw', s.password], { stdio: 'inherit' });
+  // the password from its private file, not on xe's command line (where ps shows it)
+  const r = spawnSync(process.execPath, [new URL('../../bin/xe.mjs', import.meta.url).pathname, ...args, '-s', '127.0.0.1', '-p', String(s.port), '--nossl', '-u', 'root', '-pwf', passwordPath()], { stdio: 'inherit' });
   process.exitCode = r.status ?? 1;
 });
 

@@ -1,11 +1,13 @@
 // poolnetd: the pool database, the XenAPI server and (later) the host agent, in one process.
 
 import type http from 'node:http';
-import { mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { Api } from '../api/dispatch.ts';
-import { boundPort, listen, listenUnix } from '../api/http.ts';
+import { boundPort, listen, listenUnix, type HttpLimits } from '../api/http.ts';
+import { DEFAULT_THROTTLE, LoginThrottle, type ThrottlePolicy, type ThrottleStart } from '../api/login-throttle.ts';
+import { configureSessions, type SessionPolicy } from '../api/session-policy.ts';
 import { Agent } from '../agent/agent.ts';
 import { HostOs } from '../agent/hostos.ts';
 import { LinuxBridgeBackend } from '../agent/linuxbridge.ts';
@@ -48,6 +50,12 @@ export interface ServeOptions {
   agentIntervalMs?: number;
   /** A member tolerates an unreachable master this long before emergency mode. */
   masterTimeoutMs?: number;
+  /** The XenAPI server's bounds (defaults: DEFAULT_LIMITS in api/http.ts). */
+  httpLimits?: Partial<HttpLimits>;
+  /** Login throttling (defaults: DEFAULT_THROTTLE). */
+  loginThrottle?: Partial<ThrottlePolicy>;
+  /** Session lifetime and limits (defaults: xapi's, DEFAULT_SESSION_POLICY). */
+  sessions?: Partial<SessionPolicy>;
 }
 
 export interface Daemon {
@@ -82,6 +90,29 @@ function startAgent(o: ServeOptions, db: Database, thisHost: () => string, log: 
   return agent;
 }
 
+/**
+ * A pool message when a user name or an address starts to be throttled, so that the administrator
+ * learns of password guessing; at most ALERTS_PER_HOUR, whatever an attacker varies.
+ */
+const ALERTS_PER_HOUR = 20;
+function throttleAlerts(db: Database, log: pino.Logger): (t: ThrottleStart) => void {
+  let hour = 0;
+  let sent = 0;
+  return (t) => {
+    log.warn({ kind: t.kind, name: t.name, failures: t.failures }, 'login throttled');
+    const h = Math.floor(Date.now() / 3600_000);
+    if (h !== hour) { hour = h; sent = 0; }
+    if (++sent > ALERTS_PER_HOUR || db.getLocal('role') === 'member') return;
+    const pool = db.all('pool').next().value;
+    if (!pool) return;
+    const who = t.kind === 'user' ? `user name ${JSON.stringify(t.name)}` : `address ${t.name}`;
+    db.transact((tx) => raiseAlert(tx, {
+      name: 'LOGIN_THROTTLED', priority: 3, cls: 'Pool', obj_uuid: pool.rec.uuid as string,
+      body: `${t.failures} failed logins for the ${who}: further attempts are delayed, longer after each failure.`,
+    }));
+  };
+}
+
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
 export class ServeError extends Error {}
@@ -89,7 +120,9 @@ export class ServeError extends Error {}
 export async function startDaemon(o: ServeOptions): Promise<Daemon> {
   if (o.insecureHttp && !LOOPBACK.test(o.bind)) throw new ServeError(`--insecure-http is only allowed on a loopback address, not ${o.bind}`);
   const log = pino({ level: o.logLevel ?? 'info', base: { svc: 'poolnetd' } }, pino.destination({ dest: o.logDestination ?? 2, sync: true }));
-  mkdirSync(o.dataDir, { recursive: true });
+  // the database holds the root password's hash, the pool secret and every session: private
+  mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(o.dataDir, 0o700);
   const db = new Database(join(o.dataDir, 'pool.db'));
   try {
     if (!isInitialised(db)) {
@@ -118,13 +151,17 @@ export async function startDaemon(o: ServeOptions): Promise<Daemon> {
   const api = new Api({ db, thisHost, log, hostNics }, opsImpls);
   const tls = o.insecureHttp ? undefined : await ensureCertificate(o.dataDir, db.get(thisHost())?.rec.hostname as string ?? 'poolnet');
   const onGet = consoleHandler(); // the web console on GET / (XenAPI stays on POST)
-  const server = await listen(api, { port: o.port, bind: o.bind, tls, onGet }, log);
+  const sessions = configureSessions(db, o.sessions ?? {}).start();
+  const throttle = new LoginThrottle({ ...DEFAULT_THROTTLE, ...o.loginThrottle });
+  const onThrottle = throttleAlerts(db, log);
+  const http = { onGet, limits: o.httpLimits, throttle, onThrottle };
+  const server = await listen(api, { port: o.port, bind: o.bind, tls, ...http }, log);
   const port = boundPort(server);
   log.info({ port, bind: o.bind, tls: !!tls, fingerprint: tls?.fingerprint }, 'XenAPI listening');
   let local: http.Server | undefined;
   if (o.unixSocket) {
     rmSync(o.unixSocket, { force: true });
-    local = await listenUnix(api, o.unixSocket, onGet, log);
+    local = await listenUnix(api, o.unixSocket, http, log);
     log.info({ socket: o.unixSocket }, 'XenAPI on a unix socket');
   }
   const membership = new Membership(db, api, thisHost, log.child({ svc: 'pool' }), {
@@ -141,6 +178,7 @@ export async function startDaemon(o: ServeOptions): Promise<Daemon> {
       if (closed) return;
       closed = true;
       membership.stop();
+      sessions.stop();
       stopController();
       await agent?.stop();
       if (local) await new Promise<void>((resolve) => { local!.close(() => resolve()); local!.closeAllConnections(); });

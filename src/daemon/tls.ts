@@ -1,7 +1,7 @@
 // The daemon's self-signed certificate, generated once into the data directory.
 
 import { X509Certificate } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generate } from 'selfsigned';
 
@@ -18,6 +18,7 @@ export async function ensureCertificate(dataDir: string, hostname: string): Prom
     writeFileSync(keyPath, pems.private, { mode: 0o600 });
     writeFileSync(certPath, pems.cert, { mode: 0o644 });
   }
+  chmodSync(keyPath, 0o600); // a key copied in or left by an older version
   const key = readFileSync(keyPath, 'utf8');
   const cert = readFileSync(certPath, 'utf8');
   return { key, cert, fingerprint: new X509Certificate(cert).fingerprint256 };

@@ -4,6 +4,7 @@
 
 import BetterSqlite3 from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import { CLASSES, classDef, NULL_REF, XapiError, zeroOf, type ClassDef, type FieldDef } from '../model/index.ts';
 
 export type Rec = Readonly<Record<string, unknown>>;
@@ -46,6 +47,16 @@ function relations(): Relation[] {
 
 export const newRef = (): string => `OpaqueRef:${randomUUID()}`;
 
+/**
+ * The database holds the root password's hash, the pool secret and every session reference:
+ * readable by its owner only. SQLite creates the -wal and -shm files with the database file's
+ * mode, so the file is made 0600 before SQLite opens it; older files are tightened too.
+ */
+function privateFiles(path: string): void {
+  closeSync(openSync(path, 'a', 0o600));
+  for (const f of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
+}
+
 export class Database {
   readonly sql: BetterSqlite3.Database;
   private readonly objects = new Map<string, Obj>();
@@ -66,6 +77,7 @@ export class Database {
   private readonly stmts;
 
   constructor(path: string, opts: { synchronous?: 'NORMAL' | 'FULL' } = {}) {
+    if (path !== ':memory:') privateFiles(path);
     this.sql = new BetterSqlite3(path);
     this.sql.pragma('journal_mode = WAL');
     // NORMAL in WAL mode: a commit survives a crash of the process (what SIGKILL tests);

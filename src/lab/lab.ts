@@ -5,7 +5,8 @@
 // machine's own namespace ever leads into lab addresses.
 
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,7 +50,17 @@ export function readState(): LabState | undefined {
   try { return JSON.parse(readFileSync(statePath(), 'utf8')) as LabState; } catch { return undefined; }
 }
 
-function writeState(s: LabState): void { writeFileSync(statePath(), JSON.stringify(s, null, 2)); }
+// The state holds root's password: readable by its owner only. The password also sits alone in
+// a file of the same mode, for `xe -pwf` (never on a command line, where `ps` shows it).
+function writeState(s: LabState): void {
+  writeFileSync(statePath(), JSON.stringify(s, null, 2), { mode: 0o600 });
+  chmodSync(statePath(), 0o600);
+  writeFileSync(passwordPath(), s.password, { mode: 0o600 });
+  chmodSync(passwordPath(), 0o600);
+}
+
+/** The file that holds the lab's root password alone (mode 0600). */
+export const passwordPath = (): string => join(LAB_DIR, 'root-password');
 
 export function labNamespaces(): string[] {
   try { return sh('ip', ['netns', 'list']).split('\n').map((l) => l.split(' ')[0]).filter((n) => n.startsWith(PREFIX)); } catch { return []; }
@@ -156,8 +167,9 @@ export async function up(o: UpOptions, progress: Progress): Promise<LabState> {
   for (const bin of ['ovs-vswitchd', 'ovsdb-server', 'dnsmasq', 'ip']) {
     try { sh('which', [bin]); } catch { throw new Error(`${bin} is missing: run scripts/setup.sh (it installs the Debian packages the lab needs)`); }
   }
-  mkdirSync(LAB_DIR, { recursive: true });
-  const password = o.password ?? (process.env.POOLNET_ROOT_PASSWORD || Math.random().toString(36).slice(2, 14));
+  mkdirSync(LAB_DIR, { recursive: true, mode: 0o700 });
+  // 144 bits from the system's secure random source
+  const password = o.password ?? (process.env.POOLNET_ROOT_PASSWORD || randomBytes(18).toString('base64url'));
   const state: LabState = { hosts: [], vms: [], stack: o.stack, port: o.port, password, created: new Date().toISOString() };
   writeState(state);
 
