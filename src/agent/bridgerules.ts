@@ -27,6 +27,7 @@
 import { createHash } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import type { VifLockSpec } from './desired.ts';
+import { isMeterKbps } from '../model/valid.ts';
 
 export const TABLE = 'bridge poolnet';
 
@@ -185,6 +186,13 @@ export function nftState(vifs: readonly VifFilter[]): NftState {
     if (v.mode === 'disabled') continue; // not in @ports: the catch-all rules drop it both ways
     ports.push(v.port);
     const c = chainOf(v.port);
+    // checked where the text is built: a rate that is not a whole number of KiB/s a meter can carry
+    if (v.rateKBps !== undefined && !isMeterKbps(v.rateKBps)) {
+      rejected.push(`${v.port}: rate ${JSON.stringify(v.rateKBps)} KiB/s is not one poolnet sets: everything it sends is dropped`);
+      chains.set(c, ['drop']);
+      vmap.set(v.port, c);
+      continue;
+    }
     if (v.mode === 'unlocked') {
       if (v.rateKBps) { chains.set(c, [limitRule(v.rateKBps)]); vmap.set(v.port, c); }
       continue;

@@ -15,6 +15,7 @@ import {
   isBondDetectMode, isDomain, isHashingAlgorithm, isHostname, isIfName, isIpv4, isIpv4Cidr, isIpv6, isIpv6Cidr,
   isLacpAggregationKey, isLacpTime, isMac, isMeterKbps, isMillis, isMtu, isNetmask, isVlanTag,
 } from '../model/valid.ts';
+import type { BridgeSpec, DesiredHost, PortSpec } from './desired.ts';
 
 declare const CHECKED: unique symbol;
 type Brand<T, K extends string> = T & { readonly [CHECKED]: K };
@@ -130,3 +131,107 @@ export function oneLine(s: string, field = 'line'): string {
   if (typeof s !== 'string' || /[\n\r\0]/.test(s)) throw new CheckError(field, s);
   return s;
 }
+
+/** The values of a VIF's locking that go into OpenFlow or nftables text (flows.ts VifLock's fields). */
+export interface LockValues {
+  readonly port: string;
+  readonly mode: string;
+  readonly mac: string;
+  readonly ipv4: readonly string[];
+  readonly ipv6: readonly string[];
+  readonly trunks?: readonly number[];
+  readonly meter?: number;
+}
+
+/** Throws CheckError unless every value of a VIF's locking is fit for flow or rule text. */
+export function checkLock(v: LockValues): void {
+  asIfName(v.port, 'port');
+  if (!['locked', 'unlocked', 'disabled'].includes(v.mode)) throw new CheckError('locking_mode', v.mode);
+  if (v.mode === 'locked') {
+    asMac(v.mac);
+    for (const a of v.ipv4) asIpv4Match(a);
+    for (const a of v.ipv6) asIpv6Match(a);
+  }
+  for (const t of v.trunks ?? []) asVlanTag(t, 'trunks');
+  if (v.meter !== undefined) asMeterId(v.meter);
+}
+
+/** What `build` gives, or nothing when one of its values fails its check (one object's text, all or none). */
+export function orNone<T>(build: () => T[]): T[] {
+  try { return build(); } catch (e) {
+    if (e instanceof CheckError) return [];
+    throw e;
+  }
+}
+
+// ---- Open vSwitch: OVSDB rows and meter text ---------------------------------------------
+
+/** Map keys and values poolnet writes into OVSDB: printable, no whitespace (ids, settings). */
+const OVSDB_WORD = /^[\x21-\x7e]{0,256}$/;
+
+/** Throws CheckError unless every value of a port that goes into OVSDB is of its type. */
+export function checkPort(p: PortSpec): void {
+  asIfName(p.name, 'port');
+  if (!p.interfaces.length) throw new CheckError('interfaces', p.interfaces);
+  for (const i of p.interfaces) asIfName(i, 'interface');
+  if (!['', 'internal', 'gre', 'vxlan'].includes(p.type)) throw new CheckError('type', p.type);
+  if (p.tag !== undefined) asVlanTag(p.tag);
+  for (const t of p.trunks ?? []) asVlanTag(t, 'trunks');
+  if (p.mtu !== undefined) asMtu(p.mtu);
+  if (p.mac) asMac(p.mac);
+  if (p.bond) {
+    asMillis(p.bond.updelay, 'bond-updelay');
+    asMillis(p.bond.downdelay, 'bond-downdelay');
+  }
+  if (p.options) {
+    for (const k of ['remote_ip', 'local_ip']) if (p.options[k] !== undefined) asNameserver(p.options[k], k);
+    if (p.options.key !== undefined) asCount(intText(p.options.key), 'key', 0, 0xffffffff);
+  }
+  for (const m of [p.options, p.externalIds, p.bond?.otherConfig, p.bond?.memberOtherConfig]) {
+    for (const [k, v] of Object.entries(m ?? {})) if (!OVSDB_WORD.test(k) || !OVSDB_WORD.test(v)) throw new CheckError(k, v);
+  }
+  if (p.lock) checkLock({ ...p.lock, port: p.name });
+}
+
+export function checkBridge(b: BridgeSpec): void {
+  asIfName(b.name, 'bridge');
+  if (b.mac) asMac(b.mac);
+  for (const [k, v] of Object.entries(b.externalIds)) if (!OVSDB_WORD.test(k) || !OVSDB_WORD.test(v)) throw new CheckError(k, v);
+}
+
+const fits = <T>(check: (x: T) => void) => (x: T): boolean => { try { check(x); return true; } catch (e) { if (e instanceof CheckError) return false; throw e; } };
+
+/**
+ * The desired switch without the bridges and ports that have a value unfit for OVSDB (compile()
+ * leaves those out already; this is the check where the rows are built). A port left out is not
+ * on the switch: a VIF's passes nothing.
+ */
+export function switchFit(desired: DesiredHost): DesiredHost {
+  const okPort = fits(checkPort), okBridge = fits(checkBridge);
+  if (desired.bridges.every((b) => okBridge(b) && b.ports.every(okPort))) return desired;
+  return { ...desired, bridges: desired.bridges.filter(okBridge).map((b) => ({ ...b, ports: b.ports.filter(okPort) })) };
+}
+
+/** `ovs-ofctl add-meter` text of a VIF's meter, or undefined when a value of it fails its check. */
+export function meterText(id: number, kbits: number, burst: number): string | undefined {
+  try {
+    return `meter=${asMeterId(id)},kbps,burst,band=type=drop,rate=${asMeterKbits(kbits)},burst_size=${asMeterKbits(burst, 'burst')}`;
+  } catch (e) {
+    if (e instanceof CheckError) return undefined;
+    throw e;
+  }
+}
+
+/** Why bridges and ports switchFit leaves out, for a backend's report. */
+export function switchProblems(desired: DesiredHost): string[] {
+  const out: string[] = [];
+  const why = (what: string, f: () => void) => { try { f(); } catch (e) { if (!(e instanceof CheckError)) throw e; out.push(`${what}: left out, ${e.message}`); } };
+  for (const b of desired.bridges) {
+    why(`bridge ${JSON.stringify(b.name)}`, () => checkBridge(b));
+    for (const p of b.ports) why(`port ${JSON.stringify(p.name)} on ${JSON.stringify(b.name)}`, () => checkPort(p));
+  }
+  return out;
+}
+
+/** Whether a built line is one line (no newline, carriage return or NUL). */
+export const isOneLine = (s: string): boolean => typeof s === 'string' && !/[\n\r\0]/.test(s);

@@ -20,6 +20,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { changedPorts, deltaScript, fullScript, nftState, summarize, summarizeListing, TABLE, type NftState, type VifFilter } from './bridgerules.ts';
 import type { BondSpec, DesiredHost } from './desired.ts';
+import { isOneLine, switchFit, switchProblems } from './checked.ts';
 
 const run = promisify(execFile);
 const MARK = 'poolnet';
@@ -114,12 +115,14 @@ export function vlanDevice(uplink: string, tag: number): string {
 }
 
 /** Translate the desired state into bridges and members this kernel can have, and the VIF filters. */
-export function plan(desired: DesiredHost, f: KernelFeatures): Plan {
+export function plan(input: DesiredHost, f: KernelFeatures): Plan {
+  // checked where the text is built: a bridge or port with a value unfit for `ip` or nft is left out alone
+  const desired = switchFit(input);
   const bridges: PlanBridge[] = [];
   const vifs: VifFilter[] = [];
   const vifBridge = new Map<string, string>();
   const tcRates = new Map<string, number>();
-  const unrealisable: string[] = [];
+  const unrealisable: string[] = switchProblems(input);
   const vlanBridge = new Map<string, string | undefined>(); // "<parent bridge>/<tag>" -> VLAN bridge
   const used = new Set<string>();
   const take = (dev: string, where: string): boolean => {
@@ -231,7 +234,11 @@ export class LinuxBridgeBackend {
   }
 
   /** Run a batch of commands in one process, going on past failures; the failures come back. */
-  private async batch(cmd: 'ip' | 'tc', lines: string[]): Promise<string[]> {
+  private async batch(cmd: 'ip' | 'tc', all: string[]): Promise<string[]> {
+    // each command one line: a value with a newline can never add a command of its own
+    const lines = all.filter(isOneLine);
+    const refused = all.filter((l) => !isOneLine(l)).map((l) => `${cmd}: refused a command that is not one line: ${JSON.stringify(l)}`);
+    if (refused.length) return [...refused, ...await this.batch(cmd, lines)];
     if (!lines.length) return [];
     try {
       await this.exec(cmd, ['-force', '-batch', '-'], lines.join('\n') + '\n');

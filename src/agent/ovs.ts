@@ -7,6 +7,7 @@ import { existsSync, readFileSync, watch, type FSWatcher } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { meterText, switchFit } from './checked.ts';
 import type { BridgeSpec, DesiredHost, MeterSpec, PortSpec } from './desired.ts';
 import { cookieOf, flowText, QUARANTINE_PRIORITY, type Flow } from './flows.ts';
 import { OvsdbClient, mapOf, ovsMap, setMembers, type Operation, type OvsdbValue, type Row } from './ovsdb.ts';
@@ -382,7 +383,9 @@ export class OvsBackend {
   }
 
   /** Bring bridges, ports and interfaces to `desired` in one transaction; returns the number of operations. */
-  async applySwitch(desired: DesiredHost): Promise<number> {
+  async applySwitch(input: DesiredHost): Promise<number> {
+    // checked where the rows are built: a bridge or port with a value unfit for OVSDB is left out alone
+    const desired = switchFit(input);
     const c = await this.db();
     const key = switchKey(desired);
     await this.sync(c);
@@ -628,7 +631,8 @@ export class OvsBackend {
     let changes = 0;
     for (const m of meters) {
       const burst = meterBurstKbits(m.kbits);
-      const spec = `meter=${m.id},kbps,burst,band=type=drop,rate=${m.kbits},burst_size=${burst}`;
+      const spec = meterText(m.id, m.kbits, burst);
+      if (spec === undefined) continue; // no meter: the flows that name it are refused, and its VIF passes nothing
       if (!have.has(m.id)) { await this.ofctl(['add-meter', this.ofTarget(bridge), spec]); changes++; }
       else if (have.get(m.id) !== `${m.kbits}/${burst}`) { await this.ofctl(['mod-meter', this.ofTarget(bridge), spec]); changes++; }
       have.delete(m.id);
