@@ -6,9 +6,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { XapiError } from './errors.ts';
 
-/** Printable ASCII without whitespace: nothing that can start a new line, word or field. */
-const PRINTABLE = /^[\x21-\x7e]*$/;
-
 /** A dotted quad with decimal octets and no leading zeros (node's isIPv4 refuses those). */
 export const isIpv4 = (s: string): boolean => typeof s === 'string' && isIPv4(s);
 
@@ -40,13 +37,12 @@ export function isNetmask(s: string): boolean {
 export const isMac = (s: string): boolean => typeof s === 'string' && /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(s);
 
 /**
- * A network interface name as the kernel takes it (dev_valid_name): 1..15 bytes, no whitespace,
- * '/' or ':', not '.' or '..'. Also printable ASCII only, and no leading '-' (it would read as an
- * option to ip, ovs-vsctl, tc ...).
+ * A network interface name: within the kernel's rules (dev_valid_name: 1..15 bytes, no whitespace,
+ * '/' or ':', not '.' or '..') and narrower, letters, digits, '_', '.' and '-' only, not starting
+ * with '-' or '.': names go into OpenFlow flows (',' '=' separate fields there), nft rules and
+ * command lines (a leading '-' reads as an option).
  */
-export const isIfName = (s: string): boolean =>
-  typeof s === 'string' && s.length >= 1 && s.length <= 15 && PRINTABLE.test(s) && !/[/:]/.test(s)
-  && s !== '.' && s !== '..' && !s.startsWith('-');
+export const isIfName = (s: string): boolean => typeof s === 'string' && /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$/.test(s);
 
 const LABEL = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
 
@@ -118,8 +114,8 @@ export const isVlanOrNone = (n: unknown): boolean => intOf(n) === -1 || isVlanTa
 /** A VIF device index: the N of vif<domid>.<N>, decimal, short enough for a 15-byte port name. */
 export const isDeviceIndex = (s: string): boolean => typeof s === 'string' && /^\d{1,6}$/.test(s);
 
-/** Free text that is one word: printable ASCII, no whitespace, at most 255 characters. */
-export const isWord = (s: string): boolean => typeof s === 'string' && s.length >= 1 && s.length <= 255 && PRINTABLE.test(s);
+/** A setting the agent passes on without knowing it (other bond-* keys): one token of letters, digits, '_', '.', ':', '-'. */
+export const isWord = (s: string): boolean => typeof s === 'string' && /^[A-Za-z0-9_.:][A-Za-z0-9_.:-]{0,254}$/.test(s);
 
 /**
  * A DNS list as PIF.reconfigure_ip takes it: xapi splits it on commas, trims and keeps the

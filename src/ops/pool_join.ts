@@ -21,7 +21,11 @@ export interface HostInfo {
   software_version: Record<string, string>;
   nics: NicFacts[];
   management: { device: string; mode: string; IP: string; netmask: string; gateway: string; DNS: string };
+  /** The SHA-256 fingerprint of the joining host's API certificate ('' on plain HTTP): pinned for the master's calls to it. */
+  fingerprint?: string;
 }
+
+const FINGERPRINT = /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/;
 
 /** The N of the xenbrN bridge of a PIF's network: how xapi matches NICs across hosts. */
 export function positionOf(ctx: Ctx, pif: Obj): number | undefined {
@@ -39,7 +43,10 @@ export function checkHostInfo(info: HostInfo): void {
   if (typeof info !== 'object' || info === null) bad('not a struct');
   if (typeof info.uuid !== 'string' || !/^[0-9a-f-]{36}$/i.test(info.uuid)) bad('uuid');
   checkRecordValues(classDef('host'), { hostname: info.hostname });
-  if (info.address !== '' && !VALUE_TYPES.ipAny.check(info.address)) throw VALUE_TYPES.ipAny.error('address', info.address);
+  // an address, or address:port (daemons on loopback ports in tests)
+  const withPort = /^(.+):(\d{1,5})$/.exec(info.address);
+  const addrOk = VALUE_TYPES.ipAny.check(info.address) || (withPort !== null && VALUE_TYPES.ipAny.check(withPort[1]) && !withPort[1].includes(':'));
+  if (info.address !== '' && !addrOk) throw VALUE_TYPES.ipAny.error('address', info.address);
   if (!Array.isArray(info.nics)) bad('nics');
   for (const nic of info.nics) {
     if (typeof nic !== 'object' || nic === null) bad('nics');
@@ -52,17 +59,23 @@ export function checkHostInfo(info: HostInfo): void {
   if (!['None', 'DHCP', 'Static'].includes(m.mode)) bad('management.mode');
 }
 
-export function joinIntroduce(ctx: Ctx, info: HostInfo): { host: string; pool_secret: string } {
+/**
+ * The master side of a join, called with the session the joining host made with the pool secret
+ * (pool.join_request sent it there): the answer carries nothing secret.
+ */
+export function joinIntroduce(ctx: Ctx, info: HostInfo): { host: string } {
   const { tx, db } = ctx;
   checkHostInfo(info);
   if (db.byUuidOf('host', info.uuid)) throw new XapiError('OPERATION_NOT_ALLOWED', ['a host with this uuid is already in the pool']);
+  const fingerprint = info.fingerprint ?? '';
+  if (fingerprint !== '' && !FINGERPRINT.test(fingerprint)) throw new XapiError('INVALID_VALUE', ['host_info', 'fingerprint']);
   const master = db.get(thePool(db).rec.master as string)!;
   if ((master.rec.software_version as Record<string, string>).network_backend !== info.software_version.network_backend) throw new XapiError('OPERATION_NOT_ALLOWED', ['Network backends differ']);
   const host = tx.create('host', {
     uuid: info.uuid, name_label: info.hostname, hostname: info.hostname, name_description: 'Default install', address: info.address,
     software_version: info.software_version, API_version_major: master.rec.API_version_major, API_version_minor: master.rec.API_version_minor,
     API_version_vendor: 'XenSource', enabled: true, logging: {}, other_config: {}, nic_facts: JSON.stringify(info.nics),
-    allowed_operations: master.rec.allowed_operations,
+    allowed_operations: master.rec.allowed_operations, certificate_fingerprint: fingerprint,
   });
   const dom0 = tx.create('VM', {
     name_label: `Control domain on host: ${info.hostname}`, name_description: 'The domain which manages physical devices and manages other domains',
@@ -78,7 +91,7 @@ export function joinIntroduce(ctx: Ctx, info: HostInfo): { host: string; pool_se
     }
   }
   syncNetworking(ctx, host);
-  return { host, pool_secret: thePool(db).rec.pool_secret as string };
+  return { host };
 }
 
 /**

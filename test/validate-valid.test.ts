@@ -1,0 +1,76 @@
+// The value syntax predicates (src/model/valid.ts) on the cases that matter: what the kernel,
+// ip, OpenFlow, resolv.conf and xapi take, and the hostile texts of issue 16.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as v from '../src/model/valid.ts';
+
+const yes = (p: (x: never) => boolean, xs: unknown[]) => { for (const x of xs) assert.equal(p(x as never), true, `${JSON.stringify(x)} is accepted`); };
+const no = (p: (x: never) => boolean, xs: unknown[]) => { for (const x of xs) assert.equal(p(x as never), false, `${JSON.stringify(x)} is refused`); };
+
+test('addresses: IPv4, netmasks, IPv6 without zone index or brackets, CIDRs, DNS lists', () => {
+  yes(v.isIpv4, ['10.0.0.1', '0.0.0.0', '255.255.255.255']);
+  no(v.isIpv4, ['10.0.0.01', '10.0.0', '10.0.0.256', ' 10.0.0.1', '10.0.0.1\n', '::1', '']);
+  yes(v.isNetmask, ['255.255.255.0', '255.255.0.0', '0.0.0.0', '255.255.255.255']);
+  no(v.isNetmask, ['255.0.255.0', '255.255.255.1', '24', '']);
+  yes(v.isIpv6, ['fe80::1', '::', '::ffff:10.0.0.1', 'FD00::A']);
+  no(v.isIpv6, ['fe80::1%eth0', '[fd00::1]', 'fd00::1/64', 'fd00:::1', '', 'fd00::1\n']);
+  yes(v.isIpv4Cidr, ['10.0.0.0/24', '10.0.0.1/32', '0.0.0.0/0']);
+  no(v.isIpv4Cidr, ['10.0.0.0/33', '10.0.0.0', '10.0.0.0/', '10.0.0.0/024x', '10.0.0.0/24\n']);
+  yes(v.isIpv6Cidr, ['fd00::/64', 'fd00::1/128']);
+  no(v.isIpv6Cidr, ['fd00::/129', 'fe80::1%eth0/64', 'fd00::']);
+  yes(v.isDnsList, ['', '10.0.0.1', '10.0.0.1,fd00::53']);
+  no(v.isDnsList, ['10.0.0.1,', '10.0.0.1, 10.0.0.2', '10.0.0.1\nnameserver 6.6.6.6', 'dns.example.com']);
+  yes(v.isMac, ['02:00:00:00:01:00', 'FE:ff:ff:ff:ff:ff']);
+  no(v.isMac, ['02:00:00:00:01', '02-00-00-00-01-00', '02:00:00:00:01:00\n', '']);
+});
+
+test('names: interfaces (kernel rules, narrower), host names (RFC 1123 for the agent, xapi\'s for the API), search domains', () => {
+  yes(v.isIfName, ['eth0', 'xenbr0', 'bond0', 'eth1.5', 'vif12.0', 'a', 'x'.repeat(15)]);
+  no(v.isIfName, ['', 'x'.repeat(16), '.', '..', '-eth0', 'eth 0', 'eth0\n', 'eth/0', 'eth:0', 'eth0,x', 'eth0;x', 'éth0']);
+  yes(v.isHostname, ['host1', 'xs-01.example.com', 'a'.repeat(63)]);
+  no(v.isHostname, ['-F/etc/shadow', 'a'.repeat(64), 'host-', 'a..b', '', 'h\nx', 'h_1']);
+  yes(v.isXapiHostname, ['host1', `${'a'.repeat(127)}.${'b-c'.repeat(42)}a`]);
+  no(v.isXapiHostname, ['-F/etc/shadow', 'host-', 'a'.repeat(256), 'h x', '']);
+  yes(v.isDomain, ['', 'example.com', 'example.com,lab.example.org', 'a.com b.org', 'example.com.']);
+  no(v.isDomain, ['example.com\nnameserver 6.6.6.6', 'example.com;x', '-x.com', 'ex_ample.com']);
+});
+
+test('numbers: VLAN tags 0..4094, MTU 68..65535, meter rates within 32 bits of kbit/s, milliseconds within a C int', () => {
+  yes(v.isVlanTag, [0, 1, 4094, '4094']);
+  no(v.isVlanTag, [-1, 4095, 5000, 1.5, '5\n', NaN]);
+  yes(v.isMtu, [68, 1500, 9000, 65535, '1500']);
+  no(v.isMtu, [-5, 0, 67, 65536, 1.5, '1.5', '1e3', ' 1500']);
+  yes(v.isMeterKbps, [1, '100', 524287999]);
+  no(v.isMeterKbps, [0, -1, '1.5', 524288000, '99999999999999999999']);
+  assert.ok(Math.round((524287999 * 1024 * 8) / 1000) <= 0xffffffff && Math.round((524288000 * 1024 * 8) / 1000) > 0xffffffff);
+  yes(v.isMillis, [0, '31000', 2147483647]);
+  no(v.isMillis, [-1, '99999999999999999999', 2147483648, '1.5']);
+});
+
+test('bond properties and the other settings the agent reads', () => {
+  yes(v.isBondMode, ['balance-slb', 'active-backup', 'lacp']);
+  no(v.isBondMode, ['LACP', 'balance-tcp', '']);
+  yes(v.isHashingAlgorithm, ['src_mac', 'tcpudp_ports']);
+  yes(v.isLacpTime, ['fast', 'slow']);
+  no(v.isLacpTime, ['fast\n', 'medium']);
+  yes(v.isStaticRoutes, ['', '10.1.0.0/16/10.0.0.1', '10.1.0.0/16/10.0.0.1,10.2.0.0/24/10.0.0.2']);
+  no(v.isStaticRoutes, ['10.1.0.0/16', '10.1.0.0/16/10.0.0.1\nx', '10.1.0.0/16/10.0.0.1/x']);
+  yes(v.isWord, ['on', 'x1', '100', 'a:b']);
+  no(v.isWord, ['-x', 'a b', 'a;b', 'a,b', '"a"', '']);
+});
+
+test('every value type refuses newlines, NUL and non-ASCII text in a value it would otherwise take', () => {
+  const sample: Record<v.ValueTypeName, string> = {
+    ipv4: '10.0.0.1', ipv4Cidr: '10.0.0.0/24', ipv4OrCidr: '10.0.0.1', netmask: '255.0.0.0', ipv6: 'fd00::1', ipv6Cidr: 'fd00::/64',
+    ipv6OrCidr: 'fd00::1', ipAny: '10.0.0.1', dnsList: '10.0.0.1', mac: '02:00:00:00:00:01', ifName: 'eth0', hostname: 'h1', domain: 'a.com',
+    vlanTag: '5', mtu: '1500', meterKbps: '100', millis: '100', bondMode: 'lacp', hashingAlgorithm: 'src_mac', lacpTime: 'fast', boolText: 'true',
+    lacpAggregationKey: '1', bondDetectMode: 'carrier', staticRoutes: '10.1.0.0/16/10.0.0.1', port: '80', vlanOrNone: '5', deviceIndex: '0',
+    word: 'x', dnsInput: '10.0.0.1',
+  };
+  for (const [name, good] of Object.entries(sample) as [v.ValueTypeName, string][]) {
+    const t = v.VALUE_TYPES[name];
+    assert.equal(t.check(good), true, `${name}: ${good}`);
+    for (const bad of [`${good}\n`, `${good}\0`, `${good}\r`, `${good}é`]) assert.equal(t.check(bad), false, `${name}: ${JSON.stringify(bad)}`);
+  }
+});
