@@ -224,8 +224,9 @@ function addressChanges(i: InterfaceSpec, l: IpAddr): string[] {
   if (i.ipv6.mode === 'static') {
     const have6 = (l.addr_info ?? []).filter((a) => a.family === 'inet6' && a.scope === 'global').map((a) => asIpv6Cidr(`${a.local}/${a.prefixlen}`));
     const want6 = i.ipv6.addresses.map((a) => asIpv6Cidr(a));
-    for (const a of have6) if (!want6.includes(a)) cmds.push(line`-6 addr del ${a} dev ${dev}`);
-    for (const a of want6) if (!have6.includes(a)) cmds.push(line`-6 addr add ${a} dev ${dev}`);
+    // no `-6`: `ip -batch` takes no global options on a line (it refused the line: static IPv6 was never set); the address says its family
+    for (const a of have6) if (!want6.includes(a)) cmds.push(line`addr del ${a} dev ${dev}`);
+    for (const a of want6) if (!have6.includes(a)) cmds.push(line`addr add ${a} dev ${dev}`);
   }
   if (l.mtu !== i.mtu) cmds.push(line`link set dev ${dev} mtu ${asMtu(i.mtu)}`);
   return cmds;
