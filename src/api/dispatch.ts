@@ -1,19 +1,43 @@
 // The dispatcher: method lookup, parameter count, unmarshalling, session, RBAC, then the
 // implementation inside one database transaction. Transport-independent.
 
-import { XapiError, allWireNames, lookupMethod, t, type ClassDef, type FieldType, type MessageDef } from '../model/index.ts';
+import type { Database, Obj } from '../db/database.ts';
+import { XapiError, allWireNames, lookupMethod, rbacDenied, roleAllows, t, type ClassDef, type FieldType, type MessageDef } from '../model/index.ts';
 import { checkMessageValues } from '../model/checks.ts';
 import type { Ctx, ImplTable, Services } from './context.ts';
 import { EventHub, eventImpls } from './events.ts';
 import { decodeCtorArgs, runGeneric } from './generic.ts';
 import { fromWire, isStruct } from './marshal.ts';
-import { checkRbac, checkSession, sessionImpls } from './sessions.ts';
-import { createTask, finishTask, taskImpls } from './tasks.ts';
+import { checkRbac, checkSession, sessionImpls, sessionRoles } from './sessions.ts';
+import { assertTaskOwner, createTask, finishTask, taskImpls } from './tasks.ts';
 import type { WireValue } from './xmlrpc.ts';
 
 export type CallResult =
   | { ok: true; value: unknown; type: FieldType; bare?: boolean }
   | { ok: false; error: XapiError };
+
+/**
+ * The internal pool messages answer only sessions made with the pool secret: checked before
+ * RBAC, whose local-superuser pass would let local root's own login through.
+ */
+function assertPoolMember(session: Obj, cls: ClassDef, msg: MessageDef): void {
+  if (msg.role === 'pool-member' && !session.rec.pool) throw rbacDenied(`${cls.name}.${msg.name}`.toLowerCase(), 'pool-member');
+}
+
+const WRITES = new Set(['set', 'add_to', 'remove_from', 'add', 'remove']);
+
+/**
+ * A session's own fields (other_config) are written by that session or another of its subject;
+ * any other session's need pool-admin, as the permission `<message>/any`.
+ */
+function assertSessionOwner(db: Database, session: Obj, msg: MessageDef, args: Record<string, unknown>): void {
+  if (!msg.generic || !WRITES.has(msg.generic)) return;
+  const target = db.getOf('session', String(args.self));
+  if (!target || target.ref === session.ref || session.rec.is_local_superuser) return;
+  const sid = (session.rec.auth_user_sid as string | undefined) ?? '';
+  if ((sid !== '' && target.rec.auth_user_sid === sid) || roleAllows(sessionRoles(session), 'pool-admin')) return;
+  throw rbacDenied(`session.${msg.name}/any`.toLowerCase(), 'pool-admin');
+}
 
 /** Decides, before anything else, whether this daemon answers a call (members, emergency mode). */
 export type Gate = (method: string, cls: ClassDef, msg: MessageDef) => void;
@@ -76,7 +100,12 @@ export class Api {
 
     const sessionRef = msg.sessionless ? '' : (typeof params[0] === 'string' ? params[0] : '');
     const session = msg.sessionless ? undefined : checkSession(this.svc.db, params[0]);
-    if (session) checkRbac(session, cls, msg, args);
+    if (session) {
+      assertPoolMember(session, cls, msg);
+      checkRbac(session, cls, msg, args);
+      if (cls.name === 'task') assertTaskOwner(this.svc.db, session, msg, args);
+      if (cls.name === 'session') assertSessionOwner(this.svc.db, session, msg, args);
+    }
     checkMessageValues(cls, msg, args); // the datamodel's value syntax (model/checks.ts): refused before anything runs
 
     if (isAsync) {

@@ -2,9 +2,10 @@
 // event.register / event.next queue, all read from the database's generation log.
 
 import type { Database, Obj } from '../db/database.ts';
-import { XapiError, classByLowerName, storedClasses, t } from '../model/index.ts';
+import { XapiError, classByLowerName, roleAllows, storedClasses, t } from '../model/index.ts';
 import type { ImplTable } from './context.ts';
 import { I32, Typed } from './marshal.ts';
+import { sessionRoles } from './sessions.ts';
 
 /** Subscriptions: `*`, lower-case class names, and single objects as `class/ref` (class lower-cased). */
 interface Sub { all: boolean; classes: Set<string>; objects: Set<string> }
@@ -156,6 +157,11 @@ export class EventHub {
   forget(sessionRef: string): void { this.registered.delete(sessionRef); }
 }
 
+/** Whether a session may write: local root and members, or a role above read-only. */
+function mayTouch(s: Obj | undefined): boolean {
+  return !!s && (!!s.rec.is_local_superuser || roleAllows(sessionRoles(s), 'vm-operator'));
+}
+
 export function eventImpls(hub: EventHub): ImplTable {
   return {
     'event.from': (ctx, a) => hub.from(ctx.sessionRef, a.classes as string[], a.token as string, a.timeout as number),
@@ -167,6 +173,11 @@ export function eventImpls(hub: EventHub): ImplTable {
       const cls = classByLowerName(a.class as string);
       const o = cls ? ctx.db.getOf(cls.name, a.ref as string) : undefined;
       if (!cls || !o) throw new XapiError('HANDLE_INVALID', [a.class, a.ref]);
+      // A read-only session writes nothing, not even an artificial change that every watcher and
+      // every host's agent would act on: it gets the token just before the object's last change,
+      // from which event.from reports the object all the same. (xapi opens event.inject to every
+      // role, and the npm xen-api client and Xen Orchestra start each event loop with it.)
+      if (!mayTouch(ctx.session)) return tokenOf(Math.max(0, o.modified - 1));
       ctx.tx.touch(o.ref);
       // the token just before this change, so that the next event.from sees it
       return tokenOf(ctx.db.generation);

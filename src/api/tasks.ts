@@ -1,15 +1,41 @@
 // Tasks: Async.* calls return a task at once and report their result through it.
 
-import type { Database } from '../db/database.ts';
-import { XapiError, type FieldType } from '../model/index.ts';
+import type { Database, Obj } from '../db/database.ts';
+import { XapiError, rbacDenied, roleAllows, type FieldType, type MessageDef } from '../model/index.ts';
 import type { ImplTable } from './context.ts';
 import { now, toXml } from './marshal.ts';
+import { sessionRoles } from './sessions.ts';
 
 export function createTask(db: Database, host: string, session: string, label: string, description = ''): string {
+  const sid = (db.getOf('session', session)?.rec.auth_user_sid as string | undefined) ?? '';
   return db.transact((tx) => tx.create('task', {
     name_label: label, name_description: description, status: 'pending', progress: 0,
-    created: now(), resident_on: host, session, allowed_operations: ['cancel'],
+    created: now(), resident_on: host, session, auth_user_sid: sid, allowed_operations: ['cancel'],
   }));
+}
+
+/** xapi's extra permission to act on another subject's task (datamodel.ml: pool-operator and above). */
+export const TASK_ANY = { permission: 'task.destroy/any', role: 'pool-operator' } as const;
+
+/** Task messages that act on a task rather than read it: xapi's assert_op_valid guards these. */
+function actsOnTask(msg: MessageDef): boolean {
+  if (msg.generic) return ['set', 'add_to', 'remove_from', 'add', 'remove', 'destroy'].includes(msg.generic);
+  return msg.name !== 'create';
+}
+
+/**
+ * A session acts only on tasks of its own subject (or its own session's, for local root and
+ * members, which have no subject); otherwise it needs task.destroy/any: RBAC_PERMISSION_DENIED.
+ * An unknown task passes here and gets HANDLE_INVALID from the message itself.
+ */
+export function assertTaskOwner(db: Database, session: Obj, msg: MessageDef, args: Record<string, unknown>): void {
+  if (!actsOnTask(msg)) return;
+  const task = db.getOf('task', String(args.self ?? args.task));
+  if (!task || session.rec.is_local_superuser) return;
+  const sid = (session.rec.auth_user_sid as string | undefined) ?? '';
+  const owner = task.rec.session === session.ref || (sid !== '' && task.rec.auth_user_sid === sid);
+  if (owner || roleAllows(sessionRoles(session), TASK_ANY.role)) return;
+  throw rbacDenied(TASK_ANY.permission, TASK_ANY.role);
 }
 
 export function finishTask(db: Database, task: string, outcome: { ok: true; value: unknown; type: FieldType } | { ok: false; error: XapiError }): void {
@@ -43,7 +69,7 @@ export function failInterruptedTasks(db: Database): void {
 export const taskImpls: ImplTable = {
   'task.create': (ctx, a) => ctx.tx.create('task', {
     name_label: a.label, name_description: a.description, status: 'pending', created: now(),
-    resident_on: ctx.svc.thisHost(), session: ctx.sessionRef, allowed_operations: ['cancel', 'destroy'],
+    resident_on: ctx.svc.thisHost(), session: ctx.sessionRef, auth_user_sid: (ctx.session?.rec.auth_user_sid as string | undefined) ?? '', allowed_operations: ['cancel', 'destroy'],
   }),
   'task.destroy': (ctx, a) => { ctx.tx.must('task', a.self as string); ctx.tx.delete(a.self as string); },
   'task.cancel': (ctx, a) => {

@@ -3,21 +3,30 @@
 // and answers other clients HOST_IS_SLAVE. When the master cannot be reached for longer than
 // the timeout, the member enters emergency mode: its agent keeps the switch as it is, and only
 // the emergency calls are served.
+//
+// The pool secret only travels between the pool's hosts, over TLS pinned to each host's
+// certificate: a joining host's is pinned when the master admits it (pool.join_request, which
+// only local root may authorise), each host's is in its host record, and a call to a host sends
+// nothing until the host shows the certificate pinned for it. A host that shows another is
+// refused, logged, and reported as a pool message. Sessions made with the secret are superuser,
+// as xapi's slave sessions: they belong to hosts that hold the whole pool database anyway.
 
 import type { Api } from '../api/dispatch.ts';
 import type { ImplTable } from '../api/context.ts';
 import type { Database, ReplicaBatch } from '../db/database.ts';
 import type { HostFacts, NicFacts } from '../db/init.ts';
 import { initialise } from '../db/init.ts';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { NULL_REF, XapiError } from '../model/index.ts';
+import { raiseAlert } from '../ops/message.ts';
 import { forgetHost, joinIntroduce, syncNetworking, type HostInfo } from '../ops/pool_join.ts';
 import { managementPif, thePool } from '../ops/topology.ts';
-import { callPeer, peerFingerprint, type Peer } from './rpcclient.ts';
+import { PeerCertificateMismatch, callPeer, peerFingerprint, type Peer } from './rpcclient.ts';
 
 /** Calls a member answers itself; everything else goes to the master (HOST_IS_SLAVE). */
 const MEMBER_CALLS = new Set([
   'session.slave_login', 'session.slave_local_login_with_password', 'session.local_logout', 'session.logout',
-  'pool.emergency_transition_to_master', 'pool.emergency_reset_master', 'pool.eject_self',
+  'pool.emergency_transition_to_master', 'pool.emergency_reset_master', 'pool.eject_self', 'pool.join_deliver',
   'host.is_in_emergency_mode', 'host.local_management_reconfigure', 'host.management_disable', 'host.emergency_ha_disable',
 ]);
 
@@ -26,7 +35,7 @@ const STATUS_FIELDS: Record<string, readonly string[]> = {
   PIF_metrics: ['carrier', 'speed', 'duplex', 'vendor_id', 'vendor_name', 'device_id', 'device_name', 'pci_bus_path', 'last_updated'],
   PIF: ['IP', 'netmask', 'gateway', 'IPv6', 'MAC', 'MTU'],
   Bond: ['links_up'],
-  host: ['address', 'nic_facts', 'hostname'],
+  host: ['address', 'nic_facts', 'hostname', 'certificate_fingerprint'],
   tunnel: ['status'],
 };
 
@@ -37,6 +46,8 @@ export interface MembershipOptions {
   readonly insecurePeers: boolean;
   readonly facts: () => HostFacts;
   readonly backend: 'openvswitch' | 'bridge';
+  /** The SHA-256 fingerprint of this daemon's API certificate (none with insecurePeers). */
+  readonly ownFingerprint?: string;
 }
 
 type Log = { info: (o: object, m?: string) => void; warn: (o: object, m?: string) => void; error: (o: object, m?: string) => void };
@@ -50,6 +61,9 @@ export class Membership {
   private wake: (() => void) | undefined;
   /** Aborts the link's request in flight (the master moved: it may hang on the old address). */
   private abort: AbortController | undefined;
+  /** The pool.join in progress on this host: the nonce the master must deliver the secret with. */
+  private pendingJoin: { nonce: string; secret?: string } | undefined;
+  private lastLinkError = '';
 
   constructor(
     private readonly db: Database,
@@ -61,7 +75,28 @@ export class Membership {
 
   get role(): 'master' | 'member' { return this.db.getLocal('role') === 'member' ? 'member' : 'master'; }
   get masterAddress(): string { return this.db.getLocal('master_address') ?? ''; }
-  private get peer(): Peer { return { address: this.masterAddress, fingerprint: this.db.getLocal('master_fingerprint'), insecure: this.opts.insecurePeers }; }
+  private get peer(): Peer { return { address: this.masterAddress, fingerprints: this.poolPins(), insecure: this.opts.insecurePeers }; }
+
+  /**
+   * The certificates a master of this member may show: the one pinned at join and those of the
+   * pool's other hosts (every one of them holds the secret already), from the replica.
+   */
+  private poolPins(): string[] {
+    const me = this.thisHost();
+    const pins = new Set<string>();
+    const joined = this.db.getLocal('master_fingerprint');
+    if (joined) pins.add(joined);
+    for (const h of this.db.all('host')) if (h.ref !== me && h.rec.certificate_fingerprint) pins.add(h.rec.certificate_fingerprint as string);
+    return [...pins];
+  }
+
+  /** The master keeps its own certificate in its host record, for members to pin. */
+  private recordOwnCertificate(): void {
+    const fp = this.opts.ownFingerprint;
+    const me = this.db.get(this.thisHost());
+    if (!fp || !me || me.rec.certificate_fingerprint === fp) return;
+    this.db.transact((tx) => tx.update(me.ref, { certificate_fingerprint: fp }));
+  }
 
   start(): void {
     this.api.setGate((name) => {
@@ -69,6 +104,7 @@ export class Membership {
       throw new XapiError('HOST_IS_SLAVE', [this.masterAddress.split(':')[0]]);
     });
     if (this.role === 'member') this.startLink();
+    else this.recordOwnCertificate();
   }
 
   stop(): void {
@@ -108,7 +144,6 @@ export class Membership {
         try {
           // (after every await: a daemon that stopped meanwhile has closed its database)
           if (!this.session) {
-            if (!this.db.getLocal('master_fingerprint') && !this.opts.insecurePeers) this.db.setLocal('master_fingerprint', await peerFingerprint(this.masterAddress));
             const session = (await callPeer(this.peer, 'session.slave_login', [NULL_REF, this.db.getLocal('pool_secret') ?? ''], 10_000, abort.signal)) as string;
             if (this.stopped) return;
             this.session = session;
@@ -121,12 +156,17 @@ export class Membership {
           if (batch.full || batch.rows.length || batch.dels.length) this.db.applyReplica(batch);
           if (token === '') await this.reportFacts();
           if (this.stopped) return;
+          this.lastLinkError = '';
           token = String(batch.generation);
           this.afterSync();
         } catch (e) {
           if (this.stopped) return;
           if (e instanceof XapiError && e.code === 'SESSION_INVALID') { this.session = undefined; continue; }
           if (e instanceof XapiError && e.code === 'SESSION_AUTHENTICATION_FAILED') this.log.error({}, 'the master refuses the pool secret');
+          if (e instanceof PeerCertificateMismatch && e.message !== this.lastLinkError) {
+            this.lastLinkError = e.message;
+            this.log.error({ master: this.masterAddress }, `not sending the pool secret: ${e.message}`);
+          }
           this.session = undefined;
           // the host followed is a member now (designate_new_master) and names the master: this
           // host, when the change reached it through no replica yet, or another to follow
@@ -135,7 +175,6 @@ export class Membership {
           if (named && named !== this.masterAddress) {
             this.log.info({ master: named }, 'the pool has a new master');
             this.db.setLocal('master_address', named);
-            this.db.setLocal('master_fingerprint', undefined);
             continue;
           }
           this.checkContact(e);
@@ -165,7 +204,6 @@ export class Membership {
     if (addr && addr !== this.masterAddress.split(':')[0] && !this.masterAddress.includes(':')) {
       this.log.info({ master: addr }, 'the pool has a new master');
       this.db.setLocal('master_address', addr);
-      this.db.setLocal('master_fingerprint', undefined);
       this.session = undefined;
     }
   }
@@ -173,7 +211,9 @@ export class Membership {
   private async reportFacts(): Promise<void> {
     const me = this.thisHost();
     if (me === NULL_REF) return;
-    await this.callMaster('pool.replica_write', [[[me, { nic_facts: JSON.stringify(this.opts.facts().nics) }]]]);
+    // this host's certificate too: the master pins it for its calls here (recover_slaves)
+    const cert = this.opts.ownFingerprint ? { certificate_fingerprint: this.opts.ownFingerprint } : {};
+    await this.callMaster('pool.replica_write', [[[me, { nic_facts: JSON.stringify(this.opts.facts().nics), ...cert }]]]);
     // a member (re)starting inherits the master's bonds, VLANs and tunnels
     await this.callMaster('host.sync_vlans', [me]);
   }
@@ -213,6 +253,7 @@ export class Membership {
       uuid: me.rec.uuid as string, hostname: me.rec.hostname as string, address: me.rec.address as string,
       software_version: me.rec.software_version as Record<string, string>, nics: facts.nics as NicFacts[],
       management: { device: (mgmt?.rec.device as string) ?? '', mode: (mgmt?.rec.ip_configuration_mode as string) ?? 'None', IP: (mgmt?.rec.IP as string) ?? '', netmask: (mgmt?.rec.netmask as string) ?? '', gateway: (mgmt?.rec.gateway as string) ?? '', DNS: (mgmt?.rec.DNS as string) ?? '' },
+      fingerprint: this.opts.ownFingerprint ?? '',
     };
   }
 
@@ -228,38 +269,90 @@ export class Membership {
     for (const v of db.all('VLAN')) if (!db.get(v.rec.untagged_PIF as string)?.rec.management) throw new XapiError('POOL_JOINING_HOST_HAS_NON_MANAGEMENT_VLANS', []);
   }
 
+  /**
+   * pool.join, on the joining host. The credentials given only authorise the join on the master;
+   * the master sends the pool secret to this host's daemon (pool.join_deliver) over TLS pinned to
+   * this host's certificate, and this host introduces itself with a session made with it.
+   */
   private async join(address: string, user: string, password: string): Promise<void> {
     if (this.role === 'member') throw new XapiError('OPERATION_NOT_ALLOWED', ['This host is already a member of a pool']);
     this.assertCanJoin();
+    if (this.pendingJoin) throw new XapiError('OPERATION_NOT_ALLOWED', ['A pool join is already in progress on this host']);
     let fingerprint: string | undefined;
     if (!this.opts.insecurePeers) {
+      // the master named by the user is trusted on first use, as xapi's pool.join does
       try { fingerprint = await peerFingerprint(address); } catch { throw new XapiError('JOINING_HOST_CONNECTION_FAILED', []); }
     }
-    const peer: Peer = { address, fingerprint, insecure: this.opts.insecurePeers };
-    let s: string;
-    try { s = (await callPeer(peer, 'session.login_with_password', [user, password, '2.23', 'pool.join'], 15_000)) as string; } catch (e) {
-      if (e instanceof XapiError) throw e;
-      throw new XapiError('JOINING_HOST_CONNECTION_FAILED', []);
-    }
+    const peer: Peer = { address, fingerprints: fingerprint ? [fingerprint] : [], insecure: this.opts.insecurePeers };
+    const talk = async (method: string, params: unknown[], timeoutMs = 15_000): Promise<unknown> => {
+      try { return await callPeer(peer, method, params, timeoutMs); } catch (e) {
+        if (e instanceof XapiError) throw e;
+        throw new XapiError('JOINING_HOST_CONNECTION_FAILED', []);
+      }
+    };
+    const s = (await talk('session.login_with_password', [user, password, '2.23', 'pool.join'])) as string;
     try {
       // the management VLAN must match the master's (xapi's pre_join_checks)
-      const pifs = (await callPeer(peer, 'PIF.get_all_records', [s])) as Record<string, { management: boolean; host: string; VLAN: number }>;
-      const pool = Object.values((await callPeer(peer, 'pool.get_all_records', [s])) as Record<string, { master: string }>)[0];
+      const pifs = (await talk('PIF.get_all_records', [s])) as Record<string, { management: boolean; host: string; VLAN: number }>;
+      const pool = Object.values((await talk('pool.get_all_records', [s])) as Record<string, { master: string }>)[0];
       const theirs = Object.values(pifs).find((p) => p.management && p.host === pool.master)?.VLAN ?? -1;
       const mine = (managementPif(this.db, this.thisHost())?.rec.VLAN as number | undefined) ?? -1;
       if (mine !== theirs) throw new XapiError('POOL_JOINING_HOST_MANAGEMENT_VLAN_DOES_NOT_MATCH', [mine, theirs]);
       // an SDN controller on the joiner must be the pool's (xapi's assert_sdn_controller_is_compatible)
       const myCtl = [...this.db.all('SDN_controller')][0]?.rec;
       if (myCtl && this.opts.backend === 'openvswitch') {
-        const theirCtl = Object.values((await callPeer(peer, 'SDN_controller.get_all_records', [s])) as Record<string, { protocol: string; address: string; port: number }>)[0];
+        const theirCtl = Object.values((await talk('SDN_controller.get_all_records', [s])) as Record<string, { protocol: string; address: string; port: number }>)[0];
         if (!theirCtl || theirCtl.protocol !== myCtl.protocol || theirCtl.address !== myCtl.address || Number(theirCtl.port) !== Number(myCtl.port)) throw new XapiError('OPERATION_NOT_ALLOWED', ['SDN controller differs']);
       }
-      const r = (await callPeer(peer, 'pool.join_introduce', [s, this.hostInfo()])) as { pool_secret: string };
+      const pending: { nonce: string; secret?: string } = { nonce: randomBytes(32).toString('hex') };
+      this.pendingJoin = pending;
+      try {
+        await talk('pool.join_request', [s, this.myAddress(), this.opts.ownFingerprint ?? '', pending.nonce], 30_000);
+      } finally {
+        this.pendingJoin = undefined;
+      }
+      const secret = pending.secret;
+      if (!secret) throw new XapiError('JOINING_HOST_SERVICE_FAILED', []);
+      const ps = (await talk('session.slave_login', [NULL_REF, secret])) as string;
+      try {
+        await talk('pool.join_introduce', [ps, this.hostInfo()]);
+      } finally {
+        await callPeer(peer, 'session.logout', [ps]).catch(() => undefined);
+      }
       this.log.info({ master: address }, 'joined the pool: this host is now a member');
-      this.becomeMember(address, r.pool_secret, fingerprint);
+      this.becomeMember(address, secret, fingerprint);
     } finally {
       await callPeer(peer, 'session.logout', [s]).catch(() => undefined);
     }
+  }
+
+  /**
+   * pool.join_request, on the master: send the secret to the joining host's daemon, at the
+   * address it named, only if it shows the certificate it named.
+   */
+  private async admit(address: string, fingerprint: string, nonce: string): Promise<void> {
+    if (!this.opts.insecurePeers && !/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/.test(fingerprint)) throw new XapiError('SSL_VERIFY_ERROR', ['the joining host named no certificate']);
+    if (!address) throw new XapiError('JOINING_HOST_CONNECTION_FAILED', []);
+    const peer: Peer = { address, fingerprints: [fingerprint], insecure: this.opts.insecurePeers };
+    try {
+      await callPeer(peer, 'pool.join_deliver', [nonce, thePool(this.db).rec.pool_secret], 15_000);
+    } catch (e) {
+      if (e instanceof PeerCertificateMismatch) {
+        this.log.warn({ address }, `pool.join: not sending the pool secret: ${e.message}`);
+        throw new XapiError('SSL_VERIFY_ERROR', [e.message]);
+      }
+      if (e instanceof XapiError) throw e;
+      throw new XapiError('JOINING_HOST_CONNECTION_FAILED', []);
+    }
+    this.log.info({ address }, 'pool.join: the pool secret went to the joining host');
+  }
+
+  /** pool.join_deliver, on the joining host: the secret, for the join in progress only. */
+  private deliver(nonce: string, secret: string): void {
+    const p = this.pendingJoin;
+    const given = Buffer.from(nonce);
+    if (!p || p.secret !== undefined || given.length !== p.nonce.length || !timingSafeEqual(given, Buffer.from(p.nonce))) throw new XapiError('SESSION_AUTHENTICATION_FAILED', ['pool', 'Authentication failure']);
+    p.secret = secret;
   }
 
   /** The master's own address for its members: its management address. */
@@ -267,26 +360,44 @@ export class Membership {
     return (this.db.get(this.thisHost())?.rec.address as string) ?? '';
   }
 
+  /** A member, pinned to the certificate in its host record: nothing is sent to another. */
   private memberPeer(host: string): Peer {
-    return { address: this.db.get(host)!.rec.address as string, insecure: this.opts.insecurePeers };
+    const h = this.db.get(host)!;
+    const fp = h.rec.certificate_fingerprint as string | undefined;
+    return { address: h.rec.address as string, fingerprints: fp ? [fp] : [], insecure: this.opts.insecurePeers };
+  }
+
+  /** A host that does not show its pinned certificate: logged, and a pool message for the administrator. */
+  private refused(host: string, e: PeerCertificateMismatch, what: string): void {
+    const h = this.db.get(host);
+    this.log.warn({ host, address: h?.rec.address }, `${what}: not sending the pool secret: ${e.message}`);
+    if (!h || this.stopped) return;
+    this.db.transact((tx) => raiseAlert(tx, {
+      name: 'POOL_MEMBER_CERTIFICATE_MISMATCH', priority: 2, cls: 'Host', obj_uuid: h.rec.uuid as string,
+      body: `${what}: the server at ${String(h.rec.address)} did not show the certificate pinned for ${String(h.rec.hostname)} when it joined the pool; the pool secret was not sent. (${e.message})`,
+    }));
   }
 
   private async tellMember(host: string, method: string, params: unknown[]): Promise<unknown> {
     const peer = this.memberPeer(host);
     const s = (await callPeer(peer, 'session.slave_login', [host, thePool(this.db).rec.pool_secret], 10_000)) as string;
-    return callPeer(peer, method, [s, ...params], 15_000);
+    try {
+      return await callPeer(peer, method, [s, ...params], 15_000);
+    } finally {
+      await callPeer(peer, 'session.logout', [s], 10_000).catch(() => undefined);
+    }
   }
 
   impls(): ImplTable {
-    const requirePool = (s: { rec: Record<string, unknown> } | undefined) => {
-      if (!s?.rec.pool) throw new XapiError('PERMISSION_DENIED', ['pool sessions only']);
-    };
+    // (the internal pool messages are 'pool-member' in the model: the dispatcher lets only
+    // sessions made with the pool secret call them)
     return {
       'pool.join': (_ctx, a) => this.join(a.master_address as string, a.master_username as string, a.master_password as string),
       'pool.join_force': (_ctx, a) => this.join(a.master_address as string, a.master_username as string, a.master_password as string),
+      'pool.join_request': (_ctx, a) => this.admit(String(a.address), String(a.fingerprint), String(a.nonce)),
+      'pool.join_deliver': (_ctx, a) => { this.deliver(String(a.nonce), String(a.psecret)); },
       'pool.join_introduce': (ctx, a) => joinIntroduce(ctx, a.host_info as HostInfo),
-      'pool.replica_from': async (ctx, a) => {
-        requirePool(ctx.session);
+      'pool.replica_from': async (_ctx, a) => {
         const token = String(a.token);
         const since = token === '' || !/^\d+$/.test(token) || Number(token) > this.db.generation ? -1 : Number(token);
         const deadline = Date.now() + Math.min(Number(a.timeout) || 0, 60) * 1000;
@@ -294,7 +405,6 @@ export class Membership {
         return this.db.replicaSince(since);
       },
       'pool.replica_write': (ctx, a) => {
-        requirePool(ctx.session);
         for (const [ref, patch] of a.updates as [string, Record<string, unknown>][]) {
           const o = ctx.db.get(ref);
           if (!o) continue;
@@ -310,19 +420,22 @@ export class Membership {
         // the member learns it is out from its replica (its host disappears) and starts over alone
         forgetHost(ctx, host);
       },
-      'pool.eject_self': (ctx) => { requirePool(ctx.session); setImmediate(() => { if (!this.stopped) this.becomeStandalone(); }); },
+      'pool.eject_self': () => { setImmediate(() => { if (!this.stopped) this.becomeStandalone(); }); },
       'pool.recover_slaves': async (ctx) => {
         const master = thePool(ctx.db).rec.master as string;
         const out: string[] = [];
         for (const h of [...ctx.db.all('host')].map((x) => x.ref).filter((x) => x !== master)) {
-          try { await this.tellMember(h, 'pool.emergency_reset_master', [this.myAddress()]); out.push(h); } catch (e) { this.log.warn({ host: h, err: (e as Error).message }, 'recover_slaves: host did not accept'); }
+          try { await this.tellMember(h, 'pool.emergency_reset_master', [this.myAddress()]); out.push(h); } catch (e) {
+            if (e instanceof PeerCertificateMismatch) this.refused(h, e, 'pool.recover_slaves');
+            else this.log.warn({ host: h, err: (e as Error).message }, 'recover_slaves: host did not accept');
+          }
         }
         return out;
       },
       'pool.emergency_reset_master': (_ctx, a) => {
         if (this.role !== 'member') throw new XapiError('OPERATION_NOT_ALLOWED', ['This host is the master']);
+        // (the caller holds the secret; the link still sends it only to a pool host's certificate)
         this.db.setLocal('master_address', a.master_address as string);
-        this.db.setLocal('master_fingerprint', undefined);
         this.session = undefined;
         this.abort?.abort();
         this.wake?.();
@@ -336,13 +449,21 @@ export class Membership {
         this.session = undefined;
         ctx.tx.update(thePool(ctx.db).ref, { master: this.thisHost() });
       },
-      'pool.designate_new_master': (ctx, a) => {
+      'pool.designate_new_master': async (ctx, a) => {
         const host = ctx.tx.must('host', a.host as string);
         if (thePool(ctx.db).rec.ha_enabled) throw new XapiError('HA_IS_ENABLED', []);
         if (host.ref === this.thisHost()) return;
+        // first make sure the new master is the host that joined (its pinned certificate): this
+        // host is about to log in there with the secret
+        const peer = this.memberPeer(host.ref);
+        try { await callPeer(peer, 'session.local_logout', [], 10_000); } catch (e) {
+          if (e instanceof PeerCertificateMismatch) { this.refused(host.ref, e, 'pool.designate_new_master'); throw new XapiError('SSL_VERIFY_ERROR', [e.message]); }
+          throw new XapiError('HOST_OFFLINE', [host.ref]);
+        }
+        if (this.stopped) return;
         // the new master learns it from its replica; this host follows once the change is out
-        ctx.tx.update(thePool(ctx.db).ref, { master: host.ref });
-        ctx.tx.after.push(() => setTimeout(() => { if (!this.stopped) this.becomeMember(host.rec.address as string, thePool(this.db).rec.pool_secret as string, undefined); }, 300));
+        this.db.transact((tx) => tx.update(thePool(this.db).ref, { master: host.ref }));
+        setTimeout(() => { if (!this.stopped) this.becomeMember(peer.address, thePool(this.db).rec.pool_secret as string, host.rec.certificate_fingerprint as string | undefined); }, 300);
       },
       'host.is_in_emergency_mode': () => this.emergency,
       'host.sync_vlans': (ctx, a) => { syncNetworking(ctx, ctx.tx.must('host', a.host as string).ref); },

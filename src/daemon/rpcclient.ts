@@ -1,6 +1,7 @@
 // XenAPI JSON-RPC client for daemon-to-daemon calls inside a pool (member to master, master to
-// member). HTTPS to poolnet's self-signed certificates: the peer's certificate is pinned by its
-// SHA-256 fingerprint when one is known (learned at pool join), otherwise trusted on first use.
+// member). HTTPS to poolnet's self-signed certificates, pinned by SHA-256 fingerprint: a call to
+// a pinned peer sends nothing (no request line, no body, so no pool secret) until the peer's
+// certificate is one of the pins. Only pool.join learns a master's certificate on first use.
 
 import http from 'node:http';
 import https from 'node:https';
@@ -10,12 +11,15 @@ import { XapiError } from '../model/index.ts';
 export interface Peer {
   /** host or host:port; port 443 by default. */
   readonly address: string;
-  readonly fingerprint?: string;
+  /** The certificates this peer may present (SHA-256 fingerprints); empty or absent: not pinned. */
+  readonly fingerprints?: readonly string[];
   /** Plain HTTP (tests on loopback). */
   readonly insecure?: boolean;
 }
 
-const agent = new https.Agent({ keepAlive: true, rejectUnauthorized: false });
+// no TLS session resumption: a resumed session shows no certificate, and every new connection
+// must show the pinned one
+const agent = new https.Agent({ keepAlive: true, rejectUnauthorized: false, maxCachedSessions: 0 });
 const plainAgent = new http.Agent({ keepAlive: true });
 
 export class PeerCertificateMismatch extends Error {}
@@ -24,18 +28,24 @@ export class PeerCertificateMismatch extends Error {}
 export function callPeer(peer: Peer, method: string, params: unknown[], timeoutMs = 70_000, signal?: AbortSignal): Promise<unknown> {
   const [host, port] = peer.address.includes(':') && !peer.address.includes('::') ? peer.address.split(':') : [peer.address, peer.insecure ? '80' : '443'];
   const body = JSON.stringify({ jsonrpc: '2.0', method, params, id: 1 });
+  const pins = peer.fingerprints ?? [];
+  if (!peer.insecure && pins.length === 0) return Promise.reject(new PeerCertificateMismatch(`no certificate is pinned for ${peer.address}`));
   return new Promise((resolve, reject) => {
     const opts = { host, port: Number(port), path: '/jsonrpc', method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }, timeout: timeoutMs, signal };
     const req = peer.insecure ? http.request({ ...opts, agent: plainAgent }) : https.request({ ...opts, agent });
-    req.on('socket', (sock) => {
-      if (peer.insecure || !peer.fingerprint) return;
-      const check = () => {
-        const fp = (sock as TLSSocket).getPeerCertificate()?.fingerprint256;
-        if (fp !== peer.fingerprint) req.destroy(new PeerCertificateMismatch(`the certificate of ${peer.address} is not the pool's (${fp})`));
-      };
-      // a kept-alive socket was checked when it connected; a new one is checked once TLS is up
-      if (sock.connecting) sock.once('secureConnect', check); else check();
-    });
+    if (peer.insecure) req.end(body);
+    else {
+      req.on('socket', (sock) => {
+        const tls = sock as TLSSocket;
+        const check = () => {
+          const fp = tls.getPeerCertificate()?.fingerprint256;
+          if (fp && pins.includes(fp)) req.end(body);
+          else req.destroy(new PeerCertificateMismatch(`the certificate of ${peer.address} (${fp ?? 'none'}) is not the one pinned for it`));
+        };
+        // a kept-alive socket is past its handshake; a new one is checked once TLS is up
+        if (tls.getPeerCertificate?.()?.fingerprint256) check(); else tls.once('secureConnect', check);
+      });
+    }
     req.on('timeout', () => req.destroy(new Error(`no answer from ${peer.address} within ${timeoutMs} ms`)));
     req.on('error', reject);
     req.on('response', (res) => {
@@ -52,7 +62,6 @@ export function callPeer(peer: Peer, method: string, params: unknown[], timeoutM
         }
       });
     });
-    req.end(body);
   });
 }
 

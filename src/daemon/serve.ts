@@ -165,7 +165,7 @@ export async function startDaemon(o: ServeOptions): Promise<Daemon> {
     log.info({ socket: o.unixSocket }, 'XenAPI on a unix socket');
   }
   const membership = new Membership(db, api, thisHost, log.child({ svc: 'pool' }), {
-    masterTimeoutMs: o.masterTimeoutMs ?? 10_000, insecurePeers: o.insecureHttp, facts: localFacts, backend: o.backend ?? 'openvswitch',
+    masterTimeoutMs: o.masterTimeoutMs ?? 10_000, insecurePeers: o.insecureHttp, facts: localFacts, backend: o.backend ?? 'openvswitch', ownFingerprint: tls?.fingerprint,
   });
   api.addImpls(membership.impls());
   membership.start();

@@ -149,6 +149,7 @@ export const ERRORS = {
   JOINING_HOST_SERVICE_FAILED: E([], 'There was an error connecting to the host. the service contacted didn\'t reply properly.'),
   POOL_JOINING_HOST_MUST_HAVE_SAME_API_VERSION: E(['host_api_version', 'master_api_version'], 'The host joining the pool must have the same API version as the pool coordinator.'),
   HOST_IS_LIVE: E(['host'], 'This operation cannot be completed as the host is still live.'),
+  SSL_VERIFY_ERROR: E(['reason'], 'The remote system\'s SSL certificate failed to verify against our certificate library.'),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -22,7 +22,7 @@ import { SDN_controller } from './classes/sdn_controller.ts';
 
 export * from './types.ts';
 export { XapiError, fail, ERRORS, isKnownError, type ErrorCode } from './errors.ts';
-export { ROLES, type Role, rolesAtLeast, roleAllows, isRole } from './roles.ts';
+export { ROLES, type Role, type LeastRole, rolesAtLeast, roleAllows, rbacDenied, isRole } from './roles.ts';
 
 export interface ClassDef extends ClassSpec {
   readonly stored: boolean;

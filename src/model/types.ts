@@ -1,7 +1,7 @@
 // The datamodel DSL: a declarative description of XenAPI classes, like xapi's IDL.
 // Everything else (dispatch, generic messages, RBAC, marshalling, xe) reads these shapes.
 
-import type { Role } from './roles.ts';
+import type { LeastRole, Role } from './roles.ts';
 import type { ValueTypeName } from './valid.ts';
 
 export type FieldType =
@@ -85,7 +85,7 @@ export interface MessageDef {
   readonly params: readonly ParamDef[];
   readonly result: FieldType;
   readonly errors: readonly string[];
-  readonly role: Role | 'local-root-only';
+  readonly role: LeastRole;
   readonly doc?: string;
   /** Can be called as Async.<cls>.<name>. */
   readonly async?: boolean;
@@ -138,7 +138,7 @@ export function m(
   name: string,
   params: readonly ParamDef[],
   result: FieldType,
-  role: Role | 'local-root-only',
+  role: LeastRole,
   errors: readonly string[] = [],
   extra: Partial<MessageDef> = {},
 ): MessageDef {

@@ -2,7 +2,7 @@
 // role of each message (which actions to offer), enum values (form choices), error parameter
 // names and doc sentences, field lists. Nothing here repeats the model; it only reads it.
 
-import { CLASSES, ERRORS, ROLES, isKnownError, isRole, lookupMethod, roleAllows, rolesAtLeast, type ClassDef, type FieldDef, type FieldType, type Role } from '../../../src/model/index.ts';
+import { CLASSES, ERRORS, ROLES, isKnownError, isRole, lookupMethod, roleAllows, rolesAtLeast, type ClassDef, type FieldDef, type FieldType, type LeastRole, type Role } from '../../../src/model/index.ts';
 
 export { ROLES, isRole, type Role };
 
@@ -14,7 +14,7 @@ export function classOf(name: string): ClassDef | undefined {
 }
 
 /** The least role of a wire method ("VIF.set_locking_mode"), or undefined if there is none. */
-export function leastRole(method: string): Role | 'local-root-only' | undefined {
+export function leastRole(method: string): LeastRole | undefined {
   return lookupMethod(method)?.msg.role;
 }
 

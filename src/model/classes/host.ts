@@ -40,6 +40,9 @@ export const host: ClassSpec = {
     f('ssl_legacy', t.bool, 'DynamicRO'),
     // poolnet: the NICs the host's kernel has (a member reports them; PIF.scan on the master reads them)
     f('nic_facts', t.string, 'DynamicRO', { internal: true }),
+    // poolnet: the SHA-256 fingerprint of the host's API certificate, pinned when it joined; the
+    // pool secret goes only to a host that presents it
+    f('certificate_fingerprint', t.string, 'DynamicRO', { internal: true }),
   ],
   messages: [
     m('management_reconfigure', [p('pif', t.ref('PIF'))], t.void, 'pool-operator', ['HA_IS_ENABLED', 'CANNOT_PLUG_BOND_SLAVE', 'PIF_HAS_NO_NETWORK_CONFIGURATION', 'PIF_HAS_NO_V6_NETWORK_CONFIGURATION', 'OPERATION_NOT_ALLOWED'], { async: true }),

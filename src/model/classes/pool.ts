@@ -52,11 +52,20 @@ export const pool: ClassSpec = {
     m('sync_database', [], t.void, 'pool-operator', [], { async: true }),
     m('set_vswitch_controller', [p('address', t.string, { valueType: 'ipv4', emptyOk: true })], t.void, 'pool-operator', ['OPERATION_NOT_ALLOWED'], { async: true }),
     m('set_igmp_snooping_enabled', [p('self', t.ref('pool')), p('value', t.bool)], t.void, 'pool-operator', ['OPENVSWITCH_NOT_ACTIVE'], { async: true }),
-    // poolnet's pool plumbing (hidden; pool sessions only where noted)
-    m('replica_from', [p('token', t.string), p('timeout', t.float)], t.any, 'pool-admin', ['PERMISSION_DENIED'], { hidden: true, doc: 'Members: every row changed since the token, internal fields included (pool sessions only).' }),
-    m('replica_write', [p('updates', t.any)], t.void, 'pool-admin', ['PERMISSION_DENIED'], { hidden: true, doc: 'Members: write status rows of their own host (pool sessions only).' }),
-    m('join_introduce', [p('host_info', t.any)], t.any, 'pool-operator', ['OPERATION_NOT_ALLOWED'], { hidden: true, doc: 'The master side of pool.join: introduce the joining host and its NICs.' }),
-    m('eject_self', [], t.void, 'pool-admin', ['PERMISSION_DENIED'], { hidden: true, doc: 'A member told by its master to leave the pool (pool sessions only).' }),
+    // poolnet's pool plumbing (hidden). 'pool-member': only a session made with the pool secret
+    // (session.slave_login) may call these, never a user's, whatever the role: they return or act
+    // on the pool's secrets (password hashes, session refs, the pool secret itself).
+    m('replica_from', [p('token', t.string), p('timeout', t.float)], t.any, 'pool-member', [], { hidden: true, doc: 'Members: every row changed since the token, internal fields included.' }),
+    m('replica_write', [p('updates', t.any)], t.void, 'pool-member', [], { hidden: true, doc: 'Members: write status rows of their host.' }),
+    m('join_introduce', [p('host_info', t.any)], t.any, 'pool-member', ['OPERATION_NOT_ALLOWED'], { hidden: true, doc: 'The master side of pool.join: introduce the joining host, which holds the secret by now, and its NICs.' }),
+    m('eject_self', [], t.void, 'pool-member', [], { hidden: true, doc: 'A member told by its master to leave the pool.' }),
+    // The joining host asks the master, with the session of the credentials given to pool.join,
+    // to admit it. The master answers nothing secret: it sends the secret itself to the joining
+    // host's daemon (pool.join_deliver), over TLS pinned to the certificate named here. Admitting
+    // a host hands it the pool database, so only local root may authorise it (xapi's
+    // pool.initial_auth, which returns the secret, is open to pool-operator).
+    m('join_request', [p('address', t.string), p('fingerprint', t.string), p('nonce', t.string)], t.void, 'local-root-only', ['JOINING_HOST_CONNECTION_FAILED', 'SSL_VERIFY_ERROR'], { hidden: true, doc: 'The master side of pool.join: authorise a join and send the pool secret to the joining host.' }),
+    m('join_deliver', [p('nonce', t.string), p('psecret', t.string)], t.void, 'read-only', ['SESSION_AUTHENTICATION_FAILED'], { hidden: true, sessionless: true, doc: 'The joining host side: the master hands over the pool secret for the join this host has in progress.' }),
     m('set_ha_enabled', [p('self', t.ref('pool')), p('value', t.bool)], t.void, 'pool-operator', [], { doc: 'poolnet: HA itself is outside networking; this flag is what the networking rules act on.' }),
   ],
 };

@@ -1,6 +1,9 @@
 import { f, m, p, t, type ClassSpec } from '../types.ts';
 import { task_allowed_operations, task_status_type } from '../enums.ts';
 
+// Every task message is open to read-only, as in xapi; a session acts only on tasks of its own
+// subject unless it holds task.destroy/any (pool-operator and above): see src/api/tasks.ts.
+
 export const task: ClassSpec = {
   name: 'task',
   doc: 'A long-running asynchronous task',
@@ -25,6 +28,9 @@ export const task: ClassSpec = {
     f('subtasks', t.set(t.ref('task')), 'DynamicRO', { reverseOf: { cls: 'task', field: 'subtask_of' } }),
     f('backtrace', t.string, 'DynamicRO'),
     f('session', t.ref('session'), 'DynamicRO', { internal: true }),
+    // poolnet: the subject of the session that made the task (its owner, as xapi's assert_op_valid
+    // compares), kept so that the owner still owns it after that session ended
+    f('auth_user_sid', t.string, 'DynamicRO', { internal: true }),
   ],
   messages: [
     m('create', [p('label', t.string), p('description', t.string)], t.ref('task'), 'read-only', []),
