@@ -3,7 +3,9 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { XapiError } from '../src/model/index.ts';
 import * as v from '../src/model/valid.ts';
+import { checkHostInfo, type HostInfo } from '../src/ops/pool_join.ts';
 
 const yes = (p: (x: never) => boolean, xs: unknown[]) => { for (const x of xs) assert.equal(p(x as never), true, `${JSON.stringify(x)} is accepted`); };
 const no = (p: (x: never) => boolean, xs: unknown[]) => { for (const x of xs) assert.equal(p(x as never), false, `${JSON.stringify(x)} is refused`); };
@@ -73,4 +75,23 @@ test('every value type refuses newlines, NUL and non-ASCII text in a value it wo
     assert.equal(t.check(good), true, `${name}: ${good}`);
     for (const bad of [`${good}\n`, `${good}\0`, `${good}\r`, `${good}é`]) assert.equal(t.check(bad), false, `${name}: ${JSON.stringify(bad)}`);
   }
+});
+
+test('pool.join_introduce: what a joining host says about itself is checked like the API\'s values (host_info is a free struct)', () => {
+  const good: HostInfo = {
+    uuid: '6f1c1a8e-2f5b-4f5e-9d2a-0c1b2a3d4e5f', hostname: 'host2', address: '10.0.0.12', software_version: { network_backend: 'openvswitch' },
+    nics: [{ device: 'eth0', mac: '02:00:00:00:02:00', mtu: 1500, carrier: true, speed: 1000, ipv4: [], gateway: '' }],
+    management: { device: 'eth0', mode: 'Static', IP: '10.0.0.12', netmask: '255.255.255.0', gateway: '10.0.0.1', DNS: '10.0.0.1' },
+  };
+  checkHostInfo(good);
+  const refused = (patch: Partial<HostInfo>, code: string) =>
+    assert.throws(() => checkHostInfo({ ...good, ...patch }), (e: unknown) => e instanceof XapiError && e.code === code, JSON.stringify(patch));
+  refused({ hostname: '-F/etc/shadow' }, 'HOST_NAME_INVALID');
+  refused({ address: '10.0.0.12\nx' }, 'INVALID_IP_ADDRESS_SPECIFIED');
+  refused({ nics: [{ ...good.nics[0], device: 'eth0\nlink del eth0' }] }, 'INVALID_VALUE');
+  refused({ nics: [{ ...good.nics[0], mac: 'zz' }] }, 'MAC_INVALID');
+  refused({ management: { ...good.management, IP: '10.0.0.12/24 dev x' } }, 'INVALID_IP_ADDRESS_SPECIFIED');
+  refused({ management: { ...good.management, DNS: '10.0.0.1\nnameserver 6.6.6.6' } }, 'INVALID_IP_ADDRESS_SPECIFIED');
+  refused({ management: { ...good.management, mode: 'Static\n' } }, 'INVALID_VALUE');
+  refused({ nics: 'eth0' as never }, 'INVALID_VALUE');
 });
