@@ -30,7 +30,7 @@ export const host: ClassSpec = {
     f('logging', t.smap, 'RW'),
     f('PIFs', t.set(t.ref('PIF')), 'DynamicRO', { reverseOf: { cls: 'PIF', field: 'host' }, cli: false }),
     f('hostname', t.string, 'RW', { valueType: 'hostname' }),
-    f('address', t.string, 'RW'),
+    f('address', t.string, 'RW', { valueType: 'ipAny', emptyOk: true }),
     f('metrics', t.ref('host_metrics'), 'DynamicRO', { cli: false }),
     f('control_domain', t.ref('VM'), 'DynamicRO', { cli: 'control-domain-uuid' }),
     f('tags', t.set(t.string), 'RW', { writeRole: 'vm-operator' }),
