@@ -333,7 +333,7 @@ export class Membership {
   private async admit(address: string, fingerprint: string, nonce: string): Promise<void> {
     if (!this.opts.insecurePeers && !/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/.test(fingerprint)) throw new XapiError('SSL_VERIFY_ERROR', ['the joining host named no certificate']);
     if (!address) throw new XapiError('JOINING_HOST_CONNECTION_FAILED', []);
-    const peer: Peer = { address, fingerprints: [fingerprint], insecure: this.opts.insecurePeers };
+    const peer: Peer = { address, fingerprints: [fingerprint], insecure: this.opts.insecurePeers, fresh: true };
     try {
       await callPeer(peer, 'pool.join_deliver', [nonce, thePool(this.db).rec.pool_secret], 15_000);
     } catch (e) {
@@ -364,7 +364,7 @@ export class Membership {
   private memberPeer(host: string): Peer {
     const h = this.db.get(host)!;
     const fp = h.rec.certificate_fingerprint as string | undefined;
-    return { address: h.rec.address as string, fingerprints: fp ? [fp] : [], insecure: this.opts.insecurePeers };
+    return { address: h.rec.address as string, fingerprints: fp ? [fp] : [], insecure: this.opts.insecurePeers, fresh: true };
   }
 
   /** A host that does not show its pinned certificate: logged, and a pool message for the administrator. */

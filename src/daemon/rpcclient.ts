@@ -15,12 +15,19 @@ export interface Peer {
   readonly fingerprints?: readonly string[];
   /** Plain HTTP (tests on loopback). */
   readonly insecure?: boolean;
+  /**
+   * A connection of its own, closed after the call: for the master's rare calls to members, where
+   * a kept-alive connection may have died unnoticed (the master's address changed meanwhile).
+   */
+  readonly fresh?: boolean;
 }
 
 // no TLS session resumption: a resumed session shows no certificate, and every new connection
 // must show the pinned one
 const agent = new https.Agent({ keepAlive: true, rejectUnauthorized: false, maxCachedSessions: 0 });
 const plainAgent = new http.Agent({ keepAlive: true });
+const freshAgent = new https.Agent({ keepAlive: false, rejectUnauthorized: false, maxCachedSessions: 0 });
+const freshPlainAgent = new http.Agent({ keepAlive: false });
 
 export class PeerCertificateMismatch extends Error {}
 
@@ -32,7 +39,7 @@ export function callPeer(peer: Peer, method: string, params: unknown[], timeoutM
   if (!peer.insecure && pins.length === 0) return Promise.reject(new PeerCertificateMismatch(`no certificate is pinned for ${peer.address}`));
   return new Promise((resolve, reject) => {
     const opts = { host, port: Number(port), path: '/jsonrpc', method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }, timeout: timeoutMs, signal };
-    const req = peer.insecure ? http.request({ ...opts, agent: plainAgent }) : https.request({ ...opts, agent });
+    const req = peer.insecure ? http.request({ ...opts, agent: peer.fresh ? freshPlainAgent : plainAgent }) : https.request({ ...opts, agent: peer.fresh ? freshAgent : agent });
     if (peer.insecure) req.end(body);
     else {
       req.on('socket', (sock) => {
