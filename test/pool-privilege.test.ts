@@ -70,7 +70,7 @@ class FakeHost {
     const tls = await ensureCertificate(dir, 'fake');
     const server = https.createServer({ key: tls.key, cert: tls.cert });
     const fake = new FakeHost(server, dir, tls.fingerprint);
-    server.on('secureConnection', () => { fake.connections++; });
+    server.on('connection', () => { fake.connections++; });
     server.on('request', (req, res) => {
       let body = '';
       req.on('data', (c: Buffer) => { body += c.toString(); });
@@ -211,5 +211,15 @@ describe('privilege: the pool secret, pinned peers, tasks and sessions', () => {
     master.d.db.transact((tx) => tx.update(member.ref, { address: joiner.address }));
     assert.deepEqual(await rpc(master, 'pool.recover_slaves', [s.op]), [member.ref]);
     assert.deepEqual(fake.requests, []);
+
+    // a pool-operator on the member itself points it at another master: it does not log in there
+    const local = (await rpc(joiner, 'session.slave_local_login_with_password', ['u-op', USER_PW])) as string;
+    const tried = fake.connections;
+    await rpc(joiner, 'pool.emergency_reset_master', [local, fake.address]);
+    await until(() => fake.connections > tried + 1, 'the member tries the address given, twice');
+    assert.deepEqual(fake.requests, [], 'the member sent nothing to a server with another certificate');
+    await rpc(joiner, 'pool.emergency_reset_master', [local, master.address]);
+    const net = (await rpc(master, 'network.create', [root, { name_label: 'after', name_description: '', MTU: 1500, other_config: {} }])) as string;
+    await until(() => !!joiner.d.db.get(net), 'the member follows the master again');
   });
 });
