@@ -172,6 +172,8 @@ const OVSDB_WORD = /^[\x21-\x7e]{0,256}$/;
 /** Throws CheckError unless every value of a port that goes into OVSDB is of its type. */
 export function checkPort(p: PortSpec): void {
   asIfName(p.name, 'port');
+  if (!['uplink', 'bond', 'vlan', 'vif', 'tunnel'].includes(p.kind)) throw new CheckError('kind', p.kind);
+  if (p.rateKbps !== undefined && !isMeterKbps(p.rateKbps)) throw new CheckError('rateKbps', p.rateKbps);
   if (!p.interfaces.length) throw new CheckError('interfaces', p.interfaces);
   for (const i of p.interfaces) asIfName(i, 'interface');
   if (!['', 'internal', 'gre', 'vxlan'].includes(p.type)) throw new CheckError('type', p.type);
@@ -180,6 +182,8 @@ export function checkPort(p: PortSpec): void {
   if (p.mtu !== undefined) asMtu(p.mtu);
   if (p.mac) asMac(p.mac);
   if (p.bond) {
+    if (!['balance-slb', 'active-backup', 'balance-tcp'].includes(p.bond.mode)) throw new CheckError('bond_mode', p.bond.mode);
+    if (!['off', 'active'].includes(p.bond.lacp)) throw new CheckError('lacp', p.bond.lacp);
     asMillis(p.bond.updelay, 'bond-updelay');
     asMillis(p.bond.downdelay, 'bond-downdelay');
   }
