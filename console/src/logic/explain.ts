@@ -127,6 +127,8 @@ export const PLAIN: Readonly<Record<string, Explainer>> = {
   POOL_JOINING_HOST_HAS_NON_MANAGEMENT_VLANS: () => 'A host joining a pool may have no VLANs other than its management VLAN: remove them on it first.',
   POOL_JOINING_HOST_MANAGEMENT_VLAN_DOES_NOT_MATCH: (p) => `The joining host's management VLAN (${p[0] ?? '?'}) differs from the pool's (${p[1] ?? '?'}).`,
   JOINING_HOST_CANNOT_BE_MASTER_OF_OTHER_HOSTS: () => 'The joining host is itself the coordinator of other hosts; eject them first.',
+  JOINING_HOST_CONNECTION_FAILED: () => 'The joining host and the pool\'s master could not reach each other: check the address, and that each reaches the other\'s XenAPI port.',
+  SSL_VERIFY_ERROR: (p) => `A host did not show the certificate pinned for it when it joined the pool, so nothing was sent to it. ${p[0] ?? ''}`.trim(),
 };
 
 /** The XenAPI failure [code, ...params] explained with the model's sentence and plain words. */

@@ -45,7 +45,7 @@ export const pool: ClassSpec = {
     m('emergency_transition_to_master', [], t.void, 'pool-operator', ['HA_IS_ENABLED']),
     m('emergency_reset_master', [p('master_address', t.string)], t.void, 'pool-operator', ['HA_IS_ENABLED']),
     m('recover_slaves', [], t.set(t.ref('host')), 'pool-operator', [], { async: true }),
-    m('designate_new_master', [p('host', t.ref('host'))], t.void, 'pool-operator', ['HA_IS_ENABLED'], { async: true }),
+    m('designate_new_master', [p('host', t.ref('host'))], t.void, 'pool-operator', ['HA_IS_ENABLED', 'HOST_OFFLINE', 'SSL_VERIFY_ERROR'], { async: true }),
     m('management_reconfigure', [p('network', t.ref('network'))], t.void, 'pool-operator', ['HA_IS_ENABLED', 'PIF_NOT_PRESENT', 'PIF_INCOMPATIBLE_PRIMARY_ADDRESS_TYPE', 'CANNOT_PLUG_BOND_SLAVE', 'PIF_HAS_NO_NETWORK_CONFIGURATION', 'PIF_HAS_NO_V6_NETWORK_CONFIGURATION'], { async: true }),
     m('create_VLAN', [p('device', t.string, { valueType: 'ifName' }), p('network', t.ref('network')), p('VLAN', t.int, { valueType: 'vlanTag' })], t.set(t.ref('PIF')), 'pool-operator', ['VLAN_TAG_INVALID'], { async: true }),
     m('create_VLAN_from_PIF', [p('pif', t.ref('PIF')), p('network', t.ref('network')), p('VLAN', t.int, { valueType: 'vlanTag' })], t.set(t.ref('PIF')), 'pool-operator', ['VLAN_TAG_INVALID'], { async: true }),
