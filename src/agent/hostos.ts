@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { DesiredHost, InterfaceSpec } from './desired.ts';
 import { KernelGuard } from './kernelguard.ts';
-import { asHostname, asIfName, asIpv4, asIpv4Cidr, asIpv6Cidr, asMtu, asNameserver, asSearchDomain, CheckError, line, type Hostname } from './checked.ts';
+import { asHostname, asIfName, asIpv4, asIpv4Cidr, asIpv6Cidr, asMtu, asNameserver, asSearchDomain, CheckError, isTextIfName, line, type Hostname } from './checked.ts';
 
 const run = promisify(execFile);
 
@@ -70,7 +70,8 @@ export class HostOs {
     if (cmds.length) await this.batch(cmds);
     if (this.opts.guardPorts) {
       const ports = [...desired.bridges.flatMap((b) => b.ports.filter((p) => p.type === '').flatMap((p) => p.interfaces)), ...(desired.detachedVifs ?? [])];
-      if (await this.guard.apply(ports, (d) => links.has(d))) cmds.push('nft guard');
+      // names go into nft text: only those fit for it (compile() passes no others)
+      if (await this.guard.apply(ports.filter(isTextIfName), (d) => links.has(d))) cmds.push('nft guard');
     }
     await this.syncDhcp(wantDhcp);
     if (desired.dns && this.opts.manageDns) each('DNS', () => this.writeDns(resolvConf(desired.dns!)));
