@@ -17,7 +17,8 @@ import type { Database, ReplicaBatch } from '../db/database.ts';
 import type { HostFacts, NicFacts } from '../db/init.ts';
 import { initialise } from '../db/init.ts';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { NULL_REF, XapiError } from '../model/index.ts';
+import { checkRecordValues } from '../model/checks.ts';
+import { classDef, NULL_REF, XapiError } from '../model/index.ts';
 import { raiseAlert } from '../ops/message.ts';
 import { forgetHost, joinIntroduce, syncNetworking, type HostInfo } from '../ops/pool_join.ts';
 import { managementPif, thePool } from '../ops/topology.ts';
@@ -409,7 +410,9 @@ export class Membership {
           const o = ctx.db.get(ref);
           if (!o) continue;
           const allowed = STATUS_FIELDS[o.cls] ?? [];
-          const clean = Object.fromEntries(Object.entries(patch).filter(([k]) => allowed.includes(k)));
+          // what a member reports is checked as the API checks it; a bad value is left out alone
+          const valid = ([k, v]: [string, unknown]) => { try { checkRecordValues(classDef(o.cls), { [k]: v }, false); return true; } catch { return false; } };
+          const clean = Object.fromEntries(Object.entries(patch).filter(([k]) => allowed.includes(k)).filter(valid));
           if (Object.keys(clean).length) ctx.tx.update(ref, clean);
         }
       },
