@@ -26,8 +26,9 @@ describe('poolnetd restart', { skip: labSkip() }, () => {
     await t.call(1, 'VIF.set_ipv4_allowed', [s, vif, [t.state.vms[1].ip]]);
     await t.call(1, 'VIF.set_locking_mode', [s, vif, 'locked']);
     let before = dumpSwitch();
-    for (let i = 0; i < 50 && !before.flows.includes('priority=4000'); i++) { await new Promise((r) => setTimeout(r, 100)); before = dumpSwitch(); }
-    assert.match(before.flows, /priority=4000/, 'the lock is in the switch before the restart');
+    const locked = `nw_src=${t.state.vms[1].ip}`;
+    for (let i = 0; i < 50 && !before.flows.includes(locked); i++) { await new Promise((r) => setTimeout(r, 100)); before = dumpSwitch(); }
+    assert.ok(before.flows.includes(locked), 'the lock is in the switch before the restart');
 
     const ping = spawn('ip', ['netns', 'exec', t.state.vms[0].ns, 'ping', '-i', '0.1', '-c', '60', '-W', '1', t.state.vms[1].ip], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
