@@ -111,6 +111,7 @@ describe('the master\'s address changed: emergency mode, pool.recover_slaves (3 
   });
 
   it('no VM lost a ping throughout', async () => {
+    await until(() => (pingers.every((p) => p.replies >= 20) ? true : undefined), 30_000, 'every pinger answered 20 times');
     const results = await Promise.all(pingers.map((p) => p.stop()));
     console.log(`# pings: ${results.map((r, k) => `vm${k + 1}->vm${((k + 1) % 3) + 1} ${r.received}/${r.sent} (missing ${r.lost})`).join(', ')}`);
     for (const [k, r] of results.entries()) {
