@@ -102,11 +102,16 @@ export class Agent {
           this.log.warn({ rejected: alerts.map((a) => a.body) }, 'values left out of the desired state');
           await this.raise(alerts).catch((e: Error) => { for (const a of alerts) this.raised.delete(a.body); this.log.error({ err: e.message }, 'could not raise a pool message'); });
         }
-        const drifted = reason === 'timer' && this.sw.drift ? await this.sw.drift(desired) : [];
-        const r = await this.sw.apply(desired);
-        // before the host OS step, which may fail on its own
-        await this.reportRefused(desired, r.refused ?? []);
+        const drifted = reason === 'timer' && this.sw.drift ? await this.sw.drift(desired).catch(() => []) : [];
+        // a switch that failed (partly) does not hold up the host OS step and the status: each
+        // backend applies what it can, and the failure is raised after them
+        let swError: unknown;
+        const r = await this.sw.apply(desired).catch((e: unknown) => { swError = e; return undefined; });
+        if (r) await this.reportRefused(desired, r.refused ?? []);
         const osChanges = this.os ? await this.os.apply(desired) : 0;
+        await this.reportStatus(desired);
+        if (swError !== undefined) throw swError;
+        if (!r) return;
         this.passes++;
         this.lastError = undefined;
         if (reason === 'timer' && (r.ovsdbChanges > 0 || drifted.length > 0 || r.flowBridges.length > 0)) {
@@ -114,7 +119,6 @@ export class Agent {
         } else if (r.ovsdbChanges || r.flowBridges.length || r.meterChanges || osChanges) {
           this.log.info({ ovsdbChanges: r.ovsdbChanges, flowBridges: r.flowBridges, meters: r.meterChanges, os: osChanges }, 'reconciled');
         }
-        await this.reportStatus(desired);
       } catch (e) {
         this.lastError = (e as Error).message;
         this.log.error({ err: (e as Error).message }, 'reconcile failed; will retry');

@@ -573,42 +573,52 @@ export class OvsBackend {
    */
   async applyFlows(desired: DesiredHost): Promise<{ bridges: string[]; meters: number; refused: RefusedVif[] }> {
     const changed: string[] = [];
+    const failed: string[] = [];
     let meterOps = 0;
     for (const b of desired.bridges) {
-      const flows = withTestDamage(desired.flows[b.name] ?? []);
-      const meters = desired.meters[b.name] ?? [];
-      const ports = await this.portNumbers(flows);
-      const want = numberedByCookie(flows, ports);
-      const refused = this.refusals.get(b.name) ?? new Map<string, Refusal>();
-      const meterKey = JSON.stringify(meters);
-      const have = this.appliedFlows.get(b.name);
-      // a VIF whose same flows were refused before stays in quarantine (its text must change first)
-      const cookies = have && [...new Set([...have.keys(), ...want.keys()])].filter((c) => have.get(c) !== want.get(c) && !(refused.has(c) && refused.get(c)!.text === want.get(c)));
-      const metersChanged = this.appliedMeters.get(b.name) !== meterKey;
-      if (cookies?.length === 0 && !metersChanged) continue;
-      this.appliedFlows.delete(b.name);
-      this.appliedMeters.delete(b.name);
-      const dumped = have ? undefined : await this.ready(b.name);
-      const stale = metersChanged ? await this.syncMeters(b.name, meters, dumped) : { changes: 0, remove: [] };
-      meterOps += stale.changes;
-      let table = have ?? want;
-      if (!have || !cookies || cookies.length) {
-        const some = have && cookies && cookies.length <= want.size / 2 ? cookies : undefined;
-        const written = await this.writeFlows(b.name, want, some, quarantineByCookie(flows, ports), refused);
-        // what the switch holds now: the cookies written as written, the others as they were
-        table = some ? new Map([...new Set([...have!.keys(), ...written.keys()])].flatMap((c) => {
-          const t = some.includes(c) ? written.get(c) : have!.get(c);
-          return t === undefined ? [] : [[c, t] as [string, string]];
-        })) : written;
-        changed.push(b.name);
-      }
-      if (refused.size) this.refusals.set(b.name, refused); else this.refusals.delete(b.name);
-      for (const id of stale.remove) { await this.ofctl(['del-meter', this.ofTarget(b.name), `meter=${id}`]); meterOps++; }
-      this.appliedFlows.set(b.name, table);
-      this.appliedMeters.set(b.name, meterKey);
+      // one bridge that cannot be written (its cache is dropped: it is rewritten whole next time) holds up no other
+      try { meterOps += await this.applyBridgeFlows(desired, b.name, changed); } catch (e) { failed.push(`${b.name}: ${(e as Error).message.trim().slice(0, 300)}`); }
     }
     for (const name of this.refusals.keys()) if (!desired.bridges.some((b) => b.name === name)) this.refusals.delete(name);
+    if (failed.length) throw new Error(`flow tables not written: ${failed.join('; ')}`);
     return { bridges: changed, meters: meterOps, refused: this.refusedVifs() };
+  }
+
+  /** applyFlows for one bridge; returns the meter operations. */
+  private async applyBridgeFlows(desired: DesiredHost, bridge: string, changed: string[]): Promise<number> {
+    let meterOps = 0;
+    const flows = withTestDamage(desired.flows[bridge] ?? []);
+    const meters = desired.meters[bridge] ?? [];
+    const ports = await this.portNumbers(flows);
+    const want = numberedByCookie(flows, ports);
+    const refused = this.refusals.get(bridge) ?? new Map<string, Refusal>();
+    const meterKey = JSON.stringify(meters);
+    const have = this.appliedFlows.get(bridge);
+    // a VIF whose same flows were refused before stays in quarantine (its text must change first)
+    const cookies = have && [...new Set([...have.keys(), ...want.keys()])].filter((c) => have.get(c) !== want.get(c) && !(refused.has(c) && refused.get(c)!.text === want.get(c)));
+    const metersChanged = this.appliedMeters.get(bridge) !== meterKey;
+    if (cookies?.length === 0 && !metersChanged) return 0;
+    this.appliedFlows.delete(bridge);
+    this.appliedMeters.delete(bridge);
+    const dumped = have ? undefined : await this.ready(bridge);
+    const stale = metersChanged ? await this.syncMeters(bridge, meters, dumped) : { changes: 0, remove: [] };
+    meterOps += stale.changes;
+    let table = have ?? want;
+    if (!have || !cookies || cookies.length) {
+      const some = have && cookies && cookies.length <= want.size / 2 ? cookies : undefined;
+      const written = await this.writeFlows(bridge, want, some, quarantineByCookie(flows, ports), refused);
+      // what the switch holds now: the cookies written as written, the others as they were
+      table = some ? new Map([...new Set([...have!.keys(), ...written.keys()])].flatMap((c) => {
+        const t = some.includes(c) ? written.get(c) : have!.get(c);
+        return t === undefined ? [] : [[c, t] as [string, string]];
+      })) : written;
+      changed.push(bridge);
+    }
+    if (refused.size) this.refusals.set(bridge, refused); else this.refusals.delete(bridge);
+    for (const id of stale.remove) { await this.ofctl(['del-meter', this.ofTarget(bridge), `meter=${id}`]); meterOps++; }
+    this.appliedFlows.set(bridge, table);
+    this.appliedMeters.set(bridge, meterKey);
+    return meterOps;
   }
 
   /** Replace only one VIF's flows (by its cookie) in one bundle: what applyFlows does for a one-VIF change. */
@@ -642,8 +652,12 @@ export class OvsBackend {
 
   /** The whole reconcile against the switch. */
   async apply(desired: DesiredHost): Promise<ApplyReport> {
-    const ovsdbChanges = await this.applySwitch(desired);
+    // a refused OVSDB transaction (one bad value fails it whole) leaves the ports as they were:
+    // their flows are still brought up to date, then the failure is raised
+    let switchError: unknown;
+    const ovsdbChanges = await this.applySwitch(desired).catch((e: unknown) => { switchError = e; return 0; });
     const f = await this.applyFlows(desired);
+    if (switchError !== undefined) throw switchError;
     return { ovsdbChanges, flowBridges: f.bridges, meterChanges: f.meters, refused: f.refused };
   }
 
