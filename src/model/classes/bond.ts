@@ -26,9 +26,9 @@ export const Bond: ClassSpec = {
   ],
   messages: [
     m('create', [p('network', t.ref('network')), p('members', t.set(t.ref('PIF'))), p('MAC', t.string, { valueType: 'mac', emptyOk: true }), p('mode', bond_mode, { default: 'balance-slb' }), p('properties', t.smap, { default: {}, mapKeys: BOND_PROPERTIES })], t.ref('Bond'), 'pool-operator',
-      ['NETWORK_ALREADY_CONNECTED', 'PIF_BOND_NEEDS_MORE_MEMBERS', 'PIF_BOND_MORE_THAN_ONE_IP', 'PIF_CANNOT_BOND_CROSS_HOST', 'PIF_ALREADY_BONDED', 'PIF_VLAN_EXISTS', 'IS_TUNNEL_ACCESS_PIF', 'PIF_IS_SRIOV_LOGICAL', 'PIF_UNMANAGED', 'NETWORK_UNMANAGED', 'NETWORK_INCOMPATIBLE_WITH_BOND', 'MAC_INVALID', 'INVALID_VALUE', 'INCOMPATIBLE_PIF_PROPERTIES', 'PIF_INCOMPATIBLE_PRIMARY_ADDRESS_TYPE', 'HA_IS_ENABLED', 'HA_CANNOT_CHANGE_BOND_STATUS_OF_MGMT_IFACE'], { async: true }),
-    m('destroy', [p('self', t.ref('Bond'))], t.void, 'pool-operator', ['HA_CANNOT_CHANGE_BOND_STATUS_OF_MGMT_IFACE', 'HA_IS_ENABLED'], { async: true }),
-    m('set_mode', [p('self', t.ref('Bond')), p('value', bond_mode)], t.void, 'pool-operator', [], { async: true }),
-    m('set_property', [p('self', t.ref('Bond')), p('name', t.string), p('value', t.string)], t.void, 'pool-operator', ['INVALID_VALUE'], { async: true }),
+      ['NETWORK_ALREADY_CONNECTED', 'PIF_BOND_NEEDS_MORE_MEMBERS', 'PIF_BOND_MORE_THAN_ONE_IP', 'PIF_CANNOT_BOND_CROSS_HOST', 'PIF_ALREADY_BONDED', 'PIF_VLAN_EXISTS', 'IS_TUNNEL_ACCESS_PIF', 'PIF_IS_SRIOV_LOGICAL', 'PIF_UNMANAGED', 'NETWORK_UNMANAGED', 'NETWORK_INCOMPATIBLE_WITH_BOND', 'MAC_INVALID', 'INVALID_VALUE', 'INCOMPATIBLE_PIF_PROPERTIES', 'PIF_INCOMPATIBLE_PRIMARY_ADDRESS_TYPE', 'HA_IS_ENABLED', 'HA_CANNOT_CHANGE_BOND_STATUS_OF_MGMT_IFACE'], { doc: 'Create an interface bond', async: true }),
+    m('destroy', [p('self', t.ref('Bond'))], t.void, 'pool-operator', ['HA_CANNOT_CHANGE_BOND_STATUS_OF_MGMT_IFACE', 'HA_IS_ENABLED'], { doc: 'Destroy an interface bond', async: true }),
+    m('set_mode', [p('self', t.ref('Bond')), p('value', bond_mode)], t.void, 'pool-operator', [], { doc: 'Change the bond mode', async: true }),
+    m('set_property', [p('self', t.ref('Bond')), p('name', t.string), p('value', t.string)], t.void, 'pool-operator', ['INVALID_VALUE'], { doc: 'Set the value of a property of the bond', async: true }),
   ],
 };

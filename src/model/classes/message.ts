@@ -19,8 +19,8 @@ export const message: ClassSpec = {
     f('body', t.string, 'DynamicRO'),
   ],
   messages: [
-    m('create', [p('name', t.string), p('priority', t.int), p('cls', cls), p('obj_uuid', t.string), p('body', t.string)], t.ref('message'), 'pool-operator', []),
-    m('destroy', [p('self', t.ref('message'))], t.void, 'pool-operator', []),
-    m('get_since', [p('since', t.datetime)], t.map(t.ref('message'), t.record('message')), 'read-only', []),
+    m('create', [p('name', t.string), p('priority', t.int), p('cls', cls), p('obj_uuid', t.string), p('body', t.string)], t.ref('message'), 'pool-operator', [], { doc: 'Create a message for the attention of the administrator, about an object' }),
+    m('destroy', [p('self', t.ref('message'))], t.void, 'pool-operator', [], { doc: 'Destroy a message' }),
+    m('get_since', [p('since', t.datetime)], t.map(t.ref('message'), t.record('message')), 'read-only', [], { doc: 'The messages dated after the cutoff time' }),
   ],
 };

@@ -19,8 +19,8 @@ export const network_sriov: ClassSpec = {
   ],
   messages: [
     m('create', [p('pif', t.ref('PIF')), p('network', t.ref('network'))], t.ref('network_sriov'), 'pool-operator',
-      ['PIF_IS_NOT_PHYSICAL', 'NETWORK_SRIOV_ALREADY_ENABLED', 'PIF_IS_NOT_SRIOV_CAPABLE', 'NETWORK_INCOMPATIBLE_WITH_SRIOV', 'NETWORK_HAS_INCOMPATIBLE_SRIOV_PIFS', 'NETWORK_ALREADY_CONNECTED', 'PIF_UNMANAGED', 'NETWORK_UNMANAGED'], { async: true }),
-    m('destroy', [p('self', t.ref('network_sriov'))], t.void, 'pool-operator', ['PIF_VLAN_STILL_EXISTS'], { async: true }),
-    m('get_remaining_capacity', [p('self', t.ref('network_sriov'))], t.int, 'read-only', [], { async: true }),
+      ['PIF_IS_NOT_PHYSICAL', 'NETWORK_SRIOV_ALREADY_ENABLED', 'PIF_IS_NOT_SRIOV_CAPABLE', 'NETWORK_INCOMPATIBLE_WITH_SRIOV', 'NETWORK_HAS_INCOMPATIBLE_SRIOV_PIFS', 'NETWORK_ALREADY_CONNECTED', 'PIF_UNMANAGED', 'NETWORK_UNMANAGED'], { doc: 'Enable SR-IOV on the specific PIF. It will create a network-sriov based on the specific PIF and automatically create a logical PIF to connect the specific network.', async: true }),
+    m('destroy', [p('self', t.ref('network_sriov'))], t.void, 'pool-operator', ['PIF_VLAN_STILL_EXISTS'], { doc: 'Disable SR-IOV on the specific PIF. It will destroy the network-sriov and the logical PIF accordingly.', async: true }),
+    m('get_remaining_capacity', [p('self', t.ref('network_sriov'))], t.int, 'read-only', [], { doc: 'Get the number of free SR-IOV VFs on the associated PIF', async: true }),
   ],
 };

@@ -13,10 +13,10 @@ export const role: ClassSpec = {
     f('is_internal', t.bool, 'StaticRO'),
   ],
   messages: [
-    m('get_permissions', [p('self', t.ref('role'))], t.set(t.ref('role')), 'read-only', []),
-    m('get_permissions_name_label', [p('self', t.ref('role'))], t.set(t.string), 'read-only', []),
-    m('get_by_permission', [p('permission', t.ref('role'))], t.set(t.ref('role')), 'read-only', []),
-    m('get_by_permission_name_label', [p('label', t.string)], t.set(t.ref('role')), 'read-only', []),
+    m('get_permissions', [p('self', t.ref('role'))], t.set(t.ref('role')), 'read-only', [], { doc: 'This call returns a list of permissions given a role' }),
+    m('get_permissions_name_label', [p('self', t.ref('role'))], t.set(t.string), 'read-only', [], { doc: 'This call returns a list of permission names given a role' }),
+    m('get_by_permission', [p('permission', t.ref('role'))], t.set(t.ref('role')), 'read-only', [], { doc: 'This call returns a list of roles given a permission' }),
+    m('get_by_permission_name_label', [p('label', t.string)], t.set(t.ref('role')), 'read-only', [], { doc: 'This call returns a list of roles given a permission name' }),
   ],
 };
 
@@ -37,9 +37,9 @@ export const subject: ClassSpec = {
     f('password_hash', t.string, 'DynamicRO', { internal: true }),
   ],
   messages: [
-    m('add_to_roles', [p('self', t.ref('subject')), p('role', t.ref('role'))], t.void, 'pool-admin', ['ROLE_NOT_FOUND']),
-    m('remove_from_roles', [p('self', t.ref('subject')), p('role', t.ref('role'))], t.void, 'pool-admin', ['ROLE_NOT_FOUND']),
-    m('get_permissions_name_label', [p('self', t.ref('subject'))], t.set(t.string), 'read-only', []),
+    m('add_to_roles', [p('self', t.ref('subject')), p('role', t.ref('role'))], t.void, 'pool-admin', ['ROLE_NOT_FOUND'], { doc: 'This call adds a new role to a subject' }),
+    m('remove_from_roles', [p('self', t.ref('subject')), p('role', t.ref('role'))], t.void, 'pool-admin', ['ROLE_NOT_FOUND'], { doc: 'This call removes a role from a subject' }),
+    m('get_permissions_name_label', [p('self', t.ref('subject'))], t.set(t.string), 'read-only', [], { doc: 'This call returns a list of permission names given a subject' }),
     m('create_local_user', [p('user_name', t.string), p('password', t.string), p('roles', t.set(t.string))], t.ref('subject'), 'pool-admin', ['DUPLICATE_SUBJECT', 'ROLE_NOT_FOUND', 'INVALID_VALUE'], { doc: 'poolnet: a local user account with a password and roles (xapi delegates these to PAM).' }),
     m('set_local_password', [p('self', t.ref('subject')), p('password', t.string)], t.void, 'pool-admin', ['INVALID_VALUE'], { doc: 'poolnet: change a local user\'s password.' }),
   ],

@@ -15,7 +15,7 @@ export const SDN_controller: ClassSpec = {
     f('port', t.int, 'StaticRO'),
   ],
   messages: [
-    m('introduce', [p('protocol', sdn_controller_protocol, { default: 'ssl' }), p('address', t.string, { default: '', valueType: 'ipv4', emptyOk: true }), p('port', t.int, { default: 0 })], t.ref('SDN_controller'), 'pool-operator', ['OPERATION_NOT_ALLOWED', 'INVALID_VALUE', 'INVALID_IP_ADDRESS_SPECIFIED'], { async: true }),
-    m('forget', [p('self', t.ref('SDN_controller'))], t.void, 'pool-operator', [], { async: true }),
+    m('introduce', [p('protocol', sdn_controller_protocol, { default: 'ssl' }), p('address', t.string, { default: '', valueType: 'ipv4', emptyOk: true }), p('port', t.int, { default: 0 })], t.ref('SDN_controller'), 'pool-operator', ['OPERATION_NOT_ALLOWED', 'INVALID_VALUE', 'INVALID_IP_ADDRESS_SPECIFIED'], { doc: 'Introduce an SDN controller to the pool.', async: true }),
+    m('forget', [p('self', t.ref('SDN_controller'))], t.void, 'pool-operator', [], { doc: 'Remove the OVS manager of the pool and destroy the db record.', async: true }),
   ],
 };

@@ -18,7 +18,7 @@ export const tunnel: ClassSpec = {
   ],
   messages: [
     m('create', [p('transport_PIF', t.ref('PIF')), p('network', t.ref('network')), p('protocol', tunnel_protocol, { default: 'gre' })], t.ref('tunnel'), 'pool-operator',
-      ['OPENVSWITCH_NOT_ACTIVE', 'TRANSPORT_PIF_NOT_CONFIGURED', 'IS_TUNNEL_ACCESS_PIF', 'CANNOT_ADD_TUNNEL_TO_BOND_SLAVE', 'CANNOT_ADD_TUNNEL_TO_SRIOV_LOGICAL', 'CANNOT_ADD_TUNNEL_TO_VLAN_ON_SRIOV_LOGICAL', 'NETWORK_INCOMPATIBLE_WITH_TUNNEL', 'NETWORK_UNMANAGED', 'NETWORK_ALREADY_CONNECTED', 'PIF_UNMANAGED'], { async: true }),
-    m('destroy', [p('self', t.ref('tunnel'))], t.void, 'pool-operator', [], { async: true }),
+      ['OPENVSWITCH_NOT_ACTIVE', 'TRANSPORT_PIF_NOT_CONFIGURED', 'IS_TUNNEL_ACCESS_PIF', 'CANNOT_ADD_TUNNEL_TO_BOND_SLAVE', 'CANNOT_ADD_TUNNEL_TO_SRIOV_LOGICAL', 'CANNOT_ADD_TUNNEL_TO_VLAN_ON_SRIOV_LOGICAL', 'NETWORK_INCOMPATIBLE_WITH_TUNNEL', 'NETWORK_UNMANAGED', 'NETWORK_ALREADY_CONNECTED', 'PIF_UNMANAGED'], { doc: 'Create a tunnel', async: true }),
+    m('destroy', [p('self', t.ref('tunnel'))], t.void, 'pool-operator', [], { doc: 'Destroy a tunnel', async: true }),
   ],
 };
