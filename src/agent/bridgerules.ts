@@ -17,7 +17,10 @@
 //    the attacker's port in the forwarding database (ebtables' FORWARD chain runs after learning).
 //    That also covers frames to the host itself, which xapi's FORWARD-only rules missed.
 //  - 802.1Q/802.1ad-tagged frames from any VIF are dropped: a VIF is an access port, as on OVS,
-//    so a VM on an untagged network cannot send into a VLAN its uplink carries tagged.
+//    so a VM on an untagged network cannot send into a VLAN its uplink carries tagged. Priority-
+//    tagged frames (VLAN 0) too, unlike on OVS: the locking rules cannot look behind a VLAN header,
+//    and a second header behind a priority tag is the double-tagging attack. VIF `trunks` are not
+//    realised here (no VLAN-filtering bridge), so a trunk VIF's tagged frames are dropped as well.
 //  - Any `vif*` port that is on a bridge but not among the attached VIFs (a disabled VIF, which
 //    the backend also takes off its bridge, or a stale one) gets nothing in either direction.
 //    (The pattern covers every bridge of the namespace: on a poolnet host, vif* ports are its own.)

@@ -167,7 +167,7 @@ export function plan(input: DesiredHost, f: KernelFeatures): Plan {
       const dev = p.interfaces[0];
       const target = p.tag === undefined ? b.name : vlanBridge.get(`${b.name}/${p.tag}`);
       if (!target) { unrealisable.push(`VIF ${dev}: its VLAN network (tag ${p.tag} on ${b.name}) is not realised here`); continue; }
-      if (p.trunks?.length) unrealisable.push(`VIF ${dev}: trunks are not supported on the Linux bridge (ignored, as xapi does)`);
+      if (p.trunks?.length) unrealisable.push(`VIF ${dev}: trunks are not supported on the Linux bridge: its tagged frames are dropped (xapi's Linux bridge backend ignores trunks too)`);
       // no locking data would be a bug upstream: fail closed rather than open
       const lock = p.lock ?? { mode: 'locked' as const, mac: '', ipv4: [], ipv6: [] };
       if (!p.lock) unrealisable.push(`VIF ${dev}: no locking data; everything it sends is dropped`);
