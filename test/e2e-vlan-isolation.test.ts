@@ -7,8 +7,8 @@
 // to broadcast, plus a tagged ARP broadcast for vm3's address. In each locking mode of vm1's VIF
 // (network_default, which is unlocked on xenbr0, then locked to its own addresses, then unlocked):
 // none of them reaches vm2 or vm3 (tcpdump in each VM), and none leaves the host tagged (tcpdump
-// on the fabric's port facing eth0). Controls: vm1's untagged frames reach vm2, and VLAN 100
-// works (vm4 pings vm3).
+// on the fabric's port facing eth0). Controls: vm1's untagged frames reach vm2 (and its
+// priority-tagged ones, as untagged, on Open vSwitch), and VLAN 100 works (vm4 pings vm3).
 //
 // The Linux bridge stack needs 802.1Q VLAN devices (8021q) for the VLAN network; where the kernel
 // has none, the VLAN 100 VMs are left out (the reason is printed) and the rest is still proved.
@@ -25,6 +25,8 @@ const TAG = 100;
 /** ICMP ids of the attack frames (one per shape) and of the untagged control. */
 const ATTACK_IDS = [0x4801, 0x4802, 0x4803, 0x4804, 0x4805, 0x4806];
 const CONTROL_ID = 0x4242;
+/** A priority-tagged frame (VLAN 0): Open vSwitch carries it as untagged; the Linux bridge stack drops it (bridgerules.ts). */
+const PRIORITY_ID = 0x4243;
 
 const ATTACK = `
 import sys
@@ -47,6 +49,7 @@ for dst_mac, dst_ip in ((v3_mac, v3_ip), (v2_mac, v2_ip), (B, v3_ip)):
 frames.append(Ether(src=me, dst=B) / Dot1Q(vlan=${TAG}) / ARP(op=1, hwsrc=me, psrc=my_ip, pdst=v3_ip))
 sendp(frames * 3, iface='eth0', inter=0.01)
 sendp([Ether(src=me, dst=v2_mac) / IP(src=my_ip, dst=v2_ip) / ICMP(id=${CONTROL_ID}, seq=i) / b'poolnet-control' for i in range(5)], iface='eth0', inter=0.02)
+sendp([Ether(src=me, dst=v2_mac) / Dot1Q(vlan=0, prio=5) / IP(src=my_ip, dst=v2_ip) / ICMP(id=${PRIORITY_ID}, seq=i) / b'poolnet-priority' for i in range(3)], iface='eth0', inter=0.02)
 `;
 
 /** tcpdump lines that are vm1's attack frames (by ICMP id or the tagged ARP) or carry a VLAN header. */
@@ -114,6 +117,8 @@ function suite(stack: 'openvswitch' | 'bridge'): void {
       const v3ip = vm3?.ip ?? '10.77.0.103';
       assert.equal(at2.filter((l) => l.includes(`id ${CONTROL_ID},`)).length, 5, `${mode}: control: vm2 got vm1's untagged frames:\n${at2.join('\n')}`);
       assert.deepEqual(attackLines(at2, v3ip), [], `${mode}: vm2 (xenbr0) got vm1's VLAN ${TAG} frames`);
+      const priority = at2.filter((l) => l.includes(`id ${PRIORITY_ID},`)).length;
+      assert.equal(priority, stack === 'openvswitch' ? 3 : 0, `${mode}: priority-tagged frames at vm2 (Open vSwitch passes them untagged, the Linux bridge stack drops them):\n${at2.join('\n')}`);
       assert.deepEqual(at3, [], `${mode}: vm3 (VLAN ${TAG}) got frames from vm1`);
       assert.deepEqual(at4, [], `${mode}: vm4 (VLAN ${TAG}) got frames from vm1`);
       assert.deepEqual(attackLines(wire, v3ip), [], `${mode}: vm1's VLAN ${TAG} frames left on the uplink`);
