@@ -4,10 +4,10 @@
 // of Bond.create / destroy / set_property with its parameters.
 //
 // The host starts with eth0 (management, static 10.0.0.11/24), eth1 and eth2 (plugged, no IP).
-// Each test leaves that state behind it.
+// Each test starts from a fresh daemon in that state, and must leave it so (asStarted, after each).
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { afterEach, beforeEach, test } from 'node:test';
 import { NULL, Net, nic, type R } from './helpers/net.ts';
 
 let n: Net;
@@ -15,12 +15,14 @@ let eth0: string, eth1: string, eth2: string;
 let xenbr0: string, xenbr1: string;
 const MAC = { eth0: '02:00:00:00:01:00', eth1: '02:00:00:00:01:01', eth2: '02:00:00:00:01:02' };
 
-before(async () => {
+beforeEach(async () => {
   n = await Net.start();
   [eth0, eth1, eth2] = [await n.pifRef('eth0'), await n.pifRef('eth1'), await n.pifRef('eth2')];
   [xenbr0, xenbr1] = [await n.netRef('xenbr0'), await n.netRef('xenbr1')];
 });
-after(async () => { await n.dispose(); });
+afterEach(async () => {
+  try { await asStarted(); } finally { await n.dispose(); }
+});
 
 async function create(members: string[], opts: { mac?: string; mode?: string; properties?: Record<string, string> } = {}): Promise<{ bond: string; master: string; network: string }> {
   const network = await n.newNetwork('bond network');
@@ -410,7 +412,8 @@ test('Bond.create across hosts (PIF_CANNOT_BOND_CROSS_HOST) and on an SR-IOV net
   await n.call('network.destroy', net);
 });
 
-test('after all of the above, the host is as it started', async () => {
+/** What every test must leave behind it: the host as it started (checked after each test, on its own daemon). */
+async function asStarted(): Promise<void> {
   assert.deepEqual(await n.all('Bond'), {});
   assert.equal(await n.mgmt(), eth0);
   const pifs = await n.all('PIF');
@@ -421,4 +424,4 @@ test('after all of the above, the host is as it started', async () => {
     assert.deepEqual(ipOf(pifs[p]), NO_IP);
   }
   assert.deepEqual(ipOf(pifs[eth0]), MGMT_IP);
-});
+}

@@ -3,16 +3,16 @@
 // "changing the hostname"): every refusal with its parameters, and the effects.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { afterEach, beforeEach, test } from 'node:test';
 import { Net } from './helpers/net.ts';
 
 let n: Net;
 let eth0: string, eth1: string, eth2: string;
-before(async () => {
+beforeEach(async () => {
   n = await Net.start();
   [eth0, eth1, eth2] = [await n.pifRef('eth0'), await n.pifRef('eth1'), await n.pifRef('eth2')];
 });
-after(async () => { await n.dispose(); });
+afterEach(async () => { await n.dispose(); });
 
 const address = async (): Promise<unknown> => (await n.rec('host', n.host)).address;
 

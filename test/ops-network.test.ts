@@ -3,12 +3,12 @@
 // default locking mode that attached VIFs pin.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { afterEach, beforeEach, test } from 'node:test';
 import { Net } from './helpers/net.ts';
 
 let n: Net;
-before(async () => { n = await Net.start(); });
-after(async () => { await n.dispose(); });
+beforeEach(async () => { n = await Net.start(); });
+afterEach(async () => { await n.dispose(); });
 
 test('network.create picks the next free xapi<N> bridge and defaults the record', async () => {
   const a = await n.newNetwork('auto-a', { bridge: '' });

@@ -3,19 +3,21 @@
 // subnet): every refusal with its parameters, and that a refusal changes nothing.
 //
 // The host starts with eth0 (management, static 10.0.0.11/24), eth1 and eth2 (plugged, no IP).
-// Each test leaves that state behind it.
+// Each test starts from a fresh daemon in that state, and must leave it so (asStarted, after each).
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { afterEach, beforeEach, test } from 'node:test';
 import { NULL, Net, nic, type R } from './helpers/net.ts';
 
 let n: Net;
 let eth0: string, eth1: string, eth2: string;
-before(async () => {
+beforeEach(async () => {
   n = await Net.start();
   [eth0, eth1, eth2] = [await n.pifRef('eth0'), await n.pifRef('eth1'), await n.pifRef('eth2')];
 });
-after(async () => { await n.dispose(); });
+afterEach(async () => {
+  try { await asStarted(); } finally { await n.dispose(); }
+});
 
 /** A bond of eth1 and eth2 on a fresh network; returns the bond and its master. */
 async function bond12(): Promise<{ bond: string; master: string; network: string }> {
@@ -95,6 +97,7 @@ test('PIF.introduce refuses a malformed MAC (MAC_INVALID), a known device (DUPLI
 });
 
 test('PIF.introduce: the MAC is lower-cased, "" takes the NIC\'s; managed=false gives an unmanaged PIF that plug/unplug/reconfigure refuse', async () => {
+  n.nics.push(nic('eth4', '02:00:00:00:0a:04'));
   const pif = (await n.call('PIF.introduce', n.host, '02:00:00:00:0A:04', 'eth4', true)) as string;
   const p = await n.pif(pif);
   assert.equal(p.MAC, '02:00:00:00:0a:04');
@@ -497,7 +500,8 @@ test('PIF.create_VLAN (deprecated) finds the PIF by device (INVALID_VALUE [devic
   await n.call('network.destroy', vnet);
 });
 
-test('after all of the above, the host is as it started', async () => {
+/** What every test must leave behind it: the host as it started (checked after each test, on its own daemon). */
+async function asStarted(): Promise<void> {
   const pifs = await n.all('PIF');
   const p: Record<string, R> = { eth0: pifs[eth0], eth1: pifs[eth1], eth2: pifs[eth2] };
   assert.equal(p.eth0.management, true);
@@ -512,4 +516,4 @@ test('after all of the above, the host is as it started', async () => {
   assert.deepEqual(await n.all('Bond'), {});
   assert.deepEqual(await n.all('VLAN'), {});
   assert.deepEqual(await n.all('tunnel'), {});
-});
+}

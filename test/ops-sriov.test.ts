@@ -4,8 +4,9 @@
 // PIFs are made capable by writing their capabilities in the daemon's database.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { afterEach, beforeEach, describe, test } from 'node:test';
 import { canonical, call, failure, login, startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
+import { makeHost, makeNetwork, makePif, makePifMetrics, makeVlanPif } from './helpers/fixtures.ts';
 
 type Rec = Record<string, unknown>;
 
@@ -42,7 +43,9 @@ const newVif = async (vm: string, network: string, device = '0'): Promise<string
   (await c('VIF.create', { device, network, VM: vm, MAC: '', MTU: 1500, other_config: {} })) as string;
 const capacity = async (sriov: string): Promise<number> => Number(await c('network_sriov.get_remaining_capacity', sriov));
 
-before(async () => {
+// each test on a daemon of its own: nothing carries over from one test to the next
+beforeEach(async () => {
+  n = 0;
   d = await startTestDaemon();
   s = await login(d.url);
   host1 = ((await c('host.get_all')) as string[])[0];
@@ -55,22 +58,20 @@ before(async () => {
   d.db.transact((tx) => {
     tx.update(eth1, { capabilities: ['sriov'], other_config: { 'sriov-max-vfs': '2' } });
     tx.update(eth2, { capabilities: [] });
-    host2 = tx.create('host', { name_label: 'host2', hostname: 'host2', software_version: { network_backend: 'openvswitch' }, enabled: true });
+    host2 = makeHost(tx, { name_label: 'host2', hostname: 'host2' });
     const same = tx.get(tx.get(eth1)!.rec.metrics as string)!.rec;
-    const m1 = tx.create('PIF_metrics', { vendor_id: same.vendor_id, device_id: same.device_id });
-    const m2 = tx.create('PIF_metrics', { vendor_id: '8086', device_id: '10ed' });
-    h2net = tx.create('network', { name_label: 'host2 only', bridge: 'xenbr8', MTU: 1500, managed: true });
-    const pif = (device: string, metrics: string, network: string, caps: string[]) => tx.create('PIF', {
-      device, device_name: device, network, host: host2, MAC: `02:00:00:00:02:0${device.slice(-1)}`, MTU: 1500, VLAN: -1, metrics,
-      physical: true, currently_attached: true, managed: true, properties: { gro: 'on' }, capabilities: caps,
-    });
-    h2eth1 = pif('eth1', m1, tx.create('network', { name_label: 'h2 eth1', bridge: 'xenbr11', MTU: 1500, managed: true }), ['sriov']);
-    h2eth2 = pif('eth2', m2, tx.create('network', { name_label: 'h2 eth2', bridge: 'xenbr12', MTU: 1500, managed: true }), ['sriov']);
+    const m1 = makePifMetrics(tx, { vendor_id: same.vendor_id, device_id: same.device_id });
+    const m2 = makePifMetrics(tx, { vendor_id: '8086', device_id: '10ed' });
+    h2net = makeNetwork(tx, { name_label: 'host2 only', bridge: 'xenbr8' });
+    const pif = (device: string, metrics: string, network: string, capabilities: string[]) =>
+      makePif(tx, { device, network, host: host2, MAC: `02:00:00:00:02:0${device.slice(-1)}`, metrics, properties: { gro: 'on' }, capabilities });
+    h2eth1 = pif('eth1', m1, makeNetwork(tx, { name_label: 'h2 eth1', bridge: 'xenbr11' }), ['sriov']);
+    h2eth2 = pif('eth2', m2, makeNetwork(tx, { name_label: 'h2 eth2', bridge: 'xenbr12' }), ['sriov']);
     pif('eth3', m2, h2net, []);
   });
 });
 
-after(async () => { await d.dispose(); });
+afterEach(async () => { await d.dispose(); });
 
 describe('network_sriov.create', () => {
   test('refusals, in xapi\'s order, change nothing', async () => {
@@ -130,7 +131,7 @@ describe('network_sriov.create', () => {
 describe('VFs', () => {
   let net: string;
   let sriov: string;
-  before(async () => {
+  beforeEach(async () => {
     net = await newNet('sriov VFs');
     sriov = (await c('network_sriov.create', eth1, net)) as string;
   });
@@ -203,11 +204,7 @@ describe('VFs', () => {
   test('destroy: refused while a VLAN sits on the logical PIF, under HA, and while a running VM holds a VF', async () => {
     const logical = (await c('network_sriov.get_logical_PIF', sriov)) as string;
     const vlanNet = await newNet('vlan on sriov');
-    const vlan = d.db.transact((tx) => {
-      const l = tx.get(logical)!;
-      const untagged = tx.create('PIF', { device: 'eth1', device_name: 'eth1', network: vlanNet, host: host1, MAC: 'fe:ff:ff:ff:ff:ff', MTU: 1500, VLAN: 12, metrics: l.rec.metrics, physical: false, currently_attached: true, managed: true });
-      return tx.create('VLAN', { tagged_PIF: logical, untagged_PIF: untagged, tag: 12, other_config: {} });
-    });
+    const { vlan } = d.db.transact((tx) => makeVlanPif(tx, { tagged: logical, network: vlanNet, tag: 12 }));
     await refused(() => c('network_sriov.destroy', sriov), ['PIF_VLAN_STILL_EXISTS', logical], [['network_sriov', sriov], ['PIF', logical]]);
     // a VIF on the VLAN-on-SR-IOV network is an SR-IOV VIF too, backed by the same NIC
     const vm = await newVm();

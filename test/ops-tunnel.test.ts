@@ -3,19 +3,21 @@
 // parameters, the transport PIF's IP requirement, and tunnels following a bond.
 //
 // The host starts with eth0 (management, static 10.0.0.11/24), eth1 and eth2 (plugged, no IP).
-// Each test leaves that state behind it.
+// Each test starts from a fresh daemon in that state, and must leave it so (asStarted, after each).
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { afterEach, beforeEach, test } from 'node:test';
 import { Net, nic } from './helpers/net.ts';
 
 let n: Net;
 let eth0: string, eth1: string, eth2: string;
-before(async () => {
+beforeEach(async () => {
   n = await Net.start();
   [eth0, eth1, eth2] = [await n.pifRef('eth0'), await n.pifRef('eth1'), await n.pifRef('eth2')];
 });
-after(async () => { await n.dispose(); });
+afterEach(async () => {
+  try { await asStarted(); } finally { await n.dispose(); }
+});
 
 const controller = (): Promise<string> => n.call('SDN_controller.introduce', 'pssl', '', 0) as Promise<string>;
 
@@ -276,9 +278,10 @@ test('a tunnel on a bond member moves up to the bond, and back down to the prima
   await n.call('SDN_controller.forget', sdn);
 });
 
-test('after all of the above, the host is as it started', async () => {
+/** What every test must leave behind it: the host as it started (checked after each test, on its own daemon). */
+async function asStarted(): Promise<void> {
   assert.deepEqual(await n.all('tunnel'), {});
   assert.deepEqual(await n.all('SDN_controller'), {});
   assert.deepEqual(Object.keys(await n.all('PIF')).sort(), [eth0, eth1, eth2].sort());
   assert.equal(await n.mgmt(), eth0);
-});
+}

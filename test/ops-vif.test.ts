@@ -4,9 +4,10 @@
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { afterEach, beforeEach, describe, test } from 'node:test';
 import { effectiveLockingMode } from '../src/ops/vif.ts';
 import { canonical, call, failure, login, startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
+import { makeHost, makeNetwork, makePif, makeVlanPif } from './helpers/fixtures.ts';
 
 type Rec = Record<string, unknown>;
 
@@ -43,18 +44,17 @@ async function newVif(vm: string, network: string, extra: Rec = {}): Promise<str
 /** A network with one PIF: on host2 (physical), or a VLAN PIF on host1 over eth1. */
 function setUpTopology(): void {
   d.db.transact((tx) => {
-    host2 = tx.create('host', { name_label: 'host2', hostname: 'host2', software_version: { network_backend: 'openvswitch' }, enabled: true });
-    netRemote = tx.create('network', { name_label: 'remote', bridge: 'xenbr9', MTU: 1500, managed: true });
-    const m2 = tx.create('PIF_metrics', {});
-    tx.create('PIF', { device: 'eth0', device_name: 'eth0', network: netRemote, host: host2, MAC: '02:00:00:00:02:00', MTU: 1500, VLAN: -1, metrics: m2, physical: true, currently_attached: true, managed: true, properties: { gro: 'on' } });
-    netVlan = tx.create('network', { name_label: 'vlan5', bridge: 'xapi50', MTU: 1500, managed: true });
-    const tagged = tx.get(eth1)!;
-    const untagged = tx.create('PIF', { device: 'eth1', device_name: 'eth1', network: netVlan, host: host1, MAC: 'fe:ff:ff:ff:ff:ff', MTU: 1500, VLAN: 5, metrics: tagged.rec.metrics, physical: false, currently_attached: true, managed: true });
-    tx.create('VLAN', { tagged_PIF: eth1, untagged_PIF: untagged, tag: 5, other_config: {} });
+    host2 = makeHost(tx, { name_label: 'host2', hostname: 'host2' });
+    netRemote = makeNetwork(tx, { name_label: 'remote', bridge: 'xenbr9' });
+    makePif(tx, { device: 'eth0', network: netRemote, host: host2, MAC: '02:00:00:00:02:00', properties: { gro: 'on' } });
+    netVlan = makeNetwork(tx, { name_label: 'vlan5', bridge: 'xapi50' });
+    makeVlanPif(tx, { tagged: eth1, network: netVlan, tag: 5 });
   });
 }
 
-before(async () => {
+// each test on a daemon of its own: nothing carries over from one test to the next
+beforeEach(async () => {
+  vmCount = 0;
   d = await startTestDaemon();
   s = await login(d.url);
   host1 = ((await c('host.get_all')) as string[])[0];
@@ -66,7 +66,7 @@ before(async () => {
   setUpTopology();
 });
 
-after(async () => { await d.dispose(); });
+afterEach(async () => { await d.dispose(); });
 
 // An independent transcription of xapi's gen_mac, to pin the deterministic MAC.
 function expectedSeededMac(device: number, seed: string): string {

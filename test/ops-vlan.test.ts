@@ -3,19 +3,21 @@
 // SR-IOV compatibility, and that a refusal changes nothing.
 //
 // The host starts with eth0 (management, static 10.0.0.11/24), eth1 and eth2 (plugged, no IP).
-// Each test leaves that state behind it.
+// Each test starts from a fresh daemon in that state, and must leave it so (asStarted, after each).
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { afterEach, beforeEach, test } from 'node:test';
 import { Net, nic } from './helpers/net.ts';
 
 let n: Net;
 let eth0: string, eth1: string, eth2: string;
-before(async () => {
+beforeEach(async () => {
   n = await Net.start();
   [eth0, eth1, eth2] = [await n.pifRef('eth0'), await n.pifRef('eth1'), await n.pifRef('eth2')];
 });
-after(async () => { await n.dispose(); });
+afterEach(async () => {
+  try { await asStarted(); } finally { await n.dispose(); }
+});
 
 async function vlan(tagged: string, tag: number, name = `vlan ${tag}`): Promise<{ vlan: string; untagged: string; network: string }> {
   const network = await n.newNetwork(name);
@@ -267,8 +269,9 @@ test('pool.create_VLAN_from_PIF makes the VLAN on every host\'s PIF of the netwo
   for (const x of [net, net61a, net61]) await n.call('network.destroy', x);
 });
 
-test('after all of the above, the host is as it started', async () => {
+/** What every test must leave behind it: the host as it started (checked after each test, on its own daemon). */
+async function asStarted(): Promise<void> {
   assert.deepEqual(await n.all('VLAN'), {});
   assert.deepEqual(Object.keys(await n.all('PIF')).sort(), [eth0, eth1, eth2].sort());
   assert.equal(await n.mgmt(), eth0);
-});
+}

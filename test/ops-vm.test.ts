@@ -3,9 +3,10 @@
 // destroy. Refusals are checked for code, parameters, and for changing nothing.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { afterEach, beforeEach, describe, test } from 'node:test';
 import { hostCanSeeNetwork } from '../src/ops/vm.ts';
 import { canonical, call, failure, login, startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
+import { makeHost, makeNetwork, makePif, makePifMetrics, makeTunnel } from './helpers/fixtures.ts';
 
 type Rec = Record<string, unknown>;
 
@@ -34,7 +35,9 @@ const newVm = async (extra: Rec = {}): Promise<string> => (await c('VM.create', 
 const newVif = async (vm: string, network: string, device = '0'): Promise<string> =>
   (await c('VIF.create', { device, network, VM: vm, MAC: '', MTU: 1500, other_config: {} })) as string;
 
-before(async () => {
+// each test on a daemon of its own: nothing carries over from one test to the next
+beforeEach(async () => {
+  n = 0;
   d = await startTestDaemon();
   s = await login(d.url);
   host1 = ((await c('host.get_all')) as string[])[0];
@@ -45,17 +48,17 @@ before(async () => {
     if (p.device === 'eth1') { netShared = p.network as string; eth1Pif = ref; }
   }
   d.db.transact((tx) => {
-    host2 = tx.create('host', { name_label: 'host2', hostname: 'host2', software_version: { network_backend: 'openvswitch' }, enabled: true });
-    const m = tx.create('PIF_metrics', {});
-    const transport = tx.create('PIF', { device: 'eth1', device_name: 'eth1', network: netShared, host: host2, MAC: '02:00:00:00:02:01', MTU: 1500, VLAN: -1, metrics: m, physical: true, currently_attached: true, managed: true, ip_configuration_mode: 'Static', IP: '10.0.1.12', netmask: '255.255.255.0' });
-    netTunnel = tx.create('network', { name_label: 'private', bridge: 'xapi77', MTU: 1500, managed: true });
-    const access = tx.create('PIF', { device: 'tunnel0', device_name: 'tunnel0', network: netTunnel, host: host2, MAC: '02:00:00:00:02:77', MTU: -1, VLAN: -1, metrics: m, physical: false, currently_attached: true, managed: true });
-    tx.create('tunnel', { access_PIF: access, transport_PIF: transport, status: { active: 'false' }, other_config: {}, protocol: 'gre' });
+    host2 = makeHost(tx, { name_label: 'host2', hostname: 'host2' });
+    const metrics = makePifMetrics(tx);
+    const transport = makePif(tx, { device: 'eth1', network: netShared, host: host2, MAC: '02:00:00:00:02:01', metrics, ip_configuration_mode: 'Static', IP: '10.0.1.12', netmask: '255.255.255.0' });
+    netTunnel = makeNetwork(tx, { name_label: 'private', bridge: 'xapi77' });
+    const access = makePif(tx, { device: 'tunnel0', network: netTunnel, host: host2, MAC: '02:00:00:00:02:77', MTU: -1, metrics, physical: false });
+    makeTunnel(tx, { access_PIF: access, transport_PIF: transport });
     assert.ok(eth1Pif);
   });
 });
 
-after(async () => { await d.dispose(); });
+afterEach(async () => { await d.dispose(); });
 
 describe('VM.start / start_on / shutdown', () => {
   test('start: Running on this host, VIFs attached; clean_shutdown: Halted, nowhere, VIFs detached', async () => {

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import type { HostFacts, NicFacts } from '../../src/db/init.ts';
 import { introducePhysical } from '../../src/db/init.ts';
 import { FACTS, call, failure, login, startTestDaemon, type TestDaemon } from './daemon.ts';
+import { makeHost, makeSriov } from './fixtures.ts';
 
 export type R = Record<string, unknown>;
 
@@ -113,28 +114,16 @@ export class Net {
 
   /**
    * SR-IOV on a physical PIF: the logical PIF on `network` and the network_sriov record, as
-   * network_sriov.create makes them (that call is another engineer's; the topology is what
-   * matters to the checks under test here).
+   * network_sriov.create makes them (the checks under test here are about the topology).
    */
   sriov(physical: string, network: string): { sriov: string; logical: string } {
-    return this.d.db.transact((tx) => {
-      const p = tx.must('PIF', physical).rec;
-      const logical = tx.create('PIF', {
-        device: p.device, device_name: p.device, network, host: p.host, MAC: 'fe:ff:ff:ff:ff:ff', MTU: p.MTU, VLAN: -1,
-        metrics: p.metrics, physical: false, currently_attached: true, ip_configuration_mode: 'None', ipv6_configuration_mode: 'None',
-        IPv6: [], primary_address_type: p.primary_address_type, managed: true, properties: {}, other_config: {},
-      });
-      const sriov = tx.create('network_sriov', { physical_PIF: physical, logical_PIF: logical, requires_reboot: false, configuration_mode: 'sysfs', max_vfs: 8 });
-      return { sriov, logical };
-    });
+    return this.d.db.transact((tx) => makeSriov(tx, physical, network));
   }
 
   /** A second host record with PIFs for `nics` on the pool-wide networks (a pool member a one-host daemon cannot join). */
   secondHost(nics: NicFacts[]): { host: string; pifs: string[] } {
     return this.d.db.transact((tx) => {
-      const host = tx.create('host', {
-        name_label: 'host2', hostname: 'host2', software_version: { network_backend: 'openvswitch' }, enabled: true, other_config: {}, address: '10.0.0.12',
-      });
+      const host = makeHost(tx, { name_label: 'host2', hostname: 'host2', other_config: {}, address: '10.0.0.12' });
       const pifs = nics.map((n) => introducePhysical(tx, host, n, { attached: true }));
       return { host, pifs };
     });
