@@ -1,42 +1,20 @@
 // Bond: create/destroy with everything that moves up to the bond and back down (management,
 // IP configuration, VLANs, tunnels, VIFs), set_mode and set_property (xapi_bond.ml).
 // All of it in one transaction: a refused or failed bond leaves nothing half-built.
+// The top layer of the PIF ops: it builds on PIF, VLAN and tunnel, and nothing under it imports it.
 
 import type { Ctx, ImplTable } from '../api/context.ts';
 import type { Obj, Txn } from '../db/database.ts';
 import { NULL_REF, XapiError } from '../model/index.ts';
 import { isMac } from './addr.ts';
-import { destroyPif, plug, setManagement } from './pif.ts';
+import { requirements, setBondMode, validateProperties, type BondProperties as Props } from './bond_mode.ts';
+import { pifCopy, virtualPif } from './pif_records.ts';
 import {
   assertManaged, assertNetworkManaged, assertNoOtherLocalPifs, bondOfMaster, isBondSlave, isSriovNetwork, pifKind, pifsOfHost, thePool,
 } from './topology.ts';
+import { destroyPif, plug, setManagement } from './pif.ts';
+import { createTunnelRecords } from './tunnel.ts';
 import { createVlanRecords } from './vlan.ts';
-
-type Props = Record<string, string>;
-
-/** Valid properties per mode, with their defaults (xapi's requirements_of_mode). */
-const LACP: Record<string, { valid: (v: string) => boolean; def?: string }> = {
-  hashing_algorithm: { valid: (v) => v === 'src_mac' || v === 'tcpudp_ports', def: 'tcpudp_ports' },
-  'lacp-time': { valid: (v) => v === 'fast' || v === 'slow', def: 'slow' },
-  'lacp-aggregation-key': { valid: (v) => /^-?\d+$/.test(v) },
-  'lacp-fallback-ab': { valid: (v) => v === 'true' || v === 'false', def: 'true' },
-};
-
-const requirements = (mode: string) => (mode === 'lacp' ? LACP : {});
-
-/** Validate `props` for `mode` and add the defaults it lacks. */
-export function validateProperties(mode: string, props: Props): Props {
-  const req = requirements(mode);
-  for (const [k, v] of Object.entries(props)) {
-    if (!req[k]?.valid(v)) throw new XapiError('INVALID_VALUE', ['properties', `${k} = ${v}`]);
-  }
-  const out: Props = {};
-  for (const [k, r] of Object.entries(req)) {
-    if (k in props) out[k] = props[k];
-    else if (r.def !== undefined) out[k] = r.def;
-  }
-  return out;
-}
 
 const hasIp = (p: Obj): boolean => (p.rec.primary_address_type === 'IPv6' ? p.rec.ipv6_configuration_mode : p.rec.ip_configuration_mode) !== 'None';
 
@@ -85,8 +63,7 @@ function moveVlan(ctx: Ctx, vlan: Obj, target: Obj): void {
 function moveTunnel(ctx: Ctx, tunnel: Obj, target: Obj): void {
   const tx = ctx.tx;
   const access = ctx.db.get(tunnel.rec.access_PIF as string)!;
-  const fresh = tx.create('PIF', { ...access.rec, uuid: undefined, metrics: target.rec.metrics });
-  tx.create('tunnel', { access_PIF: fresh, transport_PIF: target.ref, status: { active: 'false' }, other_config: tunnel.rec.other_config, protocol: tunnel.rec.protocol });
+  createTunnelRecords(tx, pifCopy(access, { metrics: target.rec.metrics }), target.ref, { status: { active: 'false' }, other_config: tunnel.rec.other_config, protocol: tunnel.rec.protocol });
   tx.delete(tunnel.ref);
   tx.delete(access.ref);
 }
@@ -135,12 +112,10 @@ export function createBond(ctx: Ctx, a: { network: string; members: string[]; MA
   if (members.filter(hasIp).length > 1) throw new XapiError('PIF_BOND_MORE_THAN_ONE_IP', []);
 
   const metrics = tx.create('PIF_metrics', { last_updated: '19700101T00:00:00Z' });
-  const master = tx.create('PIF', {
-    device: nextBondDevice(ctx, host), device_name: '', network: network.ref, host, MAC: mac || primary.rec.MAC,
-    MTU: network.rec.MTU, VLAN: -1, metrics, physical: false, currently_attached: false, ip_configuration_mode: 'None',
-    ipv6_configuration_mode: 'None', IPv6: [''], primary_address_type: primary.rec.primary_address_type, managed: true,
-    properties: members[0].rec.properties, other_config: {}, disallow_unplug: false, igmp_snooping_status: 'unknown',
-  });
+  const master = tx.create('PIF', virtualPif({
+    device: nextBondDevice(ctx, host), network: network.ref, host, MAC: mac || primary.rec.MAC, MTU: network.rec.MTU, metrics,
+    primary_address_type: primary.rec.primary_address_type, properties: members[0].rec.properties,
+  }));
   const bond = tx.create('Bond', { master, primary_slave: primary.ref, mode: a.mode, properties, links_up: 0, auto_update_mac: mac === '', other_config: {} });
   for (const m of members) tx.update(m.ref, { bond_slave_of: bond });
   moveIp(tx, primary, master);
@@ -180,14 +155,6 @@ export function destroyBond(ctx: Ctx, bond: Obj): void {
   if (master.rec.disallow_unplug) tx.update(primary.ref, { disallow_unplug: true });
   tx.delete(bond.ref);
   destroyPif(tx, db.get(master.ref)!);
-}
-
-/** A new mode keeps the properties still valid for it and gains its defaults. */
-export function setBondMode(tx: Txn, bond: Obj, mode: string): void {
-  const keep: Props = {};
-  const req = requirements(mode);
-  for (const [k, v] of Object.entries(bond.rec.properties as Props)) if (req[k]?.valid(v)) keep[k] = v;
-  tx.update(bond.ref, { mode, properties: validateProperties(mode, keep) });
 }
 
 function sortKeys(p: Props): Props {

@@ -13,7 +13,8 @@
 
 import type { ImplTable } from '../api/context.ts';
 import type { Database, Obj } from '../db/database.ts';
-import { NULL_REF, XapiError } from '../model/index.ts';
+import { XapiError } from '../model/index.ts';
+import { virtualPif } from './pif_records.ts';
 
 /** The MAC every SR-IOV logical PIF carries (xapi's network_sriov_mac). */
 export const SRIOV_LOGICAL_MAC = 'fe:ff:ff:ff:ff:ff';
@@ -121,13 +122,10 @@ export const networkSriovImpls: ImplTable = {
     }
     // The logical PIF: same device, dummy MAC, MTU and metrics of the NIC; plugged at once
     // (xapi plugs it, which enables the VFs through networkd).
-    const logical = tx.create('PIF', {
+    const logical = tx.create('PIF', virtualPif({
       device: pif.rec.device, device_name: pif.rec.device_name, network: network.ref, host, MAC: SRIOV_LOGICAL_MAC,
-      MTU: pif.rec.MTU, VLAN: -1, metrics: pif.rec.metrics, physical: false, currently_attached: true,
-      ip_configuration_mode: 'None', IP: '', netmask: '', gateway: '', DNS: '', management: false, other_config: {},
-      disallow_unplug: false, ipv6_configuration_mode: 'None', IPv6: [], ipv6_gateway: '', primary_address_type: 'IPv4',
-      managed: true, properties: {}, capabilities: [], igmp_snooping_status: 'unknown', PCI: NULL_REF,
-    });
+      MTU: pif.rec.MTU, metrics: pif.rec.metrics, currently_attached: true, IPv6: [],
+    }));
     return tx.create('network_sriov', {
       physical_PIF: pif.ref, logical_PIF: logical, requires_reboot: false, configuration_mode: 'unknown', max_vfs: maxVfsOf(pif),
     });

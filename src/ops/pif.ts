@@ -1,5 +1,7 @@
 // PIF: scan, introduce, forget, plug/unplug, IP configuration, properties (xapi_pif.ml),
 // plus the seed's rule on secondary interfaces sharing a subnet (an alert, not a refusal).
+// The PIF layer of ops: it imports only the leaf helpers; VLAN, tunnel and bond build on it
+// (PIF.create_VLAN and PIF.destroy, which make and remove VLANs, live in vlan.ts).
 
 import type { Ctx, ImplTable } from '../api/context.ts';
 import type { Obj, Txn } from '../db/database.ts';
@@ -11,8 +13,7 @@ import {
   assertManaged, assertNoProtection, assertNoSriov, assertNoTunnels, assertNoVlans, assertNotInBond, assertNotManagement,
   bondOfMaster, isBondSlave, pifKind, pifsOfHost, sriovOfLogical, sriovOfPhysical, tunnelOfAccess, vifsInUseOnHost, vlanOf,
 } from './topology.ts';
-import { setBondMode } from './bond.ts';
-import { destroyVlan, createVlan } from './vlan.ts';
+import { setBondMode } from './bond_mode.ts';
 
 const pifArg = (ctx: Ctx, a: Record<string, unknown>): Obj => ctx.tx.must('PIF', a.self as string);
 
@@ -224,19 +225,6 @@ export const pifImpls: ImplTable = {
   'PIF.set_disallow_unplug': (ctx, a) => {
     const pif = pifArg(ctx, a);
     if (pif.rec.disallow_unplug !== a.value) ctx.tx.update(pif.ref, { disallow_unplug: a.value });
-  },
-  'PIF.destroy': (ctx, a) => {
-    const pif = pifArg(ctx, a);
-    const vlan = vlanOf(ctx.db, pif);
-    if ((pif.rec.VLAN as number) < 0 || !vlan) throw new XapiError('PIF_IS_PHYSICAL', []); // xapi gives no parameter
-    destroyVlan(ctx, vlan);
-  },
-  'PIF.create_VLAN': (ctx, a) => {
-    const host = ctx.tx.must('host', a.host as string).ref;
-    const tagged = pifsOfHost(ctx.db, host).find((p) => p.rec.device === a.device && p.rec.VLAN === -1);
-    if (!tagged) throw new XapiError('INVALID_VALUE', ['device', a.device]);
-    const vlan = createVlan(ctx, tagged, a.VLAN as number, ctx.tx.must('network', a.network as string));
-    return ctx.db.get(vlan)!.rec.untagged_PIF;
   },
   'PIF.db_introduce': (ctx, a) => dbIntroduce(ctx, a),
   'PIF.pool_introduce': (ctx, a) => dbIntroduce(ctx, a),

@@ -10,7 +10,9 @@ import { checkRecordValues } from '../model/checks.ts';
 import { VALUE_TYPES } from '../model/valid.ts';
 import { createBond } from './bond.ts';
 import { destroyPif } from './pif.ts';
+import { pifCopy } from './pif_records.ts';
 import { bondOfMaster, isBondSlave, pifsOfHost, thePool, tunnelOfAccess, vlanOf } from './topology.ts';
+import { createTunnelRecords } from './tunnel.ts';
 import { createVlanRecords } from './vlan.ts';
 
 /** What a joining host tells the master about itself. */
@@ -133,8 +135,8 @@ export function syncNetworking(ctx: Ctx, host: string): void {
     if (!access || !transport || access.rec.host !== master || onNetwork(access.rec.network as string)) continue;
     const mineTransport = onNetwork(transport.rec.network as string);
     if (!mineTransport) continue;
-    const pif = tx.create('PIF', { ...access.rec, uuid: undefined, host, metrics: mineTransport.rec.metrics, currently_attached: mineTransport.rec.ip_configuration_mode !== 'None' });
-    tx.create('tunnel', { access_PIF: pif, transport_PIF: mineTransport.ref, status: { ...(t.rec.status as Record<string, string>) }, other_config: {}, protocol: t.rec.protocol });
+    const pif = pifCopy(access, { host, metrics: mineTransport.rec.metrics, currently_attached: mineTransport.rec.ip_configuration_mode !== 'None' });
+    createTunnelRecords(tx, pif, mineTransport.ref, { status: { ...(t.rec.status as Record<string, string>) }, other_config: {}, protocol: t.rec.protocol });
   }
 }
 

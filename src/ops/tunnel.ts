@@ -1,16 +1,27 @@
 // tunnel: the access PIF of a cross-server private network on a host, carried by a transport
 // PIF's IP (xapi_tunnel.ml). The switch side comes from the pool's SDN controller.
+// Above the PIF layer, beside vlan.ts.
 
 import type { Ctx, ImplTable } from '../api/context.ts';
-import type { Obj } from '../db/database.ts';
+import type { Obj, Txn } from '../db/database.ts';
 import { XapiError } from '../model/index.ts';
 import { randomMac } from './addr.ts';
+import { virtualPif } from './pif_records.ts';
 import { destroyPif, plug, unplug } from './pif.ts';
 import { assertManaged, assertNetworkManaged, assertNoOtherLocalPifs, isBondSlave, isSriovNetwork, pifKind, pifsOfHost, sriovOfLogical, tunnelOfAccess, vlanOf } from './topology.ts';
 
 function nextTunnelDevice(ctx: Ctx, host: string): string {
   const used = new Set(pifsOfHost(ctx.db, host).filter((p) => tunnelOfAccess(ctx.db, p)).map((p) => p.rec.device));
   for (let n = 0; ; n++) if (!used.has(`tunnel${n}`)) return `tunnel${n}`;
+}
+
+/** The records of a tunnel: its access PIF `access` and the tunnel on `transport` (no checks, no plug): xapi's create_internal. */
+export function createTunnelRecords(
+  tx: Txn, access: Record<string, unknown>, transport: string, tunnel: { status: unknown; other_config: unknown; protocol: unknown },
+): { tunnel: string; access: string } {
+  const accessRef = tx.create('PIF', access);
+  const ref = tx.create('tunnel', { access_PIF: accessRef, transport_PIF: transport, ...tunnel });
+  return { tunnel: ref, access: accessRef };
 }
 
 export function createTunnel(ctx: Ctx, transport: Obj, network: Obj, protocol: string): string {
@@ -29,13 +40,9 @@ export function createTunnel(ctx: Ctx, transport: Obj, network: Obj, protocol: s
   if ([...db.all('host')].some((h) => (h.rec.software_version as Record<string, string>).network_backend !== 'openvswitch')) throw new XapiError('OPENVSWITCH_NOT_ACTIVE', []);
   if (db.count('SDN_controller') === 0) throw new XapiError('OPERATION_NOT_ALLOWED', ['A cross-server private network needs an SDN controller: introduce one with sdn-controller-introduce first']);
   if (transport.rec.ip_configuration_mode === 'None') throw new XapiError('TRANSPORT_PIF_NOT_CONFIGURED', [transport.ref]);
-  const access = tx.create('PIF', {
-    device: nextTunnelDevice(ctx, host), device_name: '', network: network.ref, host, MAC: randomMac(), MTU: network.rec.MTU,
-    VLAN: -1, metrics: transport.rec.metrics, physical: false, currently_attached: false, ip_configuration_mode: 'None',
-    ipv6_configuration_mode: 'None', IPv6: [''], primary_address_type: 'IPv4', managed: true, properties: {}, other_config: {},
-    igmp_snooping_status: 'unknown',
-  });
-  const tunnel = tx.create('tunnel', { access_PIF: access, transport_PIF: transport.ref, status: { active: 'false' }, other_config: {}, protocol });
+  const { tunnel, access } = createTunnelRecords(tx, virtualPif({
+    device: nextTunnelDevice(ctx, host), network: network.ref, host, MAC: randomMac(), MTU: network.rec.MTU, metrics: transport.rec.metrics,
+  }), transport.ref, { status: { active: 'false' }, other_config: {}, protocol });
   plug(ctx, db.get(access)!);
   return tunnel;
 }

@@ -1,13 +1,15 @@
-// VLAN: create/destroy on a physical, bond or SR-IOV logical PIF (xapi_vlan.ml), and the
-// pool-wide pool.create_VLAN_from_PIF.
+// VLAN: create/destroy on a physical, bond or SR-IOV logical PIF (xapi_vlan.ml), the pool-wide
+// pool.create_VLAN_from_PIF, and the PIF messages that are VLAN operations (PIF.create_VLAN,
+// PIF.destroy: xapi's older way to make and remove a VLAN). Above the PIF layer, beside tunnel.ts.
 
 import type { Ctx, ImplTable } from '../api/context.ts';
 import type { Database, Obj, Txn } from '../db/database.ts';
 import { XapiError } from '../model/index.ts';
 import {
   assertManaged, assertNetworkManaged, assertNoOtherLocalPifs, assertNoProtection, isBondSlave, isSriovNetwork,
-  pifKind, sriovOfLogical, vlanOf,
+  pifKind, pifsOfHost, sriovOfLogical, vlanOf,
 } from './topology.ts';
+import { virtualPif } from './pif_records.ts';
 import { destroyPif, plug, unplug } from './pif.ts';
 
 export const VLAN_PIF_MAC = 'fe:ff:ff:ff:ff:ff';
@@ -24,12 +26,10 @@ export function assertVlanTag(tag: number): void {
 
 /** The records of a VLAN on `tagged` (no checks, no plug): xapi's create_internal. */
 export function createVlanRecords(tx: Txn, tagged: Obj, tag: number, network: string): { vlan: string; untagged: string } {
-  const untagged = tx.create('PIF', {
+  const untagged = tx.create('PIF', virtualPif({
     device: tagged.rec.device, device_name: tagged.rec.device, network, host: tagged.rec.host, MAC: VLAN_PIF_MAC,
-    MTU: tagged.rec.MTU, VLAN: tag, metrics: tagged.rec.metrics, physical: false, currently_attached: false,
-    ip_configuration_mode: 'None', ipv6_configuration_mode: 'None', IPv6: [''], primary_address_type: tagged.rec.primary_address_type,
-    managed: true, properties: {}, other_config: {}, igmp_snooping_status: 'unknown',
-  });
+    MTU: tagged.rec.MTU, VLAN: tag, metrics: tagged.rec.metrics, primary_address_type: tagged.rec.primary_address_type,
+  }));
   const vlan = tx.create('VLAN', { tagged_PIF: tagged.ref, untagged_PIF: untagged, tag, other_config: {} });
   return { vlan, untagged };
 }
@@ -94,6 +94,19 @@ export const vlanImpls: ImplTable = {
     tag: a.tag, other_config: a.other_config,
   }),
   'pool.create_VLAN_from_PIF': (ctx, a) => createVlanFromPif(ctx, ctx.tx.must('PIF', a.pif as string), ctx.tx.must('network', a.network as string), a.VLAN as number),
+  'PIF.create_VLAN': (ctx, a) => {
+    const host = ctx.tx.must('host', a.host as string).ref;
+    const tagged = pifsOfHost(ctx.db, host).find((p) => p.rec.device === a.device && p.rec.VLAN === -1);
+    if (!tagged) throw new XapiError('INVALID_VALUE', ['device', a.device]);
+    const vlan = createVlan(ctx, tagged, a.VLAN as number, ctx.tx.must('network', a.network as string));
+    return ctx.db.get(vlan)!.rec.untagged_PIF;
+  },
+  'PIF.destroy': (ctx, a) => {
+    const pif = ctx.tx.must('PIF', a.self as string);
+    const vlan = vlanOf(ctx.db, pif);
+    if ((pif.rec.VLAN as number) < 0 || !vlan) throw new XapiError('PIF_IS_PHYSICAL', []); // xapi gives no parameter
+    destroyVlan(ctx, vlan);
+  },
   'pool.create_VLAN': (ctx, a) => {
     const network = ctx.tx.must('network', a.network as string);
     const pif = ctx.tx.all('PIF').find((p) => p.rec.device === a.device && p.rec.VLAN === -1 && p.rec.physical);
