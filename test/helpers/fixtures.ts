@@ -62,6 +62,21 @@ export function makeTunnel(tx: Txn, f: Fields & { access_PIF: string; transport_
   return make(tx, 'tunnel', { protocol: 'gre', status: { active: 'false' }, other_config: {} }, f);
 }
 
+/** A bond record on `master` (the model's mode, balance-slb); slaves point to it through their bond_slave_of. */
+export function makeBond(tx: Txn, f: Fields & { master: string }): string {
+  return make(tx, 'Bond', { properties: {}, other_config: {} }, f);
+}
+
+/** A VM (halted, resident nowhere: the model's defaults). */
+export function makeVm(tx: Txn, f: Fields = {}): string {
+  return make(tx, 'VM', { name_label: 'vm', other_config: {} }, f);
+}
+
+/** A VIF of `VM` on `network`, device 0, detached, locking mode network_default (the model's). */
+export function makeVif(tx: Txn, f: Fields & { VM: string; network: string }): string {
+  return make(tx, 'VIF', { device: '0', MAC: '02:16:3e:00:00:01', MTU: 1500, other_config: {}, qos_algorithm_params: {} }, f);
+}
+
 /**
  * SR-IOV on a physical PIF: the logical PIF on `network` and the network_sriov record, as
  * network_sriov.create makes them.
