@@ -8,6 +8,8 @@
 //  - the same with poolnetd down, so that the switch runs for seconds with no agent (then the
 //    agent's start): nothing at all passes meanwhile, not even vm1's legitimate frames;
 //  - poolnetd SIGKILLed and restarted;
+//  - a new locked VIF plugged while its VM already spoofs (the switch numbers its port before the
+//    agent has written its flows);
 //  - a bundle the switch refuses: vm1's flows get a line ovs-ofctl cannot parse (the test hook
 //    POOLNET_TEST_BAD_FLOWS): vm1's port drops everything, another VIF's change still goes in, a
 //    pool message names the VIF; once its flows are good again, vm1 passes again.
@@ -184,6 +186,46 @@ function suite(stack: 'openvswitch' | 'bridge'): void {
       await sleep(2000);
       await resumes();
       noSpoof('poolnetd restarted');
+    });
+
+    it('a locked VIF plugged while its VM already spoofs: nothing passes before its flows are in', { skip: stack !== 'openvswitch' }, async () => {
+      const ip = '10.77.0.105';
+      const hostRef = ((await t.call(1, 'host.get_all', [s])) as string[])[0];
+      const net = ((await t.call(1, 'network.get_all_where', [s, 'field "bridge"="xenbr0"'])) as string[])[0];
+      const vm = (await t.call(1, 'VM.create', [s, { name_label: 'vm5', name_description: 'plugged while spoofing', other_config: {} }])) as string;
+      const vif = (await t.call(1, 'VIF.create', [s, { device: '0', network: net, VM: vm, MAC: '', MTU: 1500, other_config: {}, qos_algorithm_type: '', qos_algorithm_params: {},
+        locking_mode: 'locked', ipv4_allowed: [ip], ipv6_allowed: [], trunks: [] }])) as string;
+      await t.call(1, 'VM.start_on', [s, vm, hostRef, false, false]);
+      const port = `vif${String(await t.call(1, 'VM.get_domid', [s, vm]))}.0`;
+      const mac = (await t.call(1, 'VIF.get_MAC', [s, vif])) as string;
+      // the VM and its VIF's device as the lab makes them (in a namespace the lab removes), the host end still down
+      const ns = t.lab.vmNs(5);
+      const ip_ = (...a: string[]) => execFileSync('ip', a, { stdio: 'ignore' });
+      ip_('netns', 'add', ns);
+      const tmp = `pnfc${process.pid % 10000}`;
+      ip_('link', 'add', `${tmp}a`, 'type', 'veth', 'peer', 'name', `${tmp}b`);
+      ip_('link', 'set', `${tmp}a`, 'netns', ns);
+      ip_('link', 'set', `${tmp}b`, 'netns', h().ns);
+      ip_('-n', ns, 'link', 'set', `${tmp}a`, 'name', 'eth0', 'address', mac);
+      ip_('-n', h().ns, 'link', 'set', `${tmp}b`, 'name', port);
+      execFileSync('ip', ['netns', 'exec', h().ns, 'sysctl', '-qw', `net/ipv6/conf/${port}/disable_ipv6=1`]);
+      for (const [n, d] of [[ns, 'eth0'], [h().ns, port]]) execFileSync('ip', ['netns', 'exec', n, 'ethtool', '-K', d, 'tx', 'off'], { stdio: 'ignore' });
+      ip_('-n', ns, 'link', 'set', 'eth0', 'up');
+      ip_('-n', ns, 'addr', 'add', `${ip}/24`, 'dev', 'eth0');
+      const spoofer = spawn('ip', ['netns', 'exec', ns, PYTHON, '-c', SENDER, mac, ip, vm2.mac, vm2.ip], { stdio: ['ignore', 'pipe', 'ignore'] });
+      let sending = false;
+      spoofer.stdout!.on('data', () => { sending = true; });
+      try {
+        await until(() => (sending ? true : undefined), 30_000, "vm5's sender to start");
+        // plugged: the device comes up and the agent looks at it now
+        ip_('-n', h().ns, 'link', 'set', port, 'up');
+        await t.call(1, 'VIF.add_to_other_config', [s, vif, 'lab-wired', 'now']);
+        const fromVm5 = () => atVm2.lines.filter((l) => l.includes(`${ip}.40002 > `)).length;
+        await until(() => (fromVm5() > 5 ? true : undefined), 60_000, "vm5's legitimate frames at vm2");
+        noSpoof('a VIF plugged while spoofing');
+      } finally {
+        spoofer.kill('SIGKILL');
+      }
     });
 
     it("a bundle the switch refuses: vm1's port drops everything, the other VIFs are applied, a pool message names it", { skip: stack !== 'openvswitch' }, async () => {
