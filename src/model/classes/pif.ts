@@ -1,4 +1,4 @@
-import { f, m, p, t, type ClassSpec } from '../types.ts';
+import { f, m, p, t, type ClassSpec, type ParamDef } from '../types.ts';
 import { ip_configuration_mode, ipv6_configuration_mode, pif_igmp_status, primary_address_type } from '../enums.ts';
 
 const self = p('self', t.ref('PIF'));
@@ -11,17 +11,60 @@ export const PIF_OTHER_CONFIG = {
   'bond-lacp-time': 'lacpTime', 'bond-lacp-fallback-ab': 'boolText', 'bond-*': 'word',
 } as const;
 
-/** The parameters of db_introduce / pool_introduce: a whole PIF record, each value as its field declares. */
-const introduceParams = [
-  p('device', t.string, { valueType: 'ifName' }), p('network', t.ref('network')), p('host', t.ref('host')), p('MAC', t.string, { valueType: 'mac' }),
-  p('MTU', t.int), p('VLAN', t.int, { valueType: 'vlanOrNone' }), p('physical', t.bool), p('ip_configuration_mode', ip_configuration_mode),
-  p('IP', t.string, { valueType: 'ipv4', emptyOk: true }), p('netmask', t.string, { valueType: 'netmask', emptyOk: true }),
-  p('gateway', t.string, { valueType: 'ipv4', emptyOk: true }), p('DNS', t.string, { valueType: 'dnsList', emptyOk: true }),
-  p('bond_slave_of', t.ref('Bond')), p('VLAN_master_of', t.ref('VLAN')), p('management', t.bool),
-  p('other_config', t.smap, { mapKeys: PIF_OTHER_CONFIG }), p('disallow_unplug', t.bool), p('ipv6_configuration_mode', ipv6_configuration_mode),
-  p('IPv6', t.set(t.string), { valueType: 'ipv6Cidr', emptyOk: true }), p('ipv6_gateway', t.string, { valueType: 'ipv6', emptyOk: true }),
-  p('primary_address_type', primary_address_type), p('managed', t.bool), p('properties', t.smap),
+/** The fields of PIF (the introduce parameters below are derived from them). */
+const fields = [
+  f('uuid', t.string, 'DynamicRO'),
+  f('device', t.string, 'StaticRO', { valueType: 'ifName' }),
+  f('device_name', t.string, 'StaticRO', { internal: true }),
+  f('network', t.ref('network'), 'StaticRO', { cli: 'network-uuid' }),
+  f('host', t.ref('host'), 'StaticRO', { cli: 'host-uuid' }),
+  f('MAC', t.string, 'StaticRO', { valueType: 'mac' }),
+  f('MTU', t.int, 'StaticRO'),
+  f('VLAN', t.int, 'StaticRO', { default: -1, valueType: 'vlanOrNone' }),
+  f('metrics', t.ref('PIF_metrics'), 'DynamicRO', { cli: false }),
+  f('physical', t.bool, 'DynamicRO'),
+  f('currently_attached', t.bool, 'DynamicRO', { default: true }),
+  f('ip_configuration_mode', ip_configuration_mode, 'DynamicRO', { cli: 'IP-configuration-mode' }),
+  f('IP', t.string, 'DynamicRO', { valueType: 'ipv4', emptyOk: true }),
+  f('netmask', t.string, 'DynamicRO', { valueType: 'netmask', emptyOk: true }),
+  f('gateway', t.string, 'DynamicRO', { valueType: 'ipv4', emptyOk: true }),
+  f('DNS', t.string, 'DynamicRO', { valueType: 'dnsList', emptyOk: true }),
+  f('bond_slave_of', t.ref('Bond'), 'DynamicRO'),
+  f('bond_master_of', t.set(t.ref('Bond')), 'DynamicRO', { reverseOf: { cls: 'Bond', field: 'master' } }),
+  f('VLAN_master_of', t.ref('VLAN'), 'DynamicRO', { reverseOf: { cls: 'VLAN', field: 'untagged_PIF' }, cli: 'vlan-master-of' }),
+  f('VLAN_slave_of', t.set(t.ref('VLAN')), 'DynamicRO', { reverseOf: { cls: 'VLAN', field: 'tagged_PIF' }, cli: 'vlan-slave-of' }),
+  f('management', t.bool, 'DynamicRO'),
+  f('other_config', t.smap, 'RW', { mapKeys: PIF_OTHER_CONFIG }),
+  f('disallow_unplug', t.bool, 'DynamicRO'),
+  f('tunnel_access_PIF_of', t.set(t.ref('tunnel')), 'DynamicRO', { reverseOf: { cls: 'tunnel', field: 'access_PIF' } }),
+  f('tunnel_transport_PIF_of', t.set(t.ref('tunnel')), 'DynamicRO', { reverseOf: { cls: 'tunnel', field: 'transport_PIF' } }),
+  f('ipv6_configuration_mode', ipv6_configuration_mode, 'DynamicRO', { cli: 'IPv6-configuration-mode' }),
+  f('IPv6', t.set(t.string), 'DynamicRO', { valueType: 'ipv6Cidr', emptyOk: true }),
+  f('ipv6_gateway', t.string, 'DynamicRO', { cli: 'IPv6-gateway', valueType: 'ipv6', emptyOk: true }),
+  f('primary_address_type', primary_address_type, 'DynamicRO'),
+  f('managed', t.bool, 'StaticRO', { default: true }),
+  f('properties', t.smap, 'DynamicRO'),
+  f('capabilities', t.set(t.string), 'DynamicRO'),
+  f('igmp_snooping_status', pif_igmp_status, 'DynamicRO', { default: 'unknown' }),
+  f('sriov_physical_PIF_of', t.set(t.ref('network_sriov')), 'DynamicRO', { reverseOf: { cls: 'network_sriov', field: 'physical_PIF' } }),
+  f('sriov_logical_PIF_of', t.set(t.ref('network_sriov')), 'DynamicRO', { reverseOf: { cls: 'network_sriov', field: 'logical_PIF' } }),
+  f('PCI', t.ref('PCI'), 'DynamicRO', { cli: false }),
 ];
+
+/** A parameter that takes a field's value, with the field's type and value syntax (not its default: every parameter is required). */
+const paramOfField = (name: string): ParamDef => {
+  const fd = fields.find((x) => x.name === name);
+  if (!fd) throw new Error(`PIF has no field ${name}`);
+  const { valueType, emptyOk, mapKeys } = fd;
+  return p(fd.name, fd.type, { ...(valueType && { valueType }), ...(emptyOk && { emptyOk }), ...(mapKeys && { mapKeys }) });
+};
+
+/** The parameters of db_introduce / pool_introduce: a whole PIF record, in xapi's order, each as its field declares. */
+const introduceParams = [
+  'device', 'network', 'host', 'MAC', 'MTU', 'VLAN', 'physical', 'ip_configuration_mode', 'IP', 'netmask', 'gateway', 'DNS',
+  'bond_slave_of', 'VLAN_master_of', 'management', 'other_config', 'disallow_unplug', 'ipv6_configuration_mode', 'IPv6',
+  'ipv6_gateway', 'primary_address_type', 'managed', 'properties',
+].map(paramOfField);
 
 // PIF: a host's view of a network (physical NIC, bond master, VLAN, tunnel access, SR-IOV logical).
 export const PIF: ClassSpec = {
@@ -31,44 +74,7 @@ export const PIF: ClassSpec = {
   getAll: true,
   cliPrefix: 'pif',
   cliListColumns: ['uuid', 'device', 'MAC', 'currently-attached', 'VLAN', 'network-uuid', 'host-uuid'],
-  fields: [
-    f('uuid', t.string, 'DynamicRO'),
-    f('device', t.string, 'StaticRO', { valueType: 'ifName' }),
-    f('device_name', t.string, 'StaticRO', { internal: true }),
-    f('network', t.ref('network'), 'StaticRO', { cli: 'network-uuid' }),
-    f('host', t.ref('host'), 'StaticRO', { cli: 'host-uuid' }),
-    f('MAC', t.string, 'StaticRO', { valueType: 'mac' }),
-    f('MTU', t.int, 'StaticRO'),
-    f('VLAN', t.int, 'StaticRO', { default: -1, valueType: 'vlanOrNone' }),
-    f('metrics', t.ref('PIF_metrics'), 'DynamicRO', { cli: false }),
-    f('physical', t.bool, 'DynamicRO'),
-    f('currently_attached', t.bool, 'DynamicRO', { default: true }),
-    f('ip_configuration_mode', ip_configuration_mode, 'DynamicRO', { cli: 'IP-configuration-mode' }),
-    f('IP', t.string, 'DynamicRO', { valueType: 'ipv4', emptyOk: true }),
-    f('netmask', t.string, 'DynamicRO', { valueType: 'netmask', emptyOk: true }),
-    f('gateway', t.string, 'DynamicRO', { valueType: 'ipv4', emptyOk: true }),
-    f('DNS', t.string, 'DynamicRO', { valueType: 'dnsList', emptyOk: true }),
-    f('bond_slave_of', t.ref('Bond'), 'DynamicRO'),
-    f('bond_master_of', t.set(t.ref('Bond')), 'DynamicRO', { reverseOf: { cls: 'Bond', field: 'master' } }),
-    f('VLAN_master_of', t.ref('VLAN'), 'DynamicRO', { reverseOf: { cls: 'VLAN', field: 'untagged_PIF' }, cli: 'vlan-master-of' }),
-    f('VLAN_slave_of', t.set(t.ref('VLAN')), 'DynamicRO', { reverseOf: { cls: 'VLAN', field: 'tagged_PIF' }, cli: 'vlan-slave-of' }),
-    f('management', t.bool, 'DynamicRO'),
-    f('other_config', t.smap, 'RW', { mapKeys: PIF_OTHER_CONFIG }),
-    f('disallow_unplug', t.bool, 'DynamicRO'),
-    f('tunnel_access_PIF_of', t.set(t.ref('tunnel')), 'DynamicRO', { reverseOf: { cls: 'tunnel', field: 'access_PIF' } }),
-    f('tunnel_transport_PIF_of', t.set(t.ref('tunnel')), 'DynamicRO', { reverseOf: { cls: 'tunnel', field: 'transport_PIF' } }),
-    f('ipv6_configuration_mode', ipv6_configuration_mode, 'DynamicRO', { cli: 'IPv6-configuration-mode' }),
-    f('IPv6', t.set(t.string), 'DynamicRO', { valueType: 'ipv6Cidr', emptyOk: true }),
-    f('ipv6_gateway', t.string, 'DynamicRO', { cli: 'IPv6-gateway', valueType: 'ipv6', emptyOk: true }),
-    f('primary_address_type', primary_address_type, 'DynamicRO'),
-    f('managed', t.bool, 'StaticRO', { default: true }),
-    f('properties', t.smap, 'DynamicRO'),
-    f('capabilities', t.set(t.string), 'DynamicRO'),
-    f('igmp_snooping_status', pif_igmp_status, 'DynamicRO', { default: 'unknown' }),
-    f('sriov_physical_PIF_of', t.set(t.ref('network_sriov')), 'DynamicRO', { reverseOf: { cls: 'network_sriov', field: 'physical_PIF' } }),
-    f('sriov_logical_PIF_of', t.set(t.ref('network_sriov')), 'DynamicRO', { reverseOf: { cls: 'network_sriov', field: 'logical_PIF' } }),
-    f('PCI', t.ref('PCI'), 'DynamicRO', { cli: false }),
-  ],
+  fields,
   messages: [
     m('create_VLAN', [p('device', t.string, { valueType: 'ifName' }), p('network', t.ref('network')), p('host', t.ref('host')), p('VLAN', t.int, { valueType: 'vlanTag' })], t.ref('PIF'), 'pool-operator', ['VLAN_TAG_INVALID'], { doc: 'Create a VLAN interface from an existing physical interface. This call is deprecated: use VLAN.create instead', async: true }),
     m('destroy', [self], t.void, 'pool-operator', ['PIF_IS_PHYSICAL'], { doc: 'Destroy the PIF object (provided it is a VLAN interface). This call is deprecated: use VLAN.destroy or Bond.destroy instead', async: true }),
