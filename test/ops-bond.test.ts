@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, test } from 'node:test';
 import { NULL, Net, nic, type R } from './helpers/net.ts';
+import { dropSriov } from './helpers/fixtures.ts';
 
 let n: Net;
 let eth0: string, eth1: string, eth2: string;
@@ -383,7 +384,7 @@ test('Bond.create refuses members already bonded, VLAN, tunnel, SR-IOV and unman
   const snet = await n.newNetwork('sriov');
   const { sriov, logical } = n.sriov(eth2, snet);
   await n.refused(['PIF_IS_SRIOV_LOGICAL', logical], ...args([eth3, logical]));
-  n.d.db.transact((tx) => { tx.delete(sriov); tx.delete(logical); });
+  n.d.db.transact((tx) => dropSriov(tx, { sriov, logical }));
   await n.call('network.destroy', snet);
 
   for (const p of [eth3, eth4u]) {
@@ -404,7 +405,7 @@ test('Bond.create across hosts (PIF_CANNOT_BOND_CROSS_HOST) and on an SR-IOV net
   const s = n.sriov(h2.pifs[1], snet); // the SR-IOV network's only PIF is on host2
   await n.refused(['NETWORK_INCOMPATIBLE_WITH_BOND', snet], 'Bond.create', snet, [eth1, eth2], '', 'balance-slb', {});
   n.d.db.transact((tx) => {
-    tx.delete(s.sriov); tx.delete(s.logical);
+    dropSriov(tx, s);
     for (const p of h2.pifs) { tx.delete(tx.must('PIF', p).rec.metrics as string); tx.delete(p); }
     tx.delete(h2.host);
   });

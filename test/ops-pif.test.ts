@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, test } from 'node:test';
 import { NULL, Net, nic, type R } from './helpers/net.ts';
+import { dropSriov } from './helpers/fixtures.ts';
 
 let n: Net;
 let eth0: string, eth1: string, eth2: string;
@@ -167,7 +168,7 @@ test('PIF.forget refuses SR-IOV PIFs (CANNOT_FORGET_SRIOV_LOGICAL / PIF_SRIOV_ST
   const { sriov, logical } = n.sriov(eth2, snet);
   await n.refused(['CANNOT_FORGET_SRIOV_LOGICAL', logical], 'PIF.forget', logical);
   await n.refused(['PIF_SRIOV_STILL_EXISTS', eth2], 'PIF.forget', eth2);
-  n.d.db.transact((tx) => { tx.delete(sriov); tx.delete(logical); });
+  n.d.db.transact((tx) => dropSriov(tx, { sriov, logical }));
   await n.call('network.destroy', snet);
 });
 

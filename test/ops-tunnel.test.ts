@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, test } from 'node:test';
 import { Net, nic } from './helpers/net.ts';
+import { dropSriov } from './helpers/fixtures.ts';
 
 let n: Net;
 let eth0: string, eth1: string, eth2: string;
@@ -225,7 +226,7 @@ test('tunnel.create refuses SR-IOV transports and SR-IOV networks', async () => 
 
   n.d.db.transact((tx) => {
     for (const v of tx.all('VLAN')) { tx.delete(v.rec.untagged_PIF as string); tx.delete(v.ref); }
-    for (const x of [s, s2]) { tx.delete(x.sriov); tx.delete(x.logical); }
+    for (const x of [s, s2]) dropSriov(tx, x);
     for (const p of h2.pifs) { tx.delete(tx.must('PIF', p).rec.metrics as string); tx.delete(p); }
     tx.delete(h2.host);
   });

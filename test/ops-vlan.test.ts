@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, test } from 'node:test';
 import { Net, nic } from './helpers/net.ts';
+import { dropSriov } from './helpers/fixtures.ts';
 
 let n: Net;
 let eth0: string, eth1: string, eth2: string;
@@ -187,7 +188,7 @@ test('VLANs on SR-IOV: on the logical PIF; never mixed with bridge VLANs or othe
 
   n.d.db.transact((tx) => {
     for (const v of tx.all('VLAN')) { tx.delete(v.rec.untagged_PIF as string); tx.delete(v.ref); }
-    for (const s of [s1, s2, s2b]) { tx.delete(s.sriov); tx.delete(s.logical); }
+    for (const s of [s1, s2, s2b]) dropSriov(tx, s);
     for (const p of h2.pifs) { tx.delete(tx.must('PIF', p).rec.metrics as string); tx.delete(p); }
     tx.delete(h2.host);
   });
