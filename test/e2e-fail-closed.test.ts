@@ -160,6 +160,8 @@ function suite(stack: 'openvswitch' | 'bridge'): void {
       onWire?.kill();
       delete process.env.POOLNET_TEST_BAD_FLOWS;
       await t?.dispose();
+      // a second lab in this process reuses the first one's directory: the one made for it stays empty
+      if (process.env.POOLNET_LAB_DIR) rmSync(process.env.POOLNET_LAB_DIR, { recursive: true, force: true });
       rmSync(hookDir, { recursive: true, force: true });
     });
 

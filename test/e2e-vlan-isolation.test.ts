@@ -14,6 +14,7 @@
 // has none, the VLAN 100 VMs are left out (the reason is printed) and the rest is still proved.
 
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { cookieOf } from '../src/agent/flows.ts';
 import { probeKernel } from '../src/agent/linuxbridge.ts';
@@ -87,6 +88,8 @@ function suite(stack: 'openvswitch' | 'bridge'): void {
     after(async () => {
       for (const c of captures) c.kill();
       await t?.dispose();
+      // a second lab in this process reuses the first one's directory: the one made for it stays empty
+      if (process.env.POOLNET_LAB_DIR) rmSync(process.env.POOLNET_LAB_DIR, { recursive: true, force: true });
     });
 
     const capture = async (ns: string, iface: string, filter: string) => { const c = await Capture.start(ns, iface, filter); captures.push(c); return c; };
