@@ -1,7 +1,8 @@
 // The datamodel registry: every class, with its generic messages derived from its fields.
 // This is the single source the dispatcher, RBAC, marshalling, xe and the console read.
 
-import { m, p, t, type ClassSpec, type FieldDef, type MessageDef } from './types.ts';
+import { m, p, t, type ClassSpec, type FieldDef, type MessageDef, type TsOf } from './types.ts';
+import type { ErrorCode } from './errors.ts';
 import { network } from './classes/network.ts';
 import { PIF } from './classes/pif.ts';
 import { PIF_metrics } from './classes/pif_metrics.ts';
@@ -36,10 +37,78 @@ export interface ClassDef extends ClassSpec {
   readonly lname: string;
 }
 
-const SPECS: readonly ClassSpec[] = [
+const SPECS = [
   session, pool, host, network, PIF, PIF_metrics, Bond, VLAN, tunnel, network_sriov,
   VIF, VIF_metrics, VM, task, event, role, subject, message, SDN_controller,
-];
+] as const satisfies readonly ClassSpec[];
+
+// ---- types derived from the class specs (the same data the runtime reads) ----
+
+type Spec = (typeof SPECS)[number];
+/** The wire name of every class: 'network', 'PIF', 'VIF', 'SDN_controller' ... */
+export type ClassName = Spec['name'];
+export type SpecOf<C extends ClassName> = Extract<Spec, { readonly name: C }>;
+type FieldsOf<C extends ClassName> = SpecOf<C>['fields'][number];
+
+/**
+ * The record a class's objects hold in the database (`Obj.rec`): every field but the reverse
+ * ones (those are derived from the other side by the database), each with its value's type.
+ */
+export type RecordOf<C extends ClassName> = {
+  readonly [F in FieldsOf<C> as F extends { readonly reverseOf: object } ? never : F['name']]: TsOf<F['type']>;
+};
+/** A stored field's name. */
+export type FieldOf<C extends ClassName> = keyof RecordOf<C> & string;
+
+/** The generic messages a field gives (genericMessages below, as types). */
+type FieldMessages<F> = F extends { readonly name: infer N extends string; readonly type: infer T }
+  ? F extends { readonly internal: true } ? never
+    : | `get_${N}`
+      | (F extends { readonly qual: 'RW' }
+        ? | `set_${N}`
+          | (T extends { readonly k: 'map' } ? `add_to_${N}` | `remove_from_${N}` : never)
+          | (T extends { readonly k: 'set' } ? (F extends { readonly reverseOf: object } ? never : `add_${N}` | `remove_${N}`) : never)
+        : never)
+  : never;
+
+type GenericMessages<S> = S extends { readonly stored: false } ? never
+  : S extends { readonly fields: readonly (infer F)[] }
+    ? | 'get_record' | 'get_by_uuid'
+      | (F extends { readonly name: 'name_label' } ? 'get_by_name_label' : never)
+      | (S extends { readonly getAll: true } ? 'get_all' | 'get_all_records' | 'get_all_where' | 'get_all_records_where' : never)
+      | (S extends { readonly ctor: true } ? 'create' : never)
+      | (S extends { readonly dtor: true } ? 'destroy' : never)
+      | FieldMessages<F>
+    : never;
+
+type CustomMessages<C extends ClassName> = SpecOf<C>['messages'][number];
+
+/** Every message of a class, custom and generic, by its name within the class. */
+export type MessageOf<C extends ClassName> = CustomMessages<C>['name'] | GenericMessages<SpecOf<C>>;
+
+/** Every message of the model as the dispatcher names it: 'PIF.plug', 'VIF.set_locking_mode' ... */
+export type MessageName = { [C in ClassName]: `${C}.${MessageOf<C>}` }[ClassName];
+
+type ParamsToArgs<P> = P extends readonly (infer Q)[]
+  ? { readonly [X in Q as X extends { readonly name: infer N extends string } ? N : never]: X extends { readonly type: infer T } ? TsOf<T> : never }
+  : never;
+
+/** The arguments of a generic message, where an implementation overrides it. */
+type GenericArgs<C extends ClassName, M> =
+  M extends 'create' ? { readonly args: Partial<RecordOf<C>> }
+  : M extends 'destroy' | 'get_record' ? { readonly self: string }
+  : M extends `set_${infer F}` ? RecordOf<C> extends { readonly [K in F]: infer V } ? { readonly self: string; readonly value: V } : Record<string, unknown>
+  : Record<string, unknown>;
+
+/**
+ * The named arguments an implementation of a message receives, after unmarshalling (the
+ * dispatcher fills an omitted parameter's default): a custom message's from its parameters.
+ */
+export type ArgsOf<K extends MessageName> = K extends `${infer C extends ClassName}.${infer M}`
+  ? [Extract<CustomMessages<C>, { readonly name: M }>] extends [never]
+    ? GenericArgs<C, M>
+    : ParamsToArgs<Extract<CustomMessages<C>, { readonly name: M }>['params']>
+  : never;
 
 const NO_ASYNC_CLASSES = new Set(['session', 'event', 'task', 'role', 'subject']);
 
@@ -50,7 +119,7 @@ function genericMessages(c: ClassSpec): MessageDef[] {
   if (c.stored === false) return [];
   const out: MessageDef[] = [];
   const ref = t.ref(c.name);
-  const g = (name: string, params: MessageDef['params'], result: MessageDef['result'], role: MessageDef['role'], generic: MessageDef['generic'], field?: string, errors: string[] = []) =>
+  const g = (name: string, params: MessageDef['params'], result: MessageDef['result'], role: MessageDef['role'], generic: MessageDef['generic'], field?: string, errors: ErrorCode[] = []) =>
     out.push(m(name, params, result, role, errors, { generic, field }));
   g('get_record', [selfOf(c.name)], t.record(c.name), 'read-only', 'get_record', undefined, ['HANDLE_INVALID']);
   g('get_by_uuid', [p('uuid', t.string)], ref, 'read-only', 'get_by_uuid', undefined, ['UUID_INVALID']);

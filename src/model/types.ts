@@ -3,6 +3,7 @@
 
 import type { LeastRole, Role } from './roles.ts';
 import type { ValueTypeName } from './valid.ts';
+import type { ErrorCode } from './errors.ts';
 
 export type FieldType =
   | { readonly k: 'string' }
@@ -18,6 +19,9 @@ export type FieldType =
   | { readonly k: 'any' } // free-form struct (event.from result, event records)
   | { readonly k: 'void' };
 
+// The helpers keep their arguments' literal types (class names, enum values, element types), so
+// that index.ts can derive each class's record type and each message's argument types from the
+// very data the runtime reads.
 export const t = {
   string: { k: 'string' } as const,
   int: { k: 'int' } as const,
@@ -26,13 +30,29 @@ export const t = {
   datetime: { k: 'datetime' } as const,
   void: { k: 'void' } as const,
   any: { k: 'any' } as const,
-  enumOf: (name: string, values: readonly string[]): FieldType => ({ k: 'enum', name, values }),
-  ref: (cls: string): FieldType => ({ k: 'ref', cls }),
-  set: (of: FieldType): FieldType => ({ k: 'set', of }),
-  map: (key: FieldType, value: FieldType): FieldType => ({ k: 'map', key, value }),
-  smap: { k: 'map', key: { k: 'string' }, value: { k: 'string' } } as FieldType,
-  record: (cls: string): FieldType => ({ k: 'record', cls }),
+  enumOf: <const N extends string, const V extends readonly string[]>(name: N, values: V): { readonly k: 'enum'; readonly name: N; readonly values: V } => ({ k: 'enum', name, values }),
+  ref: <const C extends string>(cls: C): { readonly k: 'ref'; readonly cls: C } => ({ k: 'ref', cls }),
+  set: <const O extends FieldType>(of: O): { readonly k: 'set'; readonly of: O } => ({ k: 'set', of }),
+  map: <const K extends FieldType, const V extends FieldType>(key: K, value: V): { readonly k: 'map'; readonly key: K; readonly value: V } => ({ k: 'map', key, value }),
+  smap: { k: 'map', key: { k: 'string' }, value: { k: 'string' } } as const,
+  record: <const C extends string>(cls: C): { readonly k: 'record'; readonly cls: C } => ({ k: 'record', cls }),
 };
+
+/**
+ * The TypeScript type of a value of a datamodel type, as the database and the implementations hold
+ * it (after unmarshalling): refs and datetimes are strings, sets arrays, maps objects.
+ * A type known only as `FieldType` gives `unknown`.
+ */
+export type TsOf<T> =
+  T extends { readonly k: 'string' | 'datetime' } ? string
+  : T extends { readonly k: 'int' | 'float' } ? number
+  : T extends { readonly k: 'bool' } ? boolean
+  : T extends { readonly k: 'enum'; readonly values: readonly (infer V)[] } ? V
+  : T extends { readonly k: 'ref' } ? string
+  : T extends { readonly k: 'set'; readonly of: infer O } ? TsOf<O>[]
+  : T extends { readonly k: 'map'; readonly value: infer V } ? Record<string, TsOf<V>>
+  : T extends { readonly k: 'record' } ? Record<string, unknown>
+  : unknown;
 
 /** RW: generic setter; StaticRO: fixed at creation; DynamicRO: maintained by the server. */
 export type Qualifier = 'RW' | 'StaticRO' | 'DynamicRO';
@@ -84,7 +104,7 @@ export interface MessageDef {
   readonly name: string;
   readonly params: readonly ParamDef[];
   readonly result: FieldType;
-  readonly errors: readonly string[];
+  readonly errors: readonly ErrorCode[];
   readonly role: LeastRole;
   readonly doc?: string;
   /** Can be called as Async.<cls>.<name>. */
@@ -132,23 +152,27 @@ export interface ClassSpec {
 }
 
 /** A field helper with the defaults of xapi's `field` (RW unless stated). */
-export function f(name: string, type: FieldType, qual: Qualifier = 'RW', extra: Partial<FieldDef> = {}): FieldDef {
-  return { name, type, qual, ...extra };
+export function f<const N extends string, const T extends FieldType, const Q extends Qualifier = 'RW', const X extends Partial<FieldDef> = Record<never, never>>(
+  name: N, type: T, qual?: Q, extra?: X,
+): FieldDef & { readonly name: N; readonly type: T; readonly qual: Q } & X {
+  return { name, type, qual: qual ?? 'RW', ...extra } as FieldDef & { readonly name: N; readonly type: T; readonly qual: Q } & X;
 }
 
-export function p(name: string, type: FieldType, extra: Partial<ParamDef> = {}): ParamDef {
-  return { name, type, ...extra };
+export function p<const N extends string, const T extends FieldType, const X extends Partial<ParamDef> = Record<never, never>>(
+  name: N, type: T, extra?: X,
+): ParamDef & { readonly name: N; readonly type: T } & X {
+  return { name, type, ...extra } as ParamDef & { readonly name: N; readonly type: T } & X;
 }
 
-export function m(
-  name: string,
-  params: readonly ParamDef[],
-  result: FieldType,
+export function m<const N extends string, const P extends readonly ParamDef[], const R extends FieldType>(
+  name: N,
+  params: P,
+  result: R,
   role: LeastRole,
-  errors: readonly string[] = [],
+  errors: readonly ErrorCode[] = [],
   extra: Partial<MessageDef> = {},
-): MessageDef {
-  return { name, params, result, role, errors, ...extra };
+): MessageDef & { readonly name: N; readonly params: P; readonly result: R } {
+  return { name, params, result, role, errors, ...extra } as MessageDef & { readonly name: N; readonly params: P; readonly result: R };
 }
 
 /** The zero value of a type: what a field holds when nothing was given. */

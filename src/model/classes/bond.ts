@@ -6,7 +6,7 @@ export const BOND_PROPERTIES = {
   hashing_algorithm: 'hashingAlgorithm', 'lacp-time': 'lacpTime', 'lacp-aggregation-key': 'lacpAggregationKey', 'lacp-fallback-ab': 'boolText',
 } as const;
 
-export const Bond: ClassSpec = {
+export const Bond = {
   name: 'Bond',
   doc: 'A Network bond that combines physical network interfaces, also known as link aggregation',
   defaultRole: 'pool-operator',
@@ -31,4 +31,4 @@ export const Bond: ClassSpec = {
     m('set_mode', [p('self', t.ref('Bond')), p('value', bond_mode)], t.void, 'pool-operator', [], { doc: 'Change the bond mode', async: true }),
     m('set_property', [p('self', t.ref('Bond')), p('name', t.string), p('value', t.string)], t.void, 'pool-operator', ['INVALID_VALUE'], { doc: 'Set the value of a property of the bond', async: true }),
   ],
-};
+} as const satisfies ClassSpec;

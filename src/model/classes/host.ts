@@ -2,7 +2,7 @@ import { f, m, p, t, type ClassSpec } from '../types.ts';
 import { host_allowed_operations } from '../enums.ts';
 
 // host: what networking needs of a XenServer host record.
-export const host: ClassSpec = {
+export const host = {
   name: 'host',
   doc: 'A physical host',
   defaultRole: 'pool-operator',
@@ -56,4 +56,4 @@ export const host: ClassSpec = {
     m('sync_tunnels', [p('host', t.ref('host'))], t.void, 'pool-operator', [], { doc: 'Synchronise tunnels on given host with the master\'s tunnels', hidden: true }),
     m('is_in_emergency_mode', [], t.bool, 'read-only', [], { doc: 'Diagnostics call to discover if host is in emergency mode' }),
   ],
-};
+} as const satisfies ClassSpec;

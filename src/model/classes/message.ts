@@ -2,7 +2,7 @@ import { f, m, p, t, type ClassSpec } from '../types.ts';
 import { cls } from '../enums.ts';
 
 // message: pool alerts (e.g. two interfaces on one subnet).
-export const message: ClassSpec = {
+export const message = {
   name: 'message',
   doc: 'An message for the attention of the administrator',
   defaultRole: 'pool-operator',
@@ -23,4 +23,4 @@ export const message: ClassSpec = {
     m('destroy', [p('self', t.ref('message'))], t.void, 'pool-operator', [], { doc: 'Destroy a message' }),
     m('get_since', [p('since', t.datetime)], t.map(t.ref('message'), t.record('message')), 'read-only', [], { doc: 'The messages dated after the cutoff time' }),
   ],
-};
+} as const satisfies ClassSpec;

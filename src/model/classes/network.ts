@@ -11,7 +11,7 @@ const XENCENTER_KEYS = [
 /** The network other_config keys the agent reads. */
 export const NETWORK_OTHER_CONFIG = { 'static-routes': 'staticRoutes' } as const;
 
-export const network: ClassSpec = {
+export const network = {
   name: 'network',
   doc: 'A virtual network',
   defaultRole: 'vm-admin',
@@ -48,4 +48,4 @@ export const network: ClassSpec = {
     m('add_purpose', [p('self', t.ref('network')), p('value', network_purpose)], t.void, 'pool-admin', ['NETWORK_UNMANAGED', 'NETWORK_INCOMPATIBLE_PURPOSES'], { doc: 'Give a network a new purpose (if not present already)', unimplemented: true }),
     m('remove_purpose', [p('self', t.ref('network')), p('value', network_purpose)], t.void, 'pool-admin', [], { doc: 'Remove a purpose from a network (if present)', unimplemented: true }),
   ],
-};
+} as const satisfies ClassSpec;

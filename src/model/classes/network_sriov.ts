@@ -1,7 +1,7 @@
 import { f, m, p, t, type ClassSpec } from '../types.ts';
 import { sriov_configuration_mode } from '../enums.ts';
 
-export const network_sriov: ClassSpec = {
+export const network_sriov = {
   name: 'network_sriov',
   doc: 'network-sriov which connects logical pif and physical pif',
   defaultRole: 'pool-operator',
@@ -23,4 +23,4 @@ export const network_sriov: ClassSpec = {
     m('destroy', [p('self', t.ref('network_sriov'))], t.void, 'pool-operator', ['PIF_VLAN_STILL_EXISTS'], { doc: 'Disable SR-IOV on the specific PIF. It will destroy the network-sriov and the logical PIF accordingly.', async: true }),
     m('get_remaining_capacity', [p('self', t.ref('network_sriov'))], t.int, 'read-only', [], { doc: 'Get the number of free SR-IOV VFs on the associated PIF', async: true }),
   ],
-};
+} as const satisfies ClassSpec;

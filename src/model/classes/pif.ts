@@ -67,7 +67,7 @@ const introduceParams = [
 ].map(paramOfField);
 
 // PIF: a host's view of a network (physical NIC, bond master, VLAN, tunnel access, SR-IOV logical).
-export const PIF: ClassSpec = {
+export const PIF = {
   name: 'PIF',
   doc: 'A physical network interface (note separate VLANs are represented as several PIFs)',
   defaultRole: 'pool-operator',
@@ -93,4 +93,4 @@ export const PIF: ClassSpec = {
     m('db_forget', [self], t.void, 'pool-operator', [], { doc: 'Destroy a PIF database record.', async: true }),
     m('set_property', [self, p('name', t.string), p('value', t.string)], t.void, 'pool-operator', ['INVALID_VALUE', 'CANNOT_CHANGE_PIF_PROPERTIES'], { doc: 'Set the value of a property of the PIF', async: true }),
   ],
-};
+} as const satisfies ClassSpec;

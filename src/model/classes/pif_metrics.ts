@@ -1,6 +1,6 @@
 import { f, t, type ClassSpec } from '../types.ts';
 
-export const PIF_metrics: ClassSpec = {
+export const PIF_metrics = {
   name: 'PIF_metrics',
   doc: 'The metrics associated with a physical network interface',
   defaultRole: 'pool-operator',
@@ -21,4 +21,4 @@ export const PIF_metrics: ClassSpec = {
     f('other_config', t.smap, 'RW'),
   ],
   messages: [],
-};
+} as const satisfies ClassSpec;

@@ -1,7 +1,7 @@
 import { f, m, p, t, type ClassSpec } from '../types.ts';
 import { pool_allowed_operations } from '../enums.ts';
 
-export const pool: ClassSpec = {
+export const pool = {
   name: 'pool',
   doc: 'Pool-wide information',
   defaultRole: 'pool-operator',
@@ -68,4 +68,4 @@ export const pool: ClassSpec = {
     m('join_deliver', [p('nonce', t.string), p('psecret', t.string)], t.void, 'read-only', ['SESSION_AUTHENTICATION_FAILED'], { hidden: true, sessionless: true, doc: 'The joining host side: the master hands over the pool secret for the join this host has in progress.' }),
     m('set_ha_enabled', [p('self', t.ref('pool')), p('value', t.bool)], t.void, 'pool-operator', [], { doc: 'poolnet: HA itself is outside networking; this flag is what the networking rules act on.' }),
   ],
-};
+} as const satisfies ClassSpec;

@@ -1,6 +1,6 @@
 import { f, m, p, t, type ClassSpec } from '../types.ts';
 
-export const role: ClassSpec = {
+export const role = {
   name: 'role',
   doc: 'A set of permissions associated with a subject',
   defaultRole: 'pool-admin',
@@ -18,11 +18,11 @@ export const role: ClassSpec = {
     m('get_by_permission', [p('permission', t.ref('role'))], t.set(t.ref('role')), 'read-only', [], { doc: 'This call returns a list of roles given a permission' }),
     m('get_by_permission_name_label', [p('label', t.string)], t.set(t.ref('role')), 'read-only', [], { doc: 'This call returns a list of roles given a permission name' }),
   ],
-};
+} as const satisfies ClassSpec;
 
 // subject: a user allowed to log in, with roles. poolnet keeps local accounts here
 // (xapi uses PAM for these; poolnet stores a password hash, never published).
-export const subject: ClassSpec = {
+export const subject = {
   name: 'subject',
   doc: 'A user or group that can log in xapi',
   defaultRole: 'pool-admin',
@@ -43,4 +43,4 @@ export const subject: ClassSpec = {
     m('create_local_user', [p('user_name', t.string), p('password', t.string), p('roles', t.set(t.string))], t.ref('subject'), 'pool-admin', ['DUPLICATE_SUBJECT', 'ROLE_NOT_FOUND', 'INVALID_VALUE'], { doc: 'poolnet: a local user account with a password and roles (xapi delegates these to PAM).' }),
     m('set_local_password', [p('self', t.ref('subject')), p('password', t.string)], t.void, 'pool-admin', ['INVALID_VALUE'], { doc: 'poolnet: change a local user\'s password.' }),
   ],
-};
+} as const satisfies ClassSpec;

@@ -2,7 +2,7 @@ import { f, m, p, t, type ClassSpec } from '../types.ts';
 
 
 
-export const session: ClassSpec = {
+export const session = {
   name: 'session',
   doc: 'A session',
   defaultRole: 'read-only',
@@ -37,4 +37,4 @@ export const session: ClassSpec = {
     m('get_all_subject_identifiers', [], t.set(t.string), 'pool-admin', [], { doc: 'Return a list of all the user subject-identifiers of all existing sessions' }),
     m('logout_subject_identifier', [p('subject_identifier', t.string)], t.void, 'pool-admin', [], { doc: 'Log out all sessions associated to a user subject-identifier, except the session associated with the context calling this function' }),
   ],
-};
+} as const satisfies ClassSpec;

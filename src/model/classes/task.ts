@@ -4,7 +4,7 @@ import { task_allowed_operations, task_status_type } from '../enums.ts';
 // Every task message is open to read-only, as in xapi; a session acts only on tasks of its own
 // subject unless it holds task.destroy/any (pool-operator and above): see src/api/tasks.ts.
 
-export const task: ClassSpec = {
+export const task = {
   name: 'task',
   doc: 'A long-running asynchronous task',
   defaultRole: 'read-only',
@@ -41,4 +41,4 @@ export const task: ClassSpec = {
     m('set_result', [p('self', t.ref('task')), p('value', t.string)], t.void, 'read-only', [], { doc: 'Set the task result' }),
     m('set_error_info', [p('self', t.ref('task')), p('value', t.set(t.string))], t.void, 'read-only', [], { doc: 'Set the task error info' }),
   ],
-};
+} as const satisfies ClassSpec;

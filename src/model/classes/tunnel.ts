@@ -1,7 +1,7 @@
 import { f, m, p, t, type ClassSpec } from '../types.ts';
 import { tunnel_protocol } from '../enums.ts';
 
-export const tunnel: ClassSpec = {
+export const tunnel = {
   name: 'tunnel',
   doc: 'A tunnel for network traffic',
   defaultRole: 'pool-operator',
@@ -21,4 +21,4 @@ export const tunnel: ClassSpec = {
       ['OPENVSWITCH_NOT_ACTIVE', 'TRANSPORT_PIF_NOT_CONFIGURED', 'IS_TUNNEL_ACCESS_PIF', 'CANNOT_ADD_TUNNEL_TO_BOND_SLAVE', 'CANNOT_ADD_TUNNEL_TO_SRIOV_LOGICAL', 'CANNOT_ADD_TUNNEL_TO_VLAN_ON_SRIOV_LOGICAL', 'NETWORK_INCOMPATIBLE_WITH_TUNNEL', 'NETWORK_UNMANAGED', 'NETWORK_ALREADY_CONNECTED', 'PIF_UNMANAGED'], { doc: 'Create a tunnel', async: true }),
     m('destroy', [p('self', t.ref('tunnel'))], t.void, 'pool-operator', [], { doc: 'Destroy a tunnel', async: true }),
   ],
-};
+} as const satisfies ClassSpec;

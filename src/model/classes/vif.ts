@@ -11,7 +11,7 @@ export const VIF_OTHER_CONFIG = { mtu: 'mtu' } as const;
 /** The QoS parameters the agent reads: a rate an OpenFlow meter (or tc) can carry. */
 export const VIF_QOS_PARAMS = { kbps: 'meterKbps' } as const;
 
-export const VIF: ClassSpec = {
+export const VIF = {
   name: 'VIF',
   doc: 'A virtual network interface',
   defaultRole: 'vm-admin',
@@ -74,9 +74,9 @@ export const VIF: ClassSpec = {
     m('remove_trunks', [self, p('value', t.int)], t.void, 'vm-admin', [], { doc: 'Removes a 802.1Q VLAN from this VIF' }),
     m('set_trunks', [self, p('value', t.set(t.int), { valueType: 'vlanTag' })], t.void, 'vm-admin', ['VLAN_TAG_INVALID', 'NETWORK_INCOMPATIBLE_WITH_TRUNKS'], { doc: 'Set the 802.1Q VLANs to which traffic on this VIF can be restricted' }),
   ],
-};
+} as const satisfies ClassSpec;
 
-export const VIF_metrics: ClassSpec = {
+export const VIF_metrics = {
   name: 'VIF_metrics',
   doc: 'The metrics associated with a virtual network device',
   defaultRole: 'vm-admin',
@@ -89,4 +89,4 @@ export const VIF_metrics: ClassSpec = {
     f('other_config', t.smap, 'RW'),
   ],
   messages: [],
-};
+} as const satisfies ClassSpec;

@@ -1,6 +1,6 @@
 import { f, m, p, t, type ClassSpec } from '../types.ts';
 
-export const VLAN: ClassSpec = {
+export const VLAN = {
   name: 'VLAN',
   doc: 'A VLAN mux/demux',
   defaultRole: 'pool-operator',
@@ -20,4 +20,4 @@ export const VLAN: ClassSpec = {
     m('destroy', [p('self', t.ref('VLAN'))], t.void, 'pool-operator', ['PIF_ALREADY_BONDED', 'PIF_IS_PHYSICAL', 'PIF_IS_MANAGEMENT_INTERFACE', 'VIF_IN_USE', 'PIF_DOES_NOT_ALLOW_UNPLUG'], { doc: 'Destroy a VLAN mux/demuxer', async: true }),
     m('pool_introduce', [p('tagged_PIF', t.ref('PIF')), p('untagged_PIF', t.ref('PIF')), p('tag', t.int, { valueType: 'vlanTag' }), p('other_config', t.smap)], t.ref('VLAN'), 'pool-operator', [], { doc: 'Create a new vlan record in the database only', hidden: true }),
   ],
-};
+} as const satisfies ClassSpec;

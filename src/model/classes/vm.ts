@@ -2,7 +2,7 @@ import { f, m, p, t, type ClassSpec } from '../types.ts';
 import { vm_operations, vm_power_state } from '../enums.ts';
 
 // VM: only what networking needs (VIFs, where it runs, power state).
-export const VM: ClassSpec = {
+export const VM = {
   name: 'VM',
   doc: 'A virtual machine (or \'guest\').',
   defaultRole: 'vm-admin',
@@ -37,4 +37,4 @@ export const VM: ClassSpec = {
     m('get_allowed_VIF_devices', [p('vm', t.ref('VM'))], t.set(t.string), 'read-only', [], { doc: 'Returns a list of the allowed values that a VIF device field can take' }),
     m('assert_can_boot_here', [p('self', t.ref('VM')), p('host', t.ref('host'))], t.void, 'read-only', ['VM_REQUIRES_NETWORK'], { doc: 'Returns an error if the VM could not boot on this host for some reason', async: true }),
   ],
-};
+} as const satisfies ClassSpec;
