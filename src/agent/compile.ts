@@ -13,8 +13,8 @@
 import { createHash } from 'node:crypto';
 import type { Database, Obj } from '../db/database.ts';
 import { NULL_REF } from '../model/index.ts';
-import { prefixOfNetmask } from '../ops/addr.ts';
-import { isBondMode, isDnsList, isDomain, isIpv4, isIpv6, isMeterKbps } from '../model/valid.ts';
+import { isBondMode, isDnsList, isDomain, isIpv4, isIpv6 } from '../model/valid.ts';
+import { effectiveLockingMode, isNetworkDefaultLockingMode, prefixOfNetmask, vifRate as domainVifRate, type LockingMode } from '../domain/index.ts';
 import {
   asHostname, asIpv4, asIpv4Match, asIpv6, asIpv6Cidr, asIpv6Match, asMac, asMtu, asNameserver, asNetmask,
   asSearchDomain, asVlanTag, CheckError, intText, isTextIfName, isUuid, textChecks,
@@ -120,31 +120,25 @@ export function meterIds(vifUuids: readonly string[]): Map<string, number> {
   return out;
 }
 
-const VIF_MODES = ['locked', 'unlocked', 'disabled', 'network_default'];
-
 /**
- * The effective locking mode of a VIF (network_default resolves to the network's default), or
- * undefined when the database holds no mode poolnet knows (the caller leaves the VIF off the switch).
+ * The effective locking mode of a VIF (the rule: src/domain/locking.ts), or undefined when the
+ * database holds no mode poolnet knows (the caller leaves the VIF off the switch).
  */
-export function effectiveMode(db: Reader, vif: Obj, rej: Rejections = new Rejections()): 'locked' | 'unlocked' | 'disabled' | undefined {
-  const m = str(vif, 'locking_mode');
-  if (!VIF_MODES.includes(m)) { rej.add(vif, 'locking_mode', vif.rec.locking_mode, 'the VIF is left off the switch (it passes nothing)'); return undefined; }
-  if (m !== 'network_default') return m as 'locked' | 'unlocked' | 'disabled';
+export function effectiveMode(db: Reader, vif: Obj, rej: Rejections = new Rejections()): LockingMode | undefined {
   const net = db.get(str(vif, 'network'));
-  const d = net ? net.rec.default_locking_mode : 'unlocked';
-  if (d === 'unlocked' || d === 'disabled') return d;
-  if (net) rej.add(net, 'default_locking_mode', d, 'its VIFs in network_default mode are disabled');
-  return 'disabled';
+  const mode = effectiveLockingMode(vif.rec.locking_mode, net?.rec);
+  if (mode === undefined) rej.add(vif, 'locking_mode', vif.rec.locking_mode, 'the VIF is left off the switch (it passes nothing)');
+  else if (vif.rec.locking_mode === 'network_default' && net && !isNetworkDefaultLockingMode(net.rec.default_locking_mode)) {
+    rej.add(net, 'default_locking_mode', net.rec.default_locking_mode, 'its VIFs in network_default mode are disabled');
+  }
+  return mode;
 }
 
-/** The kilobytes-per-second limit of a VIF, when it has one a meter can carry. */
+/** The kilobytes-per-second limit of a VIF (the rule: src/domain/qos.ts), when it has one a meter can carry. */
 export function vifRate(vif: Obj, rej: Rejections = new Rejections()): number | undefined {
-  if (str(vif, 'qos_algorithm_type') !== 'ratelimit') return undefined;
-  const kbps = map(vif, 'qos_algorithm_params').kbps;
-  if (kbps === undefined) return undefined;
-  if (typeof kbps === 'string' && isMeterKbps(kbps)) return Number(kbps);
-  rej.add(vif, 'qos_algorithm_params:kbps', kbps, 'no rate limit is set (not a rate an OpenFlow meter can carry)');
-  return undefined;
+  const r = domainVifRate(vif.rec.qos_algorithm_type, vif.rec.qos_algorithm_params);
+  if (r.kind === 'invalid') rej.add(vif, 'qos_algorithm_params:kbps', r.value, 'no rate limit is set (not a rate an OpenFlow meter can carry)');
+  return r.kind === 'limit' ? r.kbps : undefined;
 }
 
 /** The tunnel key of a private network (1..2^24-1, a VXLAN VNI fits too): the same on every host. */

@@ -34,16 +34,8 @@ export function sriovUnderPif(db: Database, pif: Obj): Obj | undefined {
   return firstReferrer(db, vlan.rec.tagged_PIF as string, 'network_sriov', 'logical_PIF');
 }
 
-/**
- * An SR-IOV network: its PIFs are SR-IOV logical PIFs, or VLANs on them (xapi's
- * is_sriov_network). VIFs on it are backed by VFs rather than by a switch port.
- */
-export function isSriovNetwork(db: Database, network: string): boolean {
-  return db.referrers(network, 'PIF', 'network').some((r) => {
-    const pif = db.get(r);
-    return pif !== undefined && sriovUnderPif(db, pif) !== undefined;
-  });
-}
+/** An SR-IOV network: VIFs on it are backed by VFs rather than by a switch port (one rule: src/domain/pif.ts). */
+export { isSriovNetwork } from './topology.ts';
 
 /** The network_sriov that realises `network` on `host`, if any. */
 export function sriovOfNetworkOnHost(db: Database, network: string, host: string): Obj | undefined {

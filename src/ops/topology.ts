@@ -3,8 +3,9 @@
 
 import type { Database, Obj } from '../db/database.ts';
 import { NULL_REF, XapiError } from '../model/index.ts';
+import { isSriovNetwork as domainIsSriovNetwork, pifKind as domainPifKind, type PifKind } from '../domain/pif.ts';
 
-export type PifKind = 'tunnel_access' | 'vlan' | 'sriov_logical' | 'bond_master' | 'physical';
+export type { PifKind };
 
 const first = (db: Database, ref: string, cls: string, field: string): Obj | undefined => {
   const r = db.referrers(ref, cls, field)[0];
@@ -17,14 +18,17 @@ export const tunnelOfAccess = (db: Database, pif: Obj): Obj | undefined => first
 export const sriovOfLogical = (db: Database, pif: Obj): Obj | undefined => first(db, pif.ref, 'network_sriov', 'logical_PIF');
 export const sriovOfPhysical = (db: Database, pif: Obj): Obj | undefined => first(db, pif.ref, 'network_sriov', 'physical_PIF');
 
+/** What the database says a PIF is the top of (src/domain/pif.ts decides the order). */
+const kindOf = (db: Database, pif: Obj): PifKind | undefined => domainPifKind({
+  tunnelAccess: !!tunnelOfAccess(db, pif), vlan: !!vlanOf(db, pif), sriovLogical: !!sriovOfLogical(db, pif),
+  bondMaster: !!bondOfMaster(db, pif), physical: !!pif.rec.physical,
+});
+
 /** The PIF's type, tested in xapi's order. */
 export function pifKind(db: Database, pif: Obj): PifKind {
-  if (tunnelOfAccess(db, pif)) return 'tunnel_access';
-  if (vlanOf(db, pif)) return 'vlan';
-  if (sriovOfLogical(db, pif)) return 'sriov_logical';
-  if (bondOfMaster(db, pif)) return 'bond_master';
-  if (pif.rec.physical) return 'physical';
-  throw new XapiError('INTERNAL_ERROR', [`PIF ${String(pif.rec.uuid)} has no type`]);
+  const k = kindOf(db, pif);
+  if (k === undefined) throw new XapiError('INTERNAL_ERROR', [`PIF ${String(pif.rec.uuid)} has no type`]);
+  return k;
 }
 
 /** The stack under a PIF, top first, down to a bond master or a physical PIF. */
@@ -58,13 +62,16 @@ export function managementPif(db: Database, host: string): Obj | undefined {
   return pifsOfHost(db, host).find((p) => p.rec.management);
 }
 
-/** A network is an SR-IOV network when an SR-IOV logical PIF, or a VLAN on one, sits on it (xapi's is_sriov_based_network). */
+/** A network is an SR-IOV network when an SR-IOV logical PIF, or a VLAN on one, sits on it (the rule: src/domain/pif.ts). */
 export function isSriovNetwork(db: Database, network: string): boolean {
-  return db.referrers(network, 'PIF', 'network').some((r) => {
-    const pif = db.get(r)!;
-    const vlan = vlanOf(db, pif);
-    return !!sriovOfLogical(db, vlan ? db.get(vlan.rec.tagged_PIF as string)! : pif);
-  });
+  return domainIsSriovNetwork(db.referrers(network, 'PIF', 'network').flatMap((r) => {
+    const pif = db.get(r);
+    if (!pif) return [];
+    const kind = kindOf(db, pif);
+    const vlan = kind === 'vlan' ? vlanOf(db, pif) : undefined;
+    const tagged = vlan ? db.get(vlan.rec.tagged_PIF as string) : undefined;
+    return [{ kind, taggedKind: tagged ? kindOf(db, tagged) : undefined }];
+  }));
 }
 
 // ---- checks (xapi_pif.ml's assert_*) ----

@@ -6,22 +6,22 @@ import { BlockList } from 'node:net';
 import type { Ctx, ImplTable } from '../api/context.ts';
 import type { Database, Obj } from '../db/database.ts';
 import { NULL_REF, XapiError } from '../model/index.ts';
+import { effectiveLockingMode as domainLockingMode, type LockingMode } from '../domain/locking.ts';
 import { isIpv4, isIpv4Cidr, isIpv6, isIpv6Cidr, isMac, randomMac } from './addr.ts';
 import { isSriovNetwork } from './network_sriov.ts';
 import { hostCanSeeNetwork } from './vm.ts';
 
 // ---------------------------------------------------------------- pure helpers
 
-export type EffectiveLockingMode = 'locked' | 'unlocked' | 'disabled';
+export type EffectiveLockingMode = LockingMode;
 
 /**
- * The locking mode the switch applies to a VIF: its own mode, or for `network_default` its
- * network's `default_locking_mode` (unlocked or disabled). `mode` defaults to the VIF's own.
+ * The locking mode the switch applies to a VIF (the rule is src/domain/locking.ts). `mode`
+ * defaults to the VIF's own. A mode the rule does not know is disabled: the agent leaves such a
+ * VIF off the switch, so it passes nothing.
  */
 export function effectiveLockingMode(db: Database, vif: Obj, mode: string = vif.rec.locking_mode as string): EffectiveLockingMode {
-  if (mode === 'locked' || mode === 'unlocked' || mode === 'disabled') return mode;
-  const n = db.get(vif.rec.network as string);
-  return n?.rec.default_locking_mode === 'disabled' ? 'disabled' : 'unlocked';
+  return domainLockingMode(mode, db.get(vif.rec.network as string)?.rec) ?? 'disabled';
 }
 
 /**

@@ -1,46 +1,17 @@
 // Address arithmetic for the forms: IPv4 subnets (to warn before two interfaces share one),
 // allowed-address lists, rate limits. Pure.
 
+import { isIpv4Text, subnetOf as domainSubnetOf, subnetsOverlap } from '../../../src/domain/ipv4.ts';
+import { vifRateKbps } from '../../../src/domain/qos.ts';
 import { NULL_REF, str, type Rec, type Ref, type Store } from './store.ts';
 
-const V4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+export { intToIpv4, ipv4ToInt, prefixOfNetmask, subnetsOverlap } from '../../../src/domain/ipv4.ts';
+export const isIpv4 = (s: string): boolean => isIpv4Text(s);
 
-export const isIpv4 = (s: string): boolean => V4.test(s);
-
-export function ipv4ToInt(s: string): number {
-  return s.split('.').reduce((a, o) => a * 256 + Number(o), 0);
-}
-
-export function intToIpv4(n: number): string {
-  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
-}
-
-/** The prefix length of a dotted netmask, or undefined if it is not a contiguous mask. */
-export function prefixOfNetmask(mask: string): number | undefined {
-  if (!isIpv4(mask)) return undefined;
-  const n = ipv4ToInt(mask);
-  for (let p = 0; p <= 32; p++) {
-    const m = p === 0 ? 0 : (2 ** 32 - 2 ** (32 - p));
-    if (m === n) return p;
-  }
-  return undefined;
-}
-
-/** "10.0.0.0/24" for 10.0.0.11 / 255.255.255.0; undefined when either is missing or invalid. */
+/** "10.0.0.0/24" for 10.0.0.11 / 255.255.255.0; undefined when either is missing or invalid, or the mask is 0.0.0.0 (no subnet to warn about). */
 export function subnetOf(ip: string, netmask: string): string | undefined {
-  if (!isIpv4(ip)) return undefined;
-  const p = prefixOfNetmask(netmask);
-  if (p === undefined || p === 0) return undefined;
-  const size = 2 ** (32 - p);
-  return `${intToIpv4(Math.floor(ipv4ToInt(ip) / size) * size)}/${p}`;
-}
-
-/** Two subnets overlap when one contains the other's network address. */
-export function subnetsOverlap(a: string, b: string): boolean {
-  const [na, pa] = a.split('/'), [nb, pb] = b.split('/');
-  const p = Math.min(Number(pa), Number(pb));
-  const size = 2 ** (32 - p);
-  return Math.floor(ipv4ToInt(na) / size) === Math.floor(ipv4ToInt(nb) / size);
+  const s = domainSubnetOf(ip, netmask);
+  return s?.endsWith('/0') ? undefined : s;
 }
 
 export interface SharedSubnet {
@@ -87,9 +58,7 @@ const V6 = /^[0-9a-f:.]+$/i;
 /** A loose IPv6 check for the form (the server checks exactly and answers INVALID_IP_ADDRESS_SPECIFIED). */
 export const looksIpv6 = (s: string): boolean => s.includes(':') && V6.test(s);
 
-/** The rate limit of a VIF in kB/s (qos_algorithm_type=ratelimit, qos_algorithm_params:kbps), if set. */
+/** The rate limit of a VIF in kB/s (qos_algorithm_type=ratelimit, qos_algorithm_params:kbps), if set (the rule: src/domain/qos.ts). */
 export function vifRateKBs(vif: Rec): number | undefined {
-  if (vif.qos_algorithm_type !== 'ratelimit') return undefined;
-  const kbps = (vif.qos_algorithm_params as Record<string, string> | undefined)?.kbps;
-  return kbps && /^\d+$/.test(kbps) && Number(kbps) > 0 ? Number(kbps) : undefined;
+  return vifRateKbps(vif.qos_algorithm_type, vif.qos_algorithm_params);
 }

@@ -2,7 +2,10 @@
 // details, and, for the kinds the New Network wizard can make, its title, help, the XenAPI calls
 // it makes (the wizard offers a kind only when the session may make them) and the default name.
 
-export type NetworkKind = 'external' | 'bonded' | 'vlan' | 'private' | 'internal' | 'sriov';
+import type { NetworkKind } from '../../../src/domain/pif.ts';
+
+/** The kinds themselves, and how a network's PIFs make one, are the domain's (src/domain/pif.ts). */
+export type { NetworkKind };
 
 export interface NetworkKindInfo {
   /** The kind in a table or a sentence ("external VLAN"). */

@@ -2,40 +2,39 @@
 // VLAN, single-server private, cross-server private, SR-IOV) -> VIFs -> VMs. Pure: built from the
 // object cache, laid out by layout.ts, drawn by ui/Topology.tsx, and tested without a browser.
 
-import { NETWORK_KINDS, type NetworkKind } from './networkKinds.ts';
+import {
+  effectiveLockingMode, isLockingMode, networkKind as domainNetworkKind, pifKind as domainPifKind, prefixOfNetmask,
+  type LockingMode, type NetworkKind, type NetworkPif, type PifKind as DomainPifKind,
+} from '../../../src/domain/index.ts';
+import { NETWORK_KINDS } from './networkKinds.ts';
 import { pifName, vifRateKBs } from './net.ts';
 import { cmp, isRef, natural, num, str, strs, type Rec, type Ref, type Store } from './store.ts';
 
 // ---------------------------------------------------------------- what things are
 
-/** A PIF's type, tested in xapi's order (xapi_pif_helpers.ml; src/ops/topology.ts pifKind). */
-export type PifKind = 'tunnel_access' | 'vlan' | 'sriov_logical' | 'bond_master' | 'physical' | 'unknown';
+/** A PIF's type, tested in xapi's order (the rule: src/domain/pif.ts), or unknown when it is none. */
+export type PifKind = DomainPifKind | 'unknown';
 
 export function pifKind(p: Rec): PifKind {
-  if (strs(p, 'tunnel_access_PIF_of').length) return 'tunnel_access';
-  if (isRef(p.VLAN_master_of)) return 'vlan';
-  if (strs(p, 'sriov_logical_PIF_of').length) return 'sriov_logical';
-  if (strs(p, 'bond_master_of').length) return 'bond_master';
-  if (p.physical === true) return 'physical';
-  return 'unknown';
+  return domainPifKind({
+    tunnelAccess: strs(p, 'tunnel_access_PIF_of').length > 0, vlan: isRef(p.VLAN_master_of), sriovLogical: strs(p, 'sriov_logical_PIF_of').length > 0,
+    bondMaster: strs(p, 'bond_master_of').length > 0, physical: p.physical === true,
+  }) ?? 'unknown';
 }
 
-/** What kind of network this is, from the PIFs that carry it on the hosts. */
+/** A PIF as the domain's network rules read it: its kind, and for a VLAN the kind of the PIF it is tagged on. */
+function networkPif(store: Store, p: Rec): NetworkPif {
+  const k = pifKind(p);
+  const kind = k === 'unknown' ? undefined : k;
+  if (kind !== 'vlan') return { kind };
+  const tagged = store.get('pif', store.get('vlan', p.VLAN_master_of)?.tagged_PIF);
+  const tk = tagged ? pifKind(tagged) : undefined;
+  return { kind, taggedKind: tk === 'unknown' ? undefined : tk };
+}
+
+/** What kind of network this is, from the PIFs that carry it on the hosts (the rule: src/domain/pif.ts). */
 export function networkKind(store: Store, net: Rec): NetworkKind {
-  const kinds = strs(net, 'PIFs').map((r) => store.get('pif', r)).filter((p): p is Rec => !!p).map((p) => ({ p, k: pifKind(p) }));
-  if (kinds.length === 0) return 'internal';
-  if (kinds.some(({ k }) => k === 'sriov_logical')) return 'sriov';
-  if (kinds.some(({ k }) => k === 'tunnel_access')) return 'private';
-  if (kinds.some(({ p, k }) => k === 'vlan' && underSriov(store, p))) return 'sriov';
-  if (kinds.some(({ k }) => k === 'vlan')) return 'vlan';
-  if (kinds.some(({ k }) => k === 'bond_master')) return 'bonded';
-  return 'external';
-}
-
-function underSriov(store: Store, p: Rec): boolean {
-  const vlan = store.get('vlan', p.VLAN_master_of);
-  const tagged = store.get('pif', vlan?.tagged_PIF);
-  return !!tagged && pifKind(tagged) === 'sriov_logical';
+  return domainNetworkKind(strs(net, 'PIFs').map((r) => store.get('pif', r)).filter((p): p is Rec => !!p).map((p) => networkPif(store, p)));
 }
 
 /** The VLAN tag a network is carried on (from its VLAN PIFs), if any. */
@@ -81,21 +80,14 @@ export function interfaceRole(p: Rec): 'management' | 'secondary' | undefined {
 export function ipSummary(p: Rec): string {
   const mode = str(p, 'ip_configuration_mode');
   const ip = str(p, 'IP');
-  const prefix = prefixLen(str(p, 'netmask'));
+  const prefix = prefixOfNetmask(str(p, 'netmask'));
   const v4 = mode === 'Static' ? `${ip}${prefix !== undefined ? `/${prefix}` : ''}` : mode === 'DHCP' ? `DHCP${ip ? ` ${ip}` : ''}` : '';
   const v6m = str(p, 'ipv6_configuration_mode');
   const v6 = v6m && v6m !== 'None' ? (strs(p, 'IPv6').join(' ') || v6m) : '';
   return [v4, v6].filter(Boolean).join(' · ');
 }
 
-function prefixLen(mask: string): number | undefined {
-  const parts = mask.split('.').map(Number);
-  if (parts.length !== 4 || parts.some((x) => !(x >= 0 && x <= 255))) return undefined;
-  const bits = parts.map((x) => x.toString(2).padStart(8, '0')).join('');
-  return /^1*0*$/.test(bits) ? bits.indexOf('0') === -1 ? 32 : bits.indexOf('0') : undefined;
-}
-
-export type EffectiveMode = 'locked' | 'unlocked' | 'disabled';
+export type EffectiveMode = LockingMode;
 
 export interface EffectiveLocking {
   readonly mode: EffectiveMode;
@@ -107,16 +99,16 @@ export interface EffectiveLocking {
 
 /**
  * The locking mode the switch applies to a VIF, and why: the VIF's own mode, or for
- * `network_default` its network's `default_locking_mode` (as src/ops/vif.ts effectiveLockingMode).
+ * `network_default` its network's `default_locking_mode` (the rule: src/domain/locking.ts).
  * `mode` overrides the VIF's own (to preview an edit).
  */
 export function effectiveLocking(store: Store, vif: Rec, mode: string = str(vif, 'locking_mode')): EffectiveLocking {
   const net = store.get('network', vif.network);
   const netName = str(net, 'name_label') || 'its network';
-  if (mode === 'locked' || mode === 'unlocked' || mode === 'disabled') {
+  if (isLockingMode(mode)) {
     return { mode, source: 'vif', why: `The VIF's own locking mode is ${mode}; it overrides the default of network "${netName}".` };
   }
-  const def = str(net, 'default_locking_mode') === 'disabled' ? 'disabled' : 'unlocked';
+  const def = effectiveLockingMode('network_default', net) ?? 'disabled';
   return { mode: def, source: 'network', why: `The VIF's locking mode is network_default, so it follows network "${netName}", whose default locking mode is ${def}.` };
 }
 
