@@ -95,6 +95,27 @@ describe('connections', () => {
     for (const x of [...socks, ...greedy]) x.destroy();
   });
 
+  test('connections dripping their bodies do not keep an honest client out', async () => {
+    const d = await start({ httpLimits: { maxConnections: 20, maxConnectionsPerAddress: 10 } });
+    const drippers: net.Socket[] = [];
+    for (let a = 2; a < 4; a++) {
+      for (let i = 0; i < 10; i++) {
+        const s = await idle(d.port, `127.0.0.${a}`);
+        s.write('POST /jsonrpc HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{');
+        drippers.push(s);
+      }
+    }
+    const drip = setInterval(() => { for (const s of drippers) if (!s.closed) s.write(' '); }, 200);
+    try {
+      await sleep(200);
+      const s = await login(d);
+      assert.ok((await rpc(d, 'pool.get_all', [s])).result);
+    } finally {
+      clearInterval(drip);
+      for (const s of drippers) s.destroy();
+    }
+  });
+
   test('a connection that sends nothing, or its headers too slowly, is closed after the header timeout', async () => {
     const d = await start({ httpLimits: { headersTimeoutMs: 1_000 } });
     const silent = await idle(d.port, '127.0.0.1');

@@ -98,11 +98,23 @@ export class ConnectionTracker {
     return this.evictFrom(new Set([...this.conns].filter((c) => c.address === '')));
   }
 
-  /** Mark a call in progress on this socket until `done` is called. */
+  private find(socket: Socket): Conn | undefined {
+    return this.bySocket.get(socket) ?? (socket.remotePort !== undefined ? this.byPeer.get(peerKey(socket)) : undefined);
+  }
+
+  /** A request's headers arrived on this socket: it is not silent. */
+  seen(socket: Socket): void {
+    const c = this.find(socket);
+    if (c) clearTimeout(c.silence);
+  }
+
+  /**
+   * Mark a call in progress on this socket until `done` is called: from the end of its body to
+   * the end of its answer. A connection still sending its body may be closed for room.
+   */
   enter(socket: Socket): () => void {
-    const c = this.bySocket.get(socket) ?? (socket.remotePort !== undefined ? this.byPeer.get(peerKey(socket)) : undefined);
+    const c = this.find(socket);
     if (!c) return () => undefined;
-    clearTimeout(c.silence);
     c.busy++;
     let left = false;
     return () => { if (!left) { left = true; c.busy--; } };

@@ -255,10 +255,11 @@ async function dispatch(s: Served, method: string, params: WireValue[], address:
   const password = PASSWORD_LOGINS.has(method);
   if (!password && method !== 'session.slave_login') return s.api.call(method, params);
   // the pool secret is guessed per address only; a password per user name and per address
-  const user = password ? (typeof params[0] === 'string' ? params[0] : String(params[0])) : undefined;
+  // (a user name that is not a string is refused by the dispatcher: counted per address only)
+  const user = password && typeof params[0] === 'string' ? params[0] : undefined;
   const t = s.throttle.check(user, address);
   if (t) {
-    return { ok: false, error: new XapiError('SESSION_AUTHENTICATION_FAILED', [user ?? 'pool', `Too many failed logins; try again in ${Math.ceil(t.retryAfterMs / 1000)} s`]) };
+    return { ok: false, error: new XapiError('SESSION_AUTHENTICATION_FAILED', [user ?? (password ? '' : 'pool'), `Too many failed logins; try again in ${Math.ceil(t.retryAfterMs / 1000)} s`]) };
   }
   let r: CallResult | undefined;
   try {
@@ -270,7 +271,7 @@ async function dispatch(s: Served, method: string, params: WireValue[], address:
   }
 }
 
-async function handle(s: Served, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+async function handle(s: Served, req: http.IncomingMessage, res: http.ServerResponse, tracker: ConnectionTracker): Promise<void> {
   const path = (req.url ?? '/').split('?')[0];
   if (req.method === 'OPTIONS') {
     // no Access-Control-Allow-* grant: the console is served from this origin and needs none
@@ -294,6 +295,9 @@ async function handle(s: Served, req: http.IncomingMessage, res: http.ServerResp
       if (e instanceof RefusedBody) sendRefusal(req, res, isJson, e.error); else res.destroy();
       return;
     }
+    // a connection serving a call is never closed to make room for another
+    const leave = tracker.enter(req.socket);
+    res.once('close', leave);
     sendReply(res, await answer(s, isJson, raw, req.socket.remoteAddress ?? 'local'));
   } finally {
     s.budget.give(held.bytes);
@@ -339,10 +343,8 @@ export function bodyAnswerer(api: Api, opts: Pick<HttpOptions, 'limits' | 'throt
 
 function handler(s: Served, tracker: ConnectionTracker, log: Log): http.RequestListener {
   return (req, res) => {
-    // a connection serving a call is never closed to make room for another
-    const leave = tracker.enter(req.socket);
-    res.once('close', leave);
-    handle(s, req, res).catch((e: unknown) => {
+    tracker.seen(req.socket);
+    handle(s, req, res, tracker).catch((e: unknown) => {
       log.error({ err: e }, 'request failed');
       if (!res.headersSent) sendReply(res, parseErrorReply(e));
       else res.destroy();
