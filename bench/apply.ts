@@ -30,7 +30,7 @@ import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { compile, vifPortName } from '../src/agent/compile.ts';
 import type { DesiredHost } from '../src/agent/desired.ts';
-import { bridgeFlows, cookieOf, flowText, type Flow } from '../src/agent/flows.ts';
+import { bridgeFlows, cookieOf, flowText, ovsTables, type Flow } from '../src/agent/ovsflows.ts';
 import { Agent, type SwitchBackend } from '../src/agent/agent.ts';
 import { OvsBackend } from '../src/agent/ovs.ts';
 import { setRootPassword } from '../src/api/sessions.ts';
@@ -204,7 +204,7 @@ async function main(): Promise<void> {
   for (const c of configs) {
     setAddresses(c.v4, c.v6);
     const desired = compile(d.db, host);
-    const flows = desired.flows[BR];
+    const flows = ovsTables(desired).flows[BR];
     const perVif = flows.filter((f) => f.cookie === cookieOf(vifs[0].rec.uuid as string)).length;
     const namesFile = join(work, `table-${c.v4}-${c.v6}.flows`);
     const numbersFile = join(work, `table-${c.v4}-${c.v6}.numbered.flows`);
@@ -220,10 +220,11 @@ async function main(): Promise<void> {
         if (way === 'poolnet') {
           // the running agent's pass: its backend knows the switch, whose table has no VIF flows yet
           // (the other ways wrote the switch behind its back: its drift check notices)
-          const unlocked = asBench({ ...desired, flows: { [BR]: bridgeFlows([], desired.bridges.find((x) => x.name === BR)?.ports ?? []) } });
+          const unlocked = asBench(desired);
+          const noVifFlows = { flows: { [BR]: bridgeFlows([], desired.bridges.find((x) => x.name === BR)?.ports ?? []) }, meters: {} };
           await reset();
           await running.drift(unlocked);
-          await running.apply(unlocked);
+          await running.apply(unlocked, noVifFlows);
           const a = now();
           const want = compile(d.db, host);
           const b = now();
@@ -294,7 +295,7 @@ async function main(): Promise<void> {
   /** The victim's next ipv4_allowed: alternates, so that every run is a real change. */
   const nextV4 = () => (++flip % 2 ? [ipv4Of(victimIdx, 0, 172), ipv4Of(victimIdx, 1, 172)] : [ipv4Of(victimIdx, 0), ipv4Of(victimIdx, 1)]);
   const setVictim = (v4: string[]) => d.db.transact((tx) => tx.update(victim.ref, { ipv4_allowed: v4 }));
-  const vifFlowsOf = (x: DesiredHost, cookie: string): Flow[] => x.flows[BR].filter((f) => f.cookie === cookie);
+  const vifFlowsOf = (x: DesiredHost, cookie: string): Flow[] => ovsTables(x).flows[BR].filter((f) => f.cookie === cookie);
   const victimFlows = vifFlowsOf(compile(d.db, host), vCookie).length;
 
   /** The flows of one cookie in the switch: each flow's text without statistics -> its age in seconds. */
@@ -369,7 +370,7 @@ async function main(): Promise<void> {
       await checked(`bare replace-flows (${key})`, async (v4) => {
         setVictim(v4);
         const file = join(work, 'changed.flows');
-        writeFileSync(file, text(compile(d.db, host).flows[BR] as Flow[]));
+        writeFileSync(file, text(ovsTables(compile(d.db, host)).flows[BR] as Flow[]));
         const a = now();
         await run('ovs-ofctl', [...args, file]);
         push(key, now() - a);
@@ -394,7 +395,7 @@ async function main(): Promise<void> {
   const sb: SwitchBackend = {
     apply: async (desired) => {
       const r = await be.apply(asBench(desired));
-      if (r.flowBridges.includes(BR)) onApplied?.(now());
+      if (r.filterBridges.includes(BR)) onApplied?.(now());
       return r;
     },
     close: () => {},

@@ -1,17 +1,18 @@
 // compile(db, host) is pure: the same database gives the same desired state. A golden file pins
 // a host with a LACP bond, a VLAN, a private network, a locked and rate-limited VIF and a
-// disabled one (uuids, cookies, keys and meter ids, which derive from random uuids, normalised).
+// disabled one (uuids, cookies, keys and meter ids, which derive from random uuids, normalised);
+// a second pins the OpenFlow tables and meters the Open vSwitch backend makes of it.
 
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { compile } from '../src/agent/compile.ts';
+import { ovsTables } from '../src/agent/ovsflows.ts';
 import { call, login, startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
 
-/** Replace what derives from random uuids by stable names, in order of appearance. */
-function normalise(v: unknown): string {
+/** Replace what derives from random uuids by stable names, in order of appearance (`names` carries them from one text to the next). */
+function normalise(v: unknown, names = new Map<string, string>()): string {
   let text = JSON.stringify(v, null, 2);
-  const names = new Map<string, string>();
   const name = (kind: string, x: string) => { if (!names.has(x)) names.set(x, `<${kind}${[...names.values()].filter((n) => n.startsWith(`<${kind}`)).length + 1}>`); return names.get(x)!; };
   text = text.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, (u) => name('uuid', u));
   text = text.replace(/0x[0-9a-f]{9,16}/g, (c) => name('cookie', c));
@@ -54,11 +55,17 @@ describe('compile', () => {
 
   const host = () => [...d.db.all('host')][0].ref;
 
-  it('matches the golden desired state', () => {
-    const text = normalise(compile(d.db, host()));
-    const file = new URL('./golden/compile-host.json', import.meta.url);
+  const golden = (name: string, text: string) => {
+    const file = new URL(`./golden/${name}`, import.meta.url);
     if (process.env.UPDATE_GOLDEN) writeFileSync(file, text);
     assert.equal(text, readFileSync(file, 'utf8'));
+  };
+
+  it('matches the golden desired state, and its OpenFlow tables and meters theirs', () => {
+    const desired = compile(d.db, host());
+    const names = new Map<string, string>();
+    golden('compile-host.json', normalise(desired, names));
+    golden('compile-host-ovs.json', normalise(ovsTables(desired), names));
   });
 
   it('is pure: the same database gives the same state, and reading it changes nothing', () => {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { PortSpec } from '../src/agent/desired.ts';
-import { bridgeFlows, cookieOf, flowText, meterKbits, UNTAGGED, vifFlows, type VifLock } from '../src/agent/flows.ts';
+import { bridgeFlows, cookieOf, flowText, meterKbits, UNTAGGED, vifFlows, type VifLock } from '../src/agent/ovsflows.ts';
 
 const LOCKED: VifLock = { port: 'vif1.0', vifUuid: '11111111-1111-1111-1111-111111111111', mac: '02:AA:00:00:00:01', mode: 'locked', ipv4: ['10.0.0.5', '10.1.0.0/24'], ipv6: ['fd00::5'], meter: 3 };
 const DISABLED: VifLock = { port: 'vif2.0', vifUuid: '22222222-2222-2222-2222-222222222222', mac: '02:aa:00:00:00:02', mode: 'disabled', ipv4: [], ipv6: [] };

@@ -17,7 +17,7 @@ import fc from 'fast-check';
 import { compile } from '../src/agent/compile.ts';
 import { isTextIfName, meterText, switchFit, switchProblems } from '../src/agent/checked.ts';
 import type { DesiredHost, PortSpec } from '../src/agent/desired.ts';
-import { bridgeFlows, flowText, type Flow, type VifLock } from '../src/agent/flows.ts';
+import { bridgeFlows, flowText, ovsTables, type Flow, type VifLock } from '../src/agent/ovsflows.ts';
 import { fullScript, nftState } from '../src/agent/bridgerules.ts';
 import { hostOsCommands, resolvConf, type IpAddr } from '../src/agent/hostos.ts';
 import { LinuxBridgeBackend, plan } from '../src/agent/linuxbridge.ts';
@@ -173,13 +173,14 @@ describe('compile and the text builders on hostile database contents', () => {
     if (!past) assert.deepEqual(switchProblems(desired), [], 'compile and the OVSDB check agree');
     const fit = switchFit(desired);
     needle(JSON.stringify(fit.bridges), 'the OVSDB rows');
-    for (const ms of Object.values(desired.meters)) for (const m of ms) {
+    const tables = ovsTables(desired);
+    for (const ms of Object.values(tables.meters)) for (const m of ms) {
       const text = meterText(m.id, m.kbits, meterBurstKbits(m.kbits));
       if (!past) assert.ok(text, `meter ${JSON.stringify(m)} fits OpenFlow`);
       if (text) assert.match(text, /^meter=\d+,kbps,burst,band=type=drop,rate=\d+,burst_size=\d+$/);
     }
     for (const b of fit.bridges) {
-      const flows = past ? bridgeFlows(locksOf(b.ports), b.ports) : desired.flows[b.name] ?? [];
+      const flows = past ? bridgeFlows(locksOf(b.ports), b.ports) : tables.flows[b.name] ?? [];
       if (hasOfctl) { await parseFlows(numbered(flows), work); n++; }
     }
     // the Linux bridge: nftables table and link lines

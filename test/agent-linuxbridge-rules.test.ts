@@ -119,7 +119,7 @@ describe('Linux bridge plan (pure)', () => {
 
   const vif = (name: string, extra: Partial<PortSpec> = {}): PortSpec => ({ name, kind: 'vif', interfaces: [name], type: '', lock: { mode: 'unlocked', mac: '02:00:00:00:00:01', ipv4: [], ipv6: [] }, ...extra });
   const desired: DesiredHost = {
-    hostname: 'h', interfaces: [], flows: {}, meters: {}, devices: [],
+    hostname: 'h', interfaces: [], devices: [],
     bridges: [
       { name: 'xenbr0', mac: '02:00:00:00:01:00', mcastSnooping: false, externalIds: {}, ports: [
         { name: 'eth0', kind: 'uplink', interfaces: ['eth0'], type: '' },

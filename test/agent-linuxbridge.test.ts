@@ -120,7 +120,7 @@ describe('Linux bridge backend', { skip }, () => {
     const r = await apply();
     assert.equal(r.nftRuns, 1, 'one nft transaction for three VIFs');
     assert.deepEqual(r.filterPorts, ['vif1.0', 'vif2.0', 'vif3.0']);
-    assert.deepEqual(r.flowBridges, [bridge]);
+    assert.deepEqual(r.filterBridges, [bridge]);
     const [a, b, attacker] = vms;
     a.exec('ip', ['neigh', 'flush', 'all']);
     assert.ok(reach(a, IP(2)), 'legitimate ping between locked VIFs');

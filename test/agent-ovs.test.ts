@@ -29,7 +29,7 @@ describe('Open vSwitch backend', { skip }, () => {
 
   it('creates a bridge per attached NIC, with the NIC as its uplink', async () => {
     const r = await apply();
-    assert.ok(r.ovsdbChanges > 0);
+    assert.ok(r.switchChanges > 0);
     assert.deepEqual(sw.vsctl('list-br').trim().split('\n'), ['xenbr0', 'xenbr1', 'xenbr2']);
     assert.deepEqual(sw.vsctl('list-ports', 'xenbr1').trim().split('\n'), ['eth1']);
     assert.equal(sw.vsctl('get', 'bridge', 'xenbr0', 'datapath_type').trim(), 'netdev');
@@ -38,8 +38,8 @@ describe('Open vSwitch backend', { skip }, () => {
 
   it('changes nothing when applied again', async () => {
     const r = await apply();
-    assert.equal(r.ovsdbChanges, 0);
-    assert.deepEqual(r.flowBridges, []);
+    assert.equal(r.switchChanges, 0);
+    assert.deepEqual(r.filterBridges, []);
   });
 
   it('turns a bond into one OVS bond port and removes the members\' own bridges', async () => {
@@ -54,7 +54,7 @@ describe('Open vSwitch backend', { skip }, () => {
     assert.equal(sw.vsctl('get', 'port', 'bond0', 'lacp').trim(), 'active');
     assert.equal(sw.vsctl('get', 'port', 'bond0', 'other_config:lacp-time').trim().replace(/"/g, ''), 'fast');
     assert.deepEqual(JSON.parse(sw.vsctl('--format=json', '--columns=name', 'find', 'interface', 'name=eth1')).data.length, 1);
-    assert.equal((await apply()).ovsdbChanges, 0);
+    assert.equal((await apply()).switchChanges, 0);
   });
 
   it('puts a VLAN network on its parent bridge as a fake bridge with the tag', async () => {
@@ -64,7 +64,7 @@ describe('Open vSwitch backend', { skip }, () => {
     assert.ok(sw.vsctl('list-br').includes('xapi1'));
     assert.equal(sw.vsctl('br-to-parent', 'xapi1').trim(), 'xenbr0');
     assert.equal(sw.vsctl('br-to-vlan', 'xapi1').trim(), '100');
-    assert.equal((await apply()).ovsdbChanges, 0);
+    assert.equal((await apply()).switchChanges, 0);
   });
 
   it('removes what the database no longer has, and leaves bridges it did not make alone', async () => {

@@ -42,11 +42,11 @@ describe('effective locking mode', () => {
         vif = makeVif(tx, { VM: vm, network: net, currently_attached: true, locking_mode: 'network_default' });
       });
       const agentOnBridge = () => compile(db, host).bridges.flatMap((b) => b.ports).some((p) => p.name === 'vif3.0');
-      assert.equal(opsLockingMode(db, db.get(vif)!), 'unlocked');
+      assert.equal(opsLockingMode(db, db.get(vif)! as Parameters<typeof opsLockingMode>[1]), 'unlocked');
       assert.ok(agentOnBridge(), 'an unlocked VIF is on the bridge');
       // past the API (which refuses it): a replica or an older database
       db.transact((tx) => tx.update(net, { default_locking_mode: 'locked' }));
-      assert.equal(opsLockingMode(db, db.get(vif)!), 'disabled', 'ops (before: unlocked, the disagreement)');
+      assert.equal(opsLockingMode(db, db.get(vif)! as Parameters<typeof opsLockingMode>[1]), 'disabled', 'ops (before: unlocked, the disagreement)');
       const desired = compile(db, host);
       assert.ok(!agentOnBridge(), 'the agent: off the switch');
       assert.deepEqual(desired.detachedVifs, ['vif3.0']);

@@ -22,7 +22,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { cookieOf, QUARANTINE_PRIORITY } from '../src/agent/flows.ts';
+import { cookieOf, QUARANTINE_PRIORITY } from '../src/agent/ovsflows.ts';
 import type { LabVm } from '../src/lab/lab.ts';
 import { ovsLayout } from '../src/lab/ovsns.ts';
 import { startLab, type TestLab } from './helpers/lab.ts';
@@ -57,6 +57,7 @@ while True:
     except OSError:
         pass
 `;
+import type { BackendName } from '../src/domain/backend.ts';
 
 /** tcpdump that keeps its lines as they come (the shared Capture hands them over only at the end). */
 class Tap {
@@ -91,7 +92,7 @@ function longestGap(lines: readonly string[]): number {
   return Math.round(Math.max(0, ...at.slice(1).map((x, i) => x - at[i])));
 }
 
-function suite(stack: 'openvswitch' | 'bridge'): void {
+function suite(stack: BackendName): void {
   const name = stack === 'openvswitch' ? 'Open vSwitch' : 'Linux bridge + nftables';
   describe(`a locked VIF is never forwarded unfiltered (${name})`, { skip: poolLabSkip(), timeout: 600_000 }, () => {
     let t: TestLab;

@@ -10,7 +10,7 @@ import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:chil
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { cookieOf, vifFlows } from '../src/agent/flows.ts';
+import { cookieOf, vifFlows } from '../src/agent/ovsflows.ts';
 import type { LabVm } from '../src/lab/lab.ts';
 import { labSkip, startLab, type TestLab } from './helpers/lab.ts';
 import { run, sleep, until } from './helpers/pool-lab.ts';

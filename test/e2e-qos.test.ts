@@ -5,14 +5,14 @@
 // Units: `kbps` is kilobytes per second of what the VM sends, and poolnet's kilobyte is xapi's:
 // 1024 bytes (xenopsd gives netback `kbps * 1024` bytes per second). kbps=100 is 102,400 B/s,
 // 819.2 kbit/s; the switch's OpenFlow meter (which counts kilobits of 1000 bits) gets
-// rate=819 (meterKbits in src/agent/flows.ts). iperf3 counts TCP payload, and the meter whole
+// rate=819 (meterKbits in src/agent/ovsflows.ts). iperf3 counts TCP payload, and the meter whole
 // frames: a full-size frame carries 1448 bytes of payload in 1514, so goodput can reach about
 // 96% of the rate; the bounds (at most +20%, at least half) are taken around the configured rate itself.
 
 import assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { meterKbits } from '../src/agent/flows.ts';
+import { meterKbits } from '../src/agent/ovsflows.ts';
 import { labSkip, startLab, type TestLab } from './helpers/lab.ts';
 
 const SERVER = '10.77.0.1'; // the fabric's own address on the management network

@@ -16,7 +16,7 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { cookieOf } from '../src/agent/flows.ts';
+import { cookieOf } from '../src/agent/ovsflows.ts';
 import { probeKernel } from '../src/agent/linuxbridge.ts';
 import type { LabVm } from '../src/lab/lab.ts';
 import { startLab, type TestLab } from './helpers/lab.ts';
@@ -52,12 +52,13 @@ sendp(frames * 3, iface='eth0', inter=0.01)
 sendp([Ether(src=me, dst=v2_mac) / IP(src=my_ip, dst=v2_ip) / ICMP(id=${CONTROL_ID}, seq=i) / b'poolnet-control' for i in range(5)], iface='eth0', inter=0.02)
 sendp([Ether(src=me, dst=v2_mac) / Dot1Q(vlan=0, prio=5) / IP(src=my_ip, dst=v2_ip) / ICMP(id=${PRIORITY_ID}, seq=i) / b'poolnet-priority' for i in range(3)], iface='eth0', inter=0.02)
 `;
+import type { BackendName } from '../src/domain/backend.ts';
 
 /** tcpdump lines that are vm1's attack frames (by ICMP id or the tagged ARP) or carry a VLAN header. */
 const attackLines = (lines: string[], v3ip: string) =>
   lines.filter((l) => ATTACK_IDS.some((id) => l.includes(`id ${id},`)) || l.includes(`who-has ${v3ip} `) || /\bvlan \d+/.test(l) || l.includes('802.1Q'));
 
-function suite(stack: 'openvswitch' | 'bridge'): void {
+function suite(stack: BackendName): void {
   describe(`VLAN isolation of VIF ports (${stack === 'openvswitch' ? 'Open vSwitch' : 'Linux bridge + nftables'})`, { skip: poolLabSkip(), timeout: 600_000 }, () => {
     let t: TestLab;
     let s: string;

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { HostFacts } from '../src/db/init.ts';
 import { call, failure, login, startTestDaemon, ROOT_PASSWORD, type TestDaemon } from './helpers/daemon.ts';
+import type { BackendName } from '../src/domain/backend.ts';
 
 const facts = (n: number): HostFacts => ({
   hostname: `host${n}`,
@@ -32,7 +33,7 @@ function loopbackAddress(d: TestDaemon): void {
 
 describe('pool', () => {
   const daemons: TestDaemon[] = [];
-  const start = async (n: number, backend?: 'openvswitch' | 'bridge') => {
+  const start = async (n: number, backend?: BackendName) => {
     const d = await startTestDaemon({ facts: facts(n), backend, masterTimeoutMs: 1500 });
     loopbackAddress(d);
     daemons.push(d);

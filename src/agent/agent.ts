@@ -11,22 +11,9 @@ import { compile, newRejectionAlerts, type RejectionAlert } from './compile.ts';
 import { raiseAlert } from '../ops/message.ts';
 import type { DesiredHost } from './desired.ts';
 import type { HostOs } from './hostos.ts';
+import type { RefusedFilter, SwitchBackend } from './switch.ts';
 
-export interface SwitchBackend {
-  apply(desired: DesiredHost): Promise<{
-    ovsdbChanges: number; flowBridges: readonly string[]; meterChanges: number;
-    /** VIF ports whose filter the switch refused: they pass nothing until it takes them (the rest was applied). */
-    refused?: readonly RefusedFilter[];
-  }>;
-  /** Bridges whose flow table differs from the desired one (drift), without changing anything. */
-  drift?(desired: DesiredHost): Promise<string[]>;
-  bondLinksUp?(port: string): Promise<number | undefined>;
-  /** Call `changed` when the switch lost state behind the agent's back (a restarted ovs-vswitchd). */
-  watch?(changed: () => void): void;
-  close(): void;
-}
-
-export interface RefusedFilter { readonly bridge: string; readonly port: string; readonly reason: string }
+export type { RefusedFilter, SwitchBackend } from './switch.ts';
 
 /** The pool message raised for a VIF whose filter the switch refused. */
 export const VIF_FILTER_REFUSED = 'VIF_FILTER_REFUSED';
@@ -114,10 +101,10 @@ export class Agent {
         if (!r) return;
         this.passes++;
         this.lastError = undefined;
-        if (reason === 'timer' && (r.ovsdbChanges > 0 || drifted.length > 0 || r.flowBridges.length > 0)) {
-          this.log.warn({ ovsdbChanges: r.ovsdbChanges, flowBridges: [...new Set([...drifted, ...r.flowBridges])] }, 'the switch had drifted from the database; repaired');
-        } else if (r.ovsdbChanges || r.flowBridges.length || r.meterChanges || osChanges) {
-          this.log.info({ ovsdbChanges: r.ovsdbChanges, flowBridges: r.flowBridges, meters: r.meterChanges, os: osChanges }, 'reconciled');
+        if (reason === 'timer' && (r.switchChanges > 0 || drifted.length > 0 || r.filterBridges.length > 0)) {
+          this.log.warn({ switchChanges: r.switchChanges, filterBridges: [...new Set([...drifted, ...r.filterBridges])] }, 'the switch had drifted from the database; repaired');
+        } else if (r.switchChanges || r.filterBridges.length || r.rateChanges || osChanges) {
+          this.log.info({ switchChanges: r.switchChanges, filterBridges: r.filterBridges, rates: r.rateChanges, os: osChanges }, 'reconciled');
         }
       } catch (e) {
         this.lastError = (e as Error).message;

@@ -4,7 +4,7 @@
 // (`iifname vmap @vifs`) jumps to one chain per locked or rate-limited VIF; each locked VIF has
 // two address sets (IPv4, IPv6 allowed). xapi's Linux-bridge rules (ebtables, FORWARD only) are
 // followed with these differences, each on purpose:
-//  - IPv6 is filtered per allowed address, like xapi's Open vSwitch table (src/agent/flows.ts):
+//  - IPv6 is filtered per allowed address, like xapi's Open vSwitch table (src/agent/ovsflows.ts):
 //    ebtables could not, so xapi let all IPv6 through as soon as one address was listed.
 //    Neighbour solicitations/advertisements must come from an allowed address and carry no
 //    link-layer option other than the VIF's MAC; advertisements may only claim an allowed
@@ -150,7 +150,7 @@ export function chainOf(port: string): string {
  */
 export const LIMIT_BURST_BYTES = 65536;
 
-/** The API's kbps are KiB/s, as xapi hands netback `kbps * 1024` bytes/s (see meterKbits in flows.ts). */
+/** The API's kbps are KiB/s, as xapi hands netback `kbps * 1024` bytes/s (src/domain/qos.ts; meterKbits in ovsflows.ts). */
 const limitRule = (kBps: number): string => `limit rate over ${kBps * 1024} bytes/second burst ${LIMIT_BURST_BYTES} bytes drop`;
 
 /** The rules of a locked VIF's chain (sets S4/S6 hold its allowed addresses). */

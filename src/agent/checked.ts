@@ -132,7 +132,7 @@ export function oneLine(s: string, field = 'line'): string {
   return s;
 }
 
-/** The values of a VIF's locking that go into OpenFlow or nftables text (flows.ts VifLock's fields). */
+/** The values of a VIF's locking that go into OpenFlow or nftables text (ovsflows.ts VifLock's fields). */
 export interface LockValues {
   readonly port: string;
   readonly mode: string;

@@ -19,8 +19,7 @@ import {
   asHostname, asIpv4, asIpv4Match, asIpv6, asIpv6Cidr, asIpv6Match, asMac, asMtu, asNameserver, asNetmask,
   asSearchDomain, asVlanTag, CheckError, intText, isTextIfName, isUuid, textChecks,
 } from './checked.ts';
-import { bridgeFlows, meterKbits, type VifLock } from './flows.ts';
-import type { BondSpec, BridgeSpec, DesiredHost, InterfaceSpec, MeterSpec, PortSpec, Rejection } from './desired.ts';
+import type { BondSpec, BridgeSpec, DesiredHost, InterfaceSpec, PortSpec, Rejection } from './desired.ts';
 
 type Reader = Pick<Database, 'get' | 'all' | 'referrers'>;
 
@@ -105,19 +104,6 @@ export function bondSpec(bond: Obj, master: Obj, rej: Rejections = new Rejection
     else otherConfig[key] = v;
   }
   return { mode: ovsMode, lacp, otherConfig, memberOtherConfig, updelay, downdelay };
-}
-
-/** A stable OpenFlow meter id per VIF (1..2^31), probing past collisions in uuid order. */
-export function meterIds(vifUuids: readonly string[]): Map<string, number> {
-  const out = new Map<string, number>();
-  const used = new Set<number>();
-  for (const u of [...vifUuids].sort()) {
-    let id = (createHash('sha256').update(u).digest().readUInt32BE(0) % 0x7ffffffe) + 1;
-    while (used.has(id)) id = (id % 0x7ffffffe) + 1;
-    used.add(id);
-    out.set(u, id);
-  }
-  return out;
 }
 
 /**
@@ -289,9 +275,7 @@ export function compile(db: Reader, hostRef: string): DesiredHost {
       else if (!isUuid(str(vm, 'uuid'))) rej.add(vm, 'uuid', vm.rec.uuid, 'its VIFs are left off the switch');
       return ok && isUuid(str(vm, 'uuid'));
     });
-  const locks = new Map<string, VifLock[]>();
-  const vifsByBridge = new Map<string, string[]>();
-  const pending: { bridge: string; port: PortSpec; lock: VifLock; uuid: string; rate?: number }[] = [];
+  const pending: { bridge: string; port: PortSpec }[] = [];
   const detachedVifs: string[] = [];
   const OFF = 'the VIF is left off the switch (it passes nothing)';
   for (const vm of vms.sort((a, b) => (a.rec.domid as number) - (b.rec.domid as number))) {
@@ -332,25 +316,15 @@ export function compile(db: Reader, hostRef: string): DesiredHost {
       const mtu = (ownMtu !== undefined && ownMtu !== '' ? rej.take(vif, 'other_config:mtu', intText(ownMtu) ?? ownMtu, asMtu, 'the network\'s MTU is used') : undefined) ?? netMtu(net);
       const rate = vifRate(vif, rej);
       pending.push({
-        bridge: where.bridge, uuid: str(vif, 'uuid'), rate,
+        bridge: where.bridge,
         port: { name, kind: 'vif', interfaces: [name], type: '', tag: where.tag, trunks: trunks.length ? trunks as number[] : undefined, mtu,
           externalIds: { 'xs-vif-uuid': str(vif, 'uuid'), 'xs-vm-uuid': str(vm, 'uuid'), 'xs-network-uuid': str(net, 'uuid'), 'attached-mac': mac },
-          lock: { mode, mac, ipv4, ipv6 }, rateKbps: rate },
-        lock: { port: name, vifUuid: str(vif, 'uuid'), mac, mode, ipv4, ipv6 },
+          vifUuid: str(vif, 'uuid'), lock: { mode, mac, ipv4, ipv6 }, rateKbps: rate },
       });
     }
   }
-  const meters: Record<string, MeterSpec[]> = {};
-  for (const v of pending) vifsByBridge.set(v.bridge, [...(vifsByBridge.get(v.bridge) ?? []), v.uuid]);
-  const ids = new Map<string, Map<string, number>>([...vifsByBridge].map(([b, us]) => [b, meterIds(us)]));
-  for (const v of pending) {
-    const meter = v.rate ? ids.get(v.bridge)!.get(v.uuid)! : undefined;
-    if (meter) (meters[v.bridge] ??= []).push({ id: meter, kbits: meterKbits(v.rate!), vif: v.uuid });
-    bridges.get(v.bridge)!.ports.push(v.port);
-    const l = locks.get(v.bridge) ?? [];
-    l.push({ ...v.lock, meter });
-    locks.set(v.bridge, l);
-  }
+  // after every uplink, VLAN and tunnel port of the bridge
+  for (const v of pending) bridges.get(v.bridge)!.ports.push(v.port);
 
   // 4. addresses: on the bridge device of each PIF with an IP configuration (management first)
   let defaultRoute: DesiredHost['defaultRoute'];
@@ -379,9 +353,8 @@ export function compile(db: Reader, hostRef: string): DesiredHost {
     name: b.name, mac: b.mac, ports: b.ports, externalIds: { 'xs-network-uuids': b.networkUuids.join(';') },
     mcastSnooping: pool?.rec.igmp_snooping_enabled === true,
   }));
-  const flows = Object.fromEntries(bridgeList.map((b) => [b.name, bridgeFlows(locks.get(b.name) ?? [], b.ports)]));
   return {
-    hostname, bridges: bridgeList, interfaces, defaultRoute, dns, flows, meters, devices, detachedVifs,
+    hostname, bridges: bridgeList, interfaces, defaultRoute, dns, devices, detachedVifs,
     ...(frozenDevices.length ? { frozenDevices } : {}), ...(rej.list.length ? { rejected: rej.list } : {}),
   };
 }

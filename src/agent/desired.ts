@@ -1,7 +1,9 @@
 // The desired state of one host's networking, as plain data: what compile() produces and
-// what the backends realise.
+// what the backends realise. Backend-neutral: bridges, ports and their VLAN mode, VIF locks and
+// rates, tunnels, addresses. Each backend turns it into its own language: OpenFlow tables and
+// meters (ovsflows.ts, the Open vSwitch backend), nftables and tc (bridgerules.ts, the Linux bridge).
 
-import type { Flow } from './flows.ts';
+import type { LockingMode } from '../domain/locking.ts';
 
 export interface BondSpec {
   readonly mode: 'balance-slb' | 'active-backup' | 'balance-tcp';
@@ -31,16 +33,18 @@ export interface PortSpec {
   readonly mac?: string;
   readonly mtu?: number;
   readonly externalIds?: Readonly<Record<string, string>>;
-  /** VIF ports: the effective locking (the Linux bridge backend builds its nftables rules from it; OVS uses `flows`). */
+  /** VIF ports: the VIF's uuid. */
+  readonly vifUuid?: string;
+  /** VIF ports: the effective locking (OpenFlow flows on Open vSwitch, nftables rules on the Linux bridge). */
   readonly lock?: VifLockSpec;
-  /** VIF ports: rate limit of what the VM sends, in KiB/s (the API's `kbps`, see meterKbits). */
+  /** VIF ports: rate limit of what the VM sends, in KiB/s (the API's `kbps`, src/domain/qos.ts). */
   readonly rateKbps?: number;
   /** Tunnel ports: OVS `protected`, no forwarding between them (a private network's split horizon). */
   readonly protected?: boolean;
 }
 
 export interface VifLockSpec {
-  readonly mode: 'locked' | 'unlocked' | 'disabled';
+  readonly mode: LockingMode;
   readonly mac: string;
   readonly ipv4: readonly string[];
   readonly ipv6: readonly string[];
@@ -78,12 +82,6 @@ export interface InterfaceSpec {
   readonly management: boolean;
 }
 
-export interface MeterSpec {
-  readonly id: number;
-  readonly kbits: number;
-  readonly vif: string;
-}
-
 /**
  * An object (or one value of it) that compile() left out because a value failed its re-check.
  * The agent turns each into a pool message, once.
@@ -108,9 +106,6 @@ export interface DesiredHost {
   /** The device that carries the default route, and through which gateway. */
   readonly defaultRoute?: { readonly device: string; readonly gateway: string };
   readonly dns?: { readonly nameservers: readonly string[]; readonly search: readonly string[] };
-  /** Per real bridge: the whole OpenFlow table. */
-  readonly flows: Readonly<Record<string, readonly Flow[]>>;
-  readonly meters: Readonly<Record<string, readonly MeterSpec[]>>;
   /** Physical devices and the MTU they should carry. */
   readonly devices: readonly { readonly name: string; readonly mtu: number }[];
   /**

@@ -20,6 +20,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { changedPorts, deltaScript, fullScript, nftState, summarize, summarizeListing, TABLE, type NftState, type VifFilter } from './bridgerules.ts';
 import type { BondSpec, DesiredHost } from './desired.ts';
+import type { ApplyReport } from './switch.ts';
 import { isOneLine, switchFit, switchProblems } from './checked.ts';
 
 const run = promisify(execFile);
@@ -44,13 +45,7 @@ export interface LinuxBridgeOptions {
   readonly log?: { info: (o: object, m?: string) => void; warn: (o: object, m?: string) => void };
 }
 
-export interface LinuxBridgeReport {
-  /** Link changes (named as the OVS backend's report, so that both fit the agent). */
-  readonly ovsdbChanges: number;
-  /** Bridges whose VIF filtering changed. */
-  readonly flowBridges: readonly string[];
-  /** QoS changes (tc policers; nftables limits count in flowBridges). */
-  readonly meterChanges: number;
+export interface LinuxBridgeReport extends ApplyReport {
   readonly linkChanges: number;
   /** nft processes run (0 or 1; 2 only when a difference failed and the whole table was rewritten). */
   readonly nftRuns: number;
@@ -280,8 +275,8 @@ export class LinuxBridgeBackend {
     errors.push(...await this.batch('ip', cmds));
     const qos = f.police ? await this.applyPolicers(p.tcRates, f.police, errors) : 0;
     const report: LinuxBridgeReport = {
-      ovsdbChanges: cmds.length, linkChanges: cmds.length, meterChanges: qos, nftRuns: nft?.runs ?? 1, filterPorts: nft?.ports ?? [],
-      flowBridges: [...new Set((nft?.ports ?? []).map((x) => p.vifBridge.get(x)).filter((x): x is string => !!x))].sort(),
+      switchChanges: cmds.length, linkChanges: cmds.length, rateChanges: qos, nftRuns: nft?.runs ?? 1, filterPorts: nft?.ports ?? [],
+      filterBridges: [...new Set((nft?.ports ?? []).map((x) => p.vifBridge.get(x)).filter((x): x is string => !!x))].sort(),
       unrealisable: [...p.unrealisable, ...state.rejected], missing, qos: f.police ? 'tc' : 'nftables',
     };
     const unrealisable = JSON.stringify(report.unrealisable);

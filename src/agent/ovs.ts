@@ -8,8 +8,9 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { meterText, switchFit } from './checked.ts';
-import type { BridgeSpec, DesiredHost, MeterSpec, PortSpec } from './desired.ts';
-import { cookieOf, flowText, QUARANTINE_PRIORITY, type Flow } from './flows.ts';
+import type { BridgeSpec, DesiredHost, PortSpec } from './desired.ts';
+import { cookieOf, flowText, ovsTables, QUARANTINE_PRIORITY, type Flow, type MeterSpec, type OvsTables } from './ovsflows.ts';
+import type { ApplyReport, RefusedFilter } from './switch.ts';
 import { OvsdbClient, mapOf, ovsMap, setMembers, type Operation, type OvsdbValue, type Row } from './ovsdb.ts';
 
 const run = promisify(execFile);
@@ -114,15 +115,6 @@ function canonical(v: OvsdbValue | undefined): unknown {
 /** Whether an existing row differs from the columns poolnet wants in it. */
 function differs(row: Row, cols: Row): boolean {
   return Object.entries(cols).some(([k, v]) => !same(canonical(row[k]), canonical(v)));
-}
-
-export interface ApplyReport {
-  /** OVSDB operations needed (0: the switch already matched). */
-  readonly ovsdbChanges: number;
-  readonly flowBridges: readonly string[];
-  readonly meterChanges: number;
-  /** VIFs whose flows the switch refused (each bridge's other VIFs were applied): they drop everything. */
-  readonly refused: readonly RefusedVif[];
 }
 
 /**
@@ -245,7 +237,7 @@ function withTestDamage(flows: readonly Flow[]): readonly Flow[] {
 interface Refusal { readonly text: string; readonly port: string; readonly reason: string }
 
 /** A VIF whose filter is not installed: its port drops everything until the switch takes its flows. */
-export interface RefusedVif { readonly bridge: string; readonly port: string; readonly reason: string }
+export type RefusedVif = RefusedFilter;
 
 /** The Interface columns applySwitch reads (the monitor also follows ofport, for port numbers). */
 const IFACE_COLUMNS = ['name', 'type', 'options', 'other_config', 'external_ids', 'mtu_request', 'error'];
@@ -571,13 +563,13 @@ export class OvsBackend {
    * table poolnet wrote before gets only the flows of the cookies that changed (a VIF each), in one
    * bundle; otherwise, or when most changed, its whole table is replaced in one bundle.
    */
-  async applyFlows(desired: DesiredHost): Promise<{ bridges: string[]; meters: number; refused: RefusedVif[] }> {
+  async applyFlows(desired: DesiredHost, tables: OvsTables = ovsTables(desired)): Promise<{ bridges: string[]; meters: number; refused: RefusedVif[] }> {
     const changed: string[] = [];
     const failed: string[] = [];
     let meterOps = 0;
     for (const b of desired.bridges) {
       // one bridge that cannot be written (its cache is dropped: it is rewritten whole next time) holds up no other
-      try { meterOps += await this.applyBridgeFlows(desired, b.name, changed); } catch (e) { failed.push(`${b.name}: ${(e as Error).message.trim().slice(0, 300)}`); }
+      try { meterOps += await this.applyBridgeFlows(tables, b.name, changed); } catch (e) { failed.push(`${b.name}: ${(e as Error).message.trim().slice(0, 300)}`); }
     }
     for (const name of this.refusals.keys()) if (!desired.bridges.some((b) => b.name === name)) this.refusals.delete(name);
     if (failed.length) throw new Error(`flow tables not written: ${failed.join('; ')}`);
@@ -585,10 +577,10 @@ export class OvsBackend {
   }
 
   /** applyFlows for one bridge; returns the meter operations. */
-  private async applyBridgeFlows(desired: DesiredHost, bridge: string, changed: string[]): Promise<number> {
+  private async applyBridgeFlows(tables: OvsTables, bridge: string, changed: string[]): Promise<number> {
     let meterOps = 0;
-    const flows = withTestDamage(desired.flows[bridge] ?? []);
-    const meters = desired.meters[bridge] ?? [];
+    const flows = withTestDamage(tables.flows[bridge] ?? []);
+    const meters = tables.meters[bridge] ?? [];
     const ports = await this.portNumbers(flows);
     const want = numberedByCookie(flows, ports);
     const refused = this.refusals.get(bridge) ?? new Map<string, Refusal>();
@@ -651,14 +643,14 @@ export class OvsBackend {
   }
 
   /** The whole reconcile against the switch. */
-  async apply(desired: DesiredHost): Promise<ApplyReport> {
+  async apply(desired: DesiredHost, tables: OvsTables = ovsTables(desired)): Promise<ApplyReport & { refused: readonly RefusedVif[] }> {
     // a refused OVSDB transaction (one bad value fails it whole) leaves the ports as they were:
     // their flows are still brought up to date, then the failure is raised
     let switchError: unknown;
-    const ovsdbChanges = await this.applySwitch(desired).catch((e: unknown) => { switchError = e; return 0; });
-    const f = await this.applyFlows(desired);
+    const switchChanges = await this.applySwitch(desired).catch((e: unknown) => { switchError = e; return 0; });
+    const f = await this.applyFlows(desired, tables);
     if (switchError !== undefined) throw switchError;
-    return { ovsdbChanges, flowBridges: f.bridges, meterChanges: f.meters, refused: f.refused };
+    return { switchChanges, filterBridges: f.bridges, rateChanges: f.meters, refused: f.refused };
   }
 
   /**

@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { Command, InvalidArgumentError } from 'commander';
 import { ServeError, startDaemon } from '../daemon/serve.ts';
 import { PRODUCT_VERSION } from '../db/init.ts';
+import { isBackendName } from '../domain/backend.ts';
 
 function port(v: string): number {
   const n = Number(v);
@@ -40,8 +41,8 @@ program.command('serve')
       const d = await startDaemon({
         dataDir: o.dataDir, bind: o.bind, insecureHttp: o.insecureHttp,
         port: o.port ?? (o.insecureHttp ? 80 : 443), rootPassword: process.env.POOLNET_ROOT_PASSWORD,
-        nics: o.nics?.split(',').filter(Boolean), backend: o.backend === 'bridge' ? 'bridge' : 'openvswitch', logLevel: o.logLevel,
-        switchBackend: o.switch === 'openvswitch' || o.switch === 'bridge' ? o.switch : 'none', ovsRunDir: o.ovsRundir,
+        nics: o.nics?.split(',').filter(Boolean), backend: isBackendName(o.backend) ? o.backend : 'openvswitch', logLevel: o.logLevel,
+        switchBackend: isBackendName(o.switch) ? o.switch : 'none', ovsRunDir: o.ovsRundir,
         datapath: o.datapath === 'system' ? 'system' : 'netdev', unixSocket: o.unixSocket, manageDns: o.manageDns, manageHostname: o.manageHostname, masterTimeoutMs: o.masterTimeout,
       });
       const scheme = d.fingerprint ? 'https' : 'http';
@@ -71,7 +72,7 @@ lab.command('up')
   .action(async (o: { hosts: number; nics: number; vms: number; stack: string; port: number; json: boolean }) => {
     const { passwordPath, up } = await import('../lab/lab.ts');
     const t0 = Date.now();
-    const state = await up({ hosts: Math.max(1, o.hosts), nics: Math.max(1, o.nics), vms: o.vms, stack: o.stack === 'bridge' ? 'bridge' : 'openvswitch', port: o.port },
+    const state = await up({ hosts: Math.max(1, o.hosts), nics: Math.max(1, o.nics), vms: o.vms, stack: isBackendName(o.stack) ? o.stack : 'openvswitch', port: o.port },
       (m) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}\n`));
     if (o.json) { process.stdout.write(JSON.stringify(state, null, 2) + '\n'); return; }
     process.stdout.write([

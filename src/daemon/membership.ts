@@ -23,6 +23,7 @@ import { raiseAlert } from '../ops/message.ts';
 import { forgetHost, joinIntroduce, syncNetworking, type HostInfo } from '../ops/pool_join.ts';
 import { managementPif, thePool } from '../ops/topology.ts';
 import { PeerCertificateMismatch, callPeer, peerFingerprint, type Peer } from './rpcclient.ts';
+import type { BackendName } from '../domain/backend.ts';
 
 /** Calls a member answers itself; everything else goes to the master (HOST_IS_SLAVE). */
 const MEMBER_CALLS = new Set([
@@ -46,7 +47,7 @@ export interface MembershipOptions {
   /** Talk plain HTTP to peers (tests on loopback only). */
   readonly insecurePeers: boolean;
   readonly facts: () => HostFacts;
-  readonly backend: 'openvswitch' | 'bridge';
+  readonly backend: BackendName;
   /** The SHA-256 fingerprint of this daemon's API certificate (none with insecurePeers). */
   readonly ownFingerprint?: string;
 }

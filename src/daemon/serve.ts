@@ -10,8 +10,9 @@ import { DEFAULT_THROTTLE, LoginThrottle, type ThrottlePolicy, type ThrottleStar
 import { configureSessions, type SessionPolicy } from '../api/session-policy.ts';
 import { Agent } from '../agent/agent.ts';
 import { HostOs } from '../agent/hostos.ts';
-import { LinuxBridgeBackend } from '../agent/linuxbridge.ts';
+import { BACKENDS } from '../agent/backends.ts';
 import { OvsBackend } from '../agent/ovs.ts';
+import type { BackendName } from '../domain/backend.ts';
 import { setRootPassword } from '../api/sessions.ts';
 import { failInterruptedTasks } from '../api/tasks.ts';
 import { discoverHost } from '../agent/discover.ts';
@@ -33,11 +34,11 @@ export interface ServeOptions {
   /** Only these devices are this host's NICs (default: discovered). */
   nics?: string[];
   facts?: HostFacts;
-  backend?: 'openvswitch' | 'bridge';
+  backend?: BackendName;
   logLevel?: string;
   logDestination?: number | string;
   /** The switch this daemon's agent drives; none: database only (tests of the API). */
-  switchBackend?: 'openvswitch' | 'bridge' | 'none';
+  switchBackend?: BackendName | 'none';
   /** Open vSwitch's run directory (db.sock, <bridge>.mgmt). */
   ovsRunDir?: string;
   datapath?: 'netdev' | 'system';
@@ -71,12 +72,10 @@ export interface Daemon {
 
 function startAgent(o: ServeOptions, db: Database, thisHost: () => string, log: pino.Logger, membership: Membership): Agent | undefined {
   if (!o.switchBackend || o.switchBackend === 'none') return undefined;
-  const runDir = o.ovsRunDir ?? '/var/run/openvswitch';
-  const sw = o.switchBackend === 'bridge'
-    ? new LinuxBridgeBackend({ log: log.child({ svc: 'linuxbridge' }) })
-    : new OvsBackend({ dbSocket: join(runDir, 'db.sock'), runDir, datapathType: o.datapath ?? 'netdev' });
-  // only the userspace datapath shows switch ports to the host kernel's stack
-  const os = new HostOs({ stateDir: o.dataDir, manageDns: o.manageDns ?? false, manageHostname: o.manageHostname ?? false, guardPorts: o.switchBackend === 'openvswitch' && (o.datapath ?? 'netdev') === 'netdev' });
+  const backend = BACKENDS[o.switchBackend];
+  const setup = { ovsRunDir: o.ovsRunDir ?? '/var/run/openvswitch', datapath: o.datapath ?? 'netdev', log };
+  const sw = backend.make(setup);
+  const os = new HostOs({ stateDir: o.dataDir, manageDns: o.manageDns ?? false, manageHostname: o.manageHostname ?? false, guardPorts: backend.portsInKernel(setup) });
   const agent = new Agent(db, thisHost, sw, os, log.child({ svc: 'agent' }), { intervalMs: o.agentIntervalMs ?? 10_000, debounceMs: 2 }, async (updates) => {
     if (membership.role === 'member') { await membership.callMaster('pool.replica_write', [updates]); return; }
     db.transact((tx) => { for (const [ref, patch] of updates) if (db.get(ref)) tx.update(ref, patch); });

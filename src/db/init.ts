@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { XapiError } from '../model/errors.ts';
 import { ROLES, ROLE_DESCRIPTIONS } from '../model/roles.ts';
 import type { Database, Txn } from './database.ts';
+import type { BackendName } from '../domain/backend.ts';
 
 export interface NicFacts {
   readonly device: string;
@@ -68,7 +69,7 @@ export function introducePhysical(tx: Txn, host: string, nic: NicFacts, opts: { 
   });
 }
 
-export function initialise(db: Database, facts: HostFacts, opts: { backend: 'openvswitch' | 'bridge' }): void {
+export function initialise(db: Database, facts: HostFacts, opts: { backend: BackendName }): void {
   db.transact((tx) => {
     for (const r of ROLES) tx.create('role', { name_label: r, name_description: ROLE_DESCRIPTIONS[r], subroles: [], is_internal: false });
     const host = tx.create('host', {

@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { guardRuleset } from '../agent/kernelguard.ts';
 import { createOvsDb, initOvsDb, ovsLayout, waitForPath } from './ovsns.ts';
+import type { BackendName } from '../domain/backend.ts';
 
 export const LAB_DIR = process.env.POOLNET_LAB_DIR ?? '/run/poolnet-lab';
 // tests run labs of their own beside a user's: another prefix and directory keep them apart
@@ -27,11 +28,11 @@ export const hostIp = (i: number) => `${MGMT_NET}.${10 + i}`;
 export const vmIp = (j: number) => `${MGMT_NET}.${100 + j}`;
 
 export interface LabVm { name: string; ns: string; host: string; uuid: string; vif: string; mac: string; ip: string; port: string }
-export interface LabHost { name: string; ns: string; ip: string; dir: string; socket: string; nics: number; stack: 'openvswitch' | 'bridge'; masterTimeoutMs?: number }
+export interface LabHost { name: string; ns: string; ip: string; dir: string; socket: string; nics: number; stack: BackendName; masterTimeoutMs?: number }
 export interface LabState {
   hosts: LabHost[];
   vms: LabVm[];
-  stack: 'openvswitch' | 'bridge';
+  stack: BackendName;
   port: number;
   password: string;
   created: string;
@@ -150,7 +151,7 @@ async function waitForApi(socket: string, password: string): Promise<string> {
 }
 
 export interface UpOptions {
-  hosts: number; nics: number; vms: number; stack: 'openvswitch' | 'bridge'; port: number; password?: string;
+  hosts: number; nics: number; vms: number; stack: BackendName; port: number; password?: string;
   /** Join the hosts into one pool (default); false leaves them standalone (to test pool.join). */
   pool?: boolean;
   /** How long members tolerate an unreachable master before emergency mode (poolnetd --master-timeout). */

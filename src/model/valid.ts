@@ -81,7 +81,7 @@ export const isMtu = (n: unknown): boolean => { const v = intOf(n); return v >= 
 
 /**
  * A QoS rate (the API's kbps, KiB/s) an OpenFlow meter can carry: meter rates are kbit/s in an
- * unsigned 32-bit field, and the agent sets kbps * 1024 * 8 / 1000 kbit/s (flows.ts meterKbits).
+ * unsigned 32-bit field, and the agent sets kbps * 1024 * 8 / 1000 kbit/s (ovsflows.ts meterKbits).
  */
 export const isMeterKbps = (n: unknown): boolean => {
   const v = intOf(n);

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon, type Daemon } from '../../src/daemon/serve.ts';
 import type { HostFacts } from '../../src/db/init.ts';
+import type { BackendName } from '../../src/domain/backend.ts';
 
 export const ROOT_PASSWORD = 'test-root-pw';
 
@@ -26,7 +27,7 @@ export interface TestDaemon extends Daemon {
   dispose(): Promise<void>;
 }
 
-export async function startTestDaemon(opts: { dataDir?: string; facts?: HostFacts; backend?: 'openvswitch' | 'bridge'; masterTimeoutMs?: number } = {}): Promise<TestDaemon> {
+export async function startTestDaemon(opts: { dataDir?: string; facts?: HostFacts; backend?: BackendName; masterTimeoutMs?: number } = {}): Promise<TestDaemon> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'poolnet-test-'));
   const d = await startDaemon({
     dataDir, port: 0, bind: '127.0.0.1', insecureHttp: true, rootPassword: ROOT_PASSWORD,

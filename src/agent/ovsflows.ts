@@ -1,5 +1,6 @@
-// Port-locking flows for Open vSwitch (pure): xapi's setup-vif-rules table for `locked`,
-// expressed as ovs-ofctl flow text, one cookie per VIF so that one VIF's flows can be
+// The Open vSwitch backend's language (pure): how the backend-neutral desired state's VIF locks
+// and rates become OpenFlow tables and meters. Port locking is xapi's setup-vif-rules table for
+// `locked`, expressed as ovs-ofctl flow text, one cookie per VIF so that one VIF's flows can be
 // replaced without touching the others.
 //
 // Fail closed, beyond xapi's table: a bridge's table is an allow-list. Frames from the bridge's
@@ -17,7 +18,8 @@
 // and the uplink would carry the inner tag into that VLAN (measured here with Open vSwitch 3.1).
 
 import { createHash } from 'node:crypto';
-import type { PortSpec, VifLockSpec } from './desired.ts';
+import { bitsPerSecond } from '../domain/qos.ts';
+import type { BridgeSpec, DesiredHost, PortSpec, VifLockSpec } from './desired.ts';
 import { checkLock, isTextIfName, orNone } from './checked.ts';
 
 /** A VIF's effective locking (desired.ts), where it sits on the switch, and its meter. */
@@ -128,11 +130,63 @@ export function flowText(f: Flow): string {
   return `cookie=${f.cookie},priority=${f.priority}${f.match ? `,${f.match}` : ''},actions=${f.actions}`;
 }
 
-/**
- * QoS: kbps in the API is kilobytes per second of what the VM sends, and a kilobyte is 1024 bytes
- * there: xapi hands it to netback as `kbps * 1024` bytes per second (xenopsd Vif.add), so the same
- * setting gives the same rate as on XenServer. OpenFlow meters count kilobits (1000 bits) per second.
- */
+/** OpenFlow meters count kilobits (1000 bits) per second; the API's kbps are KiB/s (src/domain/qos.ts). */
 export function meterKbits(kiloBytesPerSecond: number): number {
-  return Math.round((kiloBytesPerSecond * 1024 * 8) / 1000);
+  return Math.round(bitsPerSecond(kiloBytesPerSecond) / 1000);
+}
+
+/** A VIF's meter: its rate limit. */
+export interface MeterSpec {
+  readonly id: number;
+  readonly kbits: number;
+  readonly vif: string;
+}
+
+/** A stable OpenFlow meter id per VIF (1..2^31), probing past collisions in uuid order. */
+export function meterIds(vifUuids: readonly string[]): Map<string, number> {
+  const out = new Map<string, number>();
+  const used = new Set<number>();
+  for (const u of [...vifUuids].sort()) {
+    let id = (createHash('sha256').update(u).digest().readUInt32BE(0) % 0x7ffffffe) + 1;
+    while (used.has(id)) id = (id % 0x7ffffffe) + 1;
+    used.add(id);
+    out.set(u, id);
+  }
+  return out;
+}
+
+/** What the Open vSwitch backend writes besides OVSDB: per bridge, the whole OpenFlow table and the meters. */
+export interface OvsTables {
+  readonly flows: Readonly<Record<string, readonly Flow[]>>;
+  readonly meters: Readonly<Record<string, readonly MeterSpec[]>>;
+}
+
+/** A VIF port's lock as the flows need it: on its port, under its VIF's cookie, through its meter. */
+function vifLocks(b: BridgeSpec): { locks: VifLock[]; meters: MeterSpec[] } {
+  const vifs = b.ports.filter((p): p is PortSpec & { vifUuid: string; lock: VifLockSpec } => p.kind === 'vif' && typeof p.vifUuid === 'string' && !!p.lock);
+  const ids = meterIds(vifs.map((p) => p.vifUuid));
+  const locks: VifLock[] = [];
+  const meters: MeterSpec[] = [];
+  for (const p of vifs) {
+    const meter = p.rateKbps ? ids.get(p.vifUuid) : undefined;
+    if (meter) meters.push({ id: meter, kbits: meterKbits(p.rateKbps!), vif: p.vifUuid });
+    locks.push({ port: p.name, vifUuid: p.vifUuid, mac: p.lock.mac, mode: p.lock.mode, ipv4: p.lock.ipv4, ipv6: p.lock.ipv6, meter });
+  }
+  return { locks, meters };
+}
+
+/**
+ * The OpenFlow tables and meters of a desired state: each bridge's allow-list table (its own
+ * ports, then each VIF's lock) and a meter per rate-limited VIF. A VIF port without a lock gets no
+ * flows: the table's last flow drops what it sends.
+ */
+export function ovsTables(desired: DesiredHost): OvsTables {
+  const flows: Record<string, Flow[]> = {};
+  const meters: Record<string, MeterSpec[]> = {};
+  for (const b of desired.bridges) {
+    const v = vifLocks(b);
+    flows[b.name] = bridgeFlows(v.locks, b.ports);
+    if (v.meters.length) meters[b.name] = v.meters;
+  }
+  return { flows, meters };
 }
