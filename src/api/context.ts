@@ -3,7 +3,7 @@
 
 import type { Database, Obj, Txn } from '../db/database.ts';
 import type { NicFacts } from '../db/init.ts';
-import type { ClassDef, MessageDef } from '../model/index.ts';
+import type { ArgsOf, ClassDef, MessageDef, MessageName } from '../model/index.ts';
 
 export interface Services {
   readonly db: Database;
@@ -31,6 +31,20 @@ export interface Ctx {
 }
 
 /** An implementation: named arguments in, datamodel value out (or a promise of it). */
-export type Impl = (ctx: Ctx, args: Record<string, unknown>) => unknown;
+export type ImplOf<K extends MessageName> = (ctx: Ctx, args: ArgsOf<K>) => unknown;
 
-export type ImplTable = Record<string, Impl>;
+/**
+ * Implementations keyed by the model's message names ('PIF.plug'): a key the model lacks is a
+ * compile error, and each implementation's arguments are typed from the message's parameters.
+ */
+export type ImplTable = { readonly [K in MessageName]?: ImplOf<K> };
+
+/** An implementation as the dispatcher calls it: by a name known at run time, arguments unmarshalled. */
+export type Impl = (ctx: Ctx, args: Readonly<Record<string, unknown>>) => unknown;
+
+/**
+ * The table as the dispatcher indexes it. The one cast that forgets the argument types: the
+ * dispatcher unmarshals each argument by its parameter's type (marshal.ts fromWire) and fills
+ * omitted defaults, so an implementation gets what ArgsOf promises.
+ */
+export const byWireName = (table: ImplTable): Readonly<Record<string, Impl | undefined>> => table as Readonly<Record<string, Impl | undefined>>;

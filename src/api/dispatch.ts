@@ -4,7 +4,7 @@
 import type { Database, Obj } from '../db/database.ts';
 import { XapiError, allWireNames, lookupMethod, rbacDenied, roleAllows, t, type ClassDef, type FieldType, type MessageDef } from '../model/index.ts';
 import { checkMessageValues } from '../model/checks.ts';
-import type { Ctx, ImplTable, Services } from './context.ts';
+import { byWireName, type Ctx, type ImplTable, type Services } from './context.ts';
 import { EventHub, eventImpls } from './events.ts';
 import { decodeCtorArgs, runGeneric } from './generic.ts';
 import { fromWire, isStruct } from './marshal.ts';
@@ -122,7 +122,7 @@ export class Api {
 
   private async run(cls: ClassDef, msg: MessageDef, args: Record<string, unknown>, sessionRef: string, task?: string): Promise<unknown> {
     const name = `${cls.name}.${msg.name}`;
-    const impl = this.impls[name];
+    const impl = byWireName(this.impls)[name];
     const db = this.svc.db;
     const result = db.transact((tx) => {
       // the session is re-read inside the transaction: an Async call may run after a logout

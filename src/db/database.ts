@@ -5,7 +5,7 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
-import { CLASSES, classDef, NULL_REF, XapiError, zeroOf, type ClassDef, type FieldDef } from '../model/index.ts';
+import { CLASSES, classDef, NULL_REF, XapiError, zeroOf, type ClassDef, type ClassName, type FieldDef, type RecordOf } from '../model/index.ts';
 
 export type Rec = Readonly<Record<string, unknown>>;
 
@@ -15,6 +15,28 @@ export interface Obj {
   rec: Rec;
   created: number;
   modified: number;
+}
+
+/** An object of a class named by a literal: its record typed by the model (src/model/index.ts). */
+export interface ObjOf<C extends ClassName> {
+  readonly ref: string;
+  readonly cls: C;
+  rec: RecordOf<C>;
+  created: number;
+  modified: number;
+}
+
+/**
+ * The object a class name gives: typed when the name is a literal of the model ('PIF'), loose
+ * when it is only known at run time (a `string`, as the generic messages and the agent have it).
+ */
+export type ObjFor<C extends string> = C extends ClassName ? ObjOf<C> : Obj;
+/** The fields a create or update of that class may give. */
+export type FieldsFor<C extends string> = C extends ClassName ? Partial<RecordOf<C>> : Record<string, unknown>;
+
+/** A field that is not a stored field of its class: a bug in the caller, refused before anything changes. */
+function notStored(cls: string, field: string): XapiError {
+  return new XapiError('INTERNAL_ERROR', [`${cls}.${field} is not a stored field`]);
 }
 
 interface Tombstone { readonly ref: string; readonly cls: string; readonly created: number; readonly deleted: number }
@@ -175,27 +197,30 @@ export class Database {
 
   get(ref: string): Obj | undefined { return this.objects.get(ref); }
 
-  getOf(cls: string, ref: string): Obj | undefined {
+  // The typed reads below check the class at run time; the cast to the class's record type rests
+  // on Txn.create/update, which store only the class's fields (and the API's unmarshalling).
+
+  getOf<C extends string>(cls: C, ref: string): ObjFor<C> | undefined {
     const o = this.objects.get(ref);
-    return o && o.cls === cls ? o : undefined;
+    return o && o.cls === cls ? (o as ObjFor<C>) : undefined;
   }
 
   /** The object, or HANDLE_INVALID [class, ref] as xapi raises it. */
-  must(cls: string, ref: string): Obj {
+  must<C extends string>(cls: C, ref: string): ObjFor<C> {
     const o = this.getOf(cls, ref);
     if (!o) throw new XapiError('HANDLE_INVALID', [cls, ref]);
     return o;
   }
 
-  byUuidOf(cls: string, uuid: string): Obj | undefined {
+  byUuidOf<C extends string>(cls: C, uuid: string): ObjFor<C> | undefined {
     const o = this.byUuid.get(uuid);
-    return o && o.cls === cls ? o : undefined;
+    return o && o.cls === cls ? (o as ObjFor<C>) : undefined;
   }
 
-  all(cls: string): IterableIterator<Obj> {
+  all<C extends string>(cls: C): IterableIterator<ObjFor<C>> {
     const m = this.byClass.get(cls);
     if (!m) throw new Error(`class ${cls} is not stored`);
-    return m.values();
+    return m.values() as IterableIterator<ObjFor<C>>;
   }
 
   count(cls: string): number { return this.byClass.get(cls)?.size ?? 0; }
@@ -406,11 +431,17 @@ export class Txn {
   constructor(readonly db: Database) {}
 
   get(ref: string): Obj | undefined { return this.db.get(ref); }
-  must(cls: string, ref: string): Obj { return this.db.must(cls, ref); }
-  all(cls: string): Obj[] { return [...this.db.all(cls)]; }
+  must<C extends string>(cls: C, ref: string): ObjFor<C> { return this.db.must(cls, ref); }
+  all<C extends string>(cls: C): ObjFor<C>[] { return [...this.db.all(cls)]; }
 
-  create(cls: string, fields: Record<string, unknown>, opts: { ref?: string } = {}): string {
+  /** A new object: the fields given, the model's defaults for the others; an unknown field is refused. */
+  create<C extends string>(cls: C, given: FieldsFor<C>, opts: { ref?: string } = {}): string {
     const c = classDef(cls);
+    const fields: Record<string, unknown> = given;
+    for (const k of Object.keys(fields)) {
+      const fd = c.fieldMap.get(k);
+      if (!fd || fd.reverseOf) throw notStored(cls, k);
+    }
     const rec: Record<string, unknown> = {};
     for (const fd of c.fields) {
       if (fd.reverseOf) continue;
@@ -427,13 +458,22 @@ export class Txn {
     return ref;
   }
 
-  update(ref: string, patch: Record<string, unknown>): void {
+  /**
+   * Change some fields of an object: typed when given the object itself (or its class), loose
+   * with a bare ref. An unknown field is refused, as in create.
+   */
+  update<C extends ClassName>(target: ObjOf<C>, patch: Partial<RecordOf<C>>): void;
+  update<C extends ClassName>(cls: C, ref: string, patch: Partial<RecordOf<C>>): void;
+  update(ref: string, patch: Record<string, unknown>): void;
+  update(target: string | Obj, a: Record<string, unknown> | string, b?: Record<string, unknown>): void {
+    const ref = typeof target === 'string' ? (typeof a === 'string' ? a : target) : target.ref;
+    const patch = typeof a === 'string' ? b! : a;
     const o = this.db.get(ref);
     if (!o) throw new Error(`update of missing ${ref}`);
     const c = classDef(o.cls);
     for (const k of Object.keys(patch)) {
       const fd = c.fieldMap.get(k);
-      if (!fd || fd.reverseOf) throw new Error(`${o.cls}.${k} is not a stored field`);
+      if (!fd || fd.reverseOf) throw notStored(o.cls, k);
     }
     const next = { ...o.rec, ...patch };
     this.touchTargets(o, o.rec, next);

@@ -98,6 +98,9 @@ type GenericArgs<C extends ClassName, M> =
   M extends 'create' ? { readonly args: Partial<RecordOf<C>> }
   : M extends 'destroy' | 'get_record' ? { readonly self: string }
   : M extends `set_${infer F}` ? RecordOf<C> extends { readonly [K in F]: infer V } ? { readonly self: string; readonly value: V } : Record<string, unknown>
+  : M extends `add_to_${infer F}` ? RecordOf<C> extends { readonly [K in F]: Record<string, infer V> } ? { readonly self: string; readonly key: string; readonly value: V } : Record<string, unknown>
+  : M extends `remove_from_${string}` ? { readonly self: string; readonly key: string }
+  : M extends `add_${infer F}` | `remove_${infer F}` ? RecordOf<C> extends { readonly [K in F]: readonly (infer V)[] } ? { readonly self: string; readonly value: V } : Record<string, unknown>
   : Record<string, unknown>;
 
 /**

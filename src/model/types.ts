@@ -43,7 +43,8 @@ export const t = {
  * it (after unmarshalling): refs and datetimes are strings, sets arrays, maps objects.
  * A type known only as `FieldType` gives `unknown`.
  */
-export type TsOf<T> =
+export type TsOf<T> = [FieldType] extends [T] ? unknown : TsOfKnown<T>;
+type TsOfKnown<T> =
   T extends { readonly k: 'string' | 'datetime' } ? string
   : T extends { readonly k: 'int' | 'float' } ? number
   : T extends { readonly k: 'bool' } ? boolean

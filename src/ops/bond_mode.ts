@@ -1,7 +1,8 @@
 // Bond modes and the properties each takes (xapi_bond.ml's requirements_of_mode): shared by the
 // Bond ops and by PIF.plug, which applies a bond master's legacy other-config:bond-mode.
 
-import type { Obj, Txn } from '../db/database.ts';
+import type { ObjOf, Txn } from '../db/database.ts';
+import type { RecordOf } from '../model/index.ts';
 import { XapiError } from '../model/index.ts';
 
 export type BondProperties = Record<string, string>;
@@ -31,9 +32,9 @@ export function validateProperties(mode: string, props: BondProperties): BondPro
 }
 
 /** A new mode keeps the properties still valid for it and gains its defaults. */
-export function setBondMode(tx: Txn, bond: Obj, mode: string): void {
+export function setBondMode(tx: Txn, bond: ObjOf<'Bond'>, mode: RecordOf<'Bond'>['mode']): void {
   const keep: BondProperties = {};
   const req = requirements(mode);
-  for (const [k, v] of Object.entries(bond.rec.properties as BondProperties)) if (req[k]?.valid(v)) keep[k] = v;
-  tx.update(bond.ref, { mode, properties: validateProperties(mode, keep) });
+  for (const [k, v] of Object.entries(bond.rec.properties)) if (req[k]?.valid(v)) keep[k] = v;
+  tx.update(bond, { mode, properties: validateProperties(mode, keep) });
 }

@@ -25,11 +25,11 @@ export function managementReconfigure(ctx: Ctx, pifRef: string): void {
   }
   if (pif.rec.management) return;
   ctx.tx.update(pif.ref, { currently_attached: true });
-  setManagement(ctx.tx, pif.rec.host as string, pif.ref);
+  setManagement(ctx.tx, pif.rec.host, pif.ref);
 }
 
 export const hostImpls: ImplTable = {
-  'host.management_reconfigure': (ctx, a) => { managementReconfigure(ctx, a.pif as string); },
+  'host.management_reconfigure': (ctx, a) => { managementReconfigure(ctx, a.pif); },
   'host.management_disable': (ctx) => {
     const host = ctx.svc.thisHost();
     if (thePool(ctx.db).rec.ha_enabled) throw new XapiError('HA_IS_ENABLED', []);
@@ -38,17 +38,17 @@ export const hostImpls: ImplTable = {
   },
   'host.local_management_reconfigure': () => { throw new XapiError('NOT_IN_EMERGENCY_MODE', []); },
   'host.get_management_interface': (ctx, a) => {
-    const pif = managementPif(ctx.db, ctx.tx.must('host', a.host as string).ref);
+    const pif = managementPif(ctx.db, ctx.tx.must('host', a.host).ref);
     if (!pif) throw new XapiError('INTERNAL_ERROR', ['the host has no management interface']);
     return pif.ref;
   },
   'host.set_hostname_live': (ctx, a) => {
-    const host = ctx.tx.must('host', a.host as string);
-    const name = a.hostname as string;
+    const host = ctx.tx.must('host', a.host);
+    const name = a.hostname;
     assertHostname(name);
     ctx.tx.update(host.ref, { hostname: name });
-    const dom0 = ctx.db.get(host.rec.control_domain as string);
-    if (dom0 && /^Control domain on host: /.test(dom0.rec.name_label as string)) ctx.tx.update(dom0.ref, { name_label: `Control domain on host: ${name}` });
+    const dom0 = ctx.db.getOf('VM', host.rec.control_domain);
+    if (dom0 && /^Control domain on host: /.test(dom0.rec.name_label)) ctx.tx.update(dom0.ref, { name_label: `Control domain on host: ${name}` });
   },
   'host.emergency_ha_disable': (ctx) => { ctx.tx.update(thePool(ctx.db).ref, { ha_enabled: false }); },
   'host.is_in_emergency_mode': () => false,

@@ -12,35 +12,38 @@
 // reserved_VF): a VF index belongs to at most one VIF, so a VF is never shared.
 
 import type { ImplTable } from '../api/context.ts';
-import type { Database, Obj } from '../db/database.ts';
-import { XapiError } from '../model/index.ts';
+import type { Database, ObjFor, ObjOf } from '../db/database.ts';
+import { XapiError, type ClassName } from '../model/index.ts';
 import { virtualPif } from './pif_records.ts';
 
 /** The MAC every SR-IOV logical PIF carries (xapi's network_sriov_mac). */
 export const SRIOV_LOGICAL_MAC = 'fe:ff:ff:ff:ff:ff';
 export const DEFAULT_MAX_VFS = 8;
 
-const firstReferrer = (db: Database, target: string, cls: string, field: string): Obj | undefined => {
+type Pif = ObjOf<'PIF'>;
+type Sriov = ObjOf<'network_sriov'>;
+
+const firstReferrer = <C extends ClassName>(db: Database, target: string, cls: C, field: string): ObjFor<C> | undefined => {
   const r = db.referrers(target, cls, field)[0];
-  return r ? db.get(r) : undefined;
+  return r ? db.getOf(cls, r) : undefined;
 };
 
 /** The network_sriov whose logical PIF is `pif`, or which sits under the VLAN PIF `pif`. */
-export function sriovUnderPif(db: Database, pif: Obj): Obj | undefined {
+export function sriovUnderPif(db: Database, pif: Pif): Sriov | undefined {
   const direct = firstReferrer(db, pif.ref, 'network_sriov', 'logical_PIF');
   if (direct) return direct;
   const vlan = firstReferrer(db, pif.ref, 'VLAN', 'untagged_PIF');
   if (!vlan) return undefined;
-  return firstReferrer(db, vlan.rec.tagged_PIF as string, 'network_sriov', 'logical_PIF');
+  return firstReferrer(db, vlan.rec.tagged_PIF, 'network_sriov', 'logical_PIF');
 }
 
 /** An SR-IOV network: VIFs on it are backed by VFs rather than by a switch port (one rule: src/domain/pif.ts). */
 export { isSriovNetwork } from './topology.ts';
 
 /** The network_sriov that realises `network` on `host`, if any. */
-export function sriovOfNetworkOnHost(db: Database, network: string, host: string): Obj | undefined {
+export function sriovOfNetworkOnHost(db: Database, network: string, host: string): Sriov | undefined {
   for (const r of db.referrers(network, 'PIF', 'network')) {
-    const pif = db.get(r);
+    const pif = db.getOf('PIF', r);
     if (pif && pif.rec.host === host) {
       const s = sriovUnderPif(db, pif);
       if (s) return s;
@@ -50,39 +53,39 @@ export function sriovOfNetworkOnHost(db: Database, network: string, host: string
 }
 
 /** VIFs holding a VF of this network_sriov. */
-export function vfHolders(db: Database, sriov: string): Obj[] {
-  return db.referrers(sriov, 'VIF', 'reserved_VF_of').map((r) => db.get(r)!).filter(Boolean);
+export function vfHolders(db: Database, sriov: string): ObjOf<'VIF'>[] {
+  return db.referrers(sriov, 'VIF', 'reserved_VF_of').map((r) => db.getOf('VIF', r)!).filter(Boolean);
 }
 
 /**
  * The lowest free VF index of `sriov`, undefined when all are taken. VFs held by the `except`
  * VIFs count as free; indices in `taken` (a plan not yet written) count as used.
  */
-export function freeVf(db: Database, sriov: Obj, opts: { except?: ReadonlySet<string>; taken?: ReadonlySet<number> } = {}): number | undefined {
-  const used = new Set(vfHolders(db, sriov.ref).filter((v) => !opts.except?.has(v.ref)).map((v) => v.rec.reserved_VF as number));
-  const max = sriov.rec.max_vfs as number;
+export function freeVf(db: Database, sriov: Sriov, opts: { except?: ReadonlySet<string>; taken?: ReadonlySet<number> } = {}): number | undefined {
+  const used = new Set(vfHolders(db, sriov.ref).filter((v) => !opts.except?.has(v.ref)).map((v) => v.rec.reserved_VF));
+  const max = sriov.rec.max_vfs;
   for (let i = 0; i < max; i++) if (!used.has(i) && !opts.taken?.has(i)) return i;
   return undefined;
 }
 
-export function remainingCapacity(db: Database, sriov: Obj): number {
-  return Math.max(0, (sriov.rec.max_vfs as number) - vfHolders(db, sriov.ref).length);
+export function remainingCapacity(db: Database, sriov: Sriov): number {
+  return Math.max(0, sriov.rec.max_vfs - vfHolders(db, sriov.ref).length);
 }
 
 /** VFs a NIC offers (simulated, see the head of this file). */
-export function maxVfsOf(pif: Obj): number {
-  const v = (pif.rec.other_config as Record<string, string>)['sriov-max-vfs'];
+export function maxVfsOf(pif: Pif): number {
+  const v = pif.rec.other_config['sriov-max-vfs'];
   return v !== undefined && /^\d{1,6}$/.test(v) ? Number(v) : DEFAULT_MAX_VFS;
 }
 
 /** The PCI identity of a NIC, for "same type of device" (xapi compares PCI vendor and device ids). */
-function deviceType(db: Database, pif: Obj): string {
-  const m = db.get(pif.rec.metrics as string);
+function deviceType(db: Database, pif: Pif): string {
+  const m = db.getOf('PIF_metrics', pif.rec.metrics);
   return m ? `${String(m.rec.vendor_id)}:${String(m.rec.device_id)}` : ':';
 }
 
 /** A physical PIF in xapi's sense: not a VLAN, tunnel access, SR-IOV logical PIF or bond master. */
-function isPhysicalKind(db: Database, pif: Obj): boolean {
+function isPhysicalKind(db: Database, pif: Pif): boolean {
   if (db.referrers(pif.ref, 'tunnel', 'access_PIF').length > 0) return false;
   if (db.referrers(pif.ref, 'VLAN', 'untagged_PIF').length > 0) return false;
   if (db.referrers(pif.ref, 'network_sriov', 'logical_PIF').length > 0) return false;
@@ -93,23 +96,23 @@ function isPhysicalKind(db: Database, pif: Obj): boolean {
 export const networkSriovImpls: ImplTable = {
   'network_sriov.create': (ctx, a) => {
     const { db, tx } = ctx;
-    const pif = tx.must('PIF', a.pif as string);
-    const network = tx.must('network', a.network as string);
+    const pif = tx.must('PIF', a.pif);
+    const network = tx.must('network', a.network);
     // No licence check: poolnet has no licences (xapi: LICENCE_RESTRICTION ["Network_sriov"]).
     if (!network.rec.managed) throw new XapiError('NETWORK_UNMANAGED', [network.ref]);
     if (!pif.rec.managed) throw new XapiError('PIF_UNMANAGED', [pif.ref]);
     if (!isPhysicalKind(db, pif)) throw new XapiError('PIF_IS_NOT_PHYSICAL', [pif.ref]);
     if (db.referrers(pif.ref, 'network_sriov', 'physical_PIF').length > 0) throw new XapiError('NETWORK_SRIOV_ALREADY_ENABLED', [pif.ref]);
-    if (!(pif.rec.capabilities as string[]).includes('sriov')) throw new XapiError('PIF_IS_NOT_SRIOV_CAPABLE', [pif.ref]);
-    const host = pif.rec.host as string;
-    const local = db.referrers(network.ref, 'PIF', 'network').find((r) => db.get(r)?.rec.host === host);
+    if (!pif.rec.capabilities.includes('sriov')) throw new XapiError('PIF_IS_NOT_SRIOV_CAPABLE', [pif.ref]);
+    const host = pif.rec.host;
+    const local = db.referrers(network.ref, 'PIF', 'network').find((r) => db.getOf('PIF', r)?.rec.host === host);
     if (local) throw new XapiError('NETWORK_ALREADY_CONNECTED', [host, local]);
     // The network must be empty or hold only SR-IOV logical PIFs on the same kind of NIC.
-    const existing = db.referrers(network.ref, 'PIF', 'network').map((r) => db.get(r)!);
+    const existing = db.referrers(network.ref, 'PIF', 'network').map((r) => db.getOf('PIF', r)!);
     if (existing.length > 0) {
       const s = db.referrers(existing[0].ref, 'network_sriov', 'logical_PIF')[0];
       if (!s) throw new XapiError('NETWORK_INCOMPATIBLE_WITH_SRIOV', [network.ref]);
-      const otherPhysical = db.get(db.get(s)!.rec.physical_PIF as string);
+      const otherPhysical = db.getOf('PIF', db.getOf('network_sriov', s)!.rec.physical_PIF);
       if (otherPhysical && deviceType(db, otherPhysical) !== deviceType(db, pif)) throw new XapiError('NETWORK_HAS_INCOMPATIBLE_SRIOV_PIFS', [pif.ref, network.ref]);
     }
     // The logical PIF: same device, dummy MAC, MTU and metrics of the NIC; plugged at once
@@ -125,8 +128,8 @@ export const networkSriovImpls: ImplTable = {
 
   'network_sriov.destroy': (ctx, a) => {
     const { db, tx } = ctx;
-    const sriov = tx.must('network_sriov', a.self as string);
-    const logical = db.get(sriov.rec.logical_PIF as string);
+    const sriov = tx.must('network_sriov', a.self);
+    const logical = db.getOf('PIF', sriov.rec.logical_PIF);
     if (logical) {
       if (db.referrers(logical.ref, 'VLAN', 'tagged_PIF').length > 0) throw new XapiError('PIF_VLAN_STILL_EXISTS', [logical.ref]);
       // xapi unplugs the logical PIF first: refused under HA, and while a running VM uses a VF.
@@ -135,11 +138,11 @@ export const networkSriovImpls: ImplTable = {
         if (pool?.rec.ha_enabled) throw new XapiError('HA_IS_ENABLED', []);
       }
       const holder = vfHolders(db, sriov.ref)[0];
-      if (holder) throw new XapiError('VIF_IN_USE', [holder.rec.network as string, holder.ref]);
+      if (holder) throw new XapiError('VIF_IN_USE', [holder.rec.network, holder.ref]);
       tx.delete(logical.ref); // its metrics belong to the physical PIF and stay
     }
     tx.delete(sriov.ref);
   },
 
-  'network_sriov.get_remaining_capacity': (ctx, a) => remainingCapacity(ctx.db, ctx.tx.must('network_sriov', a.self as string)),
+  'network_sriov.get_remaining_capacity': (ctx, a) => remainingCapacity(ctx.db, ctx.tx.must('network_sriov', a.self)),
 };

@@ -4,9 +4,9 @@
 // (PIF.create_VLAN and PIF.destroy, which make and remove VLANs, live in vlan.ts).
 
 import type { Ctx, ImplTable } from '../api/context.ts';
-import type { Obj, Txn } from '../db/database.ts';
+import type { ObjOf, Txn } from '../db/database.ts';
 import { introducePhysical } from '../db/init.ts';
-import { NULL_REF, XapiError } from '../model/index.ts';
+import { NULL_REF, XapiError, type ArgsOf, type RecordOf } from '../model/index.ts';
 import { isIpv4, isIpv6, isIpv6Cidr, isMac, subnetOf } from './addr.ts';
 import { raiseAlert } from './message.ts';
 import {
@@ -15,17 +15,19 @@ import {
 } from './topology.ts';
 import { setBondMode } from './bond_mode.ts';
 
-const pifArg = (ctx: Ctx, a: Record<string, unknown>): Obj => ctx.tx.must('PIF', a.self as string);
+type Pif = ObjOf<'PIF'>;
+
+const pifArg = (ctx: Ctx, a: { readonly self: string }): Pif => ctx.tx.must('PIF', a.self);
 
 /** Make `host`'s management flags follow the one PIF chosen (xapi's update_management_flags). */
 export function setManagement(tx: Txn, host: string, pif: string | undefined): void {
   for (const p of pifsOfHost(tx.db, host)) {
     const want = p.ref === pif;
-    if (!!p.rec.management !== want) tx.update(p.ref, { management: want });
+    if (!!p.rec.management !== want) tx.update(p, { management: want });
   }
-  const ip = pif ? (tx.db.get(pif)!.rec.IP as string) : '';
-  const h = tx.db.get(host)!;
-  if (pif && h.rec.address !== ip && ip) tx.update(host, { address: ip });
+  const ip = pif ? tx.db.getOf('PIF', pif)!.rec.IP : '';
+  const h = tx.db.getOf('host', host)!;
+  if (pif && h.rec.address !== ip && ip) tx.update(h, { address: ip });
 }
 
 /** PIF.scan: a PIF (and pool-wide network) for every NIC the host has and the database lacks. */
@@ -40,26 +42,26 @@ export function scan(ctx: Ctx, host: string): void {
       continue;
     }
     // refresh what the kernel knows better than the database
-    const patch: Record<string, unknown> = {};
+    const patch: { MAC?: string; capabilities?: string[] } = {};
     if (nic.mac && pif.rec.MAC !== nic.mac) patch.MAC = nic.mac;
     const caps = nic.sriovVfs ? ['sriov'] : [];
     if (JSON.stringify(pif.rec.capabilities) !== JSON.stringify(caps)) patch.capabilities = caps;
-    if (Object.keys(patch).length) ctx.tx.update(pif.ref, patch);
+    if (Object.keys(patch).length) ctx.tx.update(pif, patch);
   }
 }
 
-function introduce(ctx: Ctx, a: Record<string, unknown>): string {
-  const host = ctx.tx.must('host', a.host as string).ref;
-  const device = a.device as string;
+function introduce(ctx: Ctx, a: ArgsOf<'PIF.introduce'>): string {
+  const host = ctx.tx.must('host', a.host).ref;
+  const device = a.device;
   const nic = ctx.svc.hostNics(host).find((n) => n.device === device);
-  const mac = ((a.MAC as string) || nic?.mac || '').toLowerCase();
+  const mac = (a.MAC || nic?.mac || '').toLowerCase();
   if (!isMac(mac)) throw new XapiError('MAC_INVALID', [mac]);
   if (pifsOfHost(ctx.db, host).some((p) => p.rec.physical && p.rec.device === device)) throw new XapiError('DUPLICATE_PIF_DEVICE_NAME', [device]);
   if (!nic || nic.mac.toLowerCase() !== mac) throw new XapiError('COULD_NOT_FIND_NETWORK_INTERFACE_WITH_SPECIFIED_DEVICE_NAME_AND_MAC_ADDRESS', [device, mac]);
-  return introducePhysical(ctx.tx, host, nic, { managed: a.managed as boolean });
+  return introducePhysical(ctx.tx, host, nic, { managed: a.managed });
 }
 
-function forget(ctx: Ctx, pif: Obj): void {
+function forget(ctx: Ctx, pif: Pif): void {
   assertNotManagement(pif);
   assertNotInBond(ctx.db, pif);
   assertNoVlans(ctx.db, pif);
@@ -70,65 +72,65 @@ function forget(ctx: Ctx, pif: Obj): void {
 }
 
 /** Delete a PIF and, unless another PIF shares them (VLAN, tunnel access), its metrics. */
-export function destroyPif(tx: Txn, pif: Obj): void {
-  const metrics = pif.rec.metrics as string;
+export function destroyPif(tx: Txn, pif: Pif): void {
+  const metrics = pif.rec.metrics;
   tx.delete(pif.ref);
   if (metrics !== NULL_REF && !tx.all('PIF').some((p) => p.rec.metrics === metrics)) tx.delete(metrics);
 }
 
 /** PIF.plug: mark it (and what it needs underneath) attached; the agent realises it. */
-export function plug(ctx: Ctx, pif: Obj): void {
+export function plug(ctx: Ctx, pif: Pif): void {
   assertManaged(pif);
   const db = ctx.db;
   switch (pifKind(db, pif)) {
     case 'tunnel_access': {
-      const transport = db.get(tunnelOfAccess(db, pif)!.rec.transport_PIF as string)!;
+      const transport = db.getOf('PIF', tunnelOfAccess(db, pif)!.rec.transport_PIF)!;
       if (transport.rec.ip_configuration_mode === 'None') throw new XapiError('TRANSPORT_PIF_NOT_CONFIGURED', [transport.ref]);
       plug(ctx, transport);
       break;
     }
     case 'vlan': {
-      const tagged = db.get(vlanOf(db, pif)!.rec.tagged_PIF as string)!;
+      const tagged = db.getOf('PIF', vlanOf(db, pif)!.rec.tagged_PIF)!;
       if (sriovOfLogical(db, tagged)) plug(ctx, tagged);
       break;
     }
-    case 'sriov_logical': plug(ctx, db.get(sriovOfLogical(db, pif)!.rec.physical_PIF as string)!); break;
+    case 'sriov_logical': plug(ctx, db.getOf('PIF', sriovOfLogical(db, pif)!.rec.physical_PIF)!); break;
     case 'bond_master': {
       const bond = bondOfMaster(db, pif)!;
-      for (const s of db.referrers(bond.ref, 'PIF', 'bond_slave_of')) ctx.tx.update(s, { currently_attached: false });
+      for (const s of db.referrers(bond.ref, 'PIF', 'bond_slave_of')) ctx.tx.update('PIF', s, { currently_attached: false });
       // the legacy other-config:bond-mode takes effect at the next plug
-      const legacy = (pif.rec.other_config as Record<string, string>)['bond-mode'];
+      const legacy = pif.rec.other_config['bond-mode'];
       if ((legacy === 'balance-slb' || legacy === 'active-backup' || legacy === 'lacp') && bond.rec.mode !== legacy) setBondMode(ctx.tx, bond, legacy);
       break;
     }
     case 'physical':
       if (isBondSlave(pif)) {
-        if (sriovOfPhysical(db, pif)) { plug(ctx, db.get(db.get(pif.rec.bond_slave_of as string)!.rec.master as string)!); return; }
+        if (sriovOfPhysical(db, pif)) { plug(ctx, db.getOf('PIF', db.getOf('Bond', pif.rec.bond_slave_of)!.rec.master)!); return; }
         throw new XapiError('CANNOT_PLUG_BOND_SLAVE', [pif.ref]);
       }
       break;
   }
-  if (!db.get(pif.ref)!.rec.currently_attached) ctx.tx.update(pif.ref, { currently_attached: true });
+  if (!db.getOf('PIF', pif.ref)!.rec.currently_attached) ctx.tx.update(pif, { currently_attached: true });
 }
 
-export function unplug(ctx: Ctx, pif: Obj): void {
+export function unplug(ctx: Ctx, pif: Pif): void {
   const db = ctx.db;
   assertManaged(pif);
   assertNoProtection(db, pif);
   assertNotManagement(pif);
-  const inUse = vifsInUseOnHost(db, pif.rec.network as string, pif.rec.host as string)[0];
+  const inUse = vifsInUseOnHost(db, pif.rec.network, pif.rec.host)[0];
   if (inUse) throw new XapiError('VIF_IN_USE', [pif.rec.network, inUse]);
   if (pif.rec.disallow_unplug) throw new XapiError('PIF_DOES_NOT_ALLOW_UNPLUG', [pif.ref]);
   // cascades: tunnels carried by this PIF, VLANs on an SR-IOV logical PIF, logical PIFs of a physical one
-  for (const t of db.referrers(pif.ref, 'tunnel', 'transport_PIF')) detach(ctx.tx, db.get(db.get(t)!.rec.access_PIF as string));
-  if (sriovOfLogical(db, pif)) for (const v of db.referrers(pif.ref, 'VLAN', 'tagged_PIF')) detach(ctx.tx, db.get(db.get(v)!.rec.untagged_PIF as string));
+  for (const t of db.referrers(pif.ref, 'tunnel', 'transport_PIF')) detach(ctx.tx, db.getOf('PIF', db.getOf('tunnel', t)!.rec.access_PIF));
+  if (sriovOfLogical(db, pif)) for (const v of db.referrers(pif.ref, 'VLAN', 'tagged_PIF')) detach(ctx.tx, db.getOf('PIF', db.getOf('VLAN', v)!.rec.untagged_PIF));
   const sr = sriovOfPhysical(db, pif);
-  if (sr) detach(ctx.tx, db.get(sr.rec.logical_PIF as string));
+  if (sr) detach(ctx.tx, db.getOf('PIF', sr.rec.logical_PIF));
   if (!isBondSlave(pif)) detach(ctx.tx, pif);
 }
 
-function detach(tx: Txn, pif: Obj | undefined): void {
-  if (pif?.rec.currently_attached) tx.update(pif.ref, { currently_attached: false });
+function detach(tx: Txn, pif: Pif | undefined): void {
+  if (pif?.rec.currently_attached) tx.update(pif, { currently_attached: false });
 }
 
 function splitDns(dns: string): { v4: string[]; v6: string[] } {
@@ -136,9 +138,9 @@ function splitDns(dns: string): { v4: string[]; v6: string[] } {
   return { v4: parts.filter(isIpv4), v6: parts.filter(isIpv6) };
 }
 
-function reconfigureIp(ctx: Ctx, pif: Obj, a: Record<string, unknown>): void {
-  const mode = a.mode as string;
-  const IP = a.IP as string, netmask = a.netmask as string, gateway = a.gateway as string;
+function reconfigureIp(ctx: Ctx, pif: Pif, a: ArgsOf<'PIF.reconfigure_ip'>): void {
+  const mode = a.mode;
+  const IP = a.IP, netmask = a.netmask, gateway = a.gateway;
   assertManaged(pif);
   const onlyDns = mode === 'Static' && pif.rec.ip_configuration_mode === 'Static' && pif.rec.IP === IP && pif.rec.netmask === netmask && pif.rec.gateway === gateway;
   if (!onlyDns) assertNoProtection(ctx.db, pif);
@@ -150,11 +152,11 @@ function reconfigureIp(ctx: Ctx, pif: Obj, a: Record<string, unknown>): void {
   if (netmask && !isIpv4(netmask)) throw new XapiError('INVALID_IP_ADDRESS_SPECIFIED', ['netmask']);
   if (gateway && !isIpv4(gateway)) throw new XapiError('INVALID_IP_ADDRESS_SPECIFIED', ['gateway']);
   if (pif.rec.management && mode === 'None' && pif.rec.primary_address_type === 'IPv4') throw new XapiError('PIF_IS_MANAGEMENT_INTERFACE', [pif.ref]);
-  const dns = [...splitDns(a.DNS as string).v4, ...splitDns(pif.rec.DNS as string).v6].join(',');
+  const dns = [...splitDns(a.DNS).v4, ...splitDns(pif.rec.DNS).v6].join(',');
   const keep = mode !== 'None';
-  ctx.tx.update(pif.ref, { ip_configuration_mode: mode, IP: keep ? IP : '', netmask: keep ? netmask : '', gateway: keep ? gateway : '', DNS: dns });
-  if (pif.rec.management && mode === 'Static') ctx.tx.update(pif.rec.host as string, { address: IP });
-  warnSharedSubnet(ctx, ctx.db.get(pif.ref)!);
+  ctx.tx.update(pif, { ip_configuration_mode: mode, IP: keep ? IP : '', netmask: keep ? netmask : '', gateway: keep ? gateway : '', DNS: dns });
+  if (pif.rec.management && mode === 'Static') ctx.tx.update('host', pif.rec.host, { address: IP });
+  warnSharedSubnet(ctx, ctx.db.getOf('PIF', pif.ref)!);
 }
 
 /**
@@ -162,53 +164,56 @@ function reconfigureIp(ctx: Ctx, pif: Obj, a: Record<string, unknown>): void {
  * routed wrongly. xapi accepts such a configuration silently; poolnet accepts it too (existing
  * setups keep working) but raises a pool alert naming both interfaces and the subnet.
  */
-export function warnSharedSubnet(ctx: Ctx, pif: Obj): void {
-  const subnet = subnetOf(pif.rec.IP as string, pif.rec.netmask as string);
+export function warnSharedSubnet(ctx: Ctx, pif: Pif): void {
+  const subnet = subnetOf(pif.rec.IP, pif.rec.netmask);
   if (!subnet) return;
-  const host = ctx.db.get(pif.rec.host as string)!;
+  const host = ctx.db.getOf('host', pif.rec.host)!;
   for (const other of pifsOfHost(ctx.db, host.ref)) {
-    if (other.ref === pif.ref || subnetOf(other.rec.IP as string, other.rec.netmask as string) !== subnet) continue;
-    const role = (p: Obj) => (p.rec.management ? 'management interface' : 'secondary interface');
+    if (other.ref === pif.ref || subnetOf(other.rec.IP, other.rec.netmask) !== subnet) continue;
+    const role = (p: Pif) => (p.rec.management ? 'management interface' : 'secondary interface');
     raiseAlert(ctx.tx, {
-      name: 'PIF_SUBNET_SHARED', priority: 3, cls: 'Host', obj_uuid: host.rec.uuid as string,
+      name: 'PIF_SUBNET_SHARED', priority: 3, cls: 'Host', obj_uuid: host.rec.uuid,
       body: `The ${role(pif)} ${String(pif.rec.device)} (PIF ${String(pif.rec.uuid)}, ${String(pif.rec.IP)}) and the ${role(other)} ${String(other.rec.device)} (PIF ${String(other.rec.uuid)}, ${String(other.rec.IP)}) on host ${String(host.rec.name_label)} are on the same subnet ${subnet}: traffic may be routed over the wrong interface. Put each interface on a subnet of its own.`,
     });
   }
 }
 
-function reconfigureIpv6(ctx: Ctx, pif: Obj, a: Record<string, unknown>): void {
-  const mode = a.mode as string;
-  const IPv6 = a.IPv6 as string, gateway = a.gateway as string;
+function reconfigureIpv6(ctx: Ctx, pif: Pif, a: ArgsOf<'PIF.reconfigure_ipv6'>): void {
+  const mode = a.mode;
+  const IPv6 = a.IPv6, gateway = a.gateway;
   assertManaged(pif);
-  const onlyDns = mode === 'Static' && pif.rec.ipv6_configuration_mode === 'Static' && (pif.rec.IPv6 as string[])[0] === IPv6 && pif.rec.ipv6_gateway === gateway;
+  const onlyDns = mode === 'Static' && pif.rec.ipv6_configuration_mode === 'Static' && pif.rec.IPv6[0] === IPv6 && pif.rec.ipv6_gateway === gateway;
   if (!onlyDns) assertNoProtection(ctx.db, pif);
   if (gateway && !isIpv6(gateway)) throw new XapiError('INVALID_IP_ADDRESS_SPECIFIED', ['gateway']);
   if (IPv6 && !isIpv6Cidr(IPv6)) throw new XapiError('INVALID_CIDR_ADDRESS_SPECIFIED', ['IPv6']);
   if (pif.rec.management && mode === 'None' && pif.rec.primary_address_type === 'IPv6') throw new XapiError('PIF_IS_MANAGEMENT_INTERFACE', [pif.ref]);
-  const dns = [...splitDns(a.DNS as string).v6, ...splitDns(pif.rec.DNS as string).v4].join(',');
-  ctx.tx.update(pif.ref, { ipv6_configuration_mode: mode, IPv6: [IPv6], ipv6_gateway: gateway, DNS: dns });
+  const dns = [...splitDns(a.DNS).v6, ...splitDns(pif.rec.DNS).v4].join(',');
+  ctx.tx.update(pif, { ipv6_configuration_mode: mode, IPv6: [IPv6], ipv6_gateway: gateway, DNS: dns });
 }
 
-function setProperty(ctx: Ctx, pif: Obj, name: string, value: string): void {
+function setProperty(ctx: Ctx, pif: Pif, name: string, value: string): void {
   if (name !== 'gro' || (value !== 'on' && value !== 'off')) throw new XapiError('INVALID_VALUE', ['properties', `${name} = ${value}`]);
   const kind = pifKind(ctx.db, pif);
   if (!(kind === 'bond_master' || (kind === 'physical' && !isBondSlave(pif)))) throw new XapiError('CANNOT_CHANGE_PIF_PROPERTIES', [pif.ref]);
-  const properties = { ...(pif.rec.properties as Record<string, string>), [name]: value };
-  ctx.tx.update(pif.ref, { properties });
-  if (kind === 'bond_master') for (const s of ctx.db.referrers(bondOfMaster(ctx.db, pif)!.ref, 'PIF', 'bond_slave_of')) ctx.tx.update(s, { properties });
+  const properties = { ...pif.rec.properties, [name]: value };
+  ctx.tx.update(pif, { properties });
+  if (kind === 'bond_master') for (const s of ctx.db.referrers(bondOfMaster(ctx.db, pif)!.ref, 'PIF', 'bond_slave_of')) ctx.tx.update('PIF', s, { properties });
 }
 
 /** PIF.db_introduce / pool_introduce: a PIF record with every field given (pool join, recovery tools). */
-function dbIntroduce(ctx: Ctx, a: Record<string, unknown>): string {
-  ctx.tx.must('host', a.host as string);
-  ctx.tx.must('network', a.network as string);
+function dbIntroduce(ctx: Ctx, a: Readonly<Record<string, unknown>>): string {
+  // introduceParams are the PIF's own fields (src/model/classes/pif.ts), each unmarshalled by
+  // the field's type; the parameter list is built by name at run time, so the type says less
+  const given = a as Partial<RecordOf<'PIF'>> & { readonly VLAN_master_of?: string };
+  ctx.tx.must('host', given.host!);
+  ctx.tx.must('network', given.network!);
   const metrics = ctx.tx.create('PIF_metrics', {});
-  const { bond_slave_of: _b, VLAN_master_of: _v, ...fields } = a;
-  return ctx.tx.create('PIF', { ...fields, device_name: a.device, metrics, bond_slave_of: NULL_REF, currently_attached: false });
+  const { bond_slave_of: _b, VLAN_master_of: _v, ...fields } = given;
+  return ctx.tx.create('PIF', { ...fields, device_name: given.device, metrics, bond_slave_of: NULL_REF, currently_attached: false });
 }
 
 export const pifImpls: ImplTable = {
-  'PIF.scan': (ctx, a) => { scan(ctx, ctx.tx.must('host', a.host as string).ref); },
+  'PIF.scan': (ctx, a) => { scan(ctx, ctx.tx.must('host', a.host).ref); },
   'PIF.introduce': (ctx, a) => introduce(ctx, a),
   'PIF.forget': (ctx, a) => { forget(ctx, pifArg(ctx, a)); },
   'PIF.plug': (ctx, a) => { plug(ctx, pifArg(ctx, a)); },
@@ -219,12 +224,12 @@ export const pifImpls: ImplTable = {
     const pif = pifArg(ctx, a);
     assertNoProtection(ctx.db, pif);
     assertNotManagement(pif);
-    ctx.tx.update(pif.ref, { primary_address_type: a.primary_address_type });
+    ctx.tx.update(pif, { primary_address_type: a.primary_address_type });
   },
-  'PIF.set_property': (ctx, a) => { setProperty(ctx, pifArg(ctx, a), a.name as string, a.value as string); },
+  'PIF.set_property': (ctx, a) => { setProperty(ctx, pifArg(ctx, a), a.name, a.value); },
   'PIF.set_disallow_unplug': (ctx, a) => {
     const pif = pifArg(ctx, a);
-    if (pif.rec.disallow_unplug !== a.value) ctx.tx.update(pif.ref, { disallow_unplug: a.value });
+    if (pif.rec.disallow_unplug !== a.value) ctx.tx.update(pif, { disallow_unplug: a.value });
   },
   'PIF.db_introduce': (ctx, a) => dbIntroduce(ctx, a),
   'PIF.pool_introduce': (ctx, a) => dbIntroduce(ctx, a),

@@ -7,18 +7,18 @@ import { isBondSlave, thePool } from './topology.ts';
 
 export const poolImpls: ImplTable = {
   // HA itself is outside networking; the flag gates bonds and management changes as in xapi.
-  'pool.set_ha_enabled': (ctx, a) => { ctx.tx.update(ctx.tx.must('pool', a.self as string).ref, { ha_enabled: a.value }); },
+  'pool.set_ha_enabled': (ctx, a) => { ctx.tx.update(ctx.tx.must('pool', a.self).ref, { ha_enabled: a.value }); },
   'pool.set_igmp_snooping_enabled': (ctx, a) => {
-    const host = ctx.db.get(ctx.svc.thisHost())!;
-    if ((host.rec.software_version as Record<string, string>).network_backend !== 'openvswitch') throw new XapiError('OPENVSWITCH_NOT_ACTIVE', []);
-    ctx.tx.update(ctx.tx.must('pool', a.self as string).ref, { igmp_snooping_enabled: a.value });
+    const host = ctx.db.getOf('host', ctx.svc.thisHost())!;
+    if (host.rec.software_version.network_backend !== 'openvswitch') throw new XapiError('OPENVSWITCH_NOT_ACTIVE', []);
+    ctx.tx.update(ctx.tx.must('pool', a.self).ref, { igmp_snooping_enabled: a.value });
   },
   'pool.management_reconfigure': (ctx, a) => {
     const db = ctx.db;
-    const network = ctx.tx.must('network', a.network as string);
+    const network = ctx.tx.must('network', a.network);
     if (thePool(db).rec.ha_enabled) throw new XapiError('HA_IS_ENABLED', []);
     const pifs = [...db.all('host')].map((h) => {
-      const pif = db.referrers(network.ref, 'PIF', 'network').map((r) => db.get(r)!).find((p) => p.rec.host === h.ref);
+      const pif = db.referrers(network.ref, 'PIF', 'network').map((r) => db.getOf('PIF', r)!).find((p) => p.rec.host === h.ref);
       if (!pif) throw new XapiError('PIF_NOT_PRESENT', [h.ref, network.ref]);
       return pif;
     });

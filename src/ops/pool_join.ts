@@ -3,7 +3,7 @@
 // NIC position, as a member restart does too ("inherits its settings from the pool master").
 
 import type { Ctx } from '../api/context.ts';
-import type { Obj } from '../db/database.ts';
+import type { ObjOf } from '../db/database.ts';
 import { introducePhysical, type NicFacts } from '../db/init.ts';
 import { NULL_REF, XapiError, classDef } from '../model/index.ts';
 import { checkRecordValues } from '../model/checks.ts';
@@ -30,8 +30,8 @@ export interface HostInfo {
 const FINGERPRINT = /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/;
 
 /** The N of the xenbrN bridge of a PIF's network: how xapi matches NICs across hosts. */
-export function positionOf(ctx: Ctx, pif: Obj): number | undefined {
-  const bridge = ctx.db.get(pif.rec.network as string)?.rec.bridge as string | undefined;
+export function positionOf(ctx: Ctx, pif: ObjOf<'PIF'>): number | undefined {
+  const bridge = ctx.db.getOf('network', pif.rec.network)?.rec.bridge;
   const m = bridge ? /^xenbr(\d+)$/.exec(bridge) : null;
   return m ? Number(m[1]) : undefined;
 }
@@ -71,8 +71,8 @@ export function joinIntroduce(ctx: Ctx, info: HostInfo): { host: string } {
   if (db.byUuidOf('host', info.uuid)) throw new XapiError('OPERATION_NOT_ALLOWED', ['a host with this uuid is already in the pool']);
   const fingerprint = info.fingerprint ?? '';
   if (fingerprint !== '' && !FINGERPRINT.test(fingerprint)) throw new XapiError('INVALID_VALUE', ['host_info', 'fingerprint']);
-  const master = db.get(thePool(db).rec.master as string)!;
-  if ((master.rec.software_version as Record<string, string>).network_backend !== info.software_version.network_backend) throw new XapiError('OPERATION_NOT_ALLOWED', ['Network backends differ']);
+  const master = db.getOf('host', thePool(db).rec.master)!;
+  if (master.rec.software_version.network_backend !== info.software_version.network_backend) throw new XapiError('OPERATION_NOT_ALLOWED', ['Network backends differ']);
   const host = tx.create('host', {
     uuid: info.uuid, name_label: info.hostname, hostname: info.hostname, name_description: 'Default install', address: info.address,
     software_version: info.software_version, API_version_major: master.rec.API_version_major, API_version_minor: master.rec.API_version_minor,
@@ -102,15 +102,15 @@ export function joinIntroduce(ctx: Ctx, info: HostInfo): { host: string } {
  */
 export function syncNetworking(ctx: Ctx, host: string): void {
   const { db, tx } = ctx;
-  const master = thePool(db).rec.master as string;
+  const master = thePool(db).rec.master;
   if (host === master) return;
   const hostPifs = () => pifsOfHost(db, host);
   const onNetwork = (network: string) => hostPifs().find((p) => p.rec.network === network);
   for (const bond of [...db.all('Bond')]) {
-    const bmaster = db.get(bond.rec.master as string)!;
-    if (bmaster.rec.host !== master || onNetwork(bmaster.rec.network as string)) continue;
-    const slaves = db.referrers(bond.ref, 'PIF', 'bond_slave_of').map((r) => db.get(r)!);
-    const primary = db.get(bond.rec.primary_slave as string);
+    const bmaster = db.getOf('PIF', bond.rec.master)!;
+    if (bmaster.rec.host !== master || onNetwork(bmaster.rec.network)) continue;
+    const slaves = db.referrers(bond.ref, 'PIF', 'bond_slave_of').map((r) => db.getOf('PIF', r)!);
+    const primary = db.getOf('PIF', bond.rec.primary_slave);
     const mine = slaves.map((s) => {
       const pos = positionOf(ctx, s);
       return { s, pif: hostPifs().find((p) => p.rec.physical && !isBondSlave(p) && pos !== undefined && positionOf(ctx, p) === pos) };
@@ -118,25 +118,25 @@ export function syncNetworking(ctx: Ctx, host: string): void {
     if (mine.length === 0) continue;
     // the NIC at the master's primary slave's position goes first: it becomes this host's primary
     mine.sort((a, b) => Number(b.s.ref === primary?.ref) - Number(a.s.ref === primary?.ref));
-    createBond(ctx, { network: bmaster.rec.network as string, members: mine.map((x) => x.pif!.ref), MAC: '', mode: bond.rec.mode as string, properties: { ...(bond.rec.properties as Record<string, string>) } }, { allowOneMember: true });
+    createBond(ctx, { network: bmaster.rec.network, members: mine.map((x) => x.pif!.ref), MAC: '', mode: bond.rec.mode, properties: { ...bond.rec.properties } }, { allowOneMember: true });
   }
   for (const vlan of [...db.all('VLAN')]) {
-    const untagged = db.get(vlan.rec.untagged_PIF as string);
-    const tagged = db.get(vlan.rec.tagged_PIF as string);
-    if (!untagged || !tagged || untagged.rec.host !== master || onNetwork(untagged.rec.network as string)) continue;
-    const mineTagged = onNetwork(tagged.rec.network as string);
+    const untagged = db.getOf('PIF', vlan.rec.untagged_PIF);
+    const tagged = db.getOf('PIF', vlan.rec.tagged_PIF);
+    if (!untagged || !tagged || untagged.rec.host !== master || onNetwork(untagged.rec.network)) continue;
+    const mineTagged = onNetwork(tagged.rec.network);
     if (!mineTagged) continue;
-    const { untagged: u } = createVlanRecords(tx, mineTagged, vlan.rec.tag as number, untagged.rec.network as string);
-    tx.update(u, { currently_attached: true });
+    const { untagged: u } = createVlanRecords(tx, mineTagged, vlan.rec.tag, untagged.rec.network);
+    tx.update('PIF', u, { currently_attached: true });
   }
   for (const t of [...db.all('tunnel')]) {
-    const access = db.get(t.rec.access_PIF as string);
-    const transport = db.get(t.rec.transport_PIF as string);
-    if (!access || !transport || access.rec.host !== master || onNetwork(access.rec.network as string)) continue;
-    const mineTransport = onNetwork(transport.rec.network as string);
+    const access = db.getOf('PIF', t.rec.access_PIF);
+    const transport = db.getOf('PIF', t.rec.transport_PIF);
+    if (!access || !transport || access.rec.host !== master || onNetwork(access.rec.network)) continue;
+    const mineTransport = onNetwork(transport.rec.network);
     if (!mineTransport) continue;
     const pif = pifCopy(access, { host, metrics: mineTransport.rec.metrics, currently_attached: mineTransport.rec.ip_configuration_mode !== 'None' });
-    createTunnelRecords(tx, pif, mineTransport.ref, { status: { ...(t.rec.status as Record<string, string>) }, other_config: {}, protocol: t.rec.protocol });
+    createTunnelRecords(tx, pif, mineTransport.ref, { status: { ...t.rec.status }, other_config: {}, protocol: t.rec.protocol });
   }
 }
 
@@ -149,11 +149,11 @@ export function forgetHost(ctx: Ctx, host: string): void {
     const b = bondOfMaster(db, p); if (b) tx.delete(b.ref);
     for (const s of db.referrers(p.ref, 'network_sriov', 'physical_PIF')) tx.delete(s);
   }
-  for (const p of pifsOfHost(db, host)) destroyPif(tx, db.get(p.ref)!);
+  for (const p of pifsOfHost(db, host)) destroyPif(tx, db.getOf('PIF', p.ref)!);
   for (const vm of db.referrers(host, 'VM', 'resident_on')) {
-    const v = db.get(vm)!;
+    const v = db.getOf('VM', vm)!;
     if (v.rec.is_control_domain) { for (const vif of db.referrers(vm, 'VIF', 'VM')) tx.delete(vif); tx.delete(vm); }
-    else tx.update(vm, { power_state: 'Halted', resident_on: NULL_REF, domid: -1 });
+    else tx.update(v, { power_state: 'Halted', resident_on: NULL_REF, domid: -1 });
   }
   tx.delete(host);
 }

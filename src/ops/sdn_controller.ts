@@ -9,12 +9,12 @@ import { isIpv4 } from './addr.ts';
 export const sdnControllerImpls: ImplTable = {
   'SDN_controller.introduce': (ctx, a) => {
     const db = ctx.db;
-    if ([...db.all('host')].some((h) => (h.rec.software_version as Record<string, string>).network_backend !== 'openvswitch')) {
+    if ([...db.all('host')].some((h) => (h.rec.software_version).network_backend !== 'openvswitch')) {
       throw new XapiError('OPERATION_NOT_ALLOWED', ['host not configured for vswitch operation']);
     }
     if (db.count('SDN_controller') > 0) throw new XapiError('OPERATION_NOT_ALLOWED', ['SDN controller has been configured. Please forget it first.']);
-    const protocol = a.protocol as string, address = a.address as string;
-    let port = a.port as number;
+    const protocol = a.protocol, address = a.address;
+    let port = a.port;
     if (protocol === 'pssl') {
       if (address !== '') throw new XapiError('INVALID_VALUE', ['address', address]);
       if (port !== 0) throw new XapiError('INVALID_VALUE', ['port', port]);
@@ -27,7 +27,7 @@ export const sdnControllerImpls: ImplTable = {
     return ctx.tx.create('SDN_controller', { protocol, address, port });
   },
   'SDN_controller.forget': (ctx, a) => {
-    ctx.tx.must('SDN_controller', a.self as string);
-    ctx.tx.delete(a.self as string);
+    ctx.tx.must('SDN_controller', a.self);
+    ctx.tx.delete(a.self);
   },
 };

@@ -3,8 +3,8 @@
 // Above the PIF layer, beside vlan.ts.
 
 import type { Ctx, ImplTable } from '../api/context.ts';
-import type { Obj, Txn } from '../db/database.ts';
-import { XapiError } from '../model/index.ts';
+import type { ObjOf, Txn } from '../db/database.ts';
+import { XapiError, type RecordOf } from '../model/index.ts';
 import { randomMac } from './addr.ts';
 import { virtualPif } from './pif_records.ts';
 import { destroyPif, plug, unplug } from './pif.ts';
@@ -17,16 +17,16 @@ function nextTunnelDevice(ctx: Ctx, host: string): string {
 
 /** The records of a tunnel: its access PIF `access` and the tunnel on `transport` (no checks, no plug): xapi's create_internal. */
 export function createTunnelRecords(
-  tx: Txn, access: Record<string, unknown>, transport: string, tunnel: { status: unknown; other_config: unknown; protocol: unknown },
+  tx: Txn, access: Partial<RecordOf<'PIF'>>, transport: string, tunnel: Pick<RecordOf<'tunnel'>, 'status' | 'other_config' | 'protocol'>,
 ): { tunnel: string; access: string } {
   const accessRef = tx.create('PIF', access);
   const ref = tx.create('tunnel', { access_PIF: accessRef, transport_PIF: transport, ...tunnel });
   return { tunnel: ref, access: accessRef };
 }
 
-export function createTunnel(ctx: Ctx, transport: Obj, network: Obj, protocol: string): string {
+export function createTunnel(ctx: Ctx, transport: ObjOf<'PIF'>, network: ObjOf<'network'>, protocol: RecordOf<'tunnel'>['protocol']): string {
   const db = ctx.db, tx = ctx.tx;
-  const host = transport.rec.host as string;
+  const host = transport.rec.host;
   assertNetworkManaged(network);
   assertNoOtherLocalPifs(db, host, network.ref);
   assertManaged(transport);
@@ -34,27 +34,27 @@ export function createTunnel(ctx: Ctx, transport: Obj, network: Obj, protocol: s
   if (kind === 'physical' && isBondSlave(transport)) throw new XapiError('CANNOT_ADD_TUNNEL_TO_BOND_SLAVE', [transport.ref]);
   if (kind === 'tunnel_access') throw new XapiError('IS_TUNNEL_ACCESS_PIF', [transport.ref]);
   if (kind === 'sriov_logical') throw new XapiError('CANNOT_ADD_TUNNEL_TO_SRIOV_LOGICAL', [transport.ref]);
-  if (kind === 'vlan' && sriovOfLogical(db, db.get(vlanOf(db, transport)!.rec.tagged_PIF as string)!)) throw new XapiError('CANNOT_ADD_TUNNEL_TO_VLAN_ON_SRIOV_LOGICAL', [transport.ref]);
+  if (kind === 'vlan' && sriovOfLogical(db, db.getOf('PIF', vlanOf(db, transport)!.rec.tagged_PIF)!)) throw new XapiError('CANNOT_ADD_TUNNEL_TO_VLAN_ON_SRIOV_LOGICAL', [transport.ref]);
   if (isSriovNetwork(db, network.ref)) throw new XapiError('NETWORK_INCOMPATIBLE_WITH_TUNNEL', [network.ref]);
   // the seed: every host must run the vSwitch, and the pool must have a controller
-  if ([...db.all('host')].some((h) => (h.rec.software_version as Record<string, string>).network_backend !== 'openvswitch')) throw new XapiError('OPENVSWITCH_NOT_ACTIVE', []);
+  if ([...db.all('host')].some((h) => h.rec.software_version.network_backend !== 'openvswitch')) throw new XapiError('OPENVSWITCH_NOT_ACTIVE', []);
   if (db.count('SDN_controller') === 0) throw new XapiError('OPERATION_NOT_ALLOWED', ['A cross-server private network needs an SDN controller: introduce one with sdn-controller-introduce first']);
   if (transport.rec.ip_configuration_mode === 'None') throw new XapiError('TRANSPORT_PIF_NOT_CONFIGURED', [transport.ref]);
   const { tunnel, access } = createTunnelRecords(tx, virtualPif({
     device: nextTunnelDevice(ctx, host), network: network.ref, host, MAC: randomMac(), MTU: network.rec.MTU, metrics: transport.rec.metrics,
   }), transport.ref, { status: { active: 'false' }, other_config: {}, protocol });
-  plug(ctx, db.get(access)!);
+  plug(ctx, db.getOf('PIF', access)!);
   return tunnel;
 }
 
-export function destroyTunnel(ctx: Ctx, tunnel: Obj): void {
-  const access = ctx.db.get(tunnel.rec.access_PIF as string);
+export function destroyTunnel(ctx: Ctx, tunnel: ObjOf<'tunnel'>): void {
+  const access = ctx.db.getOf('PIF', tunnel.rec.access_PIF);
   if (access) unplug(ctx, access);
   ctx.tx.delete(tunnel.ref);
-  if (access) destroyPif(ctx.tx, ctx.db.get(access.ref)!);
+  if (access) destroyPif(ctx.tx, ctx.db.getOf('PIF', access.ref)!);
 }
 
 export const tunnelImpls: ImplTable = {
-  'tunnel.create': (ctx, a) => createTunnel(ctx, ctx.tx.must('PIF', a.transport_PIF as string), ctx.tx.must('network', a.network as string), a.protocol as string),
-  'tunnel.destroy': (ctx, a) => { destroyTunnel(ctx, ctx.tx.must('tunnel', a.self as string)); },
+  'tunnel.create': (ctx, a) => createTunnel(ctx, ctx.tx.must('PIF', a.transport_PIF), ctx.tx.must('network', a.network), a.protocol),
+  'tunnel.destroy': (ctx, a) => { destroyTunnel(ctx, ctx.tx.must('tunnel', a.self)); },
 };

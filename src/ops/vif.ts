@@ -4,8 +4,8 @@
 import { createHash, randomInt } from 'node:crypto';
 import { BlockList } from 'node:net';
 import type { Ctx, ImplTable } from '../api/context.ts';
-import type { Database, Obj } from '../db/database.ts';
-import { NULL_REF, XapiError } from '../model/index.ts';
+import type { Database, Obj, ObjOf } from '../db/database.ts';
+import { NULL_REF, XapiError, type ArgsOf } from '../model/index.ts';
 import { effectiveLockingMode as domainLockingMode, type LockingMode } from '../domain/locking.ts';
 import { isIpv4, isIpv4Cidr, isIpv6, isIpv6Cidr, isMac, randomMac } from './addr.ts';
 import { isSriovNetwork } from './network_sriov.ts';
@@ -15,13 +15,17 @@ import { hostCanSeeNetwork } from './vm.ts';
 
 export type EffectiveLockingMode = LockingMode;
 
+type Vif = ObjOf<'VIF'>;
+
 /**
  * The locking mode the switch applies to a VIF (the rule is src/domain/locking.ts). `mode`
  * defaults to the VIF's own. A mode the rule does not know is disabled: the agent leaves such a
  * VIF off the switch, so it passes nothing.
  */
-export function effectiveLockingMode(db: Database, vif: Obj, mode: string = vif.rec.locking_mode as string): EffectiveLockingMode {
-  return domainLockingMode(mode, db.get(vif.rec.network as string)?.rec) ?? 'disabled';
+export function effectiveLockingMode(db: Database, vif: Vif | Obj, mode: unknown = vif.rec.locking_mode): EffectiveLockingMode {
+  // any VIF object will do (tests read loose ones): the rule takes the mode as it finds it
+  const network = vif.rec.network;
+  return domainLockingMode(mode, typeof network === 'string' ? db.getOf('network', network)?.rec : undefined) ?? 'disabled';
 }
 
 /**
@@ -111,24 +115,24 @@ function assertTag(tag: number): void {
 
 /** A network carried by VLAN PIFs cannot take a trunk port (its VIFs are access ports of that VLAN). */
 function assertTrunksAllowed(db: Database, network: string): void {
-  const vlanPif = db.referrers(network, 'PIF', 'network').some((r) => ((db.get(r)?.rec.VLAN as number | undefined) ?? -1) >= 0);
+  const vlanPif = db.referrers(network, 'PIF', 'network').some((r) => (db.getOf('PIF', r)?.rec.VLAN ?? -1) >= 0);
   if (vlanPif) throw new XapiError('NETWORK_INCOMPATIBLE_WITH_TRUNKS', [network]);
 }
 
 /** Attached, and its VM not suspended: the switch has a port for it (xapi's device_active). */
-function isActive(db: Database, vif: Obj): boolean {
-  const vm = db.get(vif.rec.VM as string);
+function isActive(db: Database, vif: Vif): boolean {
+  const vm = db.getOf('VM', vif.rec.VM);
   return vif.rec.currently_attached === true && vm?.rec.power_state !== 'Suspended';
 }
 
 const SRIOV_HOTPLUG = 'Network SR-IOV VIF plug/unplug not allowed';
 
 /** xapi_vif_helpers.valid_operations for plug and unplug, first error wins. */
-function assertHotplug(db: Database, vif: Obj, op: 'plug' | 'unplug'): Obj {
-  const vm = db.must('VM', vif.rec.VM as string);
+function assertHotplug(db: Database, vif: Vif, op: 'plug' | 'unplug'): ObjOf<'VM'> {
+  const vm = db.must('VM', vif.rec.VM);
   if (op === 'plug' && vm.rec.is_control_domain) throw new XapiError('OPERATION_NOT_ALLOWED', ['Control domain does not support hotplug']);
-  if (isSriovNetwork(db, vif.rec.network as string)) throw new XapiError('OPERATION_NOT_ALLOWED', [SRIOV_HOTPLUG]);
-  const state = vm.rec.power_state as string;
+  if (isSriovNetwork(db, vif.rec.network)) throw new XapiError('OPERATION_NOT_ALLOWED', [SRIOV_HOTPLUG]);
+  const state = vm.rec.power_state;
   const plugged = vif.rec.currently_attached === true || vif.rec.reserved === true;
   if (state !== 'Running') throw new XapiError('VM_BAD_POWER_STATE', [vm.ref, 'running', state.toLowerCase()]);
   if (op === 'plug' && plugged) throw new XapiError('DEVICE_ALREADY_ATTACHED', [vif.ref]);
@@ -138,39 +142,39 @@ function assertHotplug(db: Database, vif: Obj, op: 'plug' | 'unplug'): Obj {
 
 // ---------------------------------------------------------------- implementations
 
-const vifOf = (ctx: Ctx, a: Record<string, unknown>): Obj => ctx.tx.must('VIF', a.self as string);
+const vifOf = (ctx: Ctx, a: { readonly self: string }): Vif => ctx.tx.must('VIF', a.self);
 
-function create(ctx: Ctx, a: Record<string, unknown>): string {
+function create(ctx: Ctx, a: ArgsOf<'VIF.create'>): string {
   const { db, tx } = ctx;
-  const f = { ...(a.args as Record<string, unknown>) };
-  const vm = tx.must('VM', (f.VM as string | undefined) ?? NULL_REF);
-  const network = tx.must('network', (f.network as string | undefined) ?? NULL_REF);
+  const f = { ...a.args };
+  const vm = tx.must('VM', f.VM ?? NULL_REF);
+  const network = tx.must('network', f.network ?? NULL_REF);
   // No licence checks (xapi: LICENCE_RESTRICTION for SR-IOV networks and for locking): poolnet has no licences.
-  const device = (f.device as string | undefined) ?? '';
+  const device = f.device ?? '';
   if (!isDevice(device)) throw new XapiError('INVALID_DEVICE', [device]);
   // MAC "": generated. From the VM's other_config:mac_seed deterministically, as xapi does;
   // without a seed poolnet picks a random locally administered unicast MAC (xapi refuses "" then
   // with MAC_INVALID, leaving the choice to the client; xe's mac=random does the same client-side).
-  let mac = (f.MAC as string | undefined) ?? '';
+  let mac = f.MAC ?? '';
   let autogenerated = false;
   if (mac === '') {
-    const seed = (vm.rec.other_config as Record<string, string>).mac_seed;
+    const seed = vm.rec.other_config.mac_seed;
     mac = seed !== undefined ? macFromSeed(Number(device), seed) : randomMac(() => randomInt(256) / 256);
     autogenerated = true;
   }
   if (!isMac(mac)) throw new XapiError('MAC_INVALID', [mac]);
-  const trunks = [...new Set((f.trunks as number[] | undefined) ?? [])];
+  const trunks = [...new Set(f.trunks ?? [])];
   trunks.forEach(assertTag);
   if (trunks.length > 0) assertTrunksAllowed(db, network.ref);
   // poolnet checks the allowed addresses and the QoS settings at creation too (xapi stores
   // whatever it is given and ignores what it cannot use at plug time).
-  const ipv4 = checkedAllowed('ipv4', (f.ipv4_allowed as string[] | undefined) ?? []);
-  const ipv6 = checkedAllowed('ipv6', (f.ipv6_allowed as string[] | undefined) ?? []);
-  const qosType = (f.qos_algorithm_type as string | undefined) ?? '';
+  const ipv4 = checkedAllowed('ipv4', f.ipv4_allowed ?? []);
+  const ipv6 = checkedAllowed('ipv6', f.ipv6_allowed ?? []);
+  const qosType = f.qos_algorithm_type ?? '';
   assertQosType(qosType);
-  const qosParams = (f.qos_algorithm_params as Record<string, string> | undefined) ?? {};
+  const qosParams = f.qos_algorithm_params ?? {};
   assertQosParams(qosParams);
-  const dup = db.referrers(vm.ref, 'VIF', 'VM').some((r) => Number(db.get(r)?.rec.device) === Number(device));
+  const dup = db.referrers(vm.ref, 'VIF', 'VM').some((r) => Number(db.getOf('VIF', r)?.rec.device) === Number(device));
   if (dup) throw new XapiError('DEVICE_ALREADY_EXISTS', [device]);
   return tx.create('VIF', {
     device, network: network.ref, VM: vm.ref, MAC: mac, MAC_autogenerated: autogenerated,
@@ -187,19 +191,19 @@ function create(ctx: Ctx, a: Record<string, unknown>): string {
   });
 }
 
-function setAllowed(ctx: Ctx, vif: Obj, family: Family, list: readonly string[]): void {
-  ctx.tx.update(vif.ref, { [`${family}_allowed`]: checkedAllowed(family, list) });
+function setAllowed(ctx: Ctx, vif: Vif, family: Family, list: readonly string[]): void {
+  ctx.tx.update(vif, { [`${family}_allowed`]: checkedAllowed(family, list) });
 }
 
-function addAllowed(ctx: Ctx, vif: Obj, family: Family, value: string): void {
+function addAllowed(ctx: Ctx, vif: Vif, family: Family, value: string): void {
   if (!isAllowedEntry(family, value)) throw new XapiError('INVALID_IP_ADDRESS_SPECIFIED', [`${family}_allowed`]);
-  const cur = vif.rec[`${family}_allowed`] as string[];
-  if (!cur.includes(value)) ctx.tx.update(vif.ref, { [`${family}_allowed`]: [...cur, value] });
+  const cur = vif.rec[`${family}_allowed`];
+  if (!cur.includes(value)) ctx.tx.update(vif, { [`${family}_allowed`]: [...cur, value] });
 }
 
-function removeAllowed(ctx: Ctx, vif: Obj, family: Family, value: string): void {
-  const cur = vif.rec[`${family}_allowed`] as string[];
-  if (cur.includes(value)) ctx.tx.update(vif.ref, { [`${family}_allowed`]: cur.filter((x) => x !== value) });
+function removeAllowed(ctx: Ctx, vif: Vif, family: Family, value: string): void {
+  const cur = vif.rec[`${family}_allowed`];
+  if (cur.includes(value)) ctx.tx.update(vif, { [`${family}_allowed`]: cur.filter((x) => x !== value) });
 }
 
 /**
@@ -210,25 +214,25 @@ function removeAllowed(ctx: Ctx, vif: Obj, family: Family, value: string): void 
  * addresses it configures itself). Without it the call fails with VM_LACKS_FEATURE [vm], as
  * it does in xapi for a guest without the agent. The syntax and locking checks come first.
  */
-function configureIp(ctx: Ctx, a: Record<string, unknown>, family: Family): void {
+function configureIp(ctx: Ctx, a: ArgsOf<'VIF.configure_ipv4'> | ArgsOf<'VIF.configure_ipv6'>, family: Family): void {
   const { db, tx } = ctx;
   const vif = vifOf(ctx, a);
-  const mode = a.mode as string;
-  const address = (a.address as string | undefined) ?? '';
-  const gateway = (a.gateway as string | undefined) ?? '';
+  const mode = a.mode;
+  const address = a.address ?? '';
+  const gateway = a.gateway ?? '';
   const isCidr = family === 'ipv4' ? isIpv4Cidr : isIpv6Cidr;
   const isIp = family === 'ipv4' ? isIpv4 : isIpv6;
   if (mode === 'Static') {
     if (!isCidr(address)) throw new XapiError('INVALID_CIDR_ADDRESS_SPECIFIED', ['address']);
     if (effectiveLockingMode(db, vif) === 'locked') {
       const ip = address.slice(0, address.indexOf('/'));
-      if (!allowedBy(family, vif.rec[`${family}_allowed`] as string[], ip)) throw new XapiError('ADDRESS_VIOLATES_LOCKING_CONSTRAINT', [address]);
+      if (!allowedBy(family, vif.rec[`${family}_allowed`], ip)) throw new XapiError('ADDRESS_VIOLATES_LOCKING_CONSTRAINT', [address]);
     }
   }
   if (gateway !== '' && !isIp(gateway)) throw new XapiError('INVALID_IP_ADDRESS_SPECIFIED', ['gateway']);
-  const vm = db.must('VM', vif.rec.VM as string);
-  if ((vm.rec.other_config as Record<string, string>)['feature-static-ip-setting'] !== '1') throw new XapiError('VM_LACKS_FEATURE', [vm.ref]);
-  tx.update(vif.ref, {
+  const vm = db.must('VM', vif.rec.VM);
+  if (vm.rec.other_config['feature-static-ip-setting'] !== '1') throw new XapiError('VM_LACKS_FEATURE', [vm.ref]);
+  tx.update(vif, {
     [`${family}_configuration_mode`]: mode,
     [`${family}_addresses`]: address === '' ? [] : [address],
     [`${family}_gateway`]: gateway,
@@ -240,7 +244,7 @@ export const vifImpls: ImplTable = {
 
   'VIF.destroy': (ctx, a) => {
     const vif = vifOf(ctx, a);
-    const vm = ctx.db.get(vif.rec.VM as string);
+    const vm = ctx.db.getOf('VM', vif.rec.VM);
     if (vm?.rec.power_state === 'Running' && vif.rec.currently_attached) {
       throw new XapiError('OPERATION_NOT_ALLOWED', ['VIF currently attached to a running VM']);
     }
@@ -250,79 +254,79 @@ export const vifImpls: ImplTable = {
   'VIF.plug': (ctx, a) => {
     const vif = vifOf(ctx, a);
     const vm = assertHotplug(ctx.db, vif, 'plug');
-    const host = vm.rec.resident_on as string;
-    const network = vif.rec.network as string;
+    const host = vm.rec.resident_on;
+    const network = vif.rec.network;
     if (!hostCanSeeNetwork(ctx.db, host, network)) throw new XapiError('HOST_CANNOT_ATTACH_NETWORK', [host, network]);
-    ctx.tx.update(vif.ref, { currently_attached: true });
+    ctx.tx.update(vif, { currently_attached: true });
   },
 
   'VIF.unplug': (ctx, a) => {
     const vif = vifOf(ctx, a);
     assertHotplug(ctx.db, vif, 'unplug');
-    ctx.tx.update(vif.ref, { currently_attached: false, reserved: false });
+    ctx.tx.update(vif, { currently_attached: false, reserved: false });
   },
 
   'VIF.unplug_force': (ctx, a) => {
     const vif = vifOf(ctx, a);
     assertHotplug(ctx.db, vif, 'unplug');
-    ctx.tx.update(vif.ref, { currently_attached: false, reserved: false });
+    ctx.tx.update(vif, { currently_attached: false, reserved: false });
   },
 
   'VIF.move': (ctx, a) => {
     const { db, tx } = ctx;
     const vif = vifOf(ctx, a);
-    const network = tx.must('network', a.network as string);
+    const network = tx.must('network', a.network);
     const active = isActive(db, vif);
     if (active) {
-      const host = db.get(vif.rec.VM as string)?.rec.resident_on as string;
+      const host = db.getOf('VM', vif.rec.VM)?.rec.resident_on;
       if (!hostCanSeeNetwork(db, host, network.ref)) throw new XapiError('HOST_CANNOT_ATTACH_NETWORK', [host, network.ref]);
     }
-    if ((vif.rec.trunks as number[]).length > 0) assertTrunksAllowed(db, network.ref);
+    if (vif.rec.trunks.length > 0) assertTrunksAllowed(db, network.ref);
     // poolnet: a live VIF cannot move onto or off an SR-IOV network. Its VF would have to be
     // taken or given back, which is a plug or unplug, and those are refused for SR-IOV VIFs
     // (xapi lets the move through and leaves the VF reservation inconsistent).
-    const old = vif.rec.network as string;
+    const old = vif.rec.network;
     if (active && old !== network.ref && (isSriovNetwork(db, old) || isSriovNetwork(db, network.ref))) {
       throw new XapiError('OPERATION_NOT_ALLOWED', [SRIOV_HOTPLUG]);
     }
-    tx.update(vif.ref, { network: network.ref });
+    tx.update(vif, { network: network.ref });
   },
 
   'VIF.set_locking_mode': (ctx, a) => {
     const vif = vifOf(ctx, a);
-    const value = a.value as string;
+    const value = a.value;
     if (effectiveLockingMode(ctx.db, vif, value) === 'locked' && externalControllerActive(ctx.db)) {
       throw new XapiError('OPERATION_NOT_ALLOWED', ['A vswitch controller is active']);
     }
-    ctx.tx.update(vif.ref, { locking_mode: value });
+    ctx.tx.update(vif, { locking_mode: value });
   },
-  'VIF.set_ipv4_allowed': (ctx, a) => setAllowed(ctx, vifOf(ctx, a), 'ipv4', a.value as string[]),
-  'VIF.add_ipv4_allowed': (ctx, a) => addAllowed(ctx, vifOf(ctx, a), 'ipv4', a.value as string),
-  'VIF.remove_ipv4_allowed': (ctx, a) => removeAllowed(ctx, vifOf(ctx, a), 'ipv4', a.value as string),
-  'VIF.set_ipv6_allowed': (ctx, a) => setAllowed(ctx, vifOf(ctx, a), 'ipv6', a.value as string[]),
-  'VIF.add_ipv6_allowed': (ctx, a) => addAllowed(ctx, vifOf(ctx, a), 'ipv6', a.value as string),
-  'VIF.remove_ipv6_allowed': (ctx, a) => removeAllowed(ctx, vifOf(ctx, a), 'ipv6', a.value as string),
+  'VIF.set_ipv4_allowed': (ctx, a) => setAllowed(ctx, vifOf(ctx, a), 'ipv4', a.value),
+  'VIF.add_ipv4_allowed': (ctx, a) => addAllowed(ctx, vifOf(ctx, a), 'ipv4', a.value),
+  'VIF.remove_ipv4_allowed': (ctx, a) => removeAllowed(ctx, vifOf(ctx, a), 'ipv4', a.value),
+  'VIF.set_ipv6_allowed': (ctx, a) => setAllowed(ctx, vifOf(ctx, a), 'ipv6', a.value),
+  'VIF.add_ipv6_allowed': (ctx, a) => addAllowed(ctx, vifOf(ctx, a), 'ipv6', a.value),
+  'VIF.remove_ipv6_allowed': (ctx, a) => removeAllowed(ctx, vifOf(ctx, a), 'ipv6', a.value),
 
   // QoS: xapi validates nothing here and ignores a bad setting at the next plug; poolnet refuses it.
   'VIF.set_qos_algorithm_type': (ctx, a) => {
     const vif = vifOf(ctx, a);
-    assertQosType(a.value as string);
-    ctx.tx.update(vif.ref, { qos_algorithm_type: a.value });
+    assertQosType(a.value);
+    ctx.tx.update(vif, { qos_algorithm_type: a.value });
   },
   'VIF.set_qos_algorithm_params': (ctx, a) => {
     const vif = vifOf(ctx, a);
-    const params = a.value as Record<string, string>;
+    const params = a.value;
     assertQosParams(params);
-    ctx.tx.update(vif.ref, { qos_algorithm_params: params });
+    ctx.tx.update(vif, { qos_algorithm_params: params });
   },
   'VIF.add_to_qos_algorithm_params': (ctx, a) => {
     const vif = vifOf(ctx, a);
-    const map = vif.rec.qos_algorithm_params as Record<string, string>;
-    const key = a.key as string;
-    const value = a.value as string;
+    const map = vif.rec.qos_algorithm_params;
+    const key = a.key;
+    const value = a.value;
     if (Object.prototype.hasOwnProperty.call(map, key)) throw new XapiError('MAP_DUPLICATE_KEY', ['VIF', 'qos_algorithm_params', vif.rec.uuid, key]);
     assertQosParam(key, value);
-    ctx.tx.update(vif.ref, { qos_algorithm_params: { ...map, [key]: value } });
+    ctx.tx.update(vif, { qos_algorithm_params: { ...map, [key]: value } });
   },
 
   'VIF.configure_ipv4': (ctx, a) => configureIp(ctx, a, 'ipv4'),
@@ -330,22 +334,22 @@ export const vifImpls: ImplTable = {
 
   'VIF.add_trunks': (ctx, a) => {
     const vif = vifOf(ctx, a);
-    const tag = a.value as number;
+    const tag = a.value;
     assertTag(tag);
-    assertTrunksAllowed(ctx.db, vif.rec.network as string);
-    const cur = vif.rec.trunks as number[];
-    if (!cur.includes(tag)) ctx.tx.update(vif.ref, { trunks: [...cur, tag] });
+    assertTrunksAllowed(ctx.db, vif.rec.network);
+    const cur = vif.rec.trunks;
+    if (!cur.includes(tag)) ctx.tx.update(vif, { trunks: [...cur, tag] });
   },
   'VIF.remove_trunks': (ctx, a) => {
     const vif = vifOf(ctx, a);
-    const cur = vif.rec.trunks as number[];
-    if (cur.includes(a.value as number)) ctx.tx.update(vif.ref, { trunks: cur.filter((x) => x !== a.value) });
+    const cur = vif.rec.trunks;
+    if (cur.includes(a.value)) ctx.tx.update(vif, { trunks: cur.filter((x) => x !== a.value) });
   },
   'VIF.set_trunks': (ctx, a) => {
     const vif = vifOf(ctx, a);
-    const tags = [...new Set(a.value as number[])];
+    const tags = [...new Set(a.value)];
     tags.forEach(assertTag);
-    if (tags.length > 0) assertTrunksAllowed(ctx.db, vif.rec.network as string);
-    ctx.tx.update(vif.ref, { trunks: tags });
+    if (tags.length > 0) assertTrunksAllowed(ctx.db, vif.rec.network);
+    ctx.tx.update(vif, { trunks: tags });
   },
 };

@@ -3,7 +3,7 @@
 // PIF.destroy: xapi's older way to make and remove a VLAN). Above the PIF layer, beside tunnel.ts.
 
 import type { Ctx, ImplTable } from '../api/context.ts';
-import type { Database, Obj, Txn } from '../db/database.ts';
+import type { Database, ObjOf, Txn } from '../db/database.ts';
 import { XapiError } from '../model/index.ts';
 import {
   assertManaged, assertNetworkManaged, assertNoOtherLocalPifs, assertNoProtection, isBondSlave, isSriovNetwork,
@@ -12,11 +12,13 @@ import {
 import { virtualPif } from './pif_records.ts';
 import { destroyPif, plug, unplug } from './pif.ts';
 
+type Pif = ObjOf<'PIF'>;
+
 export const VLAN_PIF_MAC = 'fe:ff:ff:ff:ff:ff';
 
 /** The kind of NIC under a PIF: xapi compares PCI vendor and device ids; poolnet keeps them in the PIF's metrics. */
-function nicModel(db: Database, pif: Obj): string {
-  const m = db.get(pif.rec.metrics as string);
+function nicModel(db: Database, pif: Pif): string {
+  const m = db.getOf('PIF_metrics', pif.rec.metrics);
   return `${String(m?.rec.vendor_id ?? '')}:${String(m?.rec.device_id ?? '')}`;
 }
 
@@ -25,7 +27,7 @@ export function assertVlanTag(tag: number): void {
 }
 
 /** The records of a VLAN on `tagged` (no checks, no plug): xapi's create_internal. */
-export function createVlanRecords(tx: Txn, tagged: Obj, tag: number, network: string): { vlan: string; untagged: string } {
+export function createVlanRecords(tx: Txn, tagged: Pif, tag: number, network: string): { vlan: string; untagged: string } {
   const untagged = tx.create('PIF', virtualPif({
     device: tagged.rec.device, device_name: tagged.rec.device, network, host: tagged.rec.host, MAC: VLAN_PIF_MAC,
     MTU: tagged.rec.MTU, VLAN: tag, metrics: tagged.rec.metrics, primary_address_type: tagged.rec.primary_address_type,
@@ -34,9 +36,9 @@ export function createVlanRecords(tx: Txn, tagged: Obj, tag: number, network: st
   return { vlan, untagged };
 }
 
-export function createVlan(ctx: Ctx, tagged: Obj, tag: number, network: Obj): string {
+export function createVlan(ctx: Ctx, tagged: Pif, tag: number, network: ObjOf<'network'>): string {
   const db = ctx.db;
-  const host = tagged.rec.host as string;
+  const host = tagged.rec.host;
   assertNetworkManaged(network);
   assertNoOtherLocalPifs(db, host, network.ref);
   assertManaged(tagged);
@@ -46,12 +48,12 @@ export function createVlan(ctx: Ctx, tagged: Obj, tag: number, network: Obj): st
   if (kind === 'tunnel_access') throw new XapiError('IS_TUNNEL_ACCESS_PIF', [tagged.ref]);
   if (kind === 'sriov_logical') {
     // the network must be empty or hold only VLANs on SR-IOV logical PIFs of the same kind of NIC
-    const candidate = db.get(sriovOfLogical(db, tagged)!.rec.physical_PIF as string)!;
-    for (const p of db.referrers(network.ref, 'PIF', 'network').map((r) => db.get(r)!)) {
+    const candidate = db.getOf('PIF', sriovOfLogical(db, tagged)!.rec.physical_PIF)!;
+    for (const p of db.referrers(network.ref, 'PIF', 'network').map((r) => db.getOf('PIF', r)!)) {
       const v = vlanOf(db, p);
-      const s = v && sriovOfLogical(db, db.get(v.rec.tagged_PIF as string)!);
+      const s = v && sriovOfLogical(db, db.getOf('PIF', v.rec.tagged_PIF)!);
       if (!s) throw new XapiError('NETWORK_INCOMPATIBLE_WITH_VLAN_ON_SRIOV', [network.ref]);
-      if (nicModel(db, db.get(s.rec.physical_PIF as string)!) !== nicModel(db, candidate)) {
+      if (nicModel(db, db.getOf('PIF', s.rec.physical_PIF)!) !== nicModel(db, candidate)) {
         throw new XapiError('NETWORK_HAS_INCOMPATIBLE_VLAN_ON_SRIOV_PIFS', [tagged.ref, network.ref]);
       }
     }
@@ -59,58 +61,58 @@ export function createVlan(ctx: Ctx, tagged: Obj, tag: number, network: Obj): st
     throw new XapiError('NETWORK_INCOMPATIBLE_WITH_VLAN_ON_BRIDGE', [network.ref]);
   }
   assertVlanTag(tag);
-  if (db.referrers(tagged.ref, 'VLAN', 'tagged_PIF').some((v) => db.get(v)!.rec.tag === tag)) throw new XapiError('PIF_VLAN_EXISTS', [tagged.rec.device]);
-  if (db.referrers(network.ref, 'VIF', 'network').some((v) => (db.get(v)!.rec.trunks as number[]).length > 0)) throw new XapiError('NETWORK_INCOMPATIBLE_WITH_TRUNKS', [network.ref]);
+  if (db.referrers(tagged.ref, 'VLAN', 'tagged_PIF').some((v) => db.getOf('VLAN', v)!.rec.tag === tag)) throw new XapiError('PIF_VLAN_EXISTS', [tagged.rec.device]);
+  if (db.referrers(network.ref, 'VIF', 'network').some((v) => db.getOf('VIF', v)!.rec.trunks.length > 0)) throw new XapiError('NETWORK_INCOMPATIBLE_WITH_TRUNKS', [network.ref]);
   const { vlan, untagged } = createVlanRecords(ctx.tx, tagged, tag, network.ref);
-  plug(ctx, db.get(untagged)!);
+  plug(ctx, db.getOf('PIF', untagged)!);
   return vlan;
 }
 
-export function destroyVlan(ctx: Ctx, vlan: Obj): void {
+export function destroyVlan(ctx: Ctx, vlan: ObjOf<'VLAN'>): void {
   const db = ctx.db;
-  const untagged = db.get(vlan.rec.untagged_PIF as string);
+  const untagged = db.getOf('PIF', vlan.rec.untagged_PIF);
   if (!untagged) { ctx.tx.delete(vlan.ref); return; } // orphan clean-up
   if (isBondSlave(untagged)) throw new XapiError('PIF_ALREADY_BONDED', [untagged.ref]);
   assertNoProtection(db, untagged);
-  if ((untagged.rec.VLAN as number) < 0) throw new XapiError('PIF_IS_PHYSICAL', []); // xapi gives no parameter
+  if (untagged.rec.VLAN < 0) throw new XapiError('PIF_IS_PHYSICAL', []); // xapi gives no parameter
   unplug(ctx, untagged);
   ctx.tx.delete(vlan.ref);
-  destroyPif(ctx.tx, db.get(untagged.ref)!);
+  destroyPif(ctx.tx, db.getOf('PIF', untagged.ref)!);
 }
 
 /** pool.create_VLAN_from_PIF: the same VLAN on every host's PIF of `pif`'s network, all or none. */
-export function createVlanFromPif(ctx: Ctx, pif: Obj, network: Obj, tag: number): string[] {
+export function createVlanFromPif(ctx: Ctx, pif: Pif, network: ObjOf<'network'>, tag: number): string[] {
   const db = ctx.db;
-  const pifs = db.referrers(pif.rec.network as string, 'PIF', 'network').map((r) => db.get(r)!).filter((p) => db.get(p.rec.host as string)?.rec.enabled !== false);
+  const pifs = db.referrers(pif.rec.network, 'PIF', 'network').map((r) => db.getOf('PIF', r)!).filter((p) => db.getOf('host', p.rec.host)?.rec.enabled !== false);
   // one transaction: the first refusal rolls back every VLAN already made (xapi does this by hand)
-  return pifs.map((p) => db.get(createVlan(ctx, p, tag, network))!.rec.untagged_PIF as string);
+  return pifs.map((p) => db.getOf('VLAN', createVlan(ctx, p, tag, network))!.rec.untagged_PIF);
 }
 
 export const vlanImpls: ImplTable = {
-  'VLAN.create': (ctx, a) => createVlan(ctx, ctx.tx.must('PIF', a.tagged_PIF as string), a.tag as number, ctx.tx.must('network', a.network as string)),
-  'VLAN.destroy': (ctx, a) => { destroyVlan(ctx, ctx.tx.must('VLAN', a.self as string)); },
+  'VLAN.create': (ctx, a) => createVlan(ctx, ctx.tx.must('PIF', a.tagged_PIF), a.tag, ctx.tx.must('network', a.network)),
+  'VLAN.destroy': (ctx, a) => { destroyVlan(ctx, ctx.tx.must('VLAN', a.self)); },
   'VLAN.pool_introduce': (ctx, a) => ctx.tx.create('VLAN', {
-    tagged_PIF: ctx.tx.must('PIF', a.tagged_PIF as string).ref, untagged_PIF: ctx.tx.must('PIF', a.untagged_PIF as string).ref,
+    tagged_PIF: ctx.tx.must('PIF', a.tagged_PIF).ref, untagged_PIF: ctx.tx.must('PIF', a.untagged_PIF).ref,
     tag: a.tag, other_config: a.other_config,
   }),
-  'pool.create_VLAN_from_PIF': (ctx, a) => createVlanFromPif(ctx, ctx.tx.must('PIF', a.pif as string), ctx.tx.must('network', a.network as string), a.VLAN as number),
+  'pool.create_VLAN_from_PIF': (ctx, a) => createVlanFromPif(ctx, ctx.tx.must('PIF', a.pif), ctx.tx.must('network', a.network), a.VLAN),
   'PIF.create_VLAN': (ctx, a) => {
-    const host = ctx.tx.must('host', a.host as string).ref;
+    const host = ctx.tx.must('host', a.host).ref;
     const tagged = pifsOfHost(ctx.db, host).find((p) => p.rec.device === a.device && p.rec.VLAN === -1);
     if (!tagged) throw new XapiError('INVALID_VALUE', ['device', a.device]);
-    const vlan = createVlan(ctx, tagged, a.VLAN as number, ctx.tx.must('network', a.network as string));
-    return ctx.db.get(vlan)!.rec.untagged_PIF;
+    const vlan = createVlan(ctx, tagged, a.VLAN, ctx.tx.must('network', a.network));
+    return ctx.db.getOf('VLAN', vlan)!.rec.untagged_PIF;
   },
   'PIF.destroy': (ctx, a) => {
-    const pif = ctx.tx.must('PIF', a.self as string);
+    const pif = ctx.tx.must('PIF', a.self);
     const vlan = vlanOf(ctx.db, pif);
-    if ((pif.rec.VLAN as number) < 0 || !vlan) throw new XapiError('PIF_IS_PHYSICAL', []); // xapi gives no parameter
+    if (pif.rec.VLAN < 0 || !vlan) throw new XapiError('PIF_IS_PHYSICAL', []); // xapi gives no parameter
     destroyVlan(ctx, vlan);
   },
   'pool.create_VLAN': (ctx, a) => {
-    const network = ctx.tx.must('network', a.network as string);
+    const network = ctx.tx.must('network', a.network);
     const pif = ctx.tx.all('PIF').find((p) => p.rec.device === a.device && p.rec.VLAN === -1 && p.rec.physical);
     if (!pif) throw new XapiError('INVALID_VALUE', ['device', a.device]);
-    return createVlanFromPif(ctx, pif, network, a.VLAN as number);
+    return createVlanFromPif(ctx, pif, network, a.VLAN);
   },
 };

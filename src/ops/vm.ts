@@ -4,11 +4,12 @@
 // agents realise the VIFs of running VMs from it.
 
 import type { Ctx, ImplTable } from '../api/context.ts';
-import type { Database, Obj, Txn } from '../db/database.ts';
+import type { Database, ObjOf, Txn } from '../db/database.ts';
 import { NULL_REF, XapiError } from '../model/index.ts';
 import { freeVf, isSriovNetwork, sriovOfNetworkOnHost } from './network_sriov.ts';
 
-type PowerState = 'Halted' | 'Paused' | 'Running' | 'Suspended';
+type Vm = ObjOf<'VM'>;
+type PowerState = Vm['rec']['power_state'];
 
 /** The power states each operation accepts, in xapi's order (xapi_vm_lifecycle.allowed_power_states). */
 const ALLOWED: Record<string, readonly PowerState[]> = {
@@ -21,9 +22,9 @@ const ALLOWED: Record<string, readonly PowerState[]> = {
 };
 
 /** xapi's lifecycle check: power state first, then templates, then the control domain. */
-function assertLifecycle(vm: Obj, op: keyof typeof ALLOWED): void {
+function assertLifecycle(vm: Vm, op: keyof typeof ALLOWED): void {
   const allowed = ALLOWED[op];
-  const state = vm.rec.power_state as PowerState;
+  const state = vm.rec.power_state;
   if (!allowed.includes(state)) throw new XapiError('VM_BAD_POWER_STATE', [vm.ref, allowed.join(', '), state]);
   if (vm.rec.is_a_template && op !== 'destroy') throw new XapiError('VM_IS_TEMPLATE', [vm.ref, op]);
   if (vm.rec.is_control_domain && op !== 'start' && op !== 'start_on') {
@@ -31,8 +32,8 @@ function assertLifecycle(vm: Obj, op: keyof typeof ALLOWED): void {
   }
 }
 
-export const vifsOf = (db: Database, vm: string): Obj[] =>
-  db.referrers(vm, 'VIF', 'VM').map((r) => db.get(r)!).sort((a, b) => Number(a.rec.device) - Number(b.rec.device));
+export const vifsOf = (db: Database, vm: string): ObjOf<'VIF'>[] =>
+  db.referrers(vm, 'VIF', 'VM').map((r) => db.getOf('VIF', r)!).sort((a, b) => Number(a.rec.device) - Number(b.rec.device));
 
 /**
  * Whether `host` can see `network` (xapi_vm_helpers.assert_can_see_networks):
@@ -43,23 +44,24 @@ export const vifsOf = (db: Database, vm: string): Obj[] =>
  *   "true"), and otherwise only by the host(s) where running VMs already use it, so that VMs
  *   meant to talk over it are not split across hosts that cannot connect them.
  */
-export function hostCanSeeNetwork(db: Database, host: string, network: string): boolean {
+export function hostCanSeeNetwork(db: Database, host: string | undefined, network: string): boolean {
   const pifs = db.referrers(network, 'PIF', 'network');
-  if (pifs.length > 0) return pifs.some((r) => db.get(r)?.rec.host === host);
-  const n = db.get(network);
-  if ((n?.rec.other_config as Record<string, string> | undefined)?.assume_network_is_shared === 'true') return true;
+  if (pifs.length > 0) return pifs.some((r) => db.getOf('PIF', r)?.rec.host === host);
+  const n = db.getOf('network', network);
+  if (n?.rec.other_config?.assume_network_is_shared === 'true') return true;
   const hosts = new Set<string>();
   for (const v of db.referrers(network, 'VIF', 'network')) {
-    const vm = db.get(db.get(v)?.rec.VM as string);
-    if (vm && vm.rec.power_state === 'Running') hosts.add(vm.rec.resident_on as string);
+    const vif = db.getOf('VIF', v);
+    const vm = vif && db.getOf('VM', vif.rec.VM);
+    if (vm && vm.rec.power_state === 'Running') hosts.add(vm.rec.resident_on);
   }
-  return hosts.size === 0 || hosts.has(host);
+  return hosts.size === 0 || (host !== undefined && hosts.has(host));
 }
 
 /** VM_REQUIRES_NETWORK [vm, network] for the first VIF whose network `host` cannot see. */
-export function assertCanSeeNetworks(db: Database, vm: Obj, host: string): void {
+export function assertCanSeeNetworks(db: Database, vm: Vm, host: string): void {
   for (const vif of vifsOf(db, vm.ref)) {
-    const network = vif.rec.network as string;
+    const network = vif.rec.network;
     if (!hostCanSeeNetwork(db, host, network)) throw new XapiError('VM_REQUIRES_NETWORK', [vm.ref, network]);
   }
 }
@@ -69,12 +71,12 @@ export function assertCanSeeNetworks(db: Database, vm: Obj, host: string): void 
  * [network] when a NIC has no free VF. Without a transaction, only checks (VFs the VM already
  * holds count as free for it).
  */
-function reserveVfs(db: Database, tx: Txn | undefined, vm: Obj, host: string): void {
+function reserveVfs(db: Database, tx: Txn | undefined, vm: Vm, host: string): void {
   const vifs = vifsOf(db, vm.ref);
   const mine = new Set(vifs.map((v) => v.ref));
   const planned = new Map<string, Set<number>>(); // sriov -> indices this plan takes
   for (const vif of vifs) {
-    const network = vif.rec.network as string;
+    const network = vif.rec.network;
     if (!isSriovNetwork(db, network)) continue;
     const sriov = sriovOfNetworkOnHost(db, network, host);
     if (!sriov) throw new XapiError('VM_REQUIRES_NETWORK', [vm.ref, network]);
@@ -83,20 +85,20 @@ function reserveVfs(db: Database, tx: Txn | undefined, vm: Obj, host: string): v
     const index = freeVf(db, sriov, { except: mine, taken });
     if (index === undefined) throw new XapiError('NETWORK_SRIOV_INSUFFICIENT_CAPACITY', [network]);
     taken.add(index);
-    tx?.update(vif.ref, { reserved_VF_of: sriov.ref, reserved_VF: index });
+    tx?.update(vif, { reserved_VF_of: sriov.ref, reserved_VF: index });
   }
 }
 
 /** Release the VFs and detach the VIFs of a VM that stops. */
-function detachAll(tx: Txn, db: Database, vm: Obj): void {
+function detachAll(tx: Txn, db: Database, vm: Vm): void {
   for (const vif of vifsOf(db, vm.ref)) {
-    tx.update(vif.ref, { currently_attached: false, reserved: false, reserved_VF_of: NULL_REF, reserved_VF: -1 });
+    tx.update(vif, { currently_attached: false, reserved: false, reserved_VF_of: NULL_REF, reserved_VF: -1 });
   }
 }
 
 /** The smallest domain id free on a host (0 is the control domain), as Xen hands them out. */
 export function freeDomid(db: Database, host: string): number {
-  const used = new Set(db.referrers(host, 'VM', 'resident_on').map((r) => db.get(r)!.rec.domid as number));
+  const used = new Set(db.referrers(host, 'VM', 'resident_on').map((r) => db.getOf('VM', r)!.rec.domid));
   let id = 1;
   while (used.has(id)) id++;
   return id;
@@ -109,8 +111,8 @@ function start(ctx: Ctx, vmRef: string, hostRef: string, op: 'start' | 'start_on
   assertLifecycle(vm, op);
   assertCanSeeNetworks(db, vm, host.ref);
   reserveVfs(db, tx, vm, host.ref);
-  for (const vif of vifsOf(db, vm.ref)) tx.update(vif.ref, { currently_attached: true });
-  tx.update(vm.ref, { power_state: paused ? 'Paused' : 'Running', resident_on: host.ref, domid: freeDomid(db, host.ref) });
+  for (const vif of vifsOf(db, vm.ref)) tx.update(vif, { currently_attached: true });
+  tx.update(vm, { power_state: paused ? 'Paused' : 'Running', resident_on: host.ref, domid: freeDomid(db, host.ref) });
 }
 
 function shutdown(ctx: Ctx, vmRef: string, op: 'clean_shutdown' | 'hard_shutdown'): void {
@@ -118,7 +120,7 @@ function shutdown(ctx: Ctx, vmRef: string, op: 'clean_shutdown' | 'hard_shutdown
   const vm = tx.must('VM', vmRef);
   assertLifecycle(vm, op);
   detachAll(tx, db, vm);
-  tx.update(vm.ref, { power_state: 'Halted', resident_on: NULL_REF, domid: -1 });
+  tx.update(vm, { power_state: 'Halted', resident_on: NULL_REF, domid: -1 });
 }
 
 /** Device numbers a new VIF of the VM may take: "0".."15" not in use (xapi_vm_helpers). */
@@ -130,28 +132,28 @@ export function allowedVifDevices(db: Database, vm: string): string[] {
 }
 
 export const vmImpls: ImplTable = {
-  'VM.start': (ctx, a) => start(ctx, a.vm as string, ctx.svc.thisHost(), 'start', a.start_paused === true),
-  'VM.start_on': (ctx, a) => start(ctx, a.vm as string, a.host as string, 'start_on', a.start_paused === true),
-  'VM.clean_shutdown': (ctx, a) => shutdown(ctx, a.vm as string, 'clean_shutdown'),
-  'VM.hard_shutdown': (ctx, a) => shutdown(ctx, a.vm as string, 'hard_shutdown'),
+  'VM.start': (ctx, a) => start(ctx, a.vm, ctx.svc.thisHost(), 'start', a.start_paused === true),
+  'VM.start_on': (ctx, a) => start(ctx, a.vm, a.host, 'start_on', a.start_paused === true),
+  'VM.clean_shutdown': (ctx, a) => shutdown(ctx, a.vm, 'clean_shutdown'),
+  'VM.hard_shutdown': (ctx, a) => shutdown(ctx, a.vm, 'hard_shutdown'),
 
   'VM.pool_migrate': (ctx, a) => {
     const { db, tx } = ctx;
-    const vm = tx.must('VM', a.vm as string);
-    const host = tx.must('host', a.host as string);
+    const vm = tx.must('VM', a.vm);
+    const host = tx.must('host', a.host);
     assertLifecycle(vm, 'pool_migrate');
     // A VF ties the VM to its NIC (the seed: no live migration with an SR-IOV VF).
-    if (vifsOf(db, vm.ref).some((v) => isSriovNetwork(db, v.rec.network as string))) throw new XapiError('VM_HAS_SRIOV_VIF', [vm.ref]);
+    if (vifsOf(db, vm.ref).some((v) => isSriovNetwork(db, v.rec.network))) throw new XapiError('VM_HAS_SRIOV_VIF', [vm.ref]);
     assertCanSeeNetworks(db, vm, host.ref);
-    if (vm.rec.resident_on !== host.ref) tx.update(vm.ref, { resident_on: host.ref, domid: freeDomid(db, host.ref) });
+    if (vm.rec.resident_on !== host.ref) tx.update(vm, { resident_on: host.ref, domid: freeDomid(db, host.ref) });
   },
 
-  'VM.get_allowed_VIF_devices': (ctx, a) => allowedVifDevices(ctx.db, ctx.tx.must('VM', a.vm as string).ref),
+  'VM.get_allowed_VIF_devices': (ctx, a) => allowedVifDevices(ctx.db, ctx.tx.must('VM', a.vm).ref),
 
   'VM.assert_can_boot_here': (ctx, a) => {
     const { db, tx } = ctx;
-    const vm = tx.must('VM', a.self as string);
-    const host = tx.must('host', a.host as string);
+    const vm = tx.must('VM', a.self);
+    const host = tx.must('host', a.host);
     assertCanSeeNetworks(db, vm, host.ref);
     reserveVfs(db, undefined, vm, host.ref);
   },
@@ -159,7 +161,7 @@ export const vmImpls: ImplTable = {
   // The generated destructor would leave the VM's VIFs pointing nowhere: xapi destroys them with it.
   'VM.destroy': (ctx, a) => {
     const { db, tx } = ctx;
-    const vm = tx.must('VM', a.self as string);
+    const vm = tx.must('VM', a.self);
     assertLifecycle(vm, 'destroy');
     for (const vif of vifsOf(db, vm.ref)) tx.delete(vif.ref);
     tx.delete(vm.ref);
