@@ -19,7 +19,7 @@ import {
   asHostname, asIpv4, asIpv4Match, asIpv6, asIpv6Cidr, asIpv6Match, asMac, asMtu, asNameserver, asNetmask,
   asSearchDomain, asVlanTag, CheckError, intText, isTextIfName, isUuid, textChecks,
 } from './checked.ts';
-import type { BondSpec, BridgeSpec, DesiredHost, InterfaceSpec, PortSpec, Rejection } from './desired.ts';
+import type { BondSpec, BridgeSpec, DesiredHost, InterfaceSpec, PortSpec, Rejection, VifLockSpec } from './desired.ts';
 
 type Reader = Pick<Database, 'get' | 'all' | 'referrers'>;
 
@@ -135,127 +135,162 @@ export function tunnelKey(networkUuid: string): number {
 export const vifPortName = (domid: number, device: string): string => `vif${domid}.${device}`;
 
 const LEFT_OUT = 'the object is left out of the host\'s desired state';
+const OFF = 'the VIF is left off the switch (it passes nothing)';
 
-export function compile(db: Reader, hostRef: string): DesiredHost {
-  const host = db.get(hostRef);
-  if (!host) throw new Error(`no host ${hostRef}`);
-  const rej = new Rejections();
-  const pool = db.all('pool').next().value as Obj | undefined;
+/** A bridge while compile() fills it. */
+interface BridgeBuild { name: string; mac?: string; ports: PortSpec[]; networkUuids: string[] }
 
-  // networks: a bridge name and uuid fit for text, and an MTU; checked once each
-  const netChecked = new Map<string, Obj | undefined>();
-  const goodNet = (ref: unknown): Obj | undefined => {
+/**
+ * What the stages of compile() share: the database, the rejections, this host's PIFs that can be
+ * realised, and the bridges, VIF attachment points and devices built so far.
+ */
+class HostBuild {
+  readonly rej = new Rejections();
+  readonly bridges = new Map<string, BridgeBuild>();
+  /** network ref -> { real bridge, tag } where its VIFs attach */
+  readonly attach = new Map<string, { bridge: string; tag?: number }>();
+  readonly devices: { name: string; mtu: number }[] = [];
+  /** This host's PIFs that can be realised (a device name fit for text, on a usable network), in device order. */
+  readonly pifs: Obj[];
+  private readonly netChecked = new Map<string, Obj | undefined>();
+
+  constructor(readonly db: Reader, readonly hostRef: string) {
+    this.pifs = db.referrers(hostRef, 'PIF', 'host').map((r) => db.get(r)).filter((p): p is Obj => !!p && this.goodPif(p))
+      .sort((a, b) => str(a, 'device').localeCompare(str(b, 'device'), 'en', { numeric: true }) || (a.rec.VLAN as number) - (b.rec.VLAN as number));
+  }
+
+  /** A network with a bridge name and uuid fit for text; checked once each. */
+  goodNet(ref: unknown): Obj | undefined {
     if (typeof ref !== 'string') return undefined;
-    if (netChecked.has(ref)) return netChecked.get(ref);
-    const n = db.get(ref);
+    if (this.netChecked.has(ref)) return this.netChecked.get(ref);
+    const n = this.db.get(ref);
     let ok = n;
-    if (n && !isTextIfName(str(n, 'bridge'))) { rej.add(n, 'bridge', n.rec.bridge, `${LEFT_OUT}, with its PIFs and VIFs on this host`); ok = undefined; }
-    else if (n && !isUuid(str(n, 'uuid'))) { rej.add(n, 'uuid', n.rec.uuid, `${LEFT_OUT}, with its PIFs and VIFs on this host`); ok = undefined; }
-    netChecked.set(ref, ok);
+    if (n && !isTextIfName(str(n, 'bridge'))) { this.rej.add(n, 'bridge', n.rec.bridge, `${LEFT_OUT}, with its PIFs and VIFs on this host`); ok = undefined; }
+    else if (n && !isUuid(str(n, 'uuid'))) { this.rej.add(n, 'uuid', n.rec.uuid, `${LEFT_OUT}, with its PIFs and VIFs on this host`); ok = undefined; }
+    this.netChecked.set(ref, ok);
     return ok;
-  };
-  const netMtu = (n: Obj): number | undefined => rej.take(n, 'MTU', n.rec.MTU, asMtu, 'the MTU is left at its default');
-  /** A PIF that can be realised: a device name fit for text, on a usable network. */
-  const goodPif = (p: Obj): boolean => {
-    if (!isTextIfName(str(p, 'device'))) { rej.add(p, 'device', p.rec.device, LEFT_OUT); return false; }
-    return !!goodNet(p.rec.network);
-  };
+  }
 
-  const pifs = db.referrers(hostRef, 'PIF', 'host').map((r) => db.get(r)).filter((p): p is Obj => !!p && goodPif(p))
-    .sort((a, b) => str(a, 'device').localeCompare(str(b, 'device'), 'en', { numeric: true }) || (a.rec.VLAN as number) - (b.rec.VLAN as number));
-  const netOf = (p: Obj) => goodNet(p.rec.network)!;
-  const mtuOf = (p: Obj): number | undefined => {
+  private goodPif(p: Obj): boolean {
+    if (!isTextIfName(str(p, 'device'))) { this.rej.add(p, 'device', p.rec.device, LEFT_OUT); return false; }
+    return !!this.goodNet(p.rec.network);
+  }
+
+  netOf(p: Obj): Obj { return this.goodNet(p.rec.network)!; }
+  netMtu(n: Obj): number | undefined { return this.rej.take(n, 'MTU', n.rec.MTU, asMtu, 'the MTU is left at its default'); }
+
+  /** A PIF's other_config:mtu, else its network's MTU. */
+  mtuOf(p: Obj): number | undefined {
     const own = map(p, 'other_config').mtu;
     if (own !== undefined && own !== '') {
-      const v = rej.take(p, 'other_config:mtu', intText(own) ?? own, asMtu, 'the network\'s MTU is used');
+      const v = this.rej.take(p, 'other_config:mtu', intText(own) ?? own, asMtu, 'the network\'s MTU is used');
       if (v !== undefined) return v;
     }
-    return netMtu(netOf(p));
-  };
-  const macOf = (p: Obj): string | undefined => (p.rec.MAC === '' ? '' : rej.take(p, 'MAC', p.rec.MAC, asMac, 'the device keeps the address it has'));
+    return this.netMtu(this.netOf(p));
+  }
 
-  const bridges = new Map<string, { name: string; mac?: string; ports: PortSpec[]; networkUuids: string[] }>();
-  /** network ref -> { real bridge, tag } where its VIFs attach */
-  const attach = new Map<string, { bridge: string; tag?: number }>();
-  const interfaces: InterfaceSpec[] = [];
-  const devices: { name: string; mtu: number }[] = [];
+  macOf(p: Obj): string | undefined {
+    return p.rec.MAC === '' ? '' : this.rej.take(p, 'MAC', p.rec.MAC, asMac, 'the device keeps the address it has');
+  }
 
-  const ensureBridge = (name: string, mac: string | undefined, networkUuid: string) => {
-    let b = bridges.get(name);
-    if (!b) bridges.set(name, (b = { name, mac, ports: [], networkUuids: [] }));
+  firstReferrer(ref: string, cls: string, field: string): Obj | undefined { return firstReferrer(this.db, ref, cls, field); }
+
+  ensureBridge(name: string, mac: string | undefined, networkUuid: string): BridgeBuild {
+    let b = this.bridges.get(name);
+    if (!b) this.bridges.set(name, (b = { name, mac, ports: [], networkUuids: [] }));
     if (mac && !b.mac) b.mac = mac;
     b.networkUuids.push(networkUuid);
     return b;
-  };
+  }
+}
 
-  // 1. real bridges: attached physical PIFs that are not bond members, and attached bond masters
-  for (const p of pifs) {
+/** Bridges: each attached physical PIF that is not a bond member, and each attached bond master (xapi's Nm.bring_pif_up). */
+function uplinks(h: HostBuild): void {
+  for (const p of h.pifs) {
     if (!p.rec.currently_attached || !p.rec.managed) continue;
-    const net = netOf(p);
-    const bond = firstReferrer(db, p.ref, 'Bond', 'master');
-    const mtu = mtuOf(p);
-    if (p.rec.physical && (p.rec.bond_slave_of === NULL_REF || !p.rec.bond_slave_of)) {
-      const b = ensureBridge(str(net, 'bridge'), macOf(p), str(net, 'uuid'));
-      b.ports.push({ name: str(p, 'device'), kind: 'uplink', interfaces: [str(p, 'device')], type: '', mtu });
-      devices.push({ name: str(p, 'device'), mtu: mtu ?? 1500 });
-      attach.set(net.ref, { bridge: str(net, 'bridge') });
-    } else if (bond) {
-      const slaves = db.referrers(bond.ref, 'PIF', 'bond_slave_of').map((r) => db.get(r)).filter((s): s is Obj => !!s)
-        .filter((s) => isTextIfName(str(s, 'device')) || (rej.add(s, 'device', s.rec.device, 'the bond member is left out'), false))
-        .sort((a, b) => str(a, 'device').localeCompare(str(b, 'device'), 'en', { numeric: true }));
-      if (!slaves.length) continue;
-      const mac = macOf(p);
-      const b = ensureBridge(str(net, 'bridge'), mac, str(net, 'uuid'));
-      const members = slaves.map((s) => str(s, 'device'));
-      b.ports.push(members.length > 1
-        ? { name: str(p, 'device'), kind: 'bond', interfaces: members, type: '', bond: bondSpec(bond, p, rej), mac, mtu }
-        : { name: members[0], kind: 'uplink', interfaces: members, type: '', mtu });
-      for (const m of members) devices.push({ name: m, mtu: mtu ?? 1500 });
-      attach.set(net.ref, { bridge: str(net, 'bridge') });
-    }
+    const bond = h.firstReferrer(p.ref, 'Bond', 'master');
+    // read (and its values checked) for every attached PIF, whatever it turns out to be
+    const mtu = h.mtuOf(p);
+    if (p.rec.physical && (p.rec.bond_slave_of === NULL_REF || !p.rec.bond_slave_of)) physicalUplink(h, p, mtu);
+    else if (bond) bondUplink(h, p, bond, mtu);
   }
+}
 
-  // 2. VLAN networks: an internal port with the tag on the parent's bridge (an OVS fake bridge)
-  for (const p of pifs) {
-    const vlan = firstReferrer(db, p.ref, 'VLAN', 'untagged_PIF');
+/** A NIC as its network's bridge's uplink. */
+function physicalUplink(h: HostBuild, p: Obj, mtu: number | undefined): void {
+  const net = h.netOf(p);
+  const b = h.ensureBridge(str(net, 'bridge'), h.macOf(p), str(net, 'uuid'));
+  b.ports.push({ name: str(p, 'device'), kind: 'uplink', interfaces: [str(p, 'device')], type: '', mtu });
+  h.devices.push({ name: str(p, 'device'), mtu: mtu ?? 1500 });
+  h.attach.set(net.ref, { bridge: str(net, 'bridge') });
+}
+
+/** Bonds: the members of a bond master's bond as one port of its network's bridge (one member: a plain uplink). */
+function bondUplink(h: HostBuild, p: Obj, bond: Obj, mtu: number | undefined): void {
+  const net = h.netOf(p);
+  const slaves = h.db.referrers(bond.ref, 'PIF', 'bond_slave_of').map((r) => h.db.get(r)).filter((s): s is Obj => !!s)
+    .filter((s) => isTextIfName(str(s, 'device')) || (h.rej.add(s, 'device', s.rec.device, 'the bond member is left out'), false))
+    .sort((a, b) => str(a, 'device').localeCompare(str(b, 'device'), 'en', { numeric: true }));
+  if (!slaves.length) return;
+  const mac = h.macOf(p);
+  const b = h.ensureBridge(str(net, 'bridge'), mac, str(net, 'uuid'));
+  const members = slaves.map((s) => str(s, 'device'));
+  b.ports.push(members.length > 1
+    ? { name: str(p, 'device'), kind: 'bond', interfaces: members, type: '', bond: bondSpec(bond, p, h.rej), mac, mtu }
+    : { name: members[0], kind: 'uplink', interfaces: members, type: '', mtu });
+  for (const m of members) h.devices.push({ name: m, mtu: mtu ?? 1500 });
+  h.attach.set(net.ref, { bridge: str(net, 'bridge') });
+}
+
+/** VLAN networks: an internal port with the tag on the parent's bridge (an OVS fake bridge); their VIFs attach there, tagged. */
+function vlans(h: HostBuild): void {
+  for (const p of h.pifs) {
+    const vlan = h.firstReferrer(p.ref, 'VLAN', 'untagged_PIF');
     if (!vlan || !p.rec.currently_attached) continue;
-    const tagged = db.get(str(vlan, 'tagged_PIF'));
-    const parent = tagged && attach.get(str(tagged, 'network'));
+    const tagged = h.db.get(str(vlan, 'tagged_PIF'));
+    const parent = tagged && h.attach.get(str(tagged, 'network'));
     if (!parent) continue; // the tagged PIF is not up: nothing to hang the VLAN on
-    const tag = rej.take(vlan, 'tag', vlan.rec.tag, asVlanTag, `${LEFT_OUT}: its network and VIFs are not realised here`);
+    const tag = h.rej.take(vlan, 'tag', vlan.rec.tag, asVlanTag, `${LEFT_OUT}: its network and VIFs are not realised here`);
     if (tag === undefined) continue;
-    const net = netOf(p);
-    bridges.get(parent.bridge)!.ports.push({ name: str(net, 'bridge'), kind: 'vlan', interfaces: [str(net, 'bridge')], type: 'internal', tag, fakeBridge: true, mtu: mtuOf(p) });
-    bridges.get(parent.bridge)!.networkUuids.push(str(net, 'uuid'));
-    attach.set(net.ref, { bridge: parent.bridge, tag });
+    const net = h.netOf(p);
+    const b = h.bridges.get(parent.bridge)!;
+    b.ports.push({ name: str(net, 'bridge'), kind: 'vlan', interfaces: [str(net, 'bridge')], type: 'internal', tag, fakeBridge: true, mtu: h.mtuOf(p) });
+    b.networkUuids.push(str(net, 'uuid'));
+    h.attach.set(net.ref, { bridge: parent.bridge, tag });
   }
+}
 
-  // 2b. cross-server private networks: a bridge per tunnel network with a GRE (or VXLAN) port to
-  // every other host that has the network plugged, keyed per network (poolnet's own controller)
-  const endpoint = (pif: Obj): string | undefined => {
-    const ip = str(pif, 'IP');
-    if (ip === '') return undefined;
-    if (isIpv4(ip) || isIpv6(ip)) return ip;
-    rej.add(pif, 'IP', pif.rec.IP, 'no tunnel ends at this address');
-    return undefined;
-  };
-  for (const p of pifs) {
-    const t = firstReferrer(db, p.ref, 'tunnel', 'access_PIF');
+/** A tunnel endpoint: the transport PIF's address, when it has one fit for OVSDB. */
+function endpoint(h: HostBuild, pif: Obj): string | undefined {
+  const ip = str(pif, 'IP');
+  if (ip === '') return undefined;
+  if (isIpv4(ip) || isIpv6(ip)) return ip;
+  h.rej.add(pif, 'IP', pif.rec.IP, 'no tunnel ends at this address');
+  return undefined;
+}
+
+/**
+ * Tunnels (cross-server private networks): a bridge per tunnel network with a GRE (or VXLAN)
+ * port to every other host that has the network plugged, keyed per network (poolnet's own controller).
+ */
+function tunnels(h: HostBuild): void {
+  for (const p of h.pifs) {
+    const t = h.firstReferrer(p.ref, 'tunnel', 'access_PIF');
     if (!t || !p.rec.currently_attached) continue;
-    const transport = db.get(str(t, 'transport_PIF'));
-    const local = transport && endpoint(transport);
+    const transport = h.db.get(str(t, 'transport_PIF'));
+    const local = transport && endpoint(h, transport);
     if (!local) continue;
-    const net = netOf(p);
-    const b = ensureBridge(str(net, 'bridge'), macOf(p), str(net, 'uuid'));
-    attach.set(net.ref, { bridge: str(net, 'bridge') });
+    const net = h.netOf(p);
+    const b = h.ensureBridge(str(net, 'bridge'), h.macOf(p), str(net, 'uuid'));
+    h.attach.set(net.ref, { bridge: str(net, 'bridge') });
     const key = String(tunnelKey(str(net, 'uuid')));
-    for (const r of db.referrers(net.ref, 'PIF', 'network')) {
-      const other = db.get(r);
-      if (!other || other.rec.host === hostRef || !other.rec.currently_attached) continue;
-      const ot = firstReferrer(db, other.ref, 'tunnel', 'access_PIF');
-      const otherTransport = ot && db.get(str(ot, 'transport_PIF'));
-      const remote = otherTransport && endpoint(otherTransport);
-      const otherHost = db.get(str(other, 'host'));
+    for (const r of h.db.referrers(net.ref, 'PIF', 'network')) {
+      const other = h.db.get(r);
+      if (!other || other.rec.host === h.hostRef || !other.rec.currently_attached) continue;
+      const ot = h.firstReferrer(other.ref, 'tunnel', 'access_PIF');
+      const otherTransport = ot && h.db.get(str(ot, 'transport_PIF'));
+      const remote = otherTransport && endpoint(h, otherTransport);
+      const otherHost = h.db.get(str(other, 'host'));
       if (!remote || !otherHost || !isUuid(str(otherHost, 'uuid'))) continue;
       const proto = str(t, 'protocol') === 'vxlan' ? 'vxlan' : 'gre';
       const name = `${proto === 'gre' ? 'gre' : 'vx'}${key}.${str(otherHost, 'uuid').slice(0, 4)}`.slice(0, 15);
@@ -265,80 +300,107 @@ export function compile(db: Reader, hostRef: string): DesiredHost {
       b.ports.push({ name, kind: 'tunnel', interfaces: [name], type: proto, options: { remote_ip: remote, local_ip: local, key }, protected: true });
     }
   }
+}
 
-  // 3. VIFs of VMs running here; internal networks get a bridge of their own on demand
-  const vms = db.referrers(hostRef, 'VM', 'resident_on').map((r) => db.get(r)).filter((vm): vm is Obj => !!vm && vm.rec.power_state === 'Running' && !vm.rec.is_control_domain)
+/** The VMs running here (not the control domain) whose domid and uuid are fit for port names and ids, by domid. */
+function runningVms(h: HostBuild): Obj[] {
+  return h.db.referrers(h.hostRef, 'VM', 'resident_on').map((r) => h.db.get(r)).filter((vm): vm is Obj => !!vm && vm.rec.power_state === 'Running' && !vm.rec.is_control_domain)
     .filter((vm) => {
       const domid = vm.rec.domid;
       const ok = typeof domid === 'number' && Number.isSafeInteger(domid) && domid >= 0 && domid < 0x7fffffff;
-      if (!ok) rej.add(vm, 'domid', domid, 'its VIFs are left off the switch');
-      else if (!isUuid(str(vm, 'uuid'))) rej.add(vm, 'uuid', vm.rec.uuid, 'its VIFs are left off the switch');
+      if (!ok) h.rej.add(vm, 'domid', domid, 'its VIFs are left off the switch');
+      else if (!isUuid(str(vm, 'uuid'))) h.rej.add(vm, 'uuid', vm.rec.uuid, 'its VIFs are left off the switch');
       return ok && isUuid(str(vm, 'uuid'));
-    });
-  const pending: { bridge: string; port: PortSpec }[] = [];
-  const detachedVifs: string[] = [];
-  const OFF = 'the VIF is left off the switch (it passes nothing)';
-  for (const vm of vms.sort((a, b) => (a.rec.domid as number) - (b.rec.domid as number))) {
+    })
+    .sort((a, b) => (a.rec.domid as number) - (b.rec.domid as number));
+}
+
+/** VIF locks: what a VIF of effective mode `mode` may send. A bad allowed address is dropped (the VIF then passes less, never more). */
+function vifLock(h: HostBuild, vif: Obj, mode: LockingMode, mac: string): VifLockSpec {
+  const allowed = <T>(field: string, check: (v: unknown, f: string) => T) => {
+    if (!Array.isArray(vif.rec[field])) { h.rej.add(vif, field, vif.rec[field], 'no address of this family is allowed'); return []; }
+    return (vif.rec[field] as unknown[]).flatMap((a) => { const v = h.rej.take(vif, field, a, check, 'the entry is left out (the VIF may send less, never more)'); return v === undefined ? [] : [String(v)]; });
+  };
+  return { mode, mac, ipv4: allowed('ipv4_allowed', asIpv4Match), ipv6: allowed('ipv6_allowed', asIpv6Match) };
+}
+
+/** A VIF's trunks, or undefined (reported: the VIF is left off the switch) when one is not a VLAN tag. */
+function vifTrunks(h: HostBuild, vif: Obj): number[] | undefined {
+  const raw = Array.isArray(vif.rec.trunks) ? vif.rec.trunks : undefined;
+  const trunks = raw?.map((t) => h.rej.take(vif, 'trunks', t, asVlanTag, OFF));
+  if (!trunks) { h.rej.add(vif, 'trunks', vif.rec.trunks, OFF); return undefined; }
+  return trunks.some((t) => t === undefined) ? undefined : trunks as number[];
+}
+
+/** Where a VIF's network attaches here: its bridge (an internal network gets one on demand), or undefined when its PIF here is down. */
+function attachPoint(h: HostBuild, net: Obj): { bridge: string; tag?: number } | undefined {
+  const where = h.attach.get(net.ref);
+  if (where) return where;
+  const onNet = h.db.referrers(net.ref, 'PIF', 'network').map((r) => h.db.get(r));
+  if (onNet.some((x) => x?.rec.host === h.hostRef)) return undefined; // the network's PIF here is down (or left out)
+  h.ensureBridge(str(net, 'bridge'), undefined, str(net, 'uuid'));
+  const made = { bridge: str(net, 'bridge') };
+  h.attach.set(net.ref, made);
+  return made;
+}
+
+/**
+ * VIF ports of the VMs running here, with their locks and rates (QoS), in domid and device order,
+ * after every uplink, VLAN and tunnel port of their bridge. Returns the devices of disabled VIFs,
+ * which leave the bridge altogether (no traffic either way), as xapi does.
+ */
+function vifPorts(h: HostBuild): string[] {
+  const placed: { bridge: string; port: PortSpec }[] = [];
+  const detached: string[] = [];
+  for (const vm of runningVms(h)) {
     // in device order: the referrer order changes with every write to a VIF
-    const vifs = db.referrers(vm.ref, 'VIF', 'VM').map((r) => db.get(r)).filter((v): v is Obj => !!v)
+    const vifs = h.db.referrers(vm.ref, 'VIF', 'VM').map((r) => h.db.get(r)).filter((v): v is Obj => !!v)
       .sort((a, b) => str(a, 'device').localeCompare(str(b, 'device'), 'en', { numeric: true }) || str(a, 'uuid').localeCompare(str(b, 'uuid')));
     for (const vif of vifs) {
       if (!vif.rec.currently_attached) continue;
-      const net = goodNet(vif.rec.network);
-      if (!net) continue;
-      let where = attach.get(net.ref);
-      if (!where) {
-        const onNet = db.referrers(net.ref, 'PIF', 'network').map((r) => db.get(r));
-        if (onNet.some((x) => x?.rec.host === hostRef)) continue; // the network's PIF here is down (or left out)
-        ensureBridge(str(net, 'bridge'), undefined, str(net, 'uuid'));
-        where = { bridge: str(net, 'bridge') };
-        attach.set(net.ref, where);
-      }
+      const net = h.goodNet(vif.rec.network);
+      const where = net && attachPoint(h, net);
+      if (!net || !where) continue;
       const name = vifPortName(vm.rec.domid as number, str(vif, 'device'));
-      if (!/^\d{1,4}$/.test(str(vif, 'device')) || !isTextIfName(name)) { rej.add(vif, 'device', vif.rec.device, OFF); continue; }
-      if (!isUuid(str(vif, 'uuid'))) { rej.add(vif, 'uuid', vif.rec.uuid, OFF); continue; }
-      const mode = effectiveMode(db, vif, rej);
+      if (!/^\d{1,4}$/.test(str(vif, 'device')) || !isTextIfName(name)) { h.rej.add(vif, 'device', vif.rec.device, OFF); continue; }
+      if (!isUuid(str(vif, 'uuid'))) { h.rej.add(vif, 'uuid', vif.rec.uuid, OFF); continue; }
+      const mode = effectiveMode(h.db, vif, h.rej);
       if (mode === undefined) continue;
-      // a disabled VIF leaves the bridge altogether (no traffic either way), as xapi does
-      if (mode === 'disabled') { detachedVifs.push(name); continue; }
-      const mac = rej.take(vif, 'MAC', vif.rec.MAC, asMac, OFF);
+      if (mode === 'disabled') { detached.push(name); continue; }
+      const mac = h.rej.take(vif, 'MAC', vif.rec.MAC, asMac, OFF);
       if (mac === undefined) continue;
-      const rawTrunks = Array.isArray(vif.rec.trunks) ? vif.rec.trunks : undefined;
-      const trunks = rawTrunks?.map((t) => rej.take(vif, 'trunks', t, asVlanTag, OFF));
-      if (!trunks || trunks.some((t) => t === undefined)) { if (!trunks) rej.add(vif, 'trunks', vif.rec.trunks, OFF); continue; }
-      // a bad allowed address is dropped: a locked VIF then passes less, never more
-      const allowed = <T>(field: string, check: (v: unknown, f: string) => T) => {
-        if (!Array.isArray(vif.rec[field])) { rej.add(vif, field, vif.rec[field], 'no address of this family is allowed'); return []; }
-        return (vif.rec[field] as unknown[]).flatMap((a) => { const v = rej.take(vif, field, a, check, 'the entry is left out (the VIF may send less, never more)'); return v === undefined ? [] : [String(v)]; });
-      };
-      const ipv4 = allowed('ipv4_allowed', asIpv4Match), ipv6 = allowed('ipv6_allowed', asIpv6Match);
+      const trunks = vifTrunks(h, vif);
+      if (trunks === undefined) continue;
+      const lock = vifLock(h, vif, mode, mac);
       const ownMtu = map(vif, 'other_config').mtu;
-      const mtu = (ownMtu !== undefined && ownMtu !== '' ? rej.take(vif, 'other_config:mtu', intText(ownMtu) ?? ownMtu, asMtu, 'the network\'s MTU is used') : undefined) ?? netMtu(net);
-      const rate = vifRate(vif, rej);
-      pending.push({
+      const mtu = (ownMtu !== undefined && ownMtu !== '' ? h.rej.take(vif, 'other_config:mtu', intText(ownMtu) ?? ownMtu, asMtu, 'the network\'s MTU is used') : undefined) ?? h.netMtu(net);
+      placed.push({
         bridge: where.bridge,
-        port: { name, kind: 'vif', interfaces: [name], type: '', tag: where.tag, trunks: trunks.length ? trunks as number[] : undefined, mtu,
-          externalIds: { 'xs-vif-uuid': str(vif, 'uuid'), 'xs-vm-uuid': str(vm, 'uuid'), 'xs-network-uuid': str(net, 'uuid'), 'attached-mac': mac },
-          vifUuid: str(vif, 'uuid'), lock: { mode, mac, ipv4, ipv6 }, rateKbps: rate },
+        port: { name, kind: 'vif', interfaces: [name], type: '', tag: where.tag, trunks: trunks.length ? trunks : undefined, mtu,
+          externalIds: { 'xs-vif-uuid': str(vif, 'uuid'), 'xs-vm-uuid': str(vm, 'uuid'), 'xs-network-uuid': str(net, 'uuid'), 'attached-mac': lock.mac },
+          vifUuid: str(vif, 'uuid'), lock, rateKbps: vifRate(vif, h.rej) },
       });
     }
   }
-  // after every uplink, VLAN and tunnel port of the bridge
-  for (const v of pending) bridges.get(v.bridge)!.ports.push(v.port);
+  for (const v of placed) h.bridges.get(v.bridge)!.ports.push(v.port);
+  return detached;
+}
 
-  // 4. addresses: on the bridge device of each PIF with an IP configuration (management first)
+/** The host OS: addresses on the bridge device of each PIF with an IP configuration (management first), the default route, DNS. */
+function hostOs(h: HostBuild): Pick<DesiredHost, 'interfaces' | 'defaultRoute' | 'dns'> & { frozenDevices: string[] } {
+  const interfaces: InterfaceSpec[] = [];
   let defaultRoute: DesiredHost['defaultRoute'];
   let dnsPif: Obj | undefined;
   const frozenDevices: string[] = [];
   const FROZEN = 'its IP configuration is left out (the addresses on its bridge are left as they are)';
-  for (const p of pifs) {
-    if (!p.rec.currently_attached || firstReferrer(db, p.ref, 'tunnel', 'access_PIF')) continue;
+  for (const p of h.pifs) {
+    if (!p.rec.currently_attached || h.firstReferrer(p.ref, 'tunnel', 'access_PIF')) continue;
     if (p.rec.bond_slave_of && p.rec.bond_slave_of !== NULL_REF) continue;
     const v4 = str(p, 'ip_configuration_mode'), v6 = str(p, 'ipv6_configuration_mode');
     if (v4 === 'None' && v6 === 'None' && !p.rec.management) continue;
-    const net = netOf(p);
+    const net = h.netOf(p);
     const oc = map(p, 'other_config');
-    const spec = interfaceSpec(p, net, v4, v6, mtuOf(p), rej, FROZEN);
+    const spec = interfaceSpec(p, net, v4, v6, h.mtuOf(p), h.rej, FROZEN);
     if (!spec) { frozenDevices.push(str(net, 'bridge')); continue; }
     interfaces.push(spec);
     // xapi: the PIF marked defaultroute/peerdns wins, else the management interface
@@ -346,16 +408,32 @@ export function compile(db: Reader, hostRef: string): DesiredHost {
     if (oc.peerdns === 'true' || (!dnsPif && p.rec.management)) dnsPif = p;
   }
   interfaces.sort((a, b) => Number(b.management) - Number(a.management) || a.device.localeCompare(b.device));
-  const dns = dnsPif && str(dnsPif, 'ip_configuration_mode') === 'Static' ? dnsOf(dnsPif, rej) : undefined;
+  const dns = dnsPif && str(dnsPif, 'ip_configuration_mode') === 'Static' ? dnsOf(dnsPif, h.rej) : undefined;
+  return { interfaces, defaultRoute, dns, frozenDevices };
+}
 
-  const hostname = str(host, 'hostname') === '' ? '' : rej.take(host, 'hostname', host.rec.hostname, asHostname, 'the hostname is left as it is') ?? '';
-  const bridgeList: BridgeSpec[] = [...bridges.values()].sort((a, b) => a.name.localeCompare(b.name)).map((b) => ({
+/**
+ * The host's desired networking, in stages: the bridges' uplinks and bonds, VLANs, tunnels, the
+ * VIF ports (locks and rates), then the host OS (addresses, routes, DNS, hostname).
+ */
+export function compile(db: Reader, hostRef: string): DesiredHost {
+  const host = db.get(hostRef);
+  if (!host) throw new Error(`no host ${hostRef}`);
+  const pool = db.all('pool').next().value as Obj | undefined;
+  const h = new HostBuild(db, hostRef);
+  uplinks(h);
+  vlans(h);
+  tunnels(h);
+  const detachedVifs = vifPorts(h);
+  const { interfaces, defaultRoute, dns, frozenDevices } = hostOs(h);
+  const hostname = str(host, 'hostname') === '' ? '' : h.rej.take(host, 'hostname', host.rec.hostname, asHostname, 'the hostname is left as it is') ?? '';
+  const bridges: BridgeSpec[] = [...h.bridges.values()].sort((a, b) => a.name.localeCompare(b.name)).map((b) => ({
     name: b.name, mac: b.mac, ports: b.ports, externalIds: { 'xs-network-uuids': b.networkUuids.join(';') },
     mcastSnooping: pool?.rec.igmp_snooping_enabled === true,
   }));
   return {
-    hostname, bridges: bridgeList, interfaces, defaultRoute, dns, devices, detachedVifs,
-    ...(frozenDevices.length ? { frozenDevices } : {}), ...(rej.list.length ? { rejected: rej.list } : {}),
+    hostname, bridges, interfaces, defaultRoute, dns, devices: h.devices, detachedVifs,
+    ...(frozenDevices.length ? { frozenDevices } : {}), ...(h.rej.list.length ? { rejected: h.rej.list } : {}),
   };
 }
 
