@@ -31,6 +31,7 @@ import { createHash } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import type { VifLockSpec } from './desired.ts';
 import { isMeterKbps } from '../model/valid.ts';
+import { bytesPerSecond } from '../domain/qos.ts';
 
 export const TABLE = 'bridge poolnet';
 
@@ -150,8 +151,8 @@ export function chainOf(port: string): string {
  */
 export const LIMIT_BURST_BYTES = 65536;
 
-/** The API's kbps are KiB/s, as xapi hands netback `kbps * 1024` bytes/s (src/domain/qos.ts; meterKbits in ovsflows.ts). */
-const limitRule = (kBps: number): string => `limit rate over ${kBps * 1024} bytes/second burst ${LIMIT_BURST_BYTES} bytes drop`;
+/** The API's kbps are KiB/s (src/domain/qos.ts). */
+const limitRule = (kBps: number): string => `limit rate over ${bytesPerSecond(kBps)} bytes/second burst ${LIMIT_BURST_BYTES} bytes drop`;
 
 /** The rules of a locked VIF's chain (sets S4/S6 hold its allowed addresses). */
 function lockedRules(v: VifFilter, mac: string, c: string, v6: readonly Prefix[]): string[] {

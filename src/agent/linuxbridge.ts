@@ -21,6 +21,7 @@ import { promisify } from 'node:util';
 import { changedPorts, deltaScript, fullScript, nftState, summarize, summarizeListing, TABLE, type NftState, type VifFilter } from './bridgerules.ts';
 import type { BondSpec, DesiredHost } from './desired.ts';
 import type { ApplyReport } from './switch.ts';
+import { bitsPerSecond } from '../domain/qos.ts';
 import { isOneLine, switchFit, switchProblems } from './checked.ts';
 
 const run = promisify(execFile);
@@ -401,7 +402,7 @@ export class LinuxBridgeBackend {
       if (!rate) continue;
       const match = classifier === 'matchall' ? 'matchall action' : 'u32 match u32 0 0';
       // bucket: a tenth of a second of the rate, and at least a 64 KiB GSO super-frame (see LIMIT_BURST_BYTES)
-      lines.push(`qdisc add dev ${port} handle ffff: ingress`, `filter add dev ${port} parent ffff: prio 1 protocol all ${match} police rate ${rate * 8192}bit burst ${Math.max(64, Math.ceil(rate / 10))}k drop`);
+      lines.push(`qdisc add dev ${port} handle ffff: ingress`, `filter add dev ${port} parent ffff: prio 1 protocol all ${match} police rate ${bitsPerSecond(rate)}bit burst ${Math.max(64, Math.ceil(rate / 10))}k drop`);
     }
     // "qdisc del" of an absent qdisc fails harmlessly; only the adds count
     const failed = (await this.batch('tc', lines)).filter((e) => !/Cannot find|Invalid handle|No such file/.test(e));

@@ -5,7 +5,8 @@
  * kbps in the API is kilobytes per second of what the VM sends, and a kilobyte is 1024 bytes
  * there: xapi hands it to netback as `kbps * 1024` bytes per second (xenopsd Vif.add).
  */
-export const bitsPerSecond = (kbps: number): number => kbps * 1024 * 8;
+export const bytesPerSecond = (kbps: number): number => kbps * 1024;
+export const bitsPerSecond = (kbps: number): number => bytesPerSecond(kbps) * 8;
 
 /** The largest rate a switch can carry: an OpenFlow meter's rate is an unsigned 32-bit count of kbit/s. */
 const MAX_KBITS = 0xffffffff;
