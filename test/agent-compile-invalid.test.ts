@@ -6,7 +6,8 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { compile, newRejectionAlerts, REJECTED_MESSAGE } from '../src/agent/compile.ts';
+import { compile } from '../src/agent/compile.ts';
+import { newRejectionAlerts, REJECTED_MESSAGE } from '../src/agent/rejections.ts';
 import type { DesiredHost, Rejection } from '../src/agent/desired.ts';
 import { ovsTables, type OvsTables } from '../src/agent/ovsflows.ts';
 import type { Obj } from '../src/db/database.ts';

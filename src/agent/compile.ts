@@ -19,7 +19,8 @@ import {
   asHostname, asIpv4, asIpv4Match, asIpv6, asIpv6Cidr, asIpv6Match, asMac, asMtu, asNameserver, asNetmask,
   asSearchDomain, asVlanTag, CheckError, intText, isTextIfName, isUuid, textChecks,
 } from './checked.ts';
-import type { BondSpec, BridgeSpec, DesiredHost, InterfaceSpec, PortSpec, Rejection, VifLockSpec } from './desired.ts';
+import type { BondSpec, BridgeSpec, DesiredHost, InterfaceSpec, PortSpec, VifLockSpec } from './desired.ts';
+import { Rejections } from './rejections.ts';
 
 type Reader = Pick<Database, 'get' | 'all' | 'referrers'>;
 
@@ -33,31 +34,6 @@ const map = (o: Obj, f: string): Record<string, string> => {
 function firstReferrer(db: Reader, ref: string, cls: string, field: string): Obj | undefined {
   const r = db.referrers(ref, cls, field)[0];
   return r ? db.get(r) : undefined;
-}
-
-/** Collects rejections (once per object, field, value and outcome) during one compile. */
-export class Rejections {
-  private readonly seen = new Set<string>();
-  readonly list: Rejection[] = [];
-
-  add(o: Obj, field: string, value: unknown, outcome: string): void {
-    let text = typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
-    if (text.length > 200) text = `${text.slice(0, 199)}…`;
-    const r: Rejection = { cls: o.cls, uuid: isUuid(str(o, 'uuid')) ? str(o, 'uuid') : o.ref, field, value: text, outcome };
-    const key = JSON.stringify(r);
-    if (this.seen.has(key)) return;
-    this.seen.add(key);
-    this.list.push(r);
-  }
-
-  /** `check(value)`, or undefined with the rejection recorded. */
-  take<T>(o: Obj, field: string, value: unknown, check: (v: unknown, field: string) => T, outcome: string): T | undefined {
-    try { return check(value, field); } catch (e) {
-      if (!(e instanceof CheckError)) throw e;
-      this.add(o, field, value, outcome);
-      return undefined;
-    }
-  }
 }
 
 const IGNORED = 'the value is ignored (the default applies)';
@@ -489,37 +465,4 @@ function dnsOf(p: Obj, rej: Rejections): DesiredHost['dns'] {
     rej.add(p, e.field, e.value, outcome);
     return undefined;
   }
-}
-
-/** A pool message about a rejection (message.create's parameters). */
-export interface RejectionAlert { readonly name: string; readonly priority: number; readonly cls: 'Host'; readonly obj_uuid: string; readonly body: string }
-
-export const REJECTED_MESSAGE = 'NETWORK_VALUE_REJECTED';
-
-/** The message that names a rejected object and why, on the host whose agent left it out. */
-export function rejectionAlert(host: Obj, r: Rejection): RejectionAlert {
-  const label = typeof host.rec.name_label === 'string' ? JSON.stringify(host.rec.name_label) : str(host, 'uuid');
-  return {
-    name: REJECTED_MESSAGE, priority: 2, cls: 'Host', obj_uuid: str(host, 'uuid'),
-    body: `The networking agent on host ${label} did not use ${r.cls} ${r.uuid}: its ${r.field} is ${r.value}, which is not valid there; ${r.outcome}. Correct the value through the API.`,
-  };
-}
-
-/**
- * The alerts for `rejected` not yet raised: neither in `raised` (this process) nor already a
- * message in the database (an earlier run). Each (object, field, value, outcome) is raised once.
- */
-export function newRejectionAlerts(db: Reader, hostRef: string, rejected: readonly Rejection[], raised: Set<string>): RejectionAlert[] {
-  const host = db.get(hostRef);
-  if (!host || !rejected.length) return [];
-  const existing = new Set<string>();
-  for (const m of db.all('message')) if (m.rec.name === REJECTED_MESSAGE && m.rec.obj_uuid === host.rec.uuid) existing.add(str(m, 'body'));
-  const out: RejectionAlert[] = [];
-  for (const r of rejected) {
-    const a = rejectionAlert(host, r);
-    if (raised.has(a.body) || existing.has(a.body)) continue;
-    raised.add(a.body);
-    out.push(a);
-  }
-  return out;
 }
