@@ -8,6 +8,7 @@
 // XenAPI errors in the caller's protocol. Browsers of other origins are refused: no CORS grant,
 // and a request a cross-site page could send without a preflight is not accepted.
 
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -48,7 +49,7 @@ export const DEFAULT_LIMITS: HttpLimits = {
   requestTimeoutMs: 60_000,
   keepAliveTimeoutMs: 75_000,
   tlsHandshakeTimeoutMs: 10_000,
-  maxConnections: 1024,
+  maxConnections: 4096,
   maxConnectionsPerAddress: 64,
   maxHeadersCount: 100,
 };
@@ -176,12 +177,19 @@ function parseErrorReply(e: unknown): Reply {
 
 const sendReply = (res: http.ServerResponse, r: Reply): void => send(res, r.status, r.type, r.body);
 
-/** Refuse while the request is still arriving: answer, then close the connection after a short grace. */
+/**
+ * A refused request's connection is closed this long after the answer: the rest of the body is
+ * read and dropped meanwhile, so that the client reads the answer rather than a reset.
+ */
+const REFUSAL_GRACE_MS = 5_000;
+
+/** Refuse while the request is still arriving: answer, then close the connection after a grace. */
 function sendRefusal(req: http.IncomingMessage, res: http.ServerResponse, isJson: boolean, error: XapiError): void {
   req.removeAllListeners('data');
   req.resume(); // discard the rest meanwhile, never store it
-  res.shouldKeepAlive = false;
-  res.once('finish', () => setTimeout(() => req.socket.destroy(), 500).unref());
+  // not `Connection: close`: Node would then reset the connection as soon as the answer is out,
+  // and a client still sending would lose the answer
+  res.once('finish', () => setTimeout(() => req.socket.destroy(), REFUSAL_GRACE_MS).unref());
   sendReply(res, failureReply(isJson, error));
 }
 
@@ -356,8 +364,19 @@ export interface XapiServer extends http.Server {
   readonly tracker: ConnectionTracker;
 }
 
+/** Open files this process may have (Linux), less a reserve for the database, logs and the agent. */
+function connectionsTheFdLimitAllows(): number {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    if (m) return Math.max(64, Number(m[1]) - 256);
+  } catch { /* not Linux */ }
+  return Infinity;
+}
+
 function served(api: Api, opts: Pick<HttpOptions, 'onGet' | 'limits' | 'throttle' | 'onThrottle'>, scheme: 'http' | 'https'): Served {
-  const limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const merged = { ...DEFAULT_LIMITS, ...opts.limits };
+  // the cap must bite before the file descriptors run out, or accept() fails for everyone
+  const limits = { ...merged, maxConnections: Math.min(merged.maxConnections, connectionsTheFdLimitAllows()) };
   return { api, limits, budget: new BodyBudget(limits.bodyBudgetBytes), throttle: opts.throttle ?? new LoginThrottle(), onThrottle: opts.onThrottle, onGet: opts.onGet, scheme };
 }
 
