@@ -2,6 +2,7 @@
 // console give the same answer from it.
 
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { compile } from '../src/agent/compile.ts';
 import { Database } from '../src/db/database.ts';
@@ -102,5 +103,16 @@ describe('IPv4 arithmetic and backend names', () => {
   });
   it('knows the two backends', () => {
     assert.ok(isBackendName('openvswitch') && isBackendName('bridge') && !isBackendName('none'));
+  });
+});
+
+describe('the domain module', () => {
+  it('is pure and self-contained: no Node module, no import from outside src/domain (the console bundles it)', () => {
+    const dir = new URL('../src/domain/', import.meta.url);
+    const files = readdirSync(dir).filter((f) => f.endsWith('.ts'));
+    assert.ok(files.length >= 5);
+    for (const f of files) {
+      for (const m of readFileSync(new URL(f, dir), 'utf8').matchAll(/from '([^']+)'/g)) assert.match(m[1], /^\.\/[a-z0-9]+\.ts$/, `${f} imports ${m[1]}`);
+    }
   });
 });

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { Database, Obj } from '../db/database.ts';
 import { NULL_REF } from '../model/index.ts';
-import { netmaskOf } from '../db/init.ts';
+import { netmaskOfPrefix } from '../domain/ipv4.ts';
 import { compile } from './compile.ts';
 import { newRejectionAlerts, type RejectionAlert } from './rejections.ts';
 import { raiseAlert } from '../ops/message.ts';
@@ -173,7 +173,7 @@ export class Agent {
         const ref = pifs.find((p) => p.rec.uuid === i.pif)?.ref;
         const pif = ref ? this.db.get(ref) : undefined;
         if (!pif || pif.rec.ip_configuration_mode !== 'DHCP') continue;
-        const patch = { IP: a?.ip ?? '', netmask: a ? netmaskOf(a.prefix) : '' };
+        const patch = { IP: a?.ip ?? '', netmask: a ? netmaskOfPrefix(a.prefix) : '' };
         if (differs(pif, patch)) {
           updates.push([pif.ref, patch]);
           if (pif.rec.management && a) updates.push([host, { address: a.ip }]);
