@@ -78,7 +78,7 @@ export class Api {
     if (!found) throw new XapiError('MESSAGE_METHOD_UNKNOWN', [method]);
     const { cls, msg } = found;
     const name = `${cls.name}.${msg.name}`;
-    if (isAsync && !msg.async) throw new XapiError('Fault', [`No async mode for this operation (rpc: ${name})`]);
+    if (isAsync && !msg.async) throw XapiError.relayed('Fault', [`No async mode for this operation (rpc: ${name})`]);
     this.gate?.(name, cls, msg);
 
     const given = msg.sessionless ? params : params.slice(1);

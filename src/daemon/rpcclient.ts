@@ -62,7 +62,7 @@ export function callPeer(peer: Peer, method: string, params: unknown[], timeoutM
       res.on('end', () => {
         try {
           const v = JSON.parse(text) as { result?: unknown; error?: { message: string; data?: string[] } };
-          if (v.error) reject(new XapiError(v.error.message, v.error.data ?? []));
+          if (v.error) reject(XapiError.relayed(v.error.message, v.error.data ?? []));
           else resolve(v.result);
         } catch {
           reject(new Error(`bad answer from ${peer.address}: HTTP ${res.statusCode}`));

@@ -6,7 +6,7 @@ export interface ErrorSpec {
   readonly doc: string;
 }
 
-const E = (params: string[], doc: string): ErrorSpec => ({ params, doc });
+const E = <const P extends readonly string[]>(params: P, doc: string): { readonly params: P; readonly doc: string } => ({ params, doc });
 
 export const ERRORS = {
   // protocol, sessions, generic
@@ -154,11 +154,31 @@ export const ERRORS = {
 
 export type ErrorCode = keyof typeof ERRORS;
 
+type ParamsTuple<P extends readonly unknown[]> = { -readonly [I in keyof P]: unknown };
+/**
+ * Codes xapi raises with other parameters than its catalogue declares: what goes on the wire
+ * wins here, while the catalogue's names stay what xe prints.
+ */
+interface RaisedParams {
+  SESSION_AUTHENTICATION_FAILED: [uname: unknown, reason: unknown];
+  /** VLAN.destroy and PIF.destroy give none. */
+  PIF_IS_PHYSICAL: [];
+  /** Every PIF / VIF, one parameter each. */
+  NETWORK_CONTAINS_PIF: unknown[];
+  NETWORK_CONTAINS_VIF: unknown[];
+  VM_IS_TEMPLATE: [vm: unknown, operation: unknown];
+}
+
+/** The parameters a code takes, one per name in the catalogue (their values go on the wire as strings). */
+export type ErrorParams<C extends ErrorCode> = C extends keyof RaisedParams ? RaisedParams[C] : ParamsTuple<(typeof ERRORS)[C]['params']>;
+/** [code, params] for every code of the catalogue: what constructing a XapiError takes. */
+type CodeAndParams = { [C in ErrorCode]: [code: C, params: ErrorParams<C>] }[ErrorCode];
+
 /** A XenAPI failure: code plus string parameters, exactly what goes on the wire. */
-export class XapiError extends Error {
+class XapiErrorValue extends Error {
   readonly code: string;
   readonly params: string[];
-  constructor(code: ErrorCode | string, params: readonly unknown[] = []) {
+  constructor(code: string, params: readonly unknown[] = []) {
     super(`${code}(${params.map(String).join(', ')})`);
     this.code = code;
     this.params = params.map((x) => String(x));
@@ -169,8 +189,25 @@ export class XapiError extends Error {
   }
 }
 
-export function fail(code: ErrorCode, ...params: unknown[]): never {
-  throw new XapiError(code, params);
+/**
+ * How a XapiError is made: by a code of the catalogue, with as many parameters as the catalogue
+ * names (or as xapi raises it: RaisedParams), checked at compile time.
+ */
+interface XapiErrorClass {
+  new (...args: CodeAndParams): XapiErrorValue;
+  readonly prototype: XapiErrorValue;
+  /** A code that is not ours to check: a peer's answer, the protocol's own Fault. */
+  relayed(code: string, params?: readonly unknown[]): XapiErrorValue;
+}
+
+export type XapiError = XapiErrorValue;
+// the class itself, typed by the catalogue: `instanceof XapiError` and subclasses work as before
+export const XapiError = Object.assign(XapiErrorValue, {
+  relayed: (code: string, params: readonly unknown[] = []): XapiErrorValue => new XapiErrorValue(code, params),
+}) as XapiErrorClass;
+
+export function fail<C extends ErrorCode>(code: C, ...params: ErrorParams<C>): never {
+  throw new XapiErrorValue(code, params); // checked by the signature
 }
 
 export function isKnownError(code: string): code is ErrorCode {
