@@ -24,7 +24,7 @@ export function managementReconfigure(ctx: Ctx, pifRef: string): void {
     if (pif.rec.primary_address_type === 'IPv6' && pif.rec.ipv6_configuration_mode === 'None') throw new XapiError('PIF_HAS_NO_V6_NETWORK_CONFIGURATION', [pif.ref]);
   }
   if (pif.rec.management) return;
-  ctx.tx.update(pif.ref, { currently_attached: true });
+  ctx.tx.update(pif, { currently_attached: true });
   setManagement(ctx.tx, pif.rec.host, pif.ref);
 }
 
@@ -46,11 +46,11 @@ export const hostImpls: ImplTable = {
     const host = ctx.tx.must('host', a.host);
     const name = a.hostname;
     assertHostname(name);
-    ctx.tx.update(host.ref, { hostname: name });
+    ctx.tx.update(host, { hostname: name });
     const dom0 = ctx.db.getOf('VM', host.rec.control_domain);
-    if (dom0 && /^Control domain on host: /.test(dom0.rec.name_label)) ctx.tx.update(dom0.ref, { name_label: `Control domain on host: ${name}` });
+    if (dom0 && /^Control domain on host: /.test(dom0.rec.name_label)) ctx.tx.update(dom0, { name_label: `Control domain on host: ${name}` });
   },
-  'host.emergency_ha_disable': (ctx) => { ctx.tx.update(thePool(ctx.db).ref, { ha_enabled: false }); },
+  'host.emergency_ha_disable': (ctx) => { ctx.tx.update(thePool(ctx.db), { ha_enabled: false }); },
   'host.is_in_emergency_mode': () => false,
   'host.signal_networking_change': () => undefined,
 };

@@ -14,7 +14,7 @@ export const networkImpls: ImplTable = {
   'network.create': (ctx, a) => {
     const args = { ...(a.args) };
     const used = new Set(ctx.tx.all('network').map((n) => n.rec.bridge));
-    const bridge = (args.bridge) ?? '';
+    const bridge = args.bridge ?? '';
     if (bridge === '') args.bridge = nextBridgeName(used);
     else {
       // intra-pool sessions (pool join) may use any name; users may not take the system's prefixes
@@ -27,18 +27,18 @@ export const networkImpls: ImplTable = {
   'network.destroy': (ctx, a) => {
     const n = ctx.tx.must('network', a.self);
     const vifs = ctx.db.referrers(n.ref, 'VIF', 'network');
-    const active = vifs.filter((v) => ctx.db.get(v)?.rec.currently_attached || ctx.db.get(v)?.rec.reserved);
+    const active = vifs.filter((v) => ctx.db.getOf('VIF', v)?.rec.currently_attached || ctx.db.getOf('VIF', v)?.rec.reserved);
     if (active.length) throw new XapiError('NETWORK_CONTAINS_VIF', active);
     const pifs = ctx.db.referrers(n.ref, 'PIF', 'network');
     if (pifs.length) throw new XapiError('NETWORK_CONTAINS_PIF', pifs);
-    if ((n.rec.other_config).is_host_internal_management_network === 'true') throw new XapiError('CANNOT_DESTROY_SYSTEM_NETWORK', [n.ref]);
+    if (n.rec.other_config.is_host_internal_management_network === 'true') throw new XapiError('CANNOT_DESTROY_SYSTEM_NETWORK', [n.ref]);
     for (const v of vifs) ctx.tx.delete(v);
     ctx.tx.delete(n.ref);
   },
   'network.set_default_locking_mode': (ctx, a) => {
     const n = ctx.tx.must('network', a.network);
-    const attached = ctx.db.referrers(n.ref, 'VIF', 'network').find((v) => ctx.db.get(v)?.rec.currently_attached);
+    const attached = ctx.db.referrers(n.ref, 'VIF', 'network').find((v) => ctx.db.getOf('VIF', v)?.rec.currently_attached);
     if (attached) throw new XapiError('VIF_IN_USE', [n.ref, attached]);
-    ctx.tx.update(n.ref, { default_locking_mode: a.value });
+    ctx.tx.update(n, { default_locking_mode: a.value });
   },
 };

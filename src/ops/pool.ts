@@ -7,11 +7,11 @@ import { isBondSlave, thePool } from './topology.ts';
 
 export const poolImpls: ImplTable = {
   // HA itself is outside networking; the flag gates bonds and management changes as in xapi.
-  'pool.set_ha_enabled': (ctx, a) => { ctx.tx.update(ctx.tx.must('pool', a.self).ref, { ha_enabled: a.value }); },
+  'pool.set_ha_enabled': (ctx, a) => { ctx.tx.update(ctx.tx.must('pool', a.self), { ha_enabled: a.value }); },
   'pool.set_igmp_snooping_enabled': (ctx, a) => {
     const host = ctx.db.getOf('host', ctx.svc.thisHost())!;
     if (host.rec.software_version.network_backend !== 'openvswitch') throw new XapiError('OPENVSWITCH_NOT_ACTIVE', []);
-    ctx.tx.update(ctx.tx.must('pool', a.self).ref, { igmp_snooping_enabled: a.value });
+    ctx.tx.update(ctx.tx.must('pool', a.self), { igmp_snooping_enabled: a.value });
   },
   'pool.management_reconfigure': (ctx, a) => {
     const db = ctx.db;

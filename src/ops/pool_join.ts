@@ -83,7 +83,7 @@ export function joinIntroduce(ctx: Ctx, info: HostInfo): { host: string } {
     name_label: `Control domain on host: ${info.hostname}`, name_description: 'The domain which manages physical devices and manages other domains',
     power_state: 'Running', is_control_domain: true, resident_on: host, domid: 0, other_config: {},
   });
-  tx.update(host, { control_domain: dom0 });
+  tx.update('host', host, { control_domain: dom0 });
   for (const nic of info.nics) {
     // physical NICs attach to the pool-wide networks by bridge name (xenbrN for ethN)
     const pif = introducePhysical(tx, host, nic, { attached: true });
