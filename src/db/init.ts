@@ -54,7 +54,7 @@ export function introducePhysical(tx: Txn, host: string, nic: NicFacts, opts: { 
   const bridge = managed ? bridgeOfDevice(nic.device) : '';
   const existing = managed ? tx.all('network').find((n) => n.rec.bridge === bridge)?.ref : undefined;
   // a network is realised on a host by at most one PIF: refuse before creating anything
-  const taken = existing && tx.db.referrers(existing, 'PIF', 'network').find((r) => tx.db.get(r)?.rec.host === host);
+  const taken = existing && tx.db.referrers(existing, 'PIF', 'network').find((r) => tx.db.getOf('PIF', r)?.rec.host === host);
   if (taken) throw new XapiError('NETWORK_ALREADY_CONNECTED', [host, taken]);
   const network = existing ?? tx.create('network', {
     name_label: `Pool-wide network associated with ${nic.device}`, MTU: 1500, bridge, managed, other_config: {},
@@ -78,13 +78,13 @@ export function initialise(db: Database, facts: HostFacts, opts: { backend: Back
       API_version_vendor: 'XenSource', API_version_vendor_implementation: {}, enabled: true, capabilities: [], logging: {},
       other_config: {}, address: '', allowed_operations: ['provision', 'evacuate', 'reboot', 'shutdown', 'vm_start', 'vm_resume', 'vm_migrate'],
     });
-    db.setLocal('host_uuid', tx.db.get(host)!.rec.uuid as string);
+    db.setLocal('host_uuid', tx.db.getOf('host', host)!.rec.uuid);
     tx.create('pool', { name_label: '', master: host, pool_secret: randomBytes(24).toString('hex'), other_config: {}, igmp_snooping_enabled: false });
     const dom0 = tx.create('VM', {
       name_label: `Control domain on host: ${facts.hostname}`, name_description: 'The domain which manages physical devices and manages other domains',
       power_state: 'Running', is_control_domain: true, resident_on: host, domid: 0, other_config: {},
     });
-    tx.update(host, { control_domain: dom0 });
+    tx.update('host', host, { control_domain: dom0 });
     let management: { pif: string; nic: NicFacts } | undefined;
     facts.nics.forEach((nic) => {
       // start of day plugs every physical PIF (xapi's best-effort bring-up)
@@ -93,11 +93,11 @@ export function initialise(db: Database, facts: HostFacts, opts: { backend: Back
     });
     if (management) {
       const a = management.nic.ipv4[0];
-      tx.update(management.pif, {
+      tx.update('PIF', management.pif, {
         management: true, ip_configuration_mode: 'Static', IP: a.ip, netmask: netmaskOf(a.prefix),
         gateway: management.nic.gateway, DNS: facts.dns.filter((d) => d.includes('.')).join(','),
       });
-      tx.update(host, { address: a.ip });
+      tx.update('host', host, { address: a.ip });
     }
   });
 }
