@@ -27,12 +27,12 @@ export class TunnelController {
   desired(): Map<string, Record<string, string>> {
     const out = new Map<string, Record<string, string>>();
     for (const t of this.db.all('tunnel')) {
-      const access = this.db.get(t.rec.access_PIF as string);
-      const transport = this.db.get(t.rec.transport_PIF as string);
-      const net = access ? this.db.get(access.rec.network as string) : undefined;
+      const access = this.db.getOf('PIF', t.rec.access_PIF);
+      const transport = this.db.getOf('PIF', t.rec.transport_PIF);
+      const net = access ? this.db.getOf('network', access.rec.network) : undefined;
       if (!access || !net) continue;
       const active = !!access.rec.currently_attached && !!transport?.rec.IP;
-      out.set(t.ref, { ...(t.rec.status as Record<string, string>), active: String(active), key: String(tunnelKey(net.rec.uuid as string)) });
+      out.set(t.ref, { ...t.rec.status, active: String(active), key: String(tunnelKey(net.rec.uuid)) });
     }
     return out;
   }

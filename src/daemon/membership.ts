@@ -88,7 +88,7 @@ export class Membership {
     const pins = new Set<string>();
     const joined = this.db.getLocal('master_fingerprint');
     if (joined) pins.add(joined);
-    for (const h of this.db.all('host')) if (h.ref !== me && h.rec.certificate_fingerprint) pins.add(h.rec.certificate_fingerprint as string);
+    for (const h of this.db.all('host')) if (h.ref !== me && h.rec.certificate_fingerprint) pins.add(h.rec.certificate_fingerprint);
     return [...pins];
   }
 
@@ -193,7 +193,7 @@ export class Membership {
   private afterSync(): void {
     const me = this.thisHost();
     if (me === NULL_REF) { this.log.warn({}, 'this host is no longer in the pool: leaving it'); this.becomeStandalone(); return; }
-    const master = this.db.get(thePool(this.db).rec.master as string);
+    const master = this.db.getOf('host', thePool(this.db).rec.master);
     if (!master) return;
     if (master.ref === me) { this.log.info({}, 'designated master of the pool'); this.db.setLocal('role', 'master'); this.session = undefined; return; }
     // another host became master: follow it. The same master at a new address is not followed
@@ -202,7 +202,7 @@ export class Membership {
     const known = this.db.getLocal('master_host');
     if (known !== master.ref) this.db.setLocal('master_host', master.ref);
     if (known === undefined || known === master.ref) return;
-    const addr = master.rec.address as string;
+    const addr = master.rec.address;
     if (addr && addr !== this.masterAddress.split(':')[0] && !this.masterAddress.includes(':')) {
       this.log.info({ master: addr }, 'the pool has a new master');
       this.db.setLocal('master_address', addr);
@@ -222,7 +222,7 @@ export class Membership {
 
   /** A fresh standalone pool on this host, as after a fresh install (pool.eject). */
   private becomeStandalone(): void {
-    const rootHash = [...this.db.all('pool')][0]?.rec.root_password_hash as string | undefined;
+    const rootHash = [...this.db.all('pool')][0]?.rec.root_password_hash;
     const hostUuid = this.db.getLocal('host_uuid');
     this.db.applyReplica({ generation: this.db.generation + 1, full: true, rows: [], dels: [] });
     for (const k of ['role', 'master_address', 'master_fingerprint', 'master_host', 'pool_secret']) this.db.setLocal(k, undefined);
@@ -248,13 +248,13 @@ export class Membership {
   }
 
   private hostInfo(): HostInfo {
-    const me = this.db.get(this.thisHost())!;
+    const me = this.db.getOf('host', this.thisHost())!;
     const mgmt = managementPif(this.db, me.ref);
     const facts = this.opts.facts();
     return {
-      uuid: me.rec.uuid as string, hostname: me.rec.hostname as string, address: me.rec.address as string,
-      software_version: me.rec.software_version as Record<string, string>, nics: facts.nics as NicFacts[],
-      management: { device: (mgmt?.rec.device as string) ?? '', mode: (mgmt?.rec.ip_configuration_mode as string) ?? 'None', IP: (mgmt?.rec.IP as string) ?? '', netmask: (mgmt?.rec.netmask as string) ?? '', gateway: (mgmt?.rec.gateway as string) ?? '', DNS: (mgmt?.rec.DNS as string) ?? '' },
+      uuid: me.rec.uuid, hostname: me.rec.hostname, address: me.rec.address,
+      software_version: me.rec.software_version, nics: facts.nics as NicFacts[],
+      management: { device: mgmt?.rec.device ?? '', mode: mgmt?.rec.ip_configuration_mode ?? 'None', IP: mgmt?.rec.IP ?? '', netmask: mgmt?.rec.netmask ?? '', gateway: mgmt?.rec.gateway ?? '', DNS: mgmt?.rec.DNS ?? '' },
       fingerprint: this.opts.ownFingerprint ?? '',
     };
   }
@@ -268,7 +268,7 @@ export class Membership {
     if (db.count('Bond') > 0) throw new XapiError('POOL_JOINING_HOST_HAS_BONDS', []);
     if (db.count('tunnel') > 0) throw new XapiError('POOL_JOINING_HOST_HAS_TUNNELS', []);
     if (db.count('network_sriov') > 0) throw new XapiError('POOL_JOINING_HOST_HAS_NETWORK_SRIOVS', []);
-    for (const v of db.all('VLAN')) if (!db.get(v.rec.untagged_PIF as string)?.rec.management) throw new XapiError('POOL_JOINING_HOST_HAS_NON_MANAGEMENT_VLANS', []);
+    for (const v of db.all('VLAN')) if (!db.getOf('PIF', v.rec.untagged_PIF)?.rec.management) throw new XapiError('POOL_JOINING_HOST_HAS_NON_MANAGEMENT_VLANS', []);
   }
 
   /**
@@ -298,7 +298,7 @@ export class Membership {
       const pifs = (await talk('PIF.get_all_records', [s])) as Record<string, { management: boolean; host: string; VLAN: number }>;
       const pool = Object.values((await talk('pool.get_all_records', [s])) as Record<string, { master: string }>)[0];
       const theirs = Object.values(pifs).find((p) => p.management && p.host === pool.master)?.VLAN ?? -1;
-      const mine = (managementPif(this.db, this.thisHost())?.rec.VLAN as number | undefined) ?? -1;
+      const mine = managementPif(this.db, this.thisHost())?.rec.VLAN ?? -1;
       if (mine !== theirs) throw new XapiError('POOL_JOINING_HOST_MANAGEMENT_VLAN_DOES_NOT_MATCH', [mine, theirs]);
       // an SDN controller on the joiner must be the pool's (xapi's assert_sdn_controller_is_compatible)
       const myCtl = [...this.db.all('SDN_controller')][0]?.rec;
@@ -359,23 +359,23 @@ export class Membership {
 
   /** The master's own address for its members: its management address. */
   private myAddress(): string {
-    return (this.db.get(this.thisHost())?.rec.address as string) ?? '';
+    return this.db.getOf('host', this.thisHost())?.rec.address ?? '';
   }
 
   /** A member, pinned to the certificate in its host record: nothing is sent to another. */
   private memberPeer(host: string): Peer {
-    const h = this.db.get(host)!;
-    const fp = h.rec.certificate_fingerprint as string | undefined;
-    return { address: h.rec.address as string, fingerprints: fp ? [fp] : [], insecure: this.opts.insecurePeers, fresh: true };
+    const h = this.db.getOf('host', host)!;
+    const fp = h.rec.certificate_fingerprint;
+    return { address: h.rec.address, fingerprints: fp ? [fp] : [], insecure: this.opts.insecurePeers, fresh: true };
   }
 
   /** A host that does not show its pinned certificate: logged, and a pool message for the administrator. */
   private refused(host: string, e: PeerCertificateMismatch, what: string): void {
-    const h = this.db.get(host);
+    const h = this.db.getOf('host', host);
     this.log.warn({ host, address: h?.rec.address }, `${what}: not sending the pool secret: ${e.message}`);
     if (!h || this.stopped) return;
     this.db.transact((tx) => raiseAlert(tx, {
-      name: 'POOL_MEMBER_CERTIFICATE_MISMATCH', priority: 2, cls: 'Host', obj_uuid: h.rec.uuid as string,
+      name: 'POOL_MEMBER_CERTIFICATE_MISMATCH', priority: 2, cls: 'Host', obj_uuid: h.rec.uuid,
       body: `${what}: the server at ${String(h.rec.address)} did not show the certificate pinned for ${String(h.rec.hostname)} when it joined the pool; the pool secret was not sent. (${e.message})`,
     }));
   }
@@ -394,8 +394,8 @@ export class Membership {
     // (the internal pool messages are 'pool-member' in the model: the dispatcher lets only
     // sessions made with the pool secret call them)
     return {
-      'pool.join': (_ctx, a) => this.join(a.master_address as string, a.master_username as string, a.master_password as string),
-      'pool.join_force': (_ctx, a) => this.join(a.master_address as string, a.master_username as string, a.master_password as string),
+      'pool.join': (_ctx, a) => this.join(a.master_address, a.master_username, a.master_password),
+      'pool.join_force': (_ctx, a) => this.join(a.master_address, a.master_username, a.master_password),
       'pool.join_request': (_ctx, a) => this.admit(String(a.address), String(a.fingerprint), String(a.nonce)),
       'pool.join_deliver': (_ctx, a) => { this.deliver(String(a.nonce), String(a.psecret)); },
       'pool.join_introduce': (ctx, a) => joinIntroduce(ctx, a.host_info as HostInfo),
@@ -418,7 +418,7 @@ export class Membership {
         }
       },
       'pool.eject': (ctx, a) => {
-        const host = ctx.db.must('host', a.host as string).ref;
+        const host = ctx.db.must('host', a.host).ref;
         if (host === thePool(ctx.db).rec.master) throw new XapiError('HOST_CANNOT_DESTROY_SELF', [host]);
         if (thePool(ctx.db).rec.ha_enabled) throw new XapiError('HA_IS_ENABLED', []);
         // the member learns it is out from its replica (its host disappears) and starts over alone
@@ -426,7 +426,7 @@ export class Membership {
       },
       'pool.eject_self': () => { setImmediate(() => { if (!this.stopped) this.becomeStandalone(); }); },
       'pool.recover_slaves': async (ctx) => {
-        const master = thePool(ctx.db).rec.master as string;
+        const master = thePool(ctx.db).rec.master;
         const out: string[] = [];
         for (const h of [...ctx.db.all('host')].map((x) => x.ref).filter((x) => x !== master)) {
           try { await this.tellMember(h, 'pool.emergency_reset_master', [this.myAddress()]); out.push(h); } catch (e) {
@@ -439,7 +439,7 @@ export class Membership {
       'pool.emergency_reset_master': (_ctx, a) => {
         if (this.role !== 'member') throw new XapiError('OPERATION_NOT_ALLOWED', ['This host is the master']);
         // (the caller holds the secret; the link still sends it only to a pool host's certificate)
-        this.db.setLocal('master_address', a.master_address as string);
+        this.db.setLocal('master_address', a.master_address);
         this.session = undefined;
         this.abort?.abort();
         this.wake?.();
@@ -454,7 +454,7 @@ export class Membership {
         ctx.tx.update(thePool(ctx.db).ref, { master: this.thisHost() });
       },
       'pool.designate_new_master': async (ctx, a) => {
-        const host = ctx.tx.must('host', a.host as string);
+        const host = ctx.tx.must('host', a.host);
         if (thePool(ctx.db).rec.ha_enabled) throw new XapiError('HA_IS_ENABLED', []);
         if (host.ref === this.thisHost()) return;
         // first make sure the new master is the host that joined (its pinned certificate): this
@@ -467,11 +467,11 @@ export class Membership {
         if (this.stopped) return;
         // the new master learns it from its replica; this host follows once the change is out
         this.db.transact((tx) => tx.update(thePool(this.db).ref, { master: host.ref }));
-        setTimeout(() => { if (!this.stopped) this.becomeMember(peer.address, thePool(this.db).rec.pool_secret as string, host.rec.certificate_fingerprint as string | undefined); }, 300);
+        setTimeout(() => { if (!this.stopped) this.becomeMember(peer.address, thePool(this.db).rec.pool_secret, host.rec.certificate_fingerprint); }, 300);
       },
       'host.is_in_emergency_mode': () => this.emergency,
-      'host.sync_vlans': (ctx, a) => { syncNetworking(ctx, ctx.tx.must('host', a.host as string).ref); },
-      'host.sync_tunnels': (ctx, a) => { syncNetworking(ctx, ctx.tx.must('host', a.host as string).ref); },
+      'host.sync_vlans': (ctx, a) => { syncNetworking(ctx, ctx.tx.must('host', a.host).ref); },
+      'host.sync_tunnels': (ctx, a) => { syncNetworking(ctx, ctx.tx.must('host', a.host).ref); },
     };
   }
 }

@@ -106,7 +106,7 @@ function throttleAlerts(db: Database, log: pino.Logger): (t: ThrottleStart) => v
     if (!pool) return;
     const who = t.kind === 'user' ? `user name ${JSON.stringify(t.name)}` : `address ${t.name}`;
     db.transact((tx) => raiseAlert(tx, {
-      name: 'LOGIN_THROTTLED', priority: 3, cls: 'Pool', obj_uuid: pool.rec.uuid as string,
+      name: 'LOGIN_THROTTLED', priority: 3, cls: 'Pool', obj_uuid: pool.rec.uuid,
       body: `${t.failures} failed logins for the ${who}: further attempts are delayed, longer after each failure.`,
     }));
   };
@@ -137,7 +137,7 @@ export async function startDaemon(o: ServeOptions): Promise<Daemon> {
     throw e;
   }
   // this daemon's host: by the uuid it was installed with (a pool join keeps it)
-  const hostUuid = db.getLocal('host_uuid') ?? (db.get((db.all('pool').next().value?.rec.master as string) ?? '')?.rec.uuid as string | undefined);
+  const hostUuid = db.getLocal('host_uuid') ?? db.getOf('host', db.all('pool').next().value?.rec.master ?? '')?.rec.uuid;
   if (hostUuid && !db.getLocal('host_uuid')) db.setLocal('host_uuid', hostUuid);
   const thisHost = (): string => (hostUuid && db.byUuidOf('host', hostUuid)?.ref) || 'OpaqueRef:NULL';
   // The NICs the kernel has now: fixed facts (tests) or discovered at each call (PIF.scan after a hot-add).
@@ -145,10 +145,10 @@ export async function startDaemon(o: ServeOptions): Promise<Daemon> {
   // a member's NICs are what it reported (host.nic_facts); this host's, what the kernel has now
   const hostNics = (host: string) => {
     if (host === thisHost()) return localFacts().nics;
-    try { return JSON.parse((db.get(host)?.rec.nic_facts as string) || '[]') as NicFacts[]; } catch { return []; }
+    try { return JSON.parse(db.getOf('host', host)?.rec.nic_facts || '[]') as NicFacts[]; } catch { return []; }
   };
   const api = new Api({ db, thisHost, log, hostNics }, opsImpls);
-  const tls = o.insecureHttp ? undefined : await ensureCertificate(o.dataDir, db.get(thisHost())?.rec.hostname as string ?? 'poolnet');
+  const tls = o.insecureHttp ? undefined : await ensureCertificate(o.dataDir, db.getOf('host', thisHost())?.rec.hostname ?? 'poolnet');
   const onGet = consoleHandler(); // the web console on GET / (XenAPI stays on POST)
   const sessions = configureSessions(db, o.sessions ?? {}).start();
   const throttle = new LoginThrottle({ ...DEFAULT_THROTTLE, ...o.loginThrottle });
