@@ -164,14 +164,14 @@ function mayTouch(s: Obj | undefined): boolean {
 
 export function eventImpls(hub: EventHub): ImplTable {
   return {
-    'event.from': (ctx, a) => hub.from(ctx.sessionRef, a.classes as string[], a.token as string, a.timeout as number),
-    'event.register': (ctx, a) => { hub.register(ctx.sessionRef, a.classes as string[]); },
-    'event.unregister': (ctx, a) => { hub.unregister(ctx.sessionRef, a.classes as string[]); },
+    'event.from': (ctx, a) => hub.from(ctx.sessionRef, a.classes, a.token, a.timeout),
+    'event.register': (ctx, a) => { hub.register(ctx.sessionRef, a.classes); },
+    'event.unregister': (ctx, a) => { hub.unregister(ctx.sessionRef, a.classes); },
     'event.next': (ctx) => hub.next(ctx.sessionRef),
     'event.get_current_id': (ctx) => ctx.db.generation,
     'event.inject': (ctx, a) => {
-      const cls = classByLowerName(a.class as string);
-      const o = cls ? ctx.db.getOf(cls.name, a.ref as string) : undefined;
+      const cls = classByLowerName(a.class);
+      const o = cls ? ctx.db.getOf(cls.name, a.ref) : undefined;
       if (!cls || !o) throw new XapiError('HANDLE_INVALID', [a.class, a.ref]);
       // A read-only session writes nothing, not even an artificial change that every watcher and
       // every host's agent would act on: it gets the token just before the object's last change,

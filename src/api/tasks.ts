@@ -7,7 +7,7 @@ import { now, toXml } from './marshal.ts';
 import { sessionRoles } from './sessions.ts';
 
 export function createTask(db: Database, host: string, session: string, label: string, description = ''): string {
-  const sid = (db.getOf('session', session)?.rec.auth_user_sid as string | undefined) ?? '';
+  const sid = db.getOf('session', session)?.rec.auth_user_sid ?? '';
   return db.transact((tx) => tx.create('task', {
     name_label: label, name_description: description, status: 'pending', progress: 0,
     created: now(), resident_on: host, session, auth_user_sid: sid, allowed_operations: ['cancel'],
@@ -71,14 +71,14 @@ export const taskImpls: ImplTable = {
     name_label: a.label, name_description: a.description, status: 'pending', created: now(),
     resident_on: ctx.svc.thisHost(), session: ctx.sessionRef, auth_user_sid: (ctx.session?.rec.auth_user_sid as string | undefined) ?? '', allowed_operations: ['cancel', 'destroy'],
   }),
-  'task.destroy': (ctx, a) => { ctx.tx.must('task', a.self as string); ctx.tx.delete(a.self as string); },
+  'task.destroy': (ctx, a) => { ctx.tx.must('task', a.self); ctx.tx.delete(a.self); },
   'task.cancel': (ctx, a) => {
-    const o = ctx.tx.must('task', a.task as string);
+    const o = ctx.tx.must('task', a.task);
     if (o.rec.status !== 'pending') throw new XapiError('OPERATION_NOT_ALLOWED', ['task is not pending']);
     ctx.tx.update(o.ref, { status: 'cancelling' });
   },
-  'task.set_status': (ctx, a) => { ctx.tx.update(ctx.tx.must('task', a.self as string).ref, { status: a.value }); },
-  'task.set_progress': (ctx, a) => { ctx.tx.update(ctx.tx.must('task', a.self as string).ref, { progress: a.value }); },
-  'task.set_result': (ctx, a) => { ctx.tx.update(ctx.tx.must('task', a.self as string).ref, { result: a.value }); },
-  'task.set_error_info': (ctx, a) => { ctx.tx.update(ctx.tx.must('task', a.self as string).ref, { error_info: a.value }); },
+  'task.set_status': (ctx, a) => { ctx.tx.update(ctx.tx.must('task', a.self), { status: a.value }); },
+  'task.set_progress': (ctx, a) => { ctx.tx.update(ctx.tx.must('task', a.self), { progress: a.value }); },
+  'task.set_result': (ctx, a) => { ctx.tx.update(ctx.tx.must('task', a.self), { result: a.value }); },
+  'task.set_error_info': (ctx, a) => { ctx.tx.update(ctx.tx.must('task', a.self), { error_info: a.value }); },
 };
