@@ -1,7 +1,7 @@
 // What an implementation of a message sees: the database transaction, the caller's session,
 // and the services of the daemon it runs in.
 
-import type { Database, Obj, Txn } from '../db/database.ts';
+import type { Database, ObjOf, Txn } from '../db/database.ts';
 import type { NicFacts } from '../db/init.ts';
 import type { ArgsOf, ClassDef, MessageDef, MessageName } from '../model/index.ts';
 
@@ -23,7 +23,7 @@ export interface Ctx {
   readonly tx: Txn;
   readonly sessionRef: string;
   /** Undefined only for sessionless messages. */
-  readonly session: Obj | undefined;
+  readonly session: ObjOf<'session'> | undefined;
   readonly cls: ClassDef;
   readonly msg: MessageDef;
   /** The task this call reports to, when called as Async. */

@@ -1,7 +1,7 @@
 // The dispatcher: method lookup, parameter count, unmarshalling, session, RBAC, then the
 // implementation inside one database transaction. Transport-independent.
 
-import type { Database, Obj } from '../db/database.ts';
+import type { Database, ObjOf } from '../db/database.ts';
 import { XapiError, allWireNames, lookupMethod, rbacDenied, roleAllows, t, type ClassDef, type FieldType, type MessageDef } from '../model/index.ts';
 import { checkMessageValues } from '../model/checks.ts';
 import { byWireName, type Ctx, type ImplTable, type Services } from './context.ts';
@@ -20,7 +20,7 @@ export type CallResult =
  * The internal pool messages answer only sessions made with the pool secret: checked before
  * RBAC, whose local-superuser pass would let local root's own login through.
  */
-function assertPoolMember(session: Obj, cls: ClassDef, msg: MessageDef): void {
+function assertPoolMember(session: ObjOf<'session'>, cls: ClassDef, msg: MessageDef): void {
   if (msg.role === 'pool-member' && !session.rec.pool) throw rbacDenied(`${cls.name}.${msg.name}`.toLowerCase(), 'pool-member');
 }
 
@@ -30,13 +30,18 @@ const WRITES = new Set(['set', 'add_to', 'remove_from', 'add', 'remove']);
  * A session's own fields (other_config) are written by that session or another of its subject;
  * any other session's need pool-admin, as the permission `<message>/any`.
  */
-function assertSessionOwner(db: Database, session: Obj, msg: MessageDef, args: Record<string, unknown>): void {
+function assertSessionOwner(db: Database, session: ObjOf<'session'>, msg: MessageDef, args: Record<string, unknown>): void {
   if (!msg.generic || !WRITES.has(msg.generic)) return;
   const target = db.getOf('session', String(args.self));
   if (!target || target.ref === session.ref || session.rec.is_local_superuser) return;
-  const sid = (session.rec.auth_user_sid as string | undefined) ?? '';
+  const sid = session.rec.auth_user_sid ?? '';
   if ((sid !== '' && target.rec.auth_user_sid === sid) || roleAllows(sessionRoles(session), 'pool-admin')) return;
   throw rbacDenied(`session.${msg.name}/any`.toLowerCase(), 'pool-admin');
+}
+
+/** The caller's session, typed: checkSession (sessions.ts) answers a live session object or throws. */
+function validSession(db: Database, ref: unknown): ObjOf<'session'> {
+  return db.getOf('session', checkSession(db, ref).ref)!;
 }
 
 /** Decides, before anything else, whether this daemon answers a call (members, emergency mode). */
@@ -99,7 +104,7 @@ export class Api {
     });
 
     const sessionRef = msg.sessionless ? '' : (typeof params[0] === 'string' ? params[0] : '');
-    const session = msg.sessionless ? undefined : checkSession(this.svc.db, params[0]);
+    const session = msg.sessionless ? undefined : validSession(this.svc.db, params[0]);
     if (session) {
       assertPoolMember(session, cls, msg);
       checkRbac(session, cls, msg, args);
@@ -126,7 +131,7 @@ export class Api {
     const db = this.svc.db;
     const result = db.transact((tx) => {
       // the session is re-read inside the transaction: an Async call may run after a logout
-      const session = msg.sessionless ? undefined : checkSession(db, sessionRef);
+      const session = msg.sessionless ? undefined : validSession(db, sessionRef);
       const ctx: Ctx = { svc: this.svc, db, tx, sessionRef, session, cls, msg, task };
       if (impl) return impl(ctx, args);
       if (msg.generic) return runGeneric(ctx, cls, msg, args);

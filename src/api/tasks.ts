@@ -69,7 +69,7 @@ export function failInterruptedTasks(db: Database): void {
 export const taskImpls: ImplTable = {
   'task.create': (ctx, a) => ctx.tx.create('task', {
     name_label: a.label, name_description: a.description, status: 'pending', created: now(),
-    resident_on: ctx.svc.thisHost(), session: ctx.sessionRef, auth_user_sid: (ctx.session?.rec.auth_user_sid as string | undefined) ?? '', allowed_operations: ['cancel', 'destroy'],
+    resident_on: ctx.svc.thisHost(), session: ctx.sessionRef, auth_user_sid: ctx.session?.rec.auth_user_sid ?? '', allowed_operations: ['cancel', 'destroy'],
   }),
   'task.destroy': (ctx, a) => { ctx.tx.must('task', a.self); ctx.tx.delete(a.self); },
   'task.cancel': (ctx, a) => {
