@@ -18,14 +18,29 @@ export function decodeCtorArgs(cls: ClassDef, struct: Record<string, WireValue>)
   return out;
 }
 
-export function runGeneric(ctx: Ctx, cls: ClassDef, msg: MessageDef, a: Record<string, unknown>): unknown {
+/**
+ * The arguments of the generic messages (model/index.ts genericMessages): a ref `self`, the strings
+ * `uuid`, `label` and `expr`, a constructor's decoded `args`, a map `key`, a field's `value`.
+ * Which ones a call has follows its `generic` kind, known only at run time.
+ */
+export interface GenericArgs {
+  readonly self?: string;
+  readonly uuid?: string;
+  readonly label?: string;
+  readonly expr?: string;
+  readonly args?: Record<string, unknown>;
+  readonly key?: unknown;
+  readonly value?: unknown;
+}
+
+export function runGeneric(ctx: Ctx, cls: ClassDef, msg: MessageDef, a: GenericArgs): unknown {
   const { db, tx } = ctx;
-  const self = (): Obj => db.must(cls.name, a.self as string);
+  const self = (): Obj => db.must(cls.name, a.self!);
   const fd = msg.field ? cls.fieldMap.get(msg.field)! : undefined;
   switch (msg.generic) {
     case 'get_record': return db.record(self());
     case 'get_by_uuid': {
-      const o = db.byUuidOf(cls.name, a.uuid as string);
+      const o = db.byUuidOf(cls.name, a.uuid!);
       if (!o) throw new XapiError('UUID_INVALID', [cls.name, a.uuid]);
       return o.ref;
     }
@@ -33,15 +48,15 @@ export function runGeneric(ctx: Ctx, cls: ClassDef, msg: MessageDef, a: Record<s
     case 'get_all': return [...db.all(cls.name)].map((o) => o.ref);
     case 'get_all_records': return allRecords(ctx, cls, () => true);
     case 'get_all_where': {
-      const pred = compileWhere(a.expr as string);
+      const pred = compileWhere(a.expr!);
       return [...db.all(cls.name)].filter((o) => pred(db.record(o))).map((o) => o.ref);
     }
     case 'get_all_records_where': {
-      const pred = compileWhere(a.expr as string);
+      const pred = compileWhere(a.expr!);
       return allRecords(ctx, cls, (r) => pred(r));
     }
-    case 'create': return tx.create(cls.name, a.args as Record<string, unknown>);
-    case 'destroy': { self(); tx.delete(a.self as string); return undefined; }
+    case 'create': return tx.create(cls.name, a.args!);
+    case 'destroy': { self(); tx.delete(a.self!); return undefined; }
     case 'get': return db.fieldValue(self(), fd!);
     case 'set': { const o = self(); tx.update(o.ref, { [fd!.name]: a.value }); return undefined; }
     case 'add_to': {
