@@ -37,6 +37,11 @@ export function typeAssertions(pif: RecordOf<'PIF'>, tx: Parameters<Parameters<D
     // @ts-expect-error an implementation key the model lacks
     'PIF.plugg': () => undefined,
   };
+  const answers: ImplTable = {
+    // @ts-expect-error VLAN.create answers a VLAN ref (a string), not a number
+    'VLAN.create': () => 5,
+    'VLAN.destroy': async () => { await Promise.resolve(); },
+  };
 
   tx.create('PIF', { device: 'eth9', VLAN: 5 });
   // @ts-expect-error create refuses a field the class does not have
@@ -56,7 +61,7 @@ export function typeAssertions(pif: RecordOf<'PIF'>, tx: Parameters<Parameters<D
   void new XapiError('NETWORK_ALREADY_CONNECTED', ['network']);
   // @ts-expect-error the same for fail()
   fail('PIF_IS_VLAN');
-  void [vlan, ips, mode, other, bad, names, typo, args, badArgs, impls];
+  void [vlan, ips, mode, other, bad, names, typo, args, badArgs, impls, answers];
 }
 
 // ---- run-time checks ----

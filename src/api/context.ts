@@ -3,7 +3,7 @@
 
 import type { Database, ObjOf, Txn } from '../db/database.ts';
 import type { NicFacts } from '../db/init.ts';
-import type { ArgsOf, ClassDef, MessageDef, MessageName } from '../model/index.ts';
+import type { ArgsOf, ClassDef, MessageDef, MessageName, ResultOf } from '../model/index.ts';
 
 export interface Services {
   readonly db: Database;
@@ -31,7 +31,7 @@ export interface Ctx {
 }
 
 /** An implementation: named arguments in, datamodel value out (or a promise of it). */
-export type ImplOf<K extends MessageName> = (ctx: Ctx, args: ArgsOf<K>) => unknown;
+export type ImplOf<K extends MessageName> = (ctx: Ctx, args: ArgsOf<K>) => ResultOf<K> | Promise<ResultOf<K>>;
 
 /**
  * Implementations keyed by the model's message names ('PIF.plug'): a key the model lacks is a

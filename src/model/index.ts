@@ -103,6 +103,14 @@ type GenericArgs<C extends ClassName, M> =
   : M extends `add_${infer F}` | `remove_${infer F}` ? RecordOf<C> extends { readonly [K in F]: readonly (infer V)[] } ? { readonly self: string; readonly value: V } : Record<string, unknown>
   : Record<string, unknown>;
 
+/** What an implementation of a message answers, before marshalling (a void message's answer is dropped). */
+export type ResultOf<K extends MessageName> = K extends `${infer C extends ClassName}.${infer M}`
+  ? [Extract<CustomMessages<C>, { readonly name: M }>] extends [never]
+    ? unknown
+    : ResultType<Extract<CustomMessages<C>, { readonly name: M }>['result']>
+  : never;
+type ResultType<T> = T extends { readonly k: 'void' } ? unknown : TsOf<T>;
+
 /**
  * The named arguments an implementation of a message receives, after unmarshalling (the
  * dispatcher fills an omitted parameter's default): a custom message's from its parameters.

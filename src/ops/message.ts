@@ -16,8 +16,8 @@ export const messageImpls: ImplTable = {
   'message.destroy': (ctx, a) => { ctx.tx.must('message', a.self); ctx.tx.delete(a.self); },
   'message.get_since': (ctx, a) => {
     const since = normaliseDate(String(a.since)) ?? '';
-    const out: Record<string, unknown> = {};
-    for (const m of ctx.db.all('message')) if ((m.rec.timestamp) > since) out[m.ref] = ctx.db.record(m);
+    const out: Record<string, Record<string, unknown>> = {};
+    for (const m of ctx.db.all('message')) if (m.rec.timestamp > since) out[m.ref] = ctx.db.record(m);
     return out;
   },
 };
