@@ -67,6 +67,9 @@ function relations(): Relation[] {
   return out;
 }
 
+/** Every stored class has a uuid (Txn.create makes one): the one cast a loose record needs for it. */
+const uuidOf = (rec: Rec): string => rec.uuid as string;
+
 export const newRef = (): string => `OpaqueRef:${randomUUID()}`;
 
 /**
@@ -159,14 +162,14 @@ export class Database {
   private index(o: Obj): void {
     this.objects.set(o.ref, o);
     this.byClass.get(o.cls)!.set(o.ref, o);
-    this.byUuid.set(o.rec.uuid as string, o);
+    this.byUuid.set(uuidOf(o.rec), o);
     for (const r of this.relBySrc.get(o.cls) ?? []) this.revAdd(o.rec[r.srcField], r, o.ref);
   }
 
   private unindex(o: Obj): void {
     this.objects.delete(o.ref);
     this.byClass.get(o.cls)!.delete(o.ref);
-    this.byUuid.delete(o.rec.uuid as string);
+    this.byUuid.delete(uuidOf(o.rec));
     for (const r of this.relBySrc.get(o.cls) ?? []) this.revDel(o.rec[r.srcField], r, o.ref);
   }
 
@@ -294,18 +297,18 @@ export class Database {
       const rels = this.relBySrc.get(o.cls) ?? [];
       const uuidChanged = old.uuid !== rec.uuid;
       for (const r of rels) this.revDel(old[r.srcField], r, o.ref);
-      if (uuidChanged) this.byUuid.delete(old.uuid as string);
+      if (uuidChanged) this.byUuid.delete(uuidOf(old));
       o.rec = rec;
       for (const r of rels) this.revAdd(rec[r.srcField], r, o.ref);
-      if (uuidChanged) this.byUuid.set(rec.uuid as string, o);
+      if (uuidChanged) this.byUuid.set(uuidOf(rec), o);
       return () => this._apply.replace(o, old);
     },
     relationsOf: (cls: string): Relation[] => this.relBySrc.get(cls) ?? [],
     persist: (created: Obj[], updated: Obj[], touchedOnly: Obj[], deleted: Obj[]): number => {
       const gen = this.gen + 1;
       const write = this.sql.transaction(() => {
-        for (const o of created) this.stmts.upsert.run(o.ref, o.cls, o.rec.uuid as string, gen, gen, JSON.stringify(o.rec));
-        for (const o of updated) this.stmts.upsert.run(o.ref, o.cls, o.rec.uuid as string, o.created, gen, JSON.stringify(o.rec));
+        for (const o of created) this.stmts.upsert.run(o.ref, o.cls, uuidOf(o.rec), gen, gen, JSON.stringify(o.rec));
+        for (const o of updated) this.stmts.upsert.run(o.ref, o.cls, uuidOf(o.rec), o.created, gen, JSON.stringify(o.rec));
         for (const o of touchedOnly) this.stmts.touch.run(gen, o.ref);
         for (const o of deleted) {
           this.stmts.del.run(o.ref);
@@ -369,7 +372,7 @@ export class Database {
     const touched: string[] = [];
     const write = this.sql.transaction(() => {
       if (b.full) { this.sql.exec('DELETE FROM objects; DELETE FROM tombstones;'); }
-      for (const [ref, cls, rec, created, modified] of b.rows) this.stmts.upsert.run(ref, cls, rec.uuid as string, created, modified, JSON.stringify(rec));
+      for (const [ref, cls, rec, created, modified] of b.rows) this.stmts.upsert.run(ref, cls, uuidOf(rec), created, modified, JSON.stringify(rec));
       for (const [ref, cls, created, deleted] of b.dels) { this.stmts.del.run(ref); this.stmts.tomb.run(ref, cls, created, deleted); }
       this.stmts.setMeta.run('generation', String(b.generation));
     });
@@ -450,7 +453,7 @@ export class Txn {
     if (!rec.uuid) rec.uuid = randomUUID();
     const ref = opts.ref ?? newRef();
     if (this.db.get(ref)) throw new XapiError('INTERNAL_ERROR', [`duplicate reference ${ref}`]);
-    if (this.db.byUuidOf(cls, rec.uuid as string)) throw new XapiError('INTERNAL_ERROR', [`duplicate uuid ${String(rec.uuid)}`]);
+    if (this.db.byUuidOf(cls, uuidOf(rec))) throw new XapiError('INTERNAL_ERROR', [`duplicate uuid ${String(rec.uuid)}`]);
     const o: Obj = { ref, cls, rec, created: 0, modified: 0 };
     this.undo.push(this.db._apply.insert(o));
     this.created.set(ref, o);

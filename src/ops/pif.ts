@@ -6,7 +6,7 @@
 import type { Ctx, ImplTable } from '../api/context.ts';
 import type { ObjOf, Txn } from '../db/database.ts';
 import { introducePhysical } from '../db/init.ts';
-import { NULL_REF, XapiError, type ArgsOf, type RecordOf } from '../model/index.ts';
+import { NULL_REF, XapiError, type ArgsOf } from '../model/index.ts';
 import { isIpv4, isIpv6, isIpv6Cidr, isMac, subnetOf } from './addr.ts';
 import { raiseAlert } from './message.ts';
 import {
@@ -201,15 +201,12 @@ function setProperty(ctx: Ctx, pif: Pif, name: string, value: string): void {
 }
 
 /** PIF.db_introduce / pool_introduce: a PIF record with every field given (pool join, recovery tools). */
-function dbIntroduce(ctx: Ctx, a: Readonly<Record<string, unknown>>): string {
-  // introduceParams are the PIF's own fields (src/model/classes/pif.ts), each unmarshalled by
-  // the field's type; the parameter list is built by name at run time, so the type says less
-  const given = a as Partial<RecordOf<'PIF'>> & { readonly VLAN_master_of?: string };
-  ctx.tx.must('host', given.host!);
-  ctx.tx.must('network', given.network!);
+function dbIntroduce(ctx: Ctx, a: ArgsOf<'PIF.db_introduce'>): string {
+  ctx.tx.must('host', a.host);
+  ctx.tx.must('network', a.network);
   const metrics = ctx.tx.create('PIF_metrics', {});
-  const { bond_slave_of: _b, VLAN_master_of: _v, ...fields } = given;
-  return ctx.tx.create('PIF', { ...fields, device_name: given.device, metrics, bond_slave_of: NULL_REF, currently_attached: false });
+  const { bond_slave_of: _b, VLAN_master_of: _v, ...fields } = a;
+  return ctx.tx.create('PIF', { ...fields, device_name: a.device, metrics, bond_slave_of: NULL_REF, currently_attached: false });
 }
 
 export const pifImpls: ImplTable = {

@@ -60,11 +60,15 @@ const paramOfField = (name: string): ParamDef => {
 };
 
 /** The parameters of db_introduce / pool_introduce: a whole PIF record, in xapi's order, each as its field declares. */
-const introduceParams = [
+const INTRODUCED = [
   'device', 'network', 'host', 'MAC', 'MTU', 'VLAN', 'physical', 'ip_configuration_mode', 'IP', 'netmask', 'gateway', 'DNS',
   'bond_slave_of', 'VLAN_master_of', 'management', 'other_config', 'disallow_unplug', 'ipv6_configuration_mode', 'IPv6',
   'ipv6_gateway', 'primary_address_type', 'managed', 'properties',
-].map(paramOfField);
+] as const;
+type FieldNamed<N> = Extract<(typeof fields)[number], { readonly name: N }>;
+// map() forgets which element is which: the assertion restores each parameter's name and field type
+type ParamsOfFields<T extends readonly string[]> = { readonly [I in keyof T]: ParamDef & { readonly name: T[I]; readonly type: FieldNamed<T[I]>['type'] } };
+const introduceParams = INTRODUCED.map(paramOfField) as unknown as ParamsOfFields<typeof INTRODUCED>;
 
 // PIF: a host's view of a network (physical NIC, bond master, VLAN, tunnel access, SR-IOV logical).
 export const PIF = {
