@@ -97,6 +97,10 @@ describe('typed model', () => {
     const rec = db.must('network', net).rec;
     assert.equal(rec.name_label, 'b');
     assert.equal(rec.MTU, 9000);
+    // naming the wrong class is refused before anything changes
+    assert.throws(() => db.transact((tx) => tx.update('VLAN', net, { tag: 5 })),
+      (e: unknown) => e instanceof XapiError && e.code === 'INTERNAL_ERROR' && e.params[0] === `${net} is a network, not a VLAN`);
+    assert.equal(db.must('network', net).rec.MTU, 9000);
   });
 
   it('XapiError made by code keeps its wire form; relayed carries a code from elsewhere', () => {

@@ -41,8 +41,8 @@ export class TunnelController {
     if (this.stopped || !this.isMaster()) return;
     let want: Map<string, Record<string, string>>;
     try { want = this.desired(); } catch { return; } // the database closed under us
-    const changes = [...want].filter(([ref, st]) => JSON.stringify(this.db.get(ref)?.rec.status) !== JSON.stringify(st));
+    const changes = [...want].filter(([ref, st]) => JSON.stringify(this.db.getOf('tunnel', ref)?.rec.status) !== JSON.stringify(st));
     if (changes.length === 0) return;
-    this.db.transact((tx) => { for (const [ref, status] of changes) tx.update(ref, { status }); });
+    this.db.transact((tx) => { for (const [ref, status] of changes) tx.update('tunnel', ref, { status }); });
   }
 }

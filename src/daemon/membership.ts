@@ -95,9 +95,9 @@ export class Membership {
   /** The master keeps its own certificate in its host record, for members to pin. */
   private recordOwnCertificate(): void {
     const fp = this.opts.ownFingerprint;
-    const me = this.db.get(this.thisHost());
+    const me = this.db.getOf('host', this.thisHost());
     if (!fp || !me || me.rec.certificate_fingerprint === fp) return;
-    this.db.transact((tx) => tx.update(me.ref, { certificate_fingerprint: fp }));
+    this.db.transact((tx) => tx.update(me, { certificate_fingerprint: fp }));
   }
 
   start(): void {

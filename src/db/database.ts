@@ -473,6 +473,9 @@ export class Txn {
     const patch = typeof a === 'string' ? b! : a;
     const o = this.db.get(ref);
     if (!o) throw new Error(`update of missing ${ref}`);
+    // the class named (or the typed object's) is the class the patch was typed by
+    const named = typeof target === 'string' ? (typeof a === 'string' ? target : undefined) : target.cls;
+    if (named !== undefined && named !== o.cls) throw new XapiError('INTERNAL_ERROR', [`${ref} is a ${o.cls}, not a ${named}`]);
     const c = classDef(o.cls);
     for (const k of Object.keys(patch)) {
       const fd = c.fieldMap.get(k);
