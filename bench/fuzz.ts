@@ -21,7 +21,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import fc from 'fast-check';
 import { Api } from '../src/api/dispatch.ts';
 import { bodyAnswerer, type Reply } from '../src/api/http.ts';
-import { LoginThrottle } from '../src/api/login-throttle.ts';
+import { DEFAULT_THROTTLE, LoginThrottle } from '../src/api/login-throttle.ts';
 import { setRootPassword } from '../src/api/sessions.ts';
 import { parseMethodResponse } from '../src/api/xmlrpc.ts';
 import { findCommand, visibleCommands } from '../src/cli/xe/commands.ts';
@@ -74,7 +74,8 @@ async function freshPool(): Promise<Pool> {
   const net = [...db.all('network')][0].ref;
   if (vm.ok) await api.call('VIF.create', [session, { device: '0', network: net, VM: vm.value as string, MAC: '02:00:00:00:0f:99', MTU: 1500, other_config: {}, qos_algorithm_type: '', qos_algorithm_params: {} }]);
   const refs = [...db.all('network'), ...db.all('PIF'), ...db.all('VIF'), ...db.all('VM'), ...db.all('host'), ...db.all('pool')].map((o) => o.ref);
-  const answer = bodyAnswerer(api, { throttle: new LoginThrottle() });
+  // refusals at once: the fuzz is about what is answered, not when
+  const answer = bodyAnswerer(api, { throttle: new LoginThrottle({ ...DEFAULT_THROTTLE, refusalDelayMs: 0 }) });
   return { api, db, session, refs, answer, dir };
 }
 

@@ -178,18 +178,22 @@ function parseErrorReply(e: unknown): Reply {
 const sendReply = (res: http.ServerResponse, r: Reply): void => send(res, r.status, r.type, r.body);
 
 /**
- * A refused request's connection is closed this long after the answer: the rest of the body is
- * read and dropped meanwhile, so that the client reads the answer rather than a reset.
+ * A refused request's connection is closed this long after the answer. Meanwhile the rest of the
+ * body is not read (the client's writes stall) but the answer can be: closing at once would
+ * reset the connection, and a client still sending would lose the answer.
  */
 const REFUSAL_GRACE_MS = 5_000;
 
-/** Refuse while the request is still arriving: answer, then close the connection after a grace. */
+/** Refuse while the request is still arriving: answer, stop reading, close after a grace. */
 function sendRefusal(req: http.IncomingMessage, res: http.ServerResponse, isJson: boolean, error: XapiError): void {
   req.removeAllListeners('data');
-  req.resume(); // discard the rest meanwhile, never store it
-  // not `Connection: close`: Node would then reset the connection as soon as the answer is out,
-  // and a client still sending would lose the answer
-  res.once('finish', () => setTimeout(() => req.socket.destroy(), REFUSAL_GRACE_MS).unref());
+  // Node would close (and so reset) the connection as soon as the answer is out
+  res.shouldKeepAlive = true;
+  res.once('finish', () => {
+    // after Node's own 'finish' handler, which resumes reading to drain the body
+    req.socket.pause();
+    setTimeout(() => req.socket.destroy(), REFUSAL_GRACE_MS).unref();
+  });
   sendReply(res, failureReply(isJson, error));
 }
 
@@ -267,6 +271,8 @@ async function dispatch(s: Served, method: string, params: WireValue[], address:
   const user = password && typeof params[0] === 'string' ? params[0] : undefined;
   const t = s.throttle.check(user, address);
   if (t) {
+    const delay = Math.min(t.retryAfterMs, s.throttle.policy.refusalDelayMs);
+    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
     return { ok: false, error: new XapiError('SESSION_AUTHENTICATION_FAILED', [user ?? (password ? '' : 'pool'), `Too many failed logins; try again in ${Math.ceil(t.retryAfterMs / 1000)} s`]) };
   }
   let r: CallResult | undefined;

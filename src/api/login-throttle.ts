@@ -22,11 +22,16 @@ export interface ThrottlePolicy {
   readonly trustMs: number;
   /** Entries kept per table (attackers choose the user names). */
   readonly maxEntries: number;
+  /**
+   * A refusal is answered after this long (or the remaining delay, if shorter), so that a
+   * throttled client cannot make thousands of cheap attempts a second on one connection.
+   */
+  readonly refusalDelayMs: number;
 }
 
 export const DEFAULT_THROTTLE: ThrottlePolicy = {
   freePerUser: 5, freePerAddress: 20, baseDelayMs: 1_000, maxDelayUserMs: 60_000, maxDelayAddressMs: 300_000,
-  windowMs: 15 * 60_000, maxConcurrentPerAddress: 4, trustMs: 24 * 3600_000, maxEntries: 10_000,
+  windowMs: 15 * 60_000, maxConcurrentPerAddress: 4, trustMs: 24 * 3600_000, maxEntries: 10_000, refusalDelayMs: 1_000,
 };
 
 interface Counter { failures: number; last: number; until: number }

@@ -1,24 +1,53 @@
 // Password hashes for local accounts: scrypt with a random salt, compared in constant time.
-// Hashing runs on libuv's thread pool (crypto.scrypt), never on the event loop, and at most
-// HASH_CONCURRENCY at once so that other work keeps threads (file system, DNS).
+//
+// Hashing never runs on the event loop: one worker thread of its own does it, one hash at a
+// time, in the order asked. One thread rather than libuv's pool (crypto.scrypt) because every
+// thread that hashes keeps scrypt's 16 MB block in its malloc arena afterwards: four pool
+// threads under a password-guessing attack hold 64 MB, this thread 16 MB. The login throttle
+// keeps the queue short.
 
-import { randomBytes, scrypt, scryptSync, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { randomBytes, scryptSync, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
 
 const N = 16384;
-const HASH_CONCURRENCY = 2;
 
-let running = 0;
-const waiting: (() => void)[] = [];
+// plain JavaScript, so that the worker needs no TypeScript loader
+const HASHER = `
+const { parentPort } = require('node:worker_threads');
+const { scryptSync } = require('node:crypto');
+parentPort.on('message', (m) => {
+  try { parentPort.postMessage({ id: m.id, key: scryptSync(m.password, Buffer.from(m.salt), m.len, m.opts) }); }
+  catch (e) { parentPort.postMessage({ id: m.id, error: String((e && e.message) || e) }); }
+});`;
 
-async function scryptAsync(password: string, salt: Buffer, len: number, opts: ScryptOptions): Promise<Buffer> {
-  if (running >= HASH_CONCURRENCY) await new Promise<void>((resolve) => waiting.push(resolve));
-  running++;
-  try {
-    return await new Promise<Buffer>((resolve, reject) => scrypt(password, salt, len, opts, (e, key) => (e ? reject(e) : resolve(key))));
-  } finally {
-    running--;
-    waiting.shift()?.();
-  }
+let hasher: Worker | undefined;
+let nextId = 0;
+const pending = new Map<number, { resolve: (k: Buffer) => void; reject: (e: Error) => void }>();
+
+function theHasher(): Worker {
+  if (hasher) return hasher;
+  const w = new Worker(HASHER, { eval: true });
+  w.on('message', (m: { id: number; key?: Uint8Array; error?: string }) => {
+    const p = pending.get(m.id);
+    pending.delete(m.id);
+    if (pending.size === 0) w.unref();
+    if (!p) return;
+    if (m.key) p.resolve(Buffer.from(m.key)); else p.reject(new Error(m.error ?? 'scrypt failed'));
+  });
+  w.on('error', (e) => { for (const p of pending.values()) p.reject(e); pending.clear(); hasher = undefined; });
+  w.on('exit', () => { if (hasher === w) hasher = undefined; });
+  w.unref(); // the daemon's life is not the hasher's business
+  return (hasher = w);
+}
+
+function scryptAsync(password: string, salt: Buffer, len: number, opts: ScryptOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const id = nextId++;
+    const w = theHasher();
+    pending.set(id, { resolve, reject });
+    w.ref(); // while a hash is asked for
+    w.postMessage({ id, password, salt, len, opts });
+  });
 }
 
 export async function hashPassword(password: string): Promise<string> {
