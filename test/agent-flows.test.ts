@@ -8,8 +8,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { PortSpec } from '../src/agent/desired.ts';
-import { bridgeFlows, cookieOf, flowText, meterKbits, UNTAGGED, vifFlows, type VifLock } from '../src/agent/ovsflows.ts';
+import { switchFit } from '../src/agent/checked.ts';
+import type { DesiredHost, PortSpec } from '../src/agent/desired.ts';
+import { bridgeFlows, cookieOf, flowText, meterKbits, ovsTables, UNTAGGED, vifFlows, type VifLock } from '../src/agent/ovsflows.ts';
 
 const LOCKED: VifLock = { port: 'vif1.0', vifUuid: '11111111-1111-1111-1111-111111111111', mac: '02:AA:00:00:00:01', mode: 'locked', ipv4: ['10.0.0.5', '10.1.0.0/24'], ipv6: ['fd00::5'], meter: 3 };
 const DISABLED: VifLock = { port: 'vif2.0', vifUuid: '22222222-2222-2222-2222-222222222222', mac: '02:aa:00:00:00:02', mode: 'disabled', ipv4: [], ipv6: [] };
@@ -105,5 +106,31 @@ describe('port-locking flows', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the Open vSwitch backend\'s tables from the neutral desired state', () => {
+  const vifPort = (v: VifLock, extra: Partial<PortSpec> = {}): PortSpec => ({
+    name: v.port, kind: 'vif', interfaces: [v.port], type: '', vifUuid: v.vifUuid, lock: { mode: v.mode, mac: v.mac, ipv4: v.ipv4, ipv6: v.ipv6 }, ...extra,
+  });
+  const host = (ports: PortSpec[]): DesiredHost => ({ hostname: '', bridges: [{ name: 'br0', ports, externalIds: {}, mcastSnooping: false }], interfaces: [], devices: [] });
+
+  it('a VIF port\'s lock and rate become its flows and a meter the flows pass through', () => {
+    const t = ovsTables(host([PORTS[0], vifPort(LOCKED, { rateKbps: 100 }), vifPort(UNLOCKED)]));
+    const meter = t.meters.br0?.[0];
+    assert.deepEqual(meter && { kbits: meter.kbits, vif: meter.vif }, { kbits: meterKbits(100), vif: LOCKED.vifUuid });
+    assert.deepEqual(t.flows.br0, bridgeFlows([{ ...LOCKED, meter: meter!.id }, { ...UNLOCKED, meter: undefined }], [PORTS[0], vifPort(LOCKED), vifPort(UNLOCKED)]));
+  });
+
+  it('leaves out a VIF port with a malformed uuid, and a bond setting compile() never writes: the VIF gets no flows and no port', () => {
+    const badUuid = vifPort(LOCKED, { vifUuid: '10.0.0.5\nnetns exec x sh -c id' });
+    const t = ovsTables(host([PORTS[0], badUuid]));
+    assert.ok(!t.flows.br0.some((f) => f.match.includes('vif1.0')), 'no flow lets it through');
+    const bond: PortSpec = { name: 'bond0', kind: 'bond', interfaces: ['eth1', 'eth2'], type: '', bond: { mode: 'balance-slb', lacp: 'off', otherConfig: { 'bond-detect-mode': 'carrier' }, memberOtherConfig: {}, updelay: 31000, downdelay: 200 } };
+    const badBond = { ...bond, bond: { ...bond.bond!, otherConfig: { 'bond-detect-mode': '02:aa:00:00:00:01,actions=output:INJECTED' } } };
+    const unknownKey = { ...bond, bond: { ...bond.bond!, otherConfig: { 'other-setting': 'x' } } };
+    const fit = switchFit(host([PORTS[0], badUuid, bond, badBond, unknownKey]));
+    assert.deepEqual(fit.bridges[0].ports.map((p) => p.name), ['eth0', 'bond0']);
+    assert.equal(fit.bridges[0].ports[1], bond);
   });
 });

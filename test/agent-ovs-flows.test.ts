@@ -15,7 +15,9 @@ import { canMakeNamespaces, startSwitchNs, type SwitchNs } from './helpers/netns
 
 const skip = canMakeNamespaces() ? false : 'needs root, network namespaces and Open vSwitch (Debian openvswitch-switch)';
 
-const lock = (i: number, ipv4: string[]): VifLock => ({ port: `vif${i}.0`, vifUuid: `vif-uuid-${i}`, mac: `02:00:00:00:00:0${i}`, mode: 'locked', ipv4, ipv6: [] });
+/** A VIF uuid (the switch's ports carry only well-formed ones). */
+const uuid = (i: number): string => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+const lock = (i: number, ipv4: string[]): VifLock => ({ port: `vif${i}.0`, vifUuid: uuid(i), mac: `02:00:00:00:00:0${i}`, mode: 'locked', ipv4, ipv6: [] });
 
 const vifPort = (l: VifLock): PortSpec => ({ name: l.port, kind: 'vif', interfaces: [l.port], type: 'internal', vifUuid: l.vifUuid, lock: { mode: l.mode, mac: l.mac, ipv4: l.ipv4, ipv6: l.ipv6 } });
 
@@ -47,15 +49,15 @@ describe('Open vSwitch backend: flow writes', { skip }, () => {
     const first = await ovs.apply(host(locks));
     assert.deepEqual(first.filterBridges, ['br0']);
     const perVif = vifFlows(locks[1]).length;
-    assert.equal(flowsOf(cookieOf('vif-uuid-2')).length, perVif);
+    assert.equal(flowsOf(cookieOf(uuid(2))).length, perVif);
     // a flow under VIF 1's cookie that poolnet did not write: a rewrite of VIF 1's flows (or of
     // the whole table) would remove it
-    sw.ofctl('add-flow', target(), `cookie=${cookieOf('vif-uuid-1')},priority=1,dl_src=02:00:00:00:00:99,actions=drop`);
+    sw.ofctl('add-flow', target(), `cookie=${cookieOf(uuid(1))},priority=1,dl_src=02:00:00:00:00:99,actions=drop`);
     const second = await ovs.apply(host([locks[0], lock(2, ['10.0.0.22']), locks[2]]));
     assert.deepEqual(second.filterBridges, ['br0']);
-    assert.ok(flowsOf(cookieOf('vif-uuid-2')).some((l) => l.includes('nw_src=10.0.0.22')));
-    assert.ok(!flowsOf(cookieOf('vif-uuid-2')).some((l) => l.includes('nw_src=10.0.0.2,')));
-    assert.equal(flowsOf(cookieOf('vif-uuid-1')).length, perVif + 1, 'VIF 1\'s flows were left alone');
+    assert.ok(flowsOf(cookieOf(uuid(2))).some((l) => l.includes('nw_src=10.0.0.22')));
+    assert.ok(!flowsOf(cookieOf(uuid(2))).some((l) => l.includes('nw_src=10.0.0.2,')));
+    assert.equal(flowsOf(cookieOf(uuid(1))).length, perVif + 1, 'VIF 1\'s flows were left alone');
     assert.deepEqual((await ovs.apply(host([locks[0], lock(2, ['10.0.0.22']), locks[2]]))).filterBridges, []);
   });
 
@@ -67,8 +69,8 @@ describe('Open vSwitch backend: flow writes', { skip }, () => {
     // the tables by hand: the ghost port's flows too, as if the switch had opened it
     const r = await ovs.apply(want, { flows: { br0: bridgeFlows(locks, want.bridges[0].ports) }, meters: {} });
     assert.deepEqual(r.filterBridges, ['br0']);
-    assert.equal(flowsOf(cookieOf('vif-uuid-4')).length, 0);
-    assert.equal(flowsOf(cookieOf('vif-uuid-1')).length, vifFlows(locks[0]).length);
+    assert.equal(flowsOf(cookieOf(uuid(4))).length, 0);
+    assert.equal(flowsOf(cookieOf(uuid(1))).length, vifFlows(locks[0]).length);
   });
 
   it('reads nothing when the switch is as it left it, and still repairs a change made behind its back', async () => {
@@ -109,7 +111,7 @@ describe('Open vSwitch backend: flow writes', { skip }, () => {
     const first = await ovs.apply(...damaged([good[0], bad, good[1]]));
     assert.deepEqual(first.refused.map((r) => r.port), ['vif2.0']);
     assert.match(first.refused[0].reason, /fe80::1%eth0/);
-    const q = flowsOf(cookieOf('vif-uuid-2'));
+    const q = flowsOf(cookieOf(uuid(2)));
     assert.equal(q.length, 1, q.join('\n'));
     assert.match(q[0], new RegExp(`priority=${QUARANTINE_PRIORITY},in_port=\\d+ actions=drop`));
     for (const l of good) assert.equal(flowsOf(cookieOf(l.vifUuid)).length, vifFlows(l).length, `${l.port}'s flows are in`);
@@ -119,12 +121,12 @@ describe('Open vSwitch backend: flow writes', { skip }, () => {
     // a change to another VIF goes in alone, the quarantine stays
     const changed = await ovs.apply(...damaged([lock(1, ['10.0.0.11']), bad, good[1]]));
     assert.deepEqual(changed.refused.map((r) => r.port), ['vif2.0']);
-    assert.ok(flowsOf(cookieOf('vif-uuid-1')).some((l) => l.includes('nw_src=10.0.0.11')));
-    assert.equal(flowsOf(cookieOf('vif-uuid-2')).length, 1);
+    assert.ok(flowsOf(cookieOf(uuid(1))).some((l) => l.includes('nw_src=10.0.0.11')));
+    assert.equal(flowsOf(cookieOf(uuid(2))).length, 1);
     // fixed: its own flows replace the quarantine
     const fixed = await ovs.apply(host([lock(1, ['10.0.0.11']), lock(2, ['10.0.0.2']), good[1]]));
     assert.deepEqual(fixed.refused, []);
-    assert.equal(flowsOf(cookieOf('vif-uuid-2')).length, vifFlows(lock(2, ['10.0.0.2'])).length);
+    assert.equal(flowsOf(cookieOf(uuid(2))).length, vifFlows(lock(2, ['10.0.0.2'])).length);
   });
 
   it('quarantines a VIF whose flows the switch itself refuses (a meter it does not have), in an incremental write', async () => {
@@ -135,13 +137,13 @@ describe('Open vSwitch backend: flow writes', { skip }, () => {
     const r = await ovs.apply(...byHand([locks[0], metered]));
     assert.deepEqual(r.refused.map((x) => x.port), ['vif2.0']);
     assert.match(r.refused[0].reason, /METER/);
-    assert.equal(flowsOf(cookieOf('vif-uuid-2')).length, 1);
-    assert.equal(flowsOf(cookieOf('vif-uuid-1')).length, vifFlows(locks[0]).length);
+    assert.equal(flowsOf(cookieOf(uuid(2))).length, 1);
+    assert.equal(flowsOf(cookieOf(uuid(1))).length, vifFlows(locks[0]).length);
     // the whole table written anew (as after a reconnect) takes the same way out
     ovs.close();
     const whole = await ovs.apply(...byHand([locks[0], metered]));
     assert.deepEqual(whole.refused.map((x) => x.port), ['vif2.0']);
-    assert.equal(flowsOf(cookieOf('vif-uuid-2')).length, 1);
-    assert.equal(flowsOf(cookieOf('vif-uuid-1')).length, vifFlows(locks[0]).length);
+    assert.equal(flowsOf(cookieOf(uuid(2))).length, 1);
+    assert.equal(flowsOf(cookieOf(uuid(1))).length, vifFlows(locks[0]).length);
   });
 });

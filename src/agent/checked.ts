@@ -169,6 +169,12 @@ export function orNone<T>(build: () => T[]): T[] {
 /** Map keys and values poolnet writes into OVSDB: printable, no whitespace (ids, settings). */
 const OVSDB_WORD = /^[\x21-\x7e]{0,256}$/;
 
+/** The bond settings compile() writes (port other_config; lacp-aggregation-key per member), each with its check. */
+const BOND_SETTINGS: Readonly<Record<string, (s: string) => boolean>> = {
+  'bond-detect-mode': textChecks.bondDetectMode, 'bond-miimon-interval': textChecks.millis, 'bond-rebalance-interval': textChecks.millis,
+  'lacp-time': textChecks.lacpTime, 'lacp-fallback-ab': textChecks.boolText, 'lacp-aggregation-key': textChecks.lacpAggregationKey,
+};
+
 /** Throws CheckError unless every value of a port that goes into OVSDB is of its type. */
 export function checkPort(p: PortSpec): void {
   asIfName(p.name, 'port');
@@ -181,8 +187,13 @@ export function checkPort(p: PortSpec): void {
   for (const t of p.trunks ?? []) asVlanTag(t, 'trunks');
   if (p.mtu !== undefined) asMtu(p.mtu);
   if (p.mac) asMac(p.mac);
+  if (p.vifUuid !== undefined && !isUuid(p.vifUuid)) throw new CheckError('vifUuid', p.vifUuid);
   if (p.bond) {
     if (!['balance-slb', 'active-backup', 'balance-tcp'].includes(p.bond.mode)) throw new CheckError('bond_mode', p.bond.mode);
+    for (const [k, v] of [...Object.entries(p.bond.otherConfig), ...Object.entries(p.bond.memberOtherConfig)]) {
+      const ok = BOND_SETTINGS[k];
+      if (!ok || typeof v !== 'string' || !ok(v)) throw new CheckError(k, v);
+    }
     if (!['off', 'active'].includes(p.bond.lacp)) throw new CheckError('lacp', p.bond.lacp);
     asMillis(p.bond.updelay, 'bond-updelay');
     asMillis(p.bond.downdelay, 'bond-downdelay');

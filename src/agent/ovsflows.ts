@@ -20,7 +20,7 @@
 import { createHash } from 'node:crypto';
 import { bitsPerSecond } from '../domain/qos.ts';
 import type { BridgeSpec, DesiredHost, PortSpec, VifLockSpec } from './desired.ts';
-import { checkLock, isTextIfName, orNone } from './checked.ts';
+import { checkLock, isTextIfName, isUuid, orNone } from './checked.ts';
 
 /** A VIF's effective locking (desired.ts), where it sits on the switch, and its meter. */
 export interface VifLock extends VifLockSpec {
@@ -163,7 +163,7 @@ export interface OvsTables {
 
 /** A VIF port's lock as the flows need it: on its port, under its VIF's cookie, through its meter. */
 function vifLocks(b: BridgeSpec): { locks: VifLock[]; meters: MeterSpec[] } {
-  const vifs = b.ports.filter((p): p is PortSpec & { vifUuid: string; lock: VifLockSpec } => p.kind === 'vif' && typeof p.vifUuid === 'string' && !!p.lock);
+  const vifs = b.ports.filter((p): p is PortSpec & { vifUuid: string; lock: VifLockSpec } => p.kind === 'vif' && typeof p.vifUuid === 'string' && isUuid(p.vifUuid) && !!p.lock);
   const ids = meterIds(vifs.map((p) => p.vifUuid));
   const locks: VifLock[] = [];
   const meters: MeterSpec[] = [];
@@ -177,8 +177,8 @@ function vifLocks(b: BridgeSpec): { locks: VifLock[]; meters: MeterSpec[] } {
 
 /**
  * The OpenFlow tables and meters of a desired state: each bridge's allow-list table (its own
- * ports, then each VIF's lock) and a meter per rate-limited VIF. A VIF port without a lock gets no
- * flows: the table's last flow drops what it sends.
+ * ports, then each VIF's lock) and a meter per rate-limited VIF. A VIF port without a lock or a
+ * VIF uuid gets no flows: the table's last flow drops what it sends.
  */
 export function ovsTables(desired: DesiredHost): OvsTables {
   const flows: Record<string, Flow[]> = {};
