@@ -79,7 +79,10 @@ async function freshPool(): Promise<Pool> {
   return { api, db, session, refs, answer, dir };
 }
 
-function dispose(p: Pool): void {
+/** Close the pool once the Async calls it started have finished (they write their task's end). */
+async function dispose(p: Pool): Promise<void> {
+  for (const t0 = Date.now(); Date.now() - t0 < 10_000 && [...p.db.all('task')].some((t) => t.rec.status === 'pending' || t.rec.status === 'cancelling');) await new Promise((r) => setTimeout(r, 10));
+  await new Promise((r) => setTimeout(r, 20));
   p.db.close();
   rmSync(p.dir, { recursive: true, force: true });
 }
@@ -196,7 +199,7 @@ async function work(share: Record<Kind, number>, seed: number): Promise<Counts> 
   for (const kind of plan) {
     const n = Math.min(BATCH, left[kind]);
     left[kind] -= n;
-    if (sinceFresh >= CHUNK) { dispose(p); p = await freshPool(); sinceFresh = 0; }
+    if (sinceFresh >= CHUNK) { await dispose(p); p = await freshPool(); sinceFresh = 0; }
     sinceFresh += n;
     s++;
     try {
@@ -224,7 +227,7 @@ async function work(share: Record<Kind, number>, seed: number): Promise<Counts> 
       bump(counts.findings, `${kind}: crash ${(e as Error)?.message?.slice(0, 100)}`);
     }
   }
-  dispose(p);
+  await dispose(p);
   counts.ms = Date.now() - t0;
   return counts;
 }
@@ -232,12 +235,13 @@ async function work(share: Record<Kind, number>, seed: number): Promise<Counts> 
 // ---------------------------------------------------------------- main
 
 if (!isMainThread) {
-  let crashes = 0;
-  process.on('uncaughtException', () => { crashes++; });
-  process.on('unhandledRejection', () => { crashes++; });
+  const uncaught: string[] = [];
+  process.on('uncaughtException', (e) => { uncaught.push(`uncaught: ${(e as Error)?.stack ?? String(e)}`.slice(0, 400)); });
+  process.on('unhandledRejection', (e) => { uncaught.push(`unhandled rejection: ${(e as Error)?.stack ?? String(e)}`.slice(0, 400)); });
   const { share, seed } = workerData as { share: Record<Kind, number>; seed: number };
   const c = await work(share, seed);
-  c.crashes += crashes;
+  c.crashes += uncaught.length;
+  for (const u of uncaught) c.findings[u] = (c.findings[u] ?? 0) + 1;
   parentPort!.postMessage(c);
 } else {
   const workers = Math.max(1, Math.min(cpus().length, 8));
