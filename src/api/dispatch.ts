@@ -49,6 +49,8 @@ export type Gate = (method: string, cls: ClassDef, msg: MessageDef) => void;
 
 export class Api {
   readonly hub: EventHub;
+  /** Async calls still running: the daemon waits for them before it closes the database. */
+  private readonly inflight = new Set<Promise<void>>();
   private readonly impls: ImplTable;
   private gate: Gate | undefined;
 
@@ -61,6 +63,14 @@ export class Api {
 
   /** Implementations that need the API itself (the daemon's pool membership). */
   addImpls(table: ImplTable): void { Object.assign(this.impls, table); }
+
+  /** Wait, up to `ms`, for the Async calls still running (at shutdown, before the database closes). */
+  async settle(ms = 5000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => { timer = setTimeout(resolve, ms); });
+    await Promise.race([Promise.allSettled([...this.inflight]), late]);
+    clearTimeout(timer);
+  }
 
   async call(method: string, params: WireValue[]): Promise<CallResult> {
     try {
@@ -115,10 +125,14 @@ export class Api {
 
     if (isAsync) {
       const task = createTask(this.svc.db, this.svc.thisHost(), sessionRef, `Async.${name}`);
-      setImmediate(() => {
-        void this.run(cls, msg, args, sessionRef, task).then((value) => finishTask(this.svc.db, task, { ok: true, value, type: msg.result }),
-          (e: unknown) => finishTask(this.svc.db, task, { ok: false, error: e instanceof XapiError ? e : new XapiError('INTERNAL_ERROR', [String((e as Error)?.message ?? e)]) }));
-      });
+      const done = new Promise<void>((resolve) => setImmediate(resolve))
+        .then(() => this.run(cls, msg, args, sessionRef, task))
+        .then((value) => finishTask(this.svc.db, task, { ok: true, value, type: msg.result }),
+          (e: unknown) => finishTask(this.svc.db, task, { ok: false, error: e instanceof XapiError ? e : new XapiError('INTERNAL_ERROR', [String((e as Error)?.message ?? e)]) }))
+        // a task that cannot be finished (the daemon is stopping) is failed at the next start (failInterruptedTasks)
+        .catch(() => undefined)
+        .finally(() => this.inflight.delete(done));
+      this.inflight.add(done);
       return { ok: true, value: task, type: t.ref('task') };
     }
     const value = await this.run(cls, msg, args, sessionRef);

@@ -183,6 +183,7 @@ export async function startDaemon(o: ServeOptions): Promise<Daemon> {
       if (local) await new Promise<void>((resolve) => { local!.close(() => resolve()); local!.closeAllConnections(); });
       await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });
       api.hub.wake();
+      await api.settle();
       db.close();
       log.info({}, 'stopped');
     },
