@@ -51,16 +51,17 @@ export function readState(): LabState | undefined {
   try { return JSON.parse(readFileSync(statePath(), 'utf8')) as LabState; } catch { return undefined; }
 }
 
-// The state holds root's password: readable by its owner only. The password also sits alone in
-// a file of the same mode, for `xe -pwf` (never on a command line, where `ps` shows it).
+// The state holds root's password: readable by its owner only. The credentials also sit in a file
+// of the same mode in xe's -pwf format (user, then password, one a line), so that `xe -pwf` needs
+// no password on a command line, where `ps` shows it.
 function writeState(s: LabState): void {
   writeFileSync(statePath(), JSON.stringify(s, null, 2), { mode: 0o600 });
   chmodSync(statePath(), 0o600);
-  writeFileSync(passwordPath(), s.password, { mode: 0o600 });
+  writeFileSync(passwordPath(), `root\n${s.password}\n`, { mode: 0o600 });
   chmodSync(passwordPath(), 0o600);
 }
 
-/** The file that holds the lab's root password alone (mode 0600). */
+/** The file that holds the lab's root credentials for `xe -pwf` (mode 0600). */
 export const passwordPath = (): string => join(LAB_DIR, 'root-password');
 
 export function labNamespaces(): string[] {
