@@ -315,6 +315,46 @@ describe('switch-port locking (the seed\'s procedures)', () => {
     await refused(() => c('VIF.add_ipv6_allowed', vif, '10.0.0.2'), v6, [['VIF', vif]]);
   });
 
+  // A deliberate difference from xapi (README): a CIDR with host bits set is a typo for one
+  // address, and the switch would match its whole subnet. Refused on every way in; a prefix
+  // without host bits is still accepted; the agent drops such an entry found in the database.
+  test('a CIDR with host bits: INVALID_CIDR_ADDRESS_SPECIFIED on create, set and add; the switch never gets the subnet', async () => {
+    const vm = await newVm();
+    const cidr4 = ['INVALID_CIDR_ADDRESS_SPECIFIED', 'ipv4_allowed'];
+    const cidr6 = ['INVALID_CIDR_ADDRESS_SPECIFIED', 'ipv6_allowed'];
+    const vifsBefore = await c('VIF.get_all');
+    assert.deepEqual(await failure(newVif(vm, net0, { ipv4_allowed: ['10.77.0.104/24'] })), cidr4);
+    assert.deepEqual(await failure(newVif(vm, net0, { ipv6_allowed: ['2001:db8::1/64'] })), cidr6);
+    assert.deepEqual(await c('VIF.get_all'), vifsBefore, 'no VIF was created');
+    const vif = await newVif(vm, net0, { locking_mode: 'locked', ipv4_allowed: ['10.77.0.104'], ipv6_allowed: ['2001:db8::1'] });
+    await refused(() => c('VIF.set_ipv4_allowed', vif, ['10.77.0.5', '10.77.0.104/24']), cidr4, [['VIF', vif]]);
+    await refused(() => c('VIF.add_ipv4_allowed', vif, '10.77.0.104/24'), cidr4, [['VIF', vif]]);
+    await refused(() => c('VIF.add_ipv4_allowed', vif, '10.77.0.1/0'), cidr4, [['VIF', vif]]);
+    await refused(() => c('VIF.set_ipv6_allowed', vif, ['2001:db8::1/64']), cidr6, [['VIF', vif]]);
+    await refused(() => c('VIF.add_ipv6_allowed', vif, '::ffff:10.0.0.1/120'), cidr6, [['VIF', vif]]);
+    // prefixes without host bits stay accepted (xapi accepts them; the subnet is what was meant)
+    await c('VIF.add_ipv4_allowed', vif, '10.78.0.0/24');
+    await c('VIF.add_ipv4_allowed', vif, '10.79.0.8/29');
+    await c('VIF.add_ipv6_allowed', vif, '2001:db8:1::/64');
+    assert.deepEqual(await c('VIF.get_ipv4_allowed', vif), ['10.77.0.104', '10.78.0.0/24', '10.79.0.8/29']);
+    assert.deepEqual(await c('VIF.get_ipv6_allowed', vif), ['2001:db8::1', '2001:db8:1::/64']);
+
+    // the agent's re-check: a host-bits CIDR written past the API (an older database) is left out
+    await c('VM.start', vm, false, false);
+    const { compile } = await import('../src/agent/compile.ts');
+    const { ovsTables } = await import('../src/agent/ovsflows.ts');
+    d.db.transact((tx) => tx.update(vif, { ipv4_allowed: ['10.77.0.104', '10.77.0.104/24', '10.78.0.0/24'], ipv6_allowed: ['2001:db8::1', '2001:db8::1/64'] }));
+    const desired = compile(d.db, host1);
+    const flows = JSON.stringify(ovsTables(desired).flows);
+    assert.match(flows, /nw_src=10\.77\.0\.104[^/]/, 'the one address is still allowed');
+    assert.match(flows, /nw_src=10\.78\.0\.0\/24/, 'a prefix without host bits is matched as the prefix');
+    assert.doesNotMatch(flows, /10\.77\.0\.0\/24|10\.77\.0\.0\/255\.255\.255\.0/, 'the subnet never reaches the switch');
+    assert.doesNotMatch(flows, /2001:db8::\/64|2001:db8::\/ffff:ffff:ffff:ffff::/, 'nor the IPv6 subnet');
+    const uuid = await c('VIF.get_uuid', vif);
+    assert.ok((desired.rejected ?? []).some((r) => r.uuid === uuid && r.field === 'ipv4_allowed'), 'the entry is reported');
+    await c('VM.hard_shutdown', vm);
+  });
+
   test('an external SDN controller blocks effective "locked"; poolnet\'s built-in (pssl) does not', async () => {
     const vm = await newVm();
     const vif = await newVif(vm, net0);

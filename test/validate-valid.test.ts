@@ -21,6 +21,20 @@ test('addresses: IPv4, netmasks, IPv6 without zone index or brackets, CIDRs, DNS
   no(v.isIpv4Cidr, ['10.0.0.0/33', '10.0.0.0', '10.0.0.0/', '10.0.0.0/024x', '10.0.0.0/24\n']);
   yes(v.isIpv6Cidr, ['fd00::/64', 'fd00::1/128']);
   no(v.isIpv6Cidr, ['fd00::/129', 'fe80::1%eth0/64', 'fd00::']);
+  // a VIF's allowed entries: addresses, and prefixes without host bits (a typo must not widen a lock)
+  yes(v.isIpv4Prefix, ['10.77.0.0/24', '10.0.0.1/32', '0.0.0.0/0', '10.79.0.8/29', '10.128.0.0/9']);
+  no(v.isIpv4Prefix, ['10.77.0.104/24', '10.0.0.1/0', '10.79.0.9/29', '10.192.0.0/9', '10.0.0.0', '10.0.0.0/33']);
+  yes(v.isIpv6Prefix, ['fd00::/64', 'fd00::1/128', '::/0', '2001:db8:1::/48', '::ffff:10.0.0.0/120', 'fd00:0:0:1::/64']);
+  no(v.isIpv6Prefix, ['fd00::1/64', '::1/127', '2001:db8:1:8000::/48', '::ffff:10.0.0.1/120', 'fd00::/129', 'fd00::']);
+  yes(v.isIpv4Allowed, ['10.77.0.104', '10.77.0.0/24']);
+  no(v.isIpv4Allowed, ['10.77.0.104/24', 'fd00::1']);
+  yes(v.isIpv6Allowed, ['fd00::1', 'fd00::/64']);
+  no(v.isIpv6Allowed, ['fd00::1/64', '10.0.0.1']);
+  const err = (t: 'ipv4OrCidr' | 'ipv6OrCidr', x: string) => { try { v.checkValue(t, `${t.slice(0, 4)}_allowed`, x); return undefined; } catch (e) { return e instanceof XapiError ? [e.code, ...e.params] : e; } };
+  assert.deepEqual(err('ipv4OrCidr', '10.77.0.104/24'), ['INVALID_CIDR_ADDRESS_SPECIFIED', 'ipv4_allowed']);
+  assert.deepEqual(err('ipv4OrCidr', '10.77.0.300'), ['INVALID_IP_ADDRESS_SPECIFIED', 'ipv4_allowed']);
+  assert.deepEqual(err('ipv6OrCidr', 'fd00::1/64'), ['INVALID_CIDR_ADDRESS_SPECIFIED', 'ipv6_allowed']);
+  assert.equal(err('ipv4OrCidr', '10.77.0.0/24'), undefined);
   yes(v.isDnsList, ['', '10.0.0.1', '10.0.0.1,fd00::53']);
   no(v.isDnsList, ['10.0.0.1,', '10.0.0.1, 10.0.0.2', '10.0.0.1\nnameserver 6.6.6.6', 'dns.example.com']);
   yes(v.isMac, ['02:00:00:00:01:00', 'FE:ff:ff:ff:ff:ff']);

@@ -12,7 +12,7 @@
 
 import { XapiError } from '../model/errors.ts';
 import {
-  isBondDetectMode, isDomain, isHashingAlgorithm, isHostname, isIfName, isIpv4, isIpv4Cidr, isIpv6, isIpv6Cidr,
+  isBondDetectMode, isDomain, isHashingAlgorithm, isHostname, isIfName, isIpv4, isIpv4Allowed, isIpv4Cidr, isIpv6, isIpv6Allowed, isIpv6Cidr,
   isLacpAggregationKey, isLacpTime, isMac, isMeterKbps, isMillis, isMtu, isNetmask, isVlanTag,
 } from '../model/valid.ts';
 import type { BridgeSpec, DesiredHost, PortSpec } from './desired.ts';
@@ -53,9 +53,9 @@ export class CheckError extends XapiError {
 export const isTextIfName = (s: string): boolean => isIfName(s) && /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(s);
 /** One search domain (valid.ts's isDomain takes a list). */
 export const isSearchDomain = (s: string): boolean => typeof s === 'string' && s !== '' && !/[ ,]/.test(s) && isDomain(s);
-/** An allowed address of a locked VIF: an address or a prefix, no zone index. */
-export const isIpv4OrCidr = (s: string): boolean => isIpv4(s) || isIpv4Cidr(s);
-export const isIpv6OrCidr = (s: string): boolean => isIpv6(s) || isIpv6Cidr(s);
+/** An allowed address of a locked VIF: an address or a prefix without host bits (a typo must not widen the lock), no zone index. */
+export const isIpv4OrCidr = (s: string): boolean => isIpv4Allowed(s);
+export const isIpv6OrCidr = (s: string): boolean => isIpv6Allowed(s);
 /** The canonical text of a UUID (OVSDB external ids, list separators). */
 export const isUuid = (s: string): boolean => typeof s === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(s);
 

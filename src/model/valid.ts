@@ -26,6 +26,48 @@ export const isIpv6Cidr = (s: string): boolean => cidr(s, isIpv6, 128);
 
 const ipv4Bits = (s: string): number => s.split('.').reduce((acc, o) => ((acc << 8) | Number(o)) >>> 0, 0);
 
+/** The 128 bits of an address isIpv6 accepts ('::' expanded, a dotted tail as two groups). */
+function ipv6Bits(s: string): bigint {
+  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
+  let text = s;
+  if (dotted) {
+    const v = ipv4Bits(dotted[1]);
+    text = `${s.slice(0, dotted.index)}${(v >>> 16).toString(16)}:${(v & 0xffff).toString(16)}`;
+  }
+  const [head, tail] = text.split('::');
+  const groups = (part: string | undefined): string[] => (part ? part.split(':') : []);
+  const hs = groups(head);
+  const ts = groups(tail);
+  const all = tail === undefined ? hs : [...hs, ...new Array<string>(8 - hs.length - ts.length).fill('0'), ...ts];
+  return all.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n);
+}
+
+/** Whether the address bits past the prefix length are all zero. */
+function hostBitsClear(bits: bigint, width: number, len: number): boolean {
+  const hostMask = (1n << BigInt(width - len)) - 1n;
+  return (bits & hostMask) === 0n;
+}
+
+/**
+ * A CIDR that names a network: no bit set past the prefix (10.77.0.0/24, not 10.77.0.104/24).
+ * xapi accepts either in a VIF's allowed list; poolnet refuses host bits there, since the switch
+ * matches the whole prefix and a typo for one address would unlock the subnet.
+ */
+export const isIpv4Prefix = (s: string): boolean => {
+  if (!isIpv4Cidr(s)) return false;
+  const [a, l] = s.split('/');
+  return hostBitsClear(BigInt(ipv4Bits(a)), 32, Number(l));
+};
+export const isIpv6Prefix = (s: string): boolean => {
+  if (!isIpv6Cidr(s)) return false;
+  const [a, l] = s.split('/');
+  return hostBitsClear(ipv6Bits(a), 128, Number(l));
+};
+
+/** An entry of VIF.ipv4_allowed / ipv6_allowed: an address, or a prefix without host bits. */
+export const isIpv4Allowed = (s: string): boolean => isIpv4(s) || isIpv4Prefix(s);
+export const isIpv6Allowed = (s: string): boolean => isIpv6(s) || isIpv6Prefix(s);
+
 /** A dotted netmask with contiguous ones (255.255.255.0). */
 export function isNetmask(s: string): boolean {
   if (!isIpv4(s)) return false;
@@ -143,13 +185,13 @@ const invalid = (field: string, value: unknown): XapiError => new XapiError('INV
 const CATALOGUE = {
   ipv4: { check: str(isIpv4), error: badIp },
   ipv4Cidr: { check: str(isIpv4Cidr), error: badCidr },
-  /** VIF.ipv4_allowed entries: an address or a CIDR. */
-  ipv4OrCidr: { check: str((s) => isIpv4(s) || isIpv4Cidr(s)), error: badIp },
+  /** VIF.ipv4_allowed entries: an address or a CIDR without host bits (a CIDR with them: INVALID_CIDR). */
+  ipv4OrCidr: { check: str(isIpv4Allowed), error: (f: string, v: unknown) => (typeof v === 'string' && isIpv4Cidr(v) ? badCidr(f) : badIp(f)) },
   netmask: { check: str(isNetmask), error: badIp },
   ipv6: { check: str(isIpv6), error: badIp },
   ipv6Cidr: { check: str(isIpv6Cidr), error: badCidr },
-  /** VIF.ipv6_allowed entries: an address or a CIDR. */
-  ipv6OrCidr: { check: str((s) => isIpv6(s) || isIpv6Cidr(s)), error: badIp },
+  /** VIF.ipv6_allowed entries: an address or a CIDR without host bits (a CIDR with them: INVALID_CIDR). */
+  ipv6OrCidr: { check: str(isIpv6Allowed), error: (f: string, v: unknown) => (typeof v === 'string' && isIpv6Cidr(v) ? badCidr(f) : badIp(f)) },
   /** An IPv4 or IPv6 address (tunnel/SDN endpoints). */
   ipAny: { check: str((s) => isIpv4(s) || isIpv6(s)), error: badIp },
   dnsList: { check: str(isDnsList), error: badIp },

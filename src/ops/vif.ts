@@ -8,6 +8,7 @@ import type { Database, Obj, ObjOf } from '../db/database.ts';
 import { NULL_REF, XapiError, type ArgsOf } from '../model/index.ts';
 import { effectiveLockingMode as domainLockingMode, type LockingMode } from '../domain/locking.ts';
 import { isIpv4, isIpv4Cidr, isIpv6, isIpv6Cidr, isMac, randomMac } from './addr.ts';
+import { isIpv4Allowed, isIpv6Allowed } from '../model/valid.ts';
 import { isSriovNetwork } from './network_sriov.ts';
 import { hostCanSeeNetwork } from './vm.ts';
 
@@ -75,14 +76,22 @@ export function assertQosParams(params: Record<string, string>): void {
 
 type Family = 'ipv4' | 'ipv6';
 
-const isAllowedEntry = (family: Family, s: string): boolean =>
-  family === 'ipv4' ? isIpv4(s) || isIpv4Cidr(s) : isIpv6(s) || isIpv6Cidr(s);
+/**
+ * One allowed entry: an address or a CIDR of the family. A CIDR with host bits set is refused
+ * (INVALID_CIDR_ADDRESS_SPECIFIED), unlike xapi: the switch would match the whole prefix.
+ */
+function assertAllowedEntry(family: Family, s: string): void {
+  const field = `${family}_allowed`;
+  if (family === 'ipv4' ? isIpv4Allowed(s) : isIpv6Allowed(s)) return;
+  if (family === 'ipv4' ? isIpv4Cidr(s) : isIpv6Cidr(s)) throw new XapiError('INVALID_CIDR_ADDRESS_SPECIFIED', [field]);
+  throw new XapiError('INVALID_IP_ADDRESS_SPECIFIED', [field]);
+}
 
 /** Each entry an address or a CIDR of the family, de-duplicated in order. */
 function checkedAllowed(family: Family, list: readonly string[]): string[] {
   const out: string[] = [];
   for (const s of list) {
-    if (!isAllowedEntry(family, s)) throw new XapiError('INVALID_IP_ADDRESS_SPECIFIED', [`${family}_allowed`]);
+    assertAllowedEntry(family, s);
     if (!out.includes(s)) out.push(s);
   }
   return out;
@@ -196,7 +205,7 @@ function setAllowed(ctx: Ctx, vif: Vif, family: Family, list: readonly string[])
 }
 
 function addAllowed(ctx: Ctx, vif: Vif, family: Family, value: string): void {
-  if (!isAllowedEntry(family, value)) throw new XapiError('INVALID_IP_ADDRESS_SPECIFIED', [`${family}_allowed`]);
+  assertAllowedEntry(family, value);
   const cur = vif.rec[`${family}_allowed`];
   if (!cur.includes(value)) ctx.tx.update(vif, { [`${family}_allowed`]: [...cur, value] });
 }
