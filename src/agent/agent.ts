@@ -8,6 +8,7 @@ import type { Database, Obj } from '../db/database.ts';
 import { NULL_REF } from '../model/index.ts';
 import { netmaskOfPrefix } from '../domain/ipv4.ts';
 import { compile } from './compile.ts';
+import { bondLinkState, metricsOf, nicLinkState } from './linkstate.ts';
 import { newRejectionAlerts, type RejectionAlert } from './rejections.ts';
 import { raiseAlert } from '../ops/message.ts';
 import type { DesiredHost } from './desired.ts';
@@ -22,6 +23,8 @@ export const VIF_FILTER_REFUSED = 'VIF_FILTER_REFUSED';
 export interface AgentLog { info: (o: object, m?: string) => void; warn: (o: object, m?: string) => void; error: (o: object, m?: string) => void }
 
 const read = (p: string) => { try { return readFileSync(p, 'utf8').trim(); } catch { return undefined; } };
+/** A NIC's link from /sys (the agent runs in the host's network namespace, with its own /sys). */
+const sysLinkState = (dev: string) => nicLinkState(read(`/sys/class/net/${dev}/carrier`), read(`/sys/class/net/${dev}/speed`), read(`/sys/class/net/${dev}/duplex`));
 
 export class Agent {
   private timer: NodeJS.Timeout | undefined;
@@ -153,16 +156,20 @@ export class Agent {
       if (!p.rec.physical) continue;
       const dev = p.rec.device as string;
       const metrics = this.db.get(p.rec.metrics as string);
-      const carrier = read(`/sys/class/net/${dev}/carrier`) === '1';
-      const speedRaw = Number(read(`/sys/class/net/${dev}/speed`));
-      const m = { carrier, speed: Number.isFinite(speedRaw) && speedRaw > 0 ? speedRaw : 0, duplex: carrier };
+      const m = metricsOf(sysLinkState(dev));
       if (metrics && differs(metrics, m)) updates.push([metrics.ref, m]);
     }
     for (const b of this.db.all('Bond')) {
       const master = this.db.get(b.rec.master as string);
-      if (!master || master.rec.host !== host || !this.sw.bondLinksUp) continue;
-      const up = await this.sw.bondLinksUp(master.rec.device as string);
-      if (up !== undefined && up !== b.rec.links_up) updates.push([b.ref, { links_up: up }]);
+      if (!master || master.rec.host !== host || !this.sw.bondMembers) continue;
+      const members = await this.sw.bondMembers(master.rec.device as string);
+      if (members === undefined) continue;
+      // the bond's own link, as the reference's network daemon reports it (linkstate.ts)
+      const st = bondLinkState(members, (d) => { const l = sysLinkState(d); return { speed: l.speed, duplex: l.duplex }; });
+      if (st.linksUp !== b.rec.links_up) updates.push([b.ref, { links_up: st.linksUp }]);
+      const metrics = this.db.get(master.rec.metrics as string);
+      const m = metricsOf(st);
+      if (metrics && differs(metrics, m)) updates.push([metrics.ref, m]);
     }
     if (this.os) {
       for (const i of desired.interfaces) {

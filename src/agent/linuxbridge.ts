@@ -21,6 +21,7 @@ import { promisify } from 'node:util';
 import { changedPorts, deltaScript, fullScript, nftState, summarize, summarizeListing, TABLE, type NftState, type VifFilter } from './bridgerules.ts';
 import type { BondSpec, DesiredHost } from './desired.ts';
 import type { ApplyReport } from './switch.ts';
+import type { BondMember } from './linkstate.ts';
 import { bitsPerSecond } from '../domain/qos.ts';
 import { isOneLine, switchFit, switchProblems } from './checked.ts';
 
@@ -433,11 +434,17 @@ export class LinuxBridgeBackend {
     return [`nftables table ${TABLE}`];
   }
 
-  /** Members of a bond that have carrier. */
-  async bondLinksUp(port: string): Promise<number | undefined> {
+  /** A bond's members: up when they have carrier; active when up, in active-backup only the current one. */
+  async bondMembers(port: string): Promise<BondMember[] | undefined> {
     try {
-      const { stdout } = await this.exec('ip', ['-j', 'link', 'show', 'master', port]);
-      return (JSON.parse(stdout) as Link[]).filter((l) => l.flags.includes('LOWER_UP')).length;
+      type Detailed = Link & { linkinfo?: { info_data?: { mode?: string }; info_slave_data?: { state?: string } } };
+      const bond = (JSON.parse((await this.exec('ip', ['-j', '-d', 'link', 'show', 'dev', port])).stdout) as Detailed[])[0];
+      const ab = bond?.linkinfo?.info_data?.mode === 'active-backup';
+      const members = JSON.parse((await this.exec('ip', ['-j', '-d', 'link', 'show', 'master', port])).stdout) as Detailed[];
+      return members.map((l) => {
+        const up = l.flags.includes('LOWER_UP');
+        return { device: l.ifname, up, active: ab ? up && l.linkinfo?.info_slave_data?.state === 'ACTIVE' : up };
+      });
     } catch { return undefined; }
   }
 

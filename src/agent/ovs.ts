@@ -11,6 +11,7 @@ import { meterText, switchFit } from './checked.ts';
 import type { BridgeSpec, DesiredHost, PortSpec } from './desired.ts';
 import { cookieOf, flowText, ovsTables, QUARANTINE_PRIORITY, type Flow, type MeterSpec, type OvsTables } from './ovsflows.ts';
 import type { ApplyReport, RefusedFilter } from './switch.ts';
+import { parseOvsBondShow, type BondMember } from './linkstate.ts';
 import { OvsdbClient, mapOf, ovsMap, setMembers, type Operation, type OvsdbValue, type Row } from './ovsdb.ts';
 
 const run = promisify(execFile);
@@ -674,11 +675,11 @@ export class OvsBackend {
     return out;
   }
 
-  /** Links up per bond port, from ovs-appctl bond/show. */
-  async bondLinksUp(port: string): Promise<number | undefined> {
+  /** A bond port's members (up, active), from ovs-appctl bond/show. */
+  async bondMembers(port: string): Promise<BondMember[] | undefined> {
     try {
       const { stdout } = await run('ovs-appctl', ['-t', join(this.opts.runDir, 'ovs-vswitchd.ctl'), 'bond/show', port]);
-      return (stdout.match(/^\s*member .*: enabled/gm) ?? []).length;
+      return parseOvsBondShow(stdout);
     } catch { return undefined; }
   }
 }

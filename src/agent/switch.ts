@@ -2,6 +2,7 @@
 // (Open vSwitch: ovs.ts; the Linux bridge: linuxbridge.ts; the registry: backends.ts).
 
 import type { DesiredHost } from './desired.ts';
+import type { BondMember } from './linkstate.ts';
 
 /** A VIF whose filter the switch refused: it passes nothing until the switch takes it (the rest was applied). */
 export interface RefusedFilter { readonly bridge: string; readonly port: string; readonly reason: string }
@@ -22,7 +23,8 @@ export interface SwitchBackend {
   apply(desired: DesiredHost): Promise<ApplyReport>;
   /** Bridges whose filtering differs from the desired one (drift), without changing anything. */
   drift?(desired: DesiredHost): Promise<string[]>;
-  bondLinksUp?(port: string): Promise<number | undefined>;
+  /** A bond port's members, each up or not and active or not (undefined: unknown now). */
+  bondMembers?(port: string): Promise<readonly BondMember[] | undefined>;
   /** Call `changed` when the switch lost state behind the agent's back (a restarted ovs-vswitchd). */
   watch?(changed: () => void): void;
   close(): void;
