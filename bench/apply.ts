@@ -32,9 +32,9 @@ import { compile, vifPortName } from '../src/agent/compile.ts';
 import type { DesiredHost } from '../src/agent/desired.ts';
 import { bridgeFlows, cookieOf, flowText, ovsTables, type Flow } from '../src/agent/ovsflows.ts';
 import { Agent, type SwitchBackend } from '../src/agent/agent.ts';
-import { OvsBackend } from '../src/agent/ovs.ts';
+import { OvsBackend, type OvsOptions } from '../src/agent/ovs.ts';
 import { setRootPassword } from '../src/api/sessions.ts';
-import { Database } from '../src/db/database.ts';
+import { Database, type ObjOf } from '../src/db/database.ts';
 import { initialise, type HostFacts } from '../src/db/init.ts';
 import { call, login, ROOT_PASSWORD, startTestDaemon, type TestDaemon } from '../test/helpers/daemon.ts';
 import { canMakeNamespaces, startSwitchNs, type SwitchNs } from '../test/helpers/netns.ts';
@@ -110,48 +110,75 @@ function table(rows: Row[]): void {
   }
 }
 
-// ---------------------------------------------------------------- the bench
+// ---------------------------------------------------------------- the setting: database, daemon, switch
 
-async function main(): Promise<void> {
-  if (!canMakeNamespaces()) throw new Error('needs root, network namespaces and Open vSwitch (Debian openvswitch-switch)');
-  const ovsVersion = (await run('ovs-vswitchd', ['--version'])).stdout.split('\n')[0];
-  console.log(`bench/apply: ${n(VIFS)} locked VIFs on one host; ${ovsVersion}, userspace datapath, in a namespace of its own`);
-  console.log(`machine: ${cpus().length} CPUs, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} at start (other work on the machine makes times noisy: compare the ratios)`);
+/** What every scenario works on: the daemon and its VIFs, the switch, and the ways to read and reset its table. */
+interface Bench {
+  readonly d: TestDaemon;
+  readonly host: string;
+  /** The guests' VIFs, in domid order (vifs[i - 1] is vif<i>.0). */
+  readonly vifs: readonly ObjOf<'VIF'>[];
+  /** Every VIF locked to `v4` IPv4 and `v6` IPv6 addresses of its own. */
+  readonly setAddresses: (v4: number, v6: number) => void;
+  readonly opts: OvsOptions;
+  /** The bridge's OpenFlow management socket. */
+  readonly target: string;
+  readonly ofctl: (...args: string[]) => Promise<string>;
+  /** A temporary directory for flow files. */
+  readonly work: string;
+  /** The desired state with the VIF ports as this bench makes them (no hypervisor devices here). */
+  readonly asBench: (x: DesiredHost) => DesiredHost;
+  /** A fresh bridge's table: only the default normal switching. */
+  readonly reset: () => Promise<void>;
+  readonly flowCount: () => Promise<number>;
+  /** The table with OpenFlow port numbers in place of port names (for ovs-ofctl --no-names). */
+  readonly numbered: (flows: readonly Flow[]) => string;
+  readonly bareNames: readonly string[];
+  readonly bareNumbers: readonly string[];
+  /** One ovs-ofctl process with one round trip to the switch, now. */
+  readonly floorTrip: number;
+  /** The running agent's backend: it has seen the switch. */
+  readonly running: OvsBackend;
+}
 
-  // 1. the pool database: VIFS running VMs with one locked VIF each on eth0's network
+/** The pool database: VIFS running VMs with one locked VIF each on eth0's network. */
+function makePoolDatabase(dataDir: string): void {
+  const db = new Database(join(dataDir, 'pool.db'));
+  try {
+    initialise(db, FACTS, { backend: 'openvswitch' });
+    db.transact((tx) => setRootPassword(tx, ROOT_PASSWORD));
+    const host = db.all('host').next().value!.ref;
+    const net = [...db.all('network')].find((x) => x.rec.bridge === BR)!.ref;
+    db.transact((tx) => {
+      for (let i = 1; i <= VIFS; i++) {
+        const vm = tx.create('VM', { name_label: `vm-${i}`, power_state: 'Running', resident_on: host, domid: i, other_config: {} });
+        tx.create('VIF', {
+          device: '0', network: net, VM: vm, MAC: mac(i), MTU: 1500, currently_attached: true, other_config: {}, qos_algorithm_params: {},
+          locking_mode: 'locked', ipv4_allowed: [ipv4Of(i, 0)], ipv6_allowed: [],
+        });
+      }
+    });
+  } finally { db.close(); }
+}
+
+/** The daemon on the pool database, the switch with its bridge and the VIFs' ports, the process floor. */
+async function setUp(): Promise<Bench> {
   const dataDir = mkdtempSync(join(tmpdir(), 'poolnet-bench-apply-'));
   cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-  {
-    const db = new Database(join(dataDir, 'pool.db'));
-    try {
-      initialise(db, FACTS, { backend: 'openvswitch' });
-      db.transact((tx) => setRootPassword(tx, ROOT_PASSWORD));
-      const host = db.all('host').next().value!.ref;
-      const net = [...db.all('network')].find((x) => x.rec.bridge === BR)!.ref;
-      db.transact((tx) => {
-        for (let i = 1; i <= VIFS; i++) {
-          const vm = tx.create('VM', { name_label: `vm-${i}`, power_state: 'Running', resident_on: host, domid: i, other_config: {} });
-          tx.create('VIF', {
-            device: '0', network: net, VM: vm, MAC: mac(i), MTU: 1500, currently_attached: true, other_config: {}, qos_algorithm_params: {},
-            locking_mode: 'locked', ipv4_allowed: [ipv4Of(i, 0)], ipv6_allowed: [],
-          });
-        }
-      });
-    } finally { db.close(); }
-  }
+  makePoolDatabase(dataDir);
   const d: TestDaemon = await startTestDaemon({ dataDir, facts: FACTS });
   cleanups.push(() => d.dispose());
   const host = [...d.db.all('host')][0].ref;
-  const vifs = [...d.db.all('VIF')].filter((v) => !d.db.get(v.rec.VM as string)?.rec.is_control_domain)
-    .sort((a, b) => (d.db.get(a.rec.VM as string)!.rec.domid as number) - (d.db.get(b.rec.VM as string)!.rec.domid as number));
-  const setAddresses = (v4: number, v6: number) => d.db.transact((tx) => vifs.forEach((v, i) => tx.update(v.ref, {
+  const domid = (v: ObjOf<'VIF'>) => d.db.getOf('VM', v.rec.VM)!.rec.domid;
+  const vifs = [...d.db.all('VIF')].filter((v) => !d.db.getOf('VM', v.rec.VM)?.rec.is_control_domain).sort((a, b) => domid(a) - domid(b));
+  const setAddresses = (v4: number, v6: number) => d.db.transact((tx) => vifs.forEach((v, i) => tx.update(v, {
     ipv4_allowed: Array.from({ length: v4 }, (_, k) => ipv4Of(i + 1, k)), ipv6_allowed: Array.from({ length: v6 }, (_, k) => ipv6Of(i + 1, k)),
   })));
 
-  // 2. the switch, its bridge and the VIFs' ports
+  // the switch, its bridge and the VIFs' ports
   const sw: SwitchNs = await startSwitchNs(1, 'bench');
   cleanups.push(() => sw.dispose());
-  const opts = { dbSocket: sw.dbSocket, runDir: sw.dir, datapathType: 'netdev' as const };
+  const opts: OvsOptions = { dbSocket: sw.dbSocket, runDir: sw.dir, datapathType: 'netdev' };
   const target = `unix:${join(sw.dir, `${BR}.mgmt`)}`;
   const ofctl = async (...args: string[]) => (await run('ovs-ofctl', ['-O', 'OpenFlow13', '--no-names', ...args], { maxBuffer: 256 << 20 })).stdout;
   const work = mkdtempSync(join(tmpdir(), 'poolnet-bench-apply-flows-'));
@@ -179,13 +206,9 @@ async function main(): Promise<void> {
 
   const flowCount = async () => Number(/flow_count=(\d+)/.exec(await ofctl('dump-aggregate', target))?.[1] ?? NaN);
   const DEFAULT = 'priority=0,actions=NORMAL';
-  /** A fresh bridge's table: only the default normal switching. */
   const reset = async () => { await ofctl('del-flows', target); await ofctl('add-flow', target, DEFAULT); };
-  /** The table with OpenFlow port numbers in place of port names (for ovs-ofctl --no-names). */
   const ofports = new Map<string, number>((JSON.parse(sw.vsctl('--format=json', '--columns=name,ofport', 'list', 'interface')) as { data: [string, number][] }).data);
   const numbered = (flows: readonly Flow[]) => flows.map((f) => flowText({ ...f, match: f.match.replace(/\bin_port=([^,]+)/, (all, p: string) => (ofports.has(p) ? `in_port=${ofports.get(p)}` : all)) })).join('\n') + '\n';
-  const BARE_NAMES = ['-O', 'OpenFlow13', '--bundle', 'replace-flows', target];
-  const BARE_NUMBERS = ['-O', 'OpenFlow13', '--no-names', '--bundle', 'replace-flows', target];
 
   // what one ovs-ofctl process costs on this machine now, doing nothing / one round trip to the switch
   const floor = async (args: string[]) => { const xs: number[] = []; for (let i = 0; i < 10; i++) { const a = now(); await run('ovs-ofctl', args); xs.push(now() - a); } return median(xs); };
@@ -193,208 +216,246 @@ async function main(): Promise<void> {
   const floorTrip = await floor(['-O', 'OpenFlow13', '--no-names', 'dump-aggregate', target]);
   console.log(`process floor: one ovs-ofctl process ${ms(floorSpawn)} (--version), ${ms(floorTrip)} with one round trip to the switch (dump-aggregate), medians of 10`);
 
-  // ---------------------------------------------------------------- 1. lock all VIFs
-  const results: { config: string; flows: number; poolnet: number; fresh: number; bareNames: number; bareNumbers: number; reference: number; extrapolated: boolean }[] = [];
   const running = new OvsBackend(opts);
   cleanups.push(() => running.close());
-  const configs: { v4: number; v6: number; label: string }[] = [
-    { v4: 1, v6: 0, label: '1 IPv4 each' },
-    { v4: 2, v6: 1, label: '2 IPv4 + 1 IPv6 each' },
-  ];
-  for (const c of configs) {
-    setAddresses(c.v4, c.v6);
-    const desired = compile(d.db, host);
-    const flows = ovsTables(desired).flows[BR];
-    const perVif = flows.filter((f) => f.cookie === cookieOf(vifs[0].rec.uuid as string)).length;
-    const namesFile = join(work, `table-${c.v4}-${c.v6}.flows`);
-    const numbersFile = join(work, `table-${c.v4}-${c.v6}.numbered.flows`);
-    writeFileSync(namesFile, flows.map(flowText).join('\n') + '\n');
-    writeFileSync(numbersFile, numbered(flows));
-    console.log(`\n1. Lock ${n(VIFS)} VIFs, ${c.label}: ${perVif} flows per VIF, ${n(flows.length)} flows in ${BR}'s table (${n(VIFS)} x ${perVif} + the default NORMAL flow), from a fresh bridge's table`);
+  return {
+    d, host, vifs, setAddresses, opts, target, ofctl, work, asBench, reset, flowCount, numbered, floorTrip, running,
+    bareNames: ['-O', 'OpenFlow13', '--bundle', 'replace-flows', target],
+    bareNumbers: ['-O', 'OpenFlow13', '--no-names', '--bundle', 'replace-flows', target],
+  };
+}
 
-    const t: Record<'poolnet' | 'compile' | 'fresh' | 'names' | 'numbers', number[]> = { poolnet: [], compile: [], fresh: [], names: [], numbers: [] };
-    const ways = ['poolnet', 'fresh', 'names', 'numbers'] as const;
-    for (let r = 0; r < RUNS; r++) {
-      for (let k = 0; k < ways.length; k++) {
-        const way = ways[(r + k) % ways.length]; // rotate the order, so that no way always goes first
-        if (way === 'poolnet') {
-          // the running agent's pass: its backend knows the switch, whose table has no VIF flows yet
-          // (the other ways wrote the switch behind its back: its drift check notices)
-          const unlocked = asBench(desired);
-          const noVifFlows = { flows: { [BR]: bridgeFlows([], desired.bridges.find((x) => x.name === BR)?.ports ?? []) }, meters: {} };
-          await reset();
-          await running.drift(unlocked);
-          await running.apply(unlocked, noVifFlows);
+// ---------------------------------------------------------------- 1. lock all VIFs
+
+interface LockConfig { readonly v4: number; readonly v6: number; readonly label: string }
+interface LockResult { config: string; flows: number; poolnet: number; fresh: number; bareNames: number; bareNumbers: number; reference: number; extrapolated: boolean }
+
+const LOCK_CONFIGS: readonly LockConfig[] = [
+  { v4: 1, v6: 0, label: '1 IPv4 each' },
+  { v4: 2, v6: 1, label: '2 IPv4 + 1 IPv6 each' },
+];
+
+/** Lock every VIF to `c`'s addresses from a fresh bridge's table: poolnet, bare bundles and the reference, side by side. */
+async function lockAll(b: Bench, c: LockConfig): Promise<LockResult> {
+  const { d, host, running } = b;
+  b.setAddresses(c.v4, c.v6);
+  const desired = compile(d.db, host);
+  const flows = ovsTables(desired).flows[BR];
+  const perVif = flows.filter((f) => f.cookie === cookieOf(b.vifs[0].rec.uuid)).length;
+  const namesFile = join(b.work, `table-${c.v4}-${c.v6}.flows`);
+  const numbersFile = join(b.work, `table-${c.v4}-${c.v6}.numbered.flows`);
+  writeFileSync(namesFile, flows.map(flowText).join('\n') + '\n');
+  writeFileSync(numbersFile, b.numbered(flows));
+  console.log(`\n1. Lock ${n(VIFS)} VIFs, ${c.label}: ${perVif} flows per VIF, ${n(flows.length)} flows in ${BR}'s table (${n(VIFS)} x ${perVif} + the default NORMAL flow), from a fresh bridge's table`);
+
+  const t: Record<'poolnet' | 'compile' | 'fresh' | 'names' | 'numbers', number[]> = { poolnet: [], compile: [], fresh: [], names: [], numbers: [] };
+  const ways = ['poolnet', 'fresh', 'names', 'numbers'] as const;
+  for (let r = 0; r < RUNS; r++) {
+    for (let k = 0; k < ways.length; k++) {
+      const way = ways[(r + k) % ways.length]; // rotate the order, so that no way always goes first
+      if (way === 'poolnet') {
+        // the running agent's pass: its backend knows the switch, whose table has no VIF flows yet
+        // (the other ways wrote the switch behind its back: its drift check notices)
+        const unlocked = b.asBench(desired);
+        const noVifFlows = { flows: { [BR]: bridgeFlows([], desired.bridges.find((x) => x.name === BR)?.ports ?? []) }, meters: {} };
+        await b.reset();
+        await running.drift(unlocked);
+        await running.apply(unlocked, noVifFlows);
+        const a = now();
+        const want = compile(d.db, host);
+        const m = now();
+        await running.apply(b.asBench(want));
+        t.poolnet.push(now() - a); t.compile.push(m - a);
+      } else if (way === 'fresh') {
+        // a backend that knows nothing of the switch yet, as after a daemon start
+        await b.reset();
+        const be = new OvsBackend(b.opts);
+        try {
           const a = now();
-          const want = compile(d.db, host);
-          const b = now();
-          await running.apply(asBench(want));
-          t.poolnet.push(now() - a); t.compile.push(b - a);
-        } else if (way === 'fresh') {
-          // a backend that knows nothing of the switch yet, as after a daemon start
-          await reset();
-          const be = new OvsBackend(opts);
-          try {
-            const a = now();
-            await be.apply(asBench(compile(d.db, host)));
-            t.fresh.push(now() - a);
-          } finally { be.close(); }
-        } else {
-          await reset();
-          const a = now();
-          await run('ovs-ofctl', [...(way === 'names' ? BARE_NAMES : BARE_NUMBERS), way === 'names' ? namesFile : numbersFile]);
-          t[way].push(now() - a);
-        }
-        const got = await flowCount();
-        if (got !== flows.length) throw new Error(`${way}: the switch has ${got} flows, expected ${flows.length}`);
+          await be.apply(b.asBench(compile(d.db, host)));
+          t.fresh.push(now() - a);
+        } finally { be.close(); }
+      } else {
+        await b.reset();
+        const a = now();
+        await run('ovs-ofctl', [...(way === 'names' ? b.bareNames : b.bareNumbers), way === 'names' ? namesFile : numbersFile]);
+        t[way].push(now() - a);
       }
+      const got = await b.flowCount();
+      if (got !== flows.length) throw new Error(`${way}: the switch has ${got} flows, expected ${flows.length}`);
     }
-
-    // the reference: one process per rule, as xapi's setup-vif-rules runs them (port names, no -O)
-    await reset();
-    const rules = flows.filter((f) => f.cookie !== '0x0');
-    const sample = opt['full-reference'] ? rules.length : Math.min(SAMPLE, rules.length);
-    const a = now();
-    for (const f of rules.slice(0, sample)) await run('ovs-ofctl', ['add-flow', target, flowText(f)]);
-    const per = (now() - a) / sample;
-    const reference = per * rules.length;
-    const extrapolated = sample < rules.length;
-    const got = await flowCount();
-    if (got !== sample + 1) throw new Error(`reference: the switch has ${got} flows, expected ${sample + 1}`);
-
-    table([
-      { label: 'poolnet: compile() + OvsBackend.apply', times: t.poolnet, note: '(the running agent\'s pass)' },
-      { label: '  of which compile() of the pool database', times: t.compile },
-      { label: 'poolnet, first pass after a daemon start', times: t.fresh, note: '(a new OvsBackend: OVSDB read, meters read)' },
-      { label: 'bare: ovs-ofctl --bundle replace-flows FILE', times: t.names, note: '(port names, as typed by hand)' },
-      { label: 'bare: the same with --no-names, port numbers', times: t.numbers, note: '(what poolnet runs)' },
-      { label: 'reference: one ovs-ofctl add-flow per rule', times: [], note: `${ms(reference)} ${extrapolated ? `EXTRAPOLATED from the first ${n(sample)} of ${n(rules.length)} rules` : `all ${n(rules.length)} rules`}, ${ms(per)} per rule` },
-    ]);
-    const p = median(t.poolnet), pf = median(t.fresh), bn = median(t.names), bu = median(t.numbers);
-    console.log(`   poolnet / bare = ${ratio(p, bn)} (port names), ${ratio(p, bu)} (port numbers); target at most 1.5x: ${verdict(p <= 1.5 * Math.min(bn, bu))}; after a daemon start: ${ratio(pf, bn)}, ${ratio(pf, bu)};  reference / poolnet = ${ratio(reference, p)}`);
-    results.push({ config: c.label, flows: flows.length, poolnet: p, fresh: pf, bareNames: bn, bareNumbers: bu, reference, extrapolated });
   }
 
-  // ---------------------------------------------------------------- 2. change one VIF's addresses
-  const last = configs[configs.length - 1];
-  const tableSize = results[results.length - 1].flows;
+  // the reference: one process per rule, as xapi's setup-vif-rules runs them (port names, no -O)
+  await b.reset();
+  const rules = flows.filter((f) => f.cookie !== '0x0');
+  const sample = opt['full-reference'] ? rules.length : Math.min(SAMPLE, rules.length);
+  const a = now();
+  for (const f of rules.slice(0, sample)) await run('ovs-ofctl', ['add-flow', b.target, flowText(f)]);
+  const per = (now() - a) / sample;
+  const reference = per * rules.length;
+  const extrapolated = sample < rules.length;
+  const got = await b.flowCount();
+  if (got !== sample + 1) throw new Error(`reference: the switch has ${got} flows, expected ${sample + 1}`);
+
+  table([
+    { label: 'poolnet: compile() + OvsBackend.apply', times: t.poolnet, note: '(the running agent\'s pass)' },
+    { label: '  of which compile() of the pool database', times: t.compile },
+    { label: 'poolnet, first pass after a daemon start', times: t.fresh, note: '(a new OvsBackend: OVSDB read, meters read)' },
+    { label: 'bare: ovs-ofctl --bundle replace-flows FILE', times: t.names, note: '(port names, as typed by hand)' },
+    { label: 'bare: the same with --no-names, port numbers', times: t.numbers, note: '(what poolnet runs)' },
+    { label: 'reference: one ovs-ofctl add-flow per rule', times: [], note: `${ms(reference)} ${extrapolated ? `EXTRAPOLATED from the first ${n(sample)} of ${n(rules.length)} rules` : `all ${n(rules.length)} rules`}, ${ms(per)} per rule` },
+  ]);
+  const p = median(t.poolnet), pf = median(t.fresh), bn = median(t.names), bu = median(t.numbers);
+  console.log(`   poolnet / bare = ${ratio(p, bn)} (port names), ${ratio(p, bu)} (port numbers); target at most 1.5x: ${verdict(p <= 1.5 * Math.min(bn, bu))}; after a daemon start: ${ratio(pf, bn)}, ${ratio(pf, bu)};  reference / poolnet = ${ratio(reference, p)}`);
+  return { config: c.label, flows: flows.length, poolnet: p, fresh: pf, bareNames: bn, bareNumbers: bu, reference, extrapolated };
+}
+
+// ---------------------------------------------------------------- 2. change one VIF's addresses
+
+/** The one VIF whose addresses change, the VIFs around it whose flows must stay, and how each way is checked. */
+interface Victim {
+  readonly vif: ObjOf<'VIF'>;
+  readonly cookie: string;
+  readonly port: string;
+  /** The number of its flows. */
+  readonly flows: number;
+  readonly others: readonly { i: number; cookie: string }[];
+  /** The table's size, which no way may change. */
+  readonly tableSize: number;
+  /** Its flows in a desired state. */
+  readonly flowsIn: (x: DesiredHost) => Flow[];
+  /** Its ipv4_allowed written to the database. */
+  readonly set: (v4: string[]) => void;
+  /**
+   * One way of changing its addresses, checked in the switch: the victim has its new flows, the
+   * other VIFs' flows are the same flows as before and were not rewritten (their ages did not go
+   * back), the table has its size. `resync` runs after the checks (outside any timing).
+   */
+  readonly checked: (way: string, change: (v4: string[]) => Promise<void>, resync?: () => Promise<void>) => Promise<void>;
+  /** Bring poolnet's record of the table back in step after another way wrote the switch. */
+  readonly resync: () => Promise<void>;
+}
+
+function victimOf(b: Bench, tableSize: number): Victim {
+  const { d, host } = b;
   const victimIdx = VIFS >> 1;
-  const victim = vifs[victimIdx - 1];
-  const vCookie = cookieOf(victim.rec.uuid as string);
-  const vPort = vifPortName(victimIdx, '0');
-  const others = [1, victimIdx - 1, victimIdx + 1, VIFS].filter((i) => i >= 1 && i <= VIFS && i !== victimIdx).map((i) => ({ i, cookie: cookieOf(vifs[i - 1].rec.uuid as string) }));
-  console.log(`\n2. Change one VIF's allowed addresses (${vPort}, cookie ${vCookie}) in the table of ${n(VIFS)} VIFs locked to ${last.label} (${n(tableSize)} flows)`);
-
-  // the table as poolnet leaves it after locking, and a backend that has run a pass already
-  const be = running;
-  await reset();
-  await be.drift(compile(d.db, host));
-  await be.apply(asBench(compile(d.db, host)));
-
+  const vif = b.vifs[victimIdx - 1];
+  const cookie = cookieOf(vif.rec.uuid);
+  const port = vifPortName(victimIdx, '0');
+  const others = [1, victimIdx - 1, victimIdx + 1, VIFS].filter((i) => i >= 1 && i <= VIFS && i !== victimIdx).map((i) => ({ i, cookie: cookieOf(b.vifs[i - 1].rec.uuid) }));
   let flip = 0;
   /** The victim's next ipv4_allowed: alternates, so that every run is a real change. */
   const nextV4 = () => (++flip % 2 ? [ipv4Of(victimIdx, 0, 172), ipv4Of(victimIdx, 1, 172)] : [ipv4Of(victimIdx, 0), ipv4Of(victimIdx, 1)]);
-  const setVictim = (v4: string[]) => d.db.transact((tx) => tx.update(victim.ref, { ipv4_allowed: v4 }));
-  const vifFlowsOf = (x: DesiredHost, cookie: string): Flow[] => ovsTables(x).flows[BR].filter((f) => f.cookie === cookie);
-  const victimFlows = vifFlowsOf(compile(d.db, host), vCookie).length;
+  const set = (v4: string[]) => d.db.transact((tx) => tx.update(vif, { ipv4_allowed: v4 }));
+  const flowsIn = (x: DesiredHost): Flow[] => ovsTables(x).flows[BR].filter((f) => f.cookie === cookie);
+  const flows = flowsIn(compile(d.db, host)).length;
 
   /** The flows of one cookie in the switch: each flow's text without statistics -> its age in seconds. */
-  const dumpCookie = async (cookie: string): Promise<Map<string, number>> => {
-    const out = await ofctl('dump-flows', target, `cookie=${cookie}/-1`);
+  const dumpCookie = async (c: string): Promise<Map<string, number>> => {
+    const out = await b.ofctl('dump-flows', b.target, `cookie=${c}/-1`);
     const lines = out.split('\n').filter((l) => l.includes('cookie='));
     return new Map(lines.map((l) => [l.replace(/\s*(duration|n_packets|n_bytes|idle_age|hard_age)=[^,\s]+,?/g, '').trim(), Number(/duration=([\d.]+)s/.exec(l)?.[1])]));
   };
-  const sameFlows = (a: Map<string, number>, b: Map<string, number>) => a.size === b.size && [...a.keys()].every((k) => b.has(k));
-  /**
-   * One way of changing the victim's addresses, checked in the switch: the victim has its new
-   * flows, the other VIFs' flows are the same flows as before and were not rewritten (their ages
-   * did not go back), the table has its size. `resync` runs after the checks (outside any timing).
-   */
+  const sameFlows = (x: Map<string, number>, y: Map<string, number>) => x.size === y.size && [...x.keys()].every((k) => y.has(k));
   const checked = async (way: string, change: (v4: string[]) => Promise<void>, resync?: () => Promise<void>): Promise<void> => {
     const before = await Promise.all(others.map((o) => dumpCookie(o.cookie)));
     const v4 = nextV4();
     await change(v4);
     const after = await Promise.all(others.map((o) => dumpCookie(o.cookie)));
-    const mine = await dumpCookie(vCookie);
+    const mine = await dumpCookie(cookie);
     const problems: string[] = [];
     others.forEach((o, k) => {
       if (before[k].size === 0) problems.push(`vif${o.i}.0 has no flows`);
       if (!sameFlows(before[k], after[k])) problems.push(`vif${o.i}.0's flows changed`);
       if ([...after[k]].some(([f, age]) => age + 0.001 < before[k].get(f)!)) problems.push(`vif${o.i}.0's flows were rewritten (their age went back)`);
     });
-    if (mine.size !== victimFlows) problems.push(`${vPort} has ${mine.size} flows, expected ${victimFlows}`);
-    if (!v4.every((ip) => [...mine.keys()].some((l) => new RegExp(`nw_src=${ip.replace(/\./g, '\\.')}(,|\\s|$)`).test(l)))) problems.push(`${vPort}'s new addresses are not in the switch`);
-    if ((await flowCount()) !== tableSize) problems.push('the table size changed');
+    if (mine.size !== flows) problems.push(`${port} has ${mine.size} flows, expected ${flows}`);
+    if (!v4.every((ip) => [...mine.keys()].some((l) => new RegExp(`nw_src=${ip.replace(/\./g, '\\.')}(,|\\s|$)`).test(l)))) problems.push(`${port}'s new addresses are not in the switch`);
+    if ((await b.flowCount()) !== tableSize) problems.push('the table size changed');
     if (problems.length) throw new Error(`${way}: ${problems.join('; ')}`);
     await resync?.();
   };
-  /** Bring poolnet's record of the table back in step after another way wrote the switch. */
-  const resync = async () => { await be.replaceVifFlows(BR, vCookie, vifFlowsOf(compile(d.db, host), vCookie)); };
+  const resync = async () => { await b.running.replaceVifFlows(BR, cookie, flowsIn(compile(d.db, host))); };
+  return { vif, cookie, port, flows, others, tableSize, flowsIn, set, checked, resync };
+}
 
-  const t2: Record<string, number[]> = {};
-  const push = (k: string, v: number) => (t2[k] ??= []).push(v);
+type Times = Record<string, number[]>;
+
+/** Each way of making the change, RUNS times: poolnet's per-VIF call and agent pass, bare bundles, the reference. */
+async function changeByEachWay(b: Bench, v: Victim, t2: Times): Promise<void> {
+  const { d, host } = b;
+  const be = b.running;
+  const push = (k: string, x: number) => (t2[k] ??= []).push(x);
   for (let r = 0; r < RUNS; r++) {
     // poolnet, the per-VIF call: compile, take the VIF's flows, replace them by cookie
-    await checked('per-VIF cookie bundle', async (v4) => {
-      setVictim(v4);
+    await v.checked('per-VIF cookie bundle', async (v4) => {
+      v.set(v4);
       const a = now();
       const want = compile(d.db, host);
-      const b = now();
-      await be.replaceVifFlows(BR, vCookie, vifFlowsOf(want, vCookie));
-      push('perVif', now() - a); push('perVifBackend', now() - b);
+      const m = now();
+      await be.replaceVifFlows(BR, v.cookie, v.flowsIn(want));
+      push('perVif', now() - a); push('perVifBackend', now() - m);
     });
     // poolnet, what the agent loop does: compile, then apply (OVSDB check of bridges and ports, then flows)
-    await checked('agent pass', async (v4) => {
-      setVictim(v4);
+    await v.checked('agent pass', async (v4) => {
+      v.set(v4);
       const a = now();
       const want = compile(d.db, host);
-      const b = now();
-      await be.applySwitch(asBench(want));
+      const m = now();
+      await be.applySwitch(b.asBench(want));
       const c = now();
       await be.applyFlows(want);
       const e = now();
-      push('pass', e - a); push('passCompile', b - a); push('passSwitch', c - b); push('passFlows', e - c);
+      push('pass', e - a); push('passCompile', m - a); push('passSwitch', c - m); push('passFlows', e - c);
     });
     // bare: the same one-VIF change as one ovs-ofctl bundle from a file (the floor for any process-based way)
-    await checked('bare one-VIF bundle', async (v4) => {
-      setVictim(v4);
-      const file = join(work, 'one-vif.flows');
-      const adds = numbered(vifFlowsOf(compile(d.db, host), vCookie)).trim().split('\n').map((l) => `add ${l}`);
-      writeFileSync(file, [`delete cookie=${vCookie}/-1`, ...adds].join('\n') + '\n');
+    await v.checked('bare one-VIF bundle', async (v4) => {
+      v.set(v4);
+      const file = join(b.work, 'one-vif.flows');
+      const adds = b.numbered(v.flowsIn(compile(d.db, host))).trim().split('\n').map((l) => `add ${l}`);
+      writeFileSync(file, [`delete cookie=${v.cookie}/-1`, ...adds].join('\n') + '\n');
       const a = now();
-      await run('ovs-ofctl', ['-O', 'OpenFlow13', '--no-names', '--bundle', 'add-flows', target, file]);
+      await run('ovs-ofctl', ['-O', 'OpenFlow13', '--no-names', '--bundle', 'add-flows', b.target, file]);
       push('bareVif', now() - a);
-    }, resync);
+    }, v.resync);
     // bare: replace-flows of the whole new table from a file, with port names and with numbers
-    for (const [key, args, text] of [['bareNames', BARE_NAMES, (f: Flow[]) => f.map(flowText).join('\n') + '\n'], ['bareNumbers', BARE_NUMBERS, numbered]] as const) {
-      await checked(`bare replace-flows (${key})`, async (v4) => {
-        setVictim(v4);
-        const file = join(work, 'changed.flows');
-        writeFileSync(file, text(ovsTables(compile(d.db, host)).flows[BR] as Flow[]));
+    for (const [key, args, text] of [['bareNames', b.bareNames, (f: readonly Flow[]) => f.map(flowText).join('\n') + '\n'], ['bareNumbers', b.bareNumbers, b.numbered]] as const) {
+      await v.checked(`bare replace-flows (${key})`, async (v4) => {
+        v.set(v4);
+        const file = join(b.work, 'changed.flows');
+        writeFileSync(file, text(ovsTables(compile(d.db, host)).flows[BR]));
         const a = now();
         await run('ovs-ofctl', [...args, file]);
         push(key, now() - a);
-      }, resync);
+      }, v.resync);
     }
     // the reference: delete the VIF's flows, then one process per rule
-    await checked('reference', async (v4) => {
-      setVictim(v4);
-      const want = vifFlowsOf(compile(d.db, host), vCookie);
+    await v.checked('reference', async (v4) => {
+      v.set(v4);
+      const want = v.flowsIn(compile(d.db, host));
       const a = now();
-      await run('ovs-ofctl', ['del-flows', target, `cookie=${vCookie}/-1`]);
-      for (const f of want) await run('ovs-ofctl', ['add-flow', target, flowText(f)]);
+      await run('ovs-ofctl', ['del-flows', b.target, `cookie=${v.cookie}/-1`]);
+      for (const f of want) await run('ovs-ofctl', ['add-flow', b.target, flowText(f)]);
       push('reference', now() - a);
-    }, resync);
+    }, v.resync);
   }
+}
 
-  // through the XenAPI: VIF.set_ipv4_allowed on the in-process poolnetd, with the agent loop
-  // (src/agent/agent.ts) running on its database and driving this switch
+/**
+ * Through the XenAPI: VIF.set_ipv4_allowed on the in-process poolnetd, with the agent loop
+ * (src/agent/agent.ts) running on its database and driving this switch, RUNS times.
+ */
+async function changeThroughApi(b: Bench, v: Victim, t2: Times): Promise<void> {
+  const { d, host } = b;
+  const be = b.running;
+  const push = (k: string, x: number) => (t2[k] ??= []).push(x);
   const session = await login(d.url);
   let onApplied: ((t: number) => void) | undefined;
   const sink = { info: () => {}, warn: () => {}, error: (o: object) => console.error('   agent:', JSON.stringify(o)) };
   const sb: SwitchBackend = {
     apply: async (desired) => {
-      const r = await be.apply(asBench(desired));
+      const r = await be.apply(b.asBench(desired));
       if (r.filterBridges.includes(BR)) onApplied?.(now());
       return r;
     },
@@ -405,20 +466,37 @@ async function main(): Promise<void> {
   agent.start();
   await agent.settled();
   for (let r = 0; r < RUNS; r++) {
-    await checked('XenAPI + agent loop', async (v4) => {
+    await v.checked('XenAPI + agent loop', async (v4) => {
       const inSwitch = new Promise<number>((resolve, reject) => {
         onApplied = resolve;
         setTimeout(() => reject(new Error('the agent did not apply the change within 10 s')), 10_000).unref();
       });
       const a = now();
-      await call(d.url, 'VIF.set_ipv4_allowed', [session, victim.ref, v4]);
-      const b = now();
+      await call(d.url, 'VIF.set_ipv4_allowed', [session, v.vif.ref, v4]);
+      const m = now();
       const e = await inSwitch;
       onApplied = undefined;
-      push('apiCall', b - a); push('apiTotal', e - a); push('apiAfter', Math.max(0, e - b));
+      push('apiCall', m - a); push('apiTotal', e - a); push('apiAfter', Math.max(0, e - m));
     });
   }
   await agent.stop();
+}
+
+interface ChangeResult { perVif: number; pass: number; after: number; bareVif: number; bareNames: number; bareNumbers: number; reference: number }
+
+/** Change one VIF's addresses in the table `lockAll` left for `last`: each way, then through the XenAPI. */
+async function changeOne(b: Bench, last: LockConfig, tableSize: number): Promise<ChangeResult> {
+  const v = victimOf(b, tableSize);
+  console.log(`\n2. Change one VIF's allowed addresses (${v.port}, cookie ${v.cookie}) in the table of ${n(VIFS)} VIFs locked to ${last.label} (${n(tableSize)} flows)`);
+
+  // the table as poolnet leaves it after locking, and a backend that has run a pass already
+  await b.reset();
+  await b.running.drift(compile(b.d.db, b.host));
+  await b.running.apply(b.asBench(compile(b.d.db, b.host)));
+
+  const t2: Times = {};
+  await changeByEachWay(b, v, t2);
+  await changeThroughApi(b, v, t2);
 
   table([
     { label: 'poolnet, per-VIF: compile() + OvsBackend.replaceVifFlows', times: t2.perVif },
@@ -427,28 +505,48 @@ async function main(): Promise<void> {
     { label: '  compile() of the pool database', times: t2.passCompile },
     { label: '  applySwitch (OVSDB read and compare: no change)', times: t2.passSwitch },
     { label: '  applyFlows (changed cookies only, one bundle)', times: t2.passFlows },
-    { label: 'bare: ovs-ofctl --bundle add-flows, the same change', times: t2.bareVif, note: `(delete cookie + ${victimFlows} adds, port numbers)` },
+    { label: 'bare: ovs-ofctl --bundle add-flows, the same change', times: t2.bareVif, note: `(delete cookie + ${v.flows} adds, port numbers)` },
     { label: 'bare: ovs-ofctl --bundle replace-flows, whole table', times: t2.bareNames, note: '(port names)' },
     { label: 'bare: the same with --no-names, port numbers', times: t2.bareNumbers },
-    { label: `reference: del-flows cookie + ${victimFlows} x add-flow`, times: t2.reference, note: `(${victimFlows + 1} processes)` },
+    { label: `reference: del-flows cookie + ${v.flows} x add-flow`, times: t2.reference, note: `(${v.flows + 1} processes)` },
     { label: 'XenAPI: VIF.set_ipv4_allowed call to its return', times: t2.apiCall },
     { label: '  from the return to the flows in the switch', times: t2.apiAfter },
     { label: '  from the call to the flows in the switch', times: t2.apiTotal },
   ]);
-  const pv = median(t2.perVif), pass = median(t2.pass), after = median(t2.apiAfter);
-  console.log(`   checked in the switch after every run (dump-flows cookie=X/-1 of ${vPort} and of ${others.map((o) => `vif${o.i}.0`).join(', ')}): ${vPort} has its new flows; the others have the same flows, not rewritten (their ages never went back); the table keeps its ${n(tableSize)} flows`);
-  const bareVif = median(t2.bareVif);
-  console.log(`   target, in the switch under 20 ms after the API call returns: ${ms(after)}, ${verdict(after < 20)}  (agent pass ${ms(pass)}, per-VIF call ${ms(pv)})`);
-  console.log(`   the same change as one bare ovs-ofctl bundle takes ${ms(bareVif)} here now (one ovs-ofctl process: ${ms(floorTrip)}): agent pass / bare = ${ratio(pass, bareVif)}, poolnet's own work in the pass ~${ms(Math.max(0, pass - bareVif))} (compile ${ms(median(t2.passCompile))})`);
-  console.log(`   bare whole table / agent pass = ${ratio(median(t2.bareNames), pass)} (port names), ${ratio(median(t2.bareNumbers), pass)} (port numbers);  reference / agent pass = ${ratio(median(t2.reference), pass)}`);
+  const res: ChangeResult = {
+    perVif: median(t2.perVif), pass: median(t2.pass), after: median(t2.apiAfter), bareVif: median(t2.bareVif),
+    bareNames: median(t2.bareNames), bareNumbers: median(t2.bareNumbers), reference: median(t2.reference),
+  };
+  console.log(`   checked in the switch after every run (dump-flows cookie=X/-1 of ${v.port} and of ${v.others.map((o) => `vif${o.i}.0`).join(', ')}): ${v.port} has its new flows; the others have the same flows, not rewritten (their ages never went back); the table keeps its ${n(tableSize)} flows`);
+  console.log(`   target, in the switch under 20 ms after the API call returns: ${ms(res.after)}, ${verdict(res.after < 20)}  (agent pass ${ms(res.pass)}, per-VIF call ${ms(res.perVif)})`);
+  console.log(`   the same change as one bare ovs-ofctl bundle takes ${ms(res.bareVif)} here now (one ovs-ofctl process: ${ms(b.floorTrip)}): agent pass / bare = ${ratio(res.pass, res.bareVif)}, poolnet's own work in the pass ~${ms(Math.max(0, res.pass - res.bareVif))} (compile ${ms(median(t2.passCompile))})`);
+  console.log(`   bare whole table / agent pass = ${ratio(res.bareNames, res.pass)} (port names), ${ratio(res.bareNumbers, res.pass)} (port numbers);  reference / agent pass = ${ratio(res.reference, res.pass)}`);
+  return res;
+}
 
-  // ---------------------------------------------------------------- summary
+// ---------------------------------------------------------------- summary
+
+function summary(results: readonly LockResult[], c: ChangeResult): void {
   console.log('\nSummary (medians)');
   for (const r of results) {
     console.log(`   lock ${n(VIFS)} VIFs, ${r.config} (${n(r.flows)} flows): poolnet ${ms(r.poolnet)} | bare bundle ${ms(r.bareNames)} (names), ${ms(r.bareNumbers)} (numbers) | reference ${r.extrapolated ? '~' : ''}${ms(r.reference)}${r.extrapolated ? ' (extrapolated)' : ''}`);
     console.log(`      poolnet / bare ${ratio(r.poolnet, r.bareNames)} (names), ${ratio(r.poolnet, r.bareNumbers)} (numbers): at most 1.5x ${verdict(r.poolnet <= 1.5 * Math.min(r.bareNames, r.bareNumbers))}; first pass after a daemon start ${ms(r.fresh)} (${ratio(r.fresh, r.bareNames)}, ${ratio(r.fresh, r.bareNumbers)});  reference / poolnet ${ratio(r.reference, r.poolnet)}`);
   }
-  console.log(`   change one VIF's addresses: XenAPI return -> in the switch ${ms(after)} (under 20 ms: ${verdict(after < 20)}) | agent pass ${ms(pass)} | per-VIF call ${ms(pv)} | bare bundle of the change ${ms(bareVif)} | bare bundle of the whole table ${ms(median(t2.bareNames))} (names), ${ms(median(t2.bareNumbers))} (numbers) | reference ${ms(median(t2.reference))}; only that VIF's flows rewritten: checked`);
+  console.log(`   change one VIF's addresses: XenAPI return -> in the switch ${ms(c.after)} (under 20 ms: ${verdict(c.after < 20)}) | agent pass ${ms(c.pass)} | per-VIF call ${ms(c.perVif)} | bare bundle of the change ${ms(c.bareVif)} | bare bundle of the whole table ${ms(c.bareNames)} (names), ${ms(c.bareNumbers)} (numbers) | reference ${ms(c.reference)}; only that VIF's flows rewritten: checked`);
+}
+
+// ---------------------------------------------------------------- the bench
+
+async function main(): Promise<void> {
+  if (!canMakeNamespaces()) throw new Error('needs root, network namespaces and Open vSwitch (Debian openvswitch-switch)');
+  const ovsVersion = (await run('ovs-vswitchd', ['--version'])).stdout.split('\n')[0];
+  console.log(`bench/apply: ${n(VIFS)} locked VIFs on one host; ${ovsVersion}, userspace datapath, in a namespace of its own`);
+  console.log(`machine: ${cpus().length} CPUs, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} at start (other work on the machine makes times noisy: compare the ratios)`);
+  const b = await setUp();
+  const results: LockResult[] = [];
+  for (const c of LOCK_CONFIGS) results.push(await lockAll(b, c));
+  const change = await changeOne(b, LOCK_CONFIGS[LOCK_CONFIGS.length - 1], results[results.length - 1].flows);
+  summary(results, change);
   console.log(`machine: load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} at the end`);
 }
 
