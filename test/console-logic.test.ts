@@ -7,13 +7,15 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import ElkBundled from 'elkjs/lib/elk.bundled.js';
 import { explain, PLAIN } from '../console/src/logic/explain.ts';
-import { fullLayout, layoutCore, provisionalCore, type Box } from '../console/src/logic/layout.ts';
+import { fullLayout, labelAt, labelBox, layoutCore, placeLabels, provisionalCore, type Box } from '../console/src/logic/layout.ts';
 import { allowed, errorsOfClasses } from '../console/src/logic/model.ts';
 import { sharedSubnets, subnetOf, subnetsOverlap } from '../console/src/logic/net.ts';
 import { Store, WATCHED, type XenEvent } from '../console/src/logic/store.ts';
-import { buildGraph, effectiveLocking, networkKind } from '../console/src/logic/topology.ts';
+import { buildGraph, describeRef, effectiveLocking, networkHosts, networkKind, networkTitles } from '../console/src/logic/topology.ts';
+import { readableTime } from '../console/src/logic/time.ts';
 import { ERRORS } from '../src/model/index.ts';
 import { call, login, startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
+import { makeHost, makePif, makeVlanPif } from './helpers/fixtures.ts';
 
 type Rec = Record<string, unknown>;
 
@@ -176,3 +178,112 @@ describe('forms and explanations', () => {
     assert.ok(!allowed(who(['pool-operator']), 'no.such_method'));
   });
 });
+
+describe('after real use', () => {
+  const pifOf = async (device: string): Promise<string> => {
+    const pifs = (await c('PIF.get_all_records')) as Record<string, Rec>;
+    return Object.entries(pifs).find(([, p]) => p.device === device && p.VLAN === -1)![0];
+  };
+  const netOf = async (bridge: string): Promise<string> => ((await c('network.get_all_where', `field "bridge"="${bridge}"`)) as string[])[0];
+
+  test('hosts that reach a network: a bond member\'s old network is no longer reached through it', async () => {
+    // the picture's bond took eth1 and eth2: their PIFs stay on xenbr1/xenbr2, idle
+    const store = await snapshot();
+    const host = store.all('host')[0][0];
+    const reach = async (bridge: string) => networkHosts(store, store.get('network', await netOf(bridge))!);
+    assert.deepEqual(await reach('xenbr0'), [host]);
+    assert.deepEqual(await reach('xenbr1'), [], 'eth1 is a bond member');
+    assert.deepEqual(await reach('xenbr2'), [], 'eth2 is a bond member');
+    const bondNet = store.all('network').find(([, n]) => n.name_label === 'b')![1];
+    assert.deepEqual(networkHosts(store, bondNet), [host], 'the bond reaches its own network');
+  });
+
+  test('networks of the same name are told apart by VLAN or bridge, in the picture and in errors', async () => {
+    const eth0 = await pifOf('eth0');
+    const a = (await c('network.create', { name_label: 'tenant' })) as string;
+    await c('pool.create_VLAN_from_PIF', eth0, a, 31);
+    const b = (await c('network.create', { name_label: 'tenant' })) as string;
+    await c('pool.create_VLAN_from_PIF', eth0, b, 32);
+    const i1 = (await c('network.create', { name_label: 'tenant' })) as string;
+    const i2 = (await c('network.create', { name_label: 'tenant' })) as string;
+    const store = await snapshot();
+    const titles = networkTitles(store);
+    const br = (r: string) => store.get('network', r)!.bridge as string;
+    assert.equal(titles.get(a), 'tenant (VLAN 31)');
+    assert.equal(titles.get(b), 'tenant (VLAN 32)');
+    assert.equal(titles.get(i1), `tenant (${br(i1)})`);
+    assert.equal(titles.get(i2), `tenant (${br(i2)})`);
+    assert.equal(titles.get(await netOf('xenbr0')), store.get('network', await netOf('xenbr0'))!.name_label, 'a name of its own stays as it is');
+    const drawn = buildGraph(store).nodes.filter((n) => n.kind === 'network' && n.data.name === 'tenant').map((n) => n.title);
+    assert.equal(drawn.length, 4);
+    assert.equal(new Set(drawn).size, 4, `told apart: ${drawn.join(' / ')}`);
+    assert.equal(describeRef(store, a), 'network "tenant (VLAN 31)"');
+    for (const r of [a, b, i1, i2]) await c('network.destroy', r).catch(async () => {
+      for (const p of (await c('network.get_PIFs', r)) as string[]) await c('VLAN.destroy', await c('PIF.get_VLAN_master_of', p));
+      await c('network.destroy', r);
+    });
+  });
+
+  test('edge labels never overlap: a pool of four hosts with addresses and VLANs on two NICs each', async () => {
+    // hosts written into the database (a pool's members, as the replica holds them)
+    const v = (await c('network.create', { name_label: 'lv' })) as string;
+    const w = (await c('network.create', { name_label: 'lw' })) as string;
+    const [xenbr0, xenbr1] = [await netOf('xenbr0'), await netOf('xenbr1')];
+    d.db.transact((tx) => {
+      for (const i of [2, 3, 4]) {
+        const h = makeHost(tx, { name_label: `host${i}`, hostname: `host${i}` });
+        const e0 = makePif(tx, { device: 'eth0', network: xenbr0, host: h, management: true, ip_configuration_mode: 'Static', IP: `10.0.0.${10 + i}`, netmask: '255.255.255.0' });
+        const e1 = makePif(tx, { device: 'eth1', network: xenbr1, host: h, ip_configuration_mode: 'Static', IP: `10.1.0.${10 + i}`, netmask: '255.255.255.0' });
+        makeVlanPif(tx, { tagged: e0, network: v, tag: 5 });
+        makeVlanPif(tx, { tagged: e1, network: w, tag: 6 });
+      }
+    });
+    const store = await snapshot();
+    const g = buildGraph(store);
+    const l = fullLayout(provisionalCore(await layoutCore(g, (x) => elk.layout(x)), g), g);
+    const labelled = g.edges.filter((e) => e.label);
+    assert.ok(labelled.length >= 12, 'the address and VLAN edges carry labels');
+    const pairs = (bs: Box[]) => { let n = 0; for (let i = 0; i < bs.length; i++) for (let j = i + 1; j < bs.length; j++) if (overlap(bs[i], bs[j])) n++; return n; };
+    assert.ok(pairs(labelled.map((e) => labelBox(e.label!, labelAt(l.routes.get(e.id)!)))) > 0, 'at their edges\' middles, some labels would collide');
+    const boxes = labelled.map((e) => ({ id: e.id, b: labelBox(e.label!, l.labels.get(e.id)!) }));
+    for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) assert.ok(!overlap(boxes[i].b, boxes[j].b), `${boxes[i].id} / ${boxes[j].id}`);
+
+    // the placement itself: labels at one spot are spread; a label with room keeps its place
+    const same = placeLabels(['a', 'b', 'c', 'd'].map((id) => ({ id, text: `VLAN 1${id} · IP 10.0.0.1/24`, at: { x: 100, y: 100 } })), []);
+    const sb = [...same.entries()].map(([id, at]) => labelBox(`VLAN 1${id} · IP 10.0.0.1/24`, at));
+    for (let i = 0; i < sb.length; i++) for (let j = i + 1; j < sb.length; j++) assert.ok(!overlap(sb[i], sb[j]));
+    const alone = placeLabels([{ id: 'x', text: 'VLAN 5', at: { x: 10, y: 500 } }], [{ x: 0, y: 0, w: 50, h: 50 }]);
+    assert.deepEqual(alone.get('x'), { x: 10, y: 500 });
+    const offNode = placeLabels([{ id: 'x', text: 'VLAN 5', at: { x: 25, y: 25 } }], [{ x: 0, y: 0, w: 50, h: 50 }]);
+    assert.ok(!overlap(labelBox('VLAN 5', offNode.get('x')!), { x: 0, y: 0, w: 50, h: 50 }), 'moved off the node it fell on');
+  });
+
+  test('a refusal names its parameters from the catalogue, and objects as xe does (uuid and name)', async () => {
+    const store = await snapshot();
+    const net = await netOf('xenbr0');
+    const netRec = store.get('network', net)!;
+    const [vifRef, vifRec] = store.all('vif')[0];
+    const e = explain(['VIF_IN_USE', net, vifRef, vifRef], store);
+    assert.deepEqual(e.params.map((p) => p.name), ['network', 'VIF', 'VIF'], 'extra values keep the last catalogue name');
+    assert.equal(e.params[0].value, `${netRec.uuid as string} (${netRec.name_label as string})`);
+    assert.equal(e.params[0].raw, net);
+    assert.equal(e.params[1].value, vifRec.uuid, 'a VIF has no name label: its uuid, as xe prints it');
+    assert.match(e.params[1].described ?? '', /VIF 0 of VM "web"/);
+    for (const code of Object.keys(ERRORS)) {
+      const names = explain([code, 'a', 'b', 'c', 'd', 'e']).params.map((p) => p.name);
+      assert.ok(names.every((n) => !/^param\d/.test(n)), `${code}: ${names.join(', ')}`);
+    }
+    assert.deepEqual(explain(['SOMETHING_NEW', 'x']).params.map((p) => p.name), ['parameter']);
+  });
+
+  test('times are readable: date, time in UTC and how long ago', () => {
+    const now = Date.UTC(2026, 11, 5, 14, 58, 40);
+    assert.equal(readableTime('20261205T14:55:29Z', now), '5 Dec 2026 14:55:29 UTC (3 min ago)');
+    assert.equal(readableTime('2026-12-05T13:55:29Z', now), '5 Dec 2026 13:55:29 UTC (1 h ago)');
+    assert.equal(readableTime('20261201T00:00:00Z', now), '1 Dec 2026 00:00:00 UTC (4 days ago)');
+    assert.equal(readableTime('20261205T14:58:30Z', now), '5 Dec 2026 14:58:30 UTC (just now)');
+    assert.equal(readableTime('19700101T00:00:00Z', now), 'never', 'xapi\'s null date');
+    assert.equal(readableTime('not a date', now), 'not a date');
+  });
+});
+

@@ -4,11 +4,15 @@
 
 import { errorSpec, rolesFor } from './model.ts';
 import type { Store } from './store.ts';
-import { describeRef } from './topology.ts';
+import { describeRef, xeRefText } from './topology.ts';
 
 export interface ExplainedError {
   readonly code: string;
-  readonly params: readonly { name: string; value: string; described?: string }[];
+  /**
+   * The parameters under the catalogue's names; `value` as `xe` prints it (an object as
+   * "uuid (name)"), `raw` as the server sent it, `described` in the console's words.
+   */
+  readonly params: readonly { name: string; value: string; raw: string; described?: string }[];
   /** The model's sentence for the code ("" for a code outside the catalogue). */
   readonly doc: string;
   /** What it means here, in plain words. */
@@ -131,12 +135,21 @@ export const PLAIN: Readonly<Record<string, Explainer>> = {
   SSL_VERIFY_ERROR: (p) => `A host did not show the certificate pinned for it when it joined the pool, so nothing was sent to it. ${p[0] ?? ''}`.trim(),
 };
 
+/**
+ * The name of parameter `i` from the catalogue. A list longer than the catalogue's (VIF_IN_USE
+ * names every active VIF) repeats the last name; a code outside the catalogue has "parameter".
+ */
+function paramName(names: readonly string[], i: number): string {
+  if (i < names.length) return names[i];
+  return names.length ? names[names.length - 1] : 'parameter';
+}
+
 /** The XenAPI failure [code, ...params] explained with the model's sentence and plain words. */
 export function explain(description: readonly string[], store?: Store): ExplainedError {
   const [code = 'UNKNOWN', ...params] = description;
   const spec = errorSpec(code);
   const d = (ref: string): string => (store && describeRef(store, ref)) ?? ref ?? '';
-  const named = params.map((value, i) => ({ name: spec?.params[i] ?? `param${i + 1}`, value, described: store ? describeRef(store, value) : undefined }));
+  const named = params.map((raw, i) => ({ name: paramName(spec?.params ?? [], i), value: (store && xeRefText(store, raw)) ?? raw, raw, described: store ? describeRef(store, raw) : undefined }));
   const plainOf = PLAIN[code];
   let plain = plainOf ? plainOf(params, d) : '';
   if (code === 'RBAC_PERMISSION_DENIED' && params[0] && !plain.includes('Ask')) plain += ` Roles allowed: ${rolesFor(params[0]).join(', ')}.`;

@@ -26,6 +26,8 @@ export interface CoreLayout {
 export interface Layout {
   readonly pos: ReadonlyMap<string, Box>;
   readonly routes: ReadonlyMap<string, Point[]>;
+  /** Where each labelled edge's label goes (the middle of its text's baseline), no two overlapping. */
+  readonly labels: ReadonlyMap<string, Point>;
   readonly width: number;
   readonly height: number;
 }
@@ -212,6 +214,57 @@ export function fullLayout(core: CoreLayout, g: Graph): Layout {
     const elk = coreEdge(e) && !core.provisional.has(e.source) && !core.provisional.has(e.target) ? core.routes.get(e.id) : undefined;
     routes.set(e.id, elk ?? [{ x: s.x + s.w, y: s.y + s.h / 2 }, { x: t.x, y: t.y + t.h / 2 }]);
   }
+  const labels = placeLabels(g.edges.filter((e) => e.label && routes.has(e.id)).map((e) => ({ id: e.id, text: e.label!, at: labelAt(routes.get(e.id)!) })), [...pos.values()]);
   for (const b of pos.values()) { right = Math.max(right, b.x + b.w); bottom = Math.max(bottom, b.y + b.h); }
-  return { pos, routes, width: right, height: bottom };
+  return { pos, routes, labels, width: right, height: bottom };
+}
+
+/** Where an edge's label would go: the middle of its longest segment. */
+export function labelAt(pts: readonly Point[]): Point {
+  let best = 0, at = 0;
+  for (let i = 1; i < pts.length; i++) {
+    const d = Math.hypot(pts[i].x - pts[i - 1].x, pts[i].y - pts[i - 1].y);
+    if (d > best) { best = d; at = i; }
+  }
+  const a = pts[Math.max(0, at - 1)], b = pts[at] ?? a;
+  return { x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 - 4 };
+}
+
+/** Edge labels are 10px text (style.css .edge-label) with a 3px halo: a generous box per character. */
+const LABEL_CHAR = 6.5;
+const LABEL_H = 14;
+
+/** The box a label drawn centred on `at` (its baseline) covers. */
+export function labelBox(text: string, at: Point): Box {
+  const w = text.length * LABEL_CHAR + 8;
+  return { x: at.x - w / 2, y: at.y - 11, w, h: LABEL_H };
+}
+
+const hits = (a: Box, b: Box): boolean => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+
+/**
+ * Labels placed so that no two overlap: each at its edge's own place when that is free,
+ * otherwise moved up or down by whole label heights, to the nearest place (within three steps)
+ * clear of the other labels and of the nodes; failing that, to the nearest one clear of labels.
+ */
+export function placeLabels(items: readonly { id: string; text: string; at: Point }[], nodes: readonly Box[]): Map<string, Point> {
+  const placed: Box[] = [];
+  const out = new Map<string, Point>();
+  const sorted = [...items].sort((a, b) => a.at.x - b.at.x || a.at.y - b.at.y || (a.id < b.id ? -1 : 1));
+  const free = (b: Box, alsoNodes: boolean) => !placed.some((p) => hits(p, b)) && (!alsoNodes || !nodes.some((n) => hits(n, b)));
+  for (const it of sorted) {
+    const at = (dy: number): Point => ({ x: it.at.x, y: it.at.y + dy });
+    let chosen: Point | undefined;
+    for (let i = 0; i <= 6 && !chosen; i++) {
+      const dy = (i % 2 === 1 ? -1 : 1) * Math.ceil(i / 2) * (LABEL_H + 1);
+      if (free(labelBox(it.text, at(dy)), true)) chosen = at(dy);
+    }
+    for (let i = 0; !chosen; i++) {
+      const dy = (i % 2 === 1 ? -1 : 1) * Math.ceil(i / 2) * (LABEL_H + 1);
+      if (free(labelBox(it.text, at(dy)), false)) chosen = at(dy);
+    }
+    placed.push(labelBox(it.text, chosen));
+    out.set(it.id, chosen);
+  }
+  return out;
 }

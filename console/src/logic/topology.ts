@@ -46,10 +46,48 @@ export function networkVlan(store: Store, net: Rec): number | undefined {
   return undefined;
 }
 
-/** The hosts that have a PIF on the network (that can reach it); empty for an internal network. */
+/**
+ * The hosts that reach the network through a PIF; empty for an internal network. A bond
+ * member's PIF stays on its old network but carries nothing once bonded: it does not count.
+ */
 export function networkHosts(store: Store, net: Rec): Ref[] {
-  return [...new Set(strs(net, 'PIFs').map((r) => str(store.get('pif', r), 'host')).filter(isRef))];
+  const carrying = strs(net, 'PIFs').map((r) => store.get('pif', r)).filter((p): p is Rec => !!p && !isRef(p.bond_slave_of));
+  return [...new Set(carrying.map((p) => str(p, 'host')).filter(isRef))];
 }
+
+const titleCache = new WeakMap<Store, { version: number; titles: Map<Ref, string> }>();
+
+/**
+ * Every network's name as people tell networks apart: the name, and where another network has
+ * the same name, its VLAN (when that tells them apart) or its bridge beside it ("Pool (VLAN 5)",
+ * "Pool (xenbr1)"). Computed once per version of the cache.
+ */
+export function networkTitles(store: Store): ReadonlyMap<Ref, string> {
+  const hit = titleCache.get(store);
+  if (hit && hit.version === store.version) return hit.titles;
+  const byName = new Map<string, [Ref, Rec][]>();
+  for (const e of store.all('network')) {
+    const name = str(e[1], 'name_label') || str(e[1], 'bridge');
+    const l = byName.get(name);
+    if (l) l.push(e); else byName.set(name, [e]);
+  }
+  const titles = new Map<Ref, string>();
+  for (const [name, group] of byName) {
+    if (group.length === 1) { titles.set(group[0][0], name); continue; }
+    const vlans = group.map(([, n]) => networkVlan(store, n));
+    group.forEach(([ref, n], i) => {
+      const v = vlans[i];
+      const unique = v !== undefined && vlans.filter((x) => x === v).length === 1;
+      titles.set(ref, `${name} (${unique ? `VLAN ${v}` : str(n, 'bridge') || ref})`);
+    });
+  }
+  titleCache.set(store, { version: store.version, titles });
+  return titles;
+}
+
+/** One network's name, told apart from others of the same name (networkTitles). */
+export const networkTitle = (store: Store, ref: unknown): string =>
+  (typeof ref === 'string' ? networkTitles(store).get(ref) : undefined) ?? str(store.get('network', ref), 'name_label');
 
 /** The PIF whose switch carries `pif`: the NIC or bond under a VLAN, tunnel or SR-IOV PIF. */
 export function carrierPif(store: Store, ref: Ref): Ref | undefined {
@@ -246,8 +284,8 @@ export function buildGraph(store: Store): Graph {
     const lock = str(n, 'default_locking_mode');
     const badges: Badge[] = [{ text: NETWORK_KINDS[kind].label, tone: `net-${kind}` }];
     if (lock === 'disabled') badges.push({ text: 'default: disabled', tone: 'disabled' });
-    nodes.push(node('network', ref, str(n, 'name_label') || str(n, 'bridge'), [[str(n, 'bridge'), vlan !== undefined ? `VLAN ${vlan}` : '', `MTU ${num(n, 'MTU')}`].filter(Boolean).join(' · ')], badges,
-      { 'network-kind': kind, bridge: str(n, 'bridge'), vlan: vlan === undefined ? '' : String(vlan), 'default-locking': lock }));
+    nodes.push(node('network', ref, networkTitle(store, ref), [[str(n, 'bridge'), vlan !== undefined ? `VLAN ${vlan}` : '', `MTU ${num(n, 'MTU')}`].filter(Boolean).join(' · ')], badges,
+      { 'network-kind': kind, bridge: str(n, 'bridge'), vlan: vlan === undefined ? '' : String(vlan), 'default-locking': lock, name: str(n, 'name_label') || str(n, 'bridge') }));
   }
 
   const vms = store.all('vm').filter(([, v]) => v.is_control_domain !== true && v.is_a_template !== true).sort(byName);
@@ -302,7 +340,7 @@ export function describeRef(store: Store, ref: unknown): string | undefined {
   if (!hit) return undefined;
   const r = hit.rec;
   switch (hit.cls) {
-    case 'network': return `network "${str(r, 'name_label')}"`;
+    case 'network': return `network "${networkTitle(store, ref)}"`;
     case 'pif': return `interface ${pifName(store, r)} on ${str(store.get('host', r.host), 'name_label')}`;
     case 'vif': return `VIF ${str(r, 'device')} of VM "${str(store.get('vm', r.VM), 'name_label')}"`;
     case 'vm': return `VM "${str(r, 'name_label')}"`;
@@ -313,7 +351,14 @@ export function describeRef(store: Store, ref: unknown): string | undefined {
   }
 }
 
-
-
-
-
+/**
+ * An object as `xe` names it in an error (xapi's ref_convert): its uuid, and its name label in
+ * brackets when it has one; undefined when the reference is not in the cache.
+ */
+export function xeRefText(store: Store, ref: unknown): string | undefined {
+  const hit = store.find(ref);
+  if (!hit) return undefined;
+  const uuid = str(hit.rec, 'uuid');
+  if (!uuid) return undefined;
+  return typeof hit.rec.name_label === 'string' ? `${uuid} (${hit.rec.name_label})` : uuid;
+}

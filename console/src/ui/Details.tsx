@@ -5,7 +5,8 @@ import type { ComponentChildren } from 'preact';
 import { publicFields, type FieldType } from '../logic/model.ts';
 import { pifName } from '../logic/net.ts';
 import { isRef, str, strs, type Rec, type Store } from '../logic/store.ts';
-import { describeRef, effectiveLocking, interfaceRole, ipSummary, lockingMeaning, networkKind } from '../logic/topology.ts';
+import { describeRef, effectiveLocking, interfaceRole, ipSummary, lockingMeaning, networkKind, networkTitle } from '../logic/topology.ts';
+import { readableTime } from '../logic/time.ts';
 import { NETWORK_KINDS } from '../logic/networkKinds.ts';
 import { DestroyBondDialog } from './dialogs/DestroyBondDialog.tsx';
 import { IpConfigDialog } from './dialogs/IpConfigDialog.tsx';
@@ -23,6 +24,7 @@ const CLASS_OF: Record<string, string> = { host: 'host', nic: 'PIF', bond: 'PIF'
 function format(store: Store, t: FieldType, v: unknown): string {
   if (v === undefined) return '';
   if (t.k === 'ref') return isRef(v) ? describeRef(store, v) ?? String(v) : '—';
+  if (t.k === 'datetime') return readableTime(v);
   if (t.k === 'set') return (v as unknown[]).map((x) => format(store, t.of, x)).join(', ');
   if (t.k === 'map') return Object.entries(v as Record<string, unknown>).map(([k, x]) => `${format(store, t.key, k)}: ${format(store, t.value, x)}`).join('; ');
   return String(v);
@@ -73,7 +75,7 @@ export function Details({ sel }: { sel: Selection }) {
       body = (
         <>
           <p>{membership(store, rec)}</p>
-          <p>Network: {str(store.get('network', rec.network), 'name_label')}</p>
+          <p>Network: {networkTitle(store, rec.network)}</p>
           <p>IP configuration: {role ? <span class={`tag ${role}`}>{role}</span> : null} {ipSummary(rec) || 'none'}</p>
         </>
       );
@@ -87,7 +89,7 @@ export function Details({ sel }: { sel: Selection }) {
       break;
     }
     case 'network': {
-      title = `Network ${str(rec, 'name_label')}`;
+      title = `Network ${networkTitle(store, sel.ref)}`;
       body = <p>{NETWORK_KINDS[networkKind(store, rec)].label} · bridge <code>{str(rec, 'bridge')}</code> · default locking mode <b>{str(rec, 'default_locking_mode')}</b></p>;
       actions = (
         <>

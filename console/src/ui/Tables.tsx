@@ -3,9 +3,11 @@
 import { useMemo, useState } from 'preact/hooks';
 import { vifRateKBs } from '../logic/net.ts';
 import { cmp, natural, num, str, strs, type Rec, type Ref } from '../logic/store.ts';
-import { effectiveLocking, interfaceRole, ipSummary, linkText, networkHosts, networkKind, networkVlan, pifKind } from '../logic/topology.ts';
+import { effectiveLocking, interfaceRole, ipSummary, linkText, networkHosts, networkKind, networkTitle, networkVlan, pifKind } from '../logic/topology.ts';
+import { allowed } from '../logic/model.ts';
+import { readableTime } from '../logic/time.ts';
 import { NETWORK_KINDS } from '../logic/networkKinds.ts';
-import { inputValue, useApp } from './common.tsx';
+import { ErrorBox, inputValue, useAction, useApp } from './common.tsx';
 
 const byDevice = (a: [Ref, Rec], b: [Ref, Rec]) => natural(str(a[1], 'device'), str(b[1], 'device')) || num(a[1], 'VLAN') - num(b[1], 'VLAN');
 const byName = (a: [Ref, Rec], b: [Ref, Rec]) => natural(str(a[1], 'name_label'), str(b[1], 'name_label'));
@@ -68,7 +70,7 @@ export function NicTables() {
                     <td><code>{str(p, 'MAC')}</code></td>
                     <td>{k === 'physical' ? (link.up ? 'connected' : 'disconnected') : (p.currently_attached ? 'attached' : 'detached')}</td>
                     <td>{k === 'physical' && speed > 0 ? `${speed} Mbit/s` : '—'}</td>
-                    <td>{str(store.get('network', p.network), 'name_label')}</td>
+                    <td>{networkTitle(store, p.network)}</td>
                     <td>{membership(store, p)}</td>
                     <td>{role ? <span class={`tag ${role}`}>{role}</span> : null} {ipSummary(p) || (str(p, 'ip_configuration_mode') === 'None' ? 'none' : '')}</td>
                   </tr>
@@ -94,7 +96,7 @@ export function NetworkTable() {
           const hosts = networkHosts(store, n).map((h) => str(store.get('host', h), 'name_label')).sort();
           return (
             <tr key={ref} data-ref={ref} data-name={str(n, 'name_label')} class="clickable" onClick={() => select({ kind: 'network', ref })}>
-              <td>{str(n, 'name_label')}</td>
+              <td>{networkTitle(store, ref)}</td>
               <td>{NETWORK_KINDS[networkKind(store, n)].label}</td>
               <td><code>{str(n, 'bridge')}</code></td>
               <td>{vlan ?? '—'}</td>
@@ -116,7 +118,7 @@ export function VifTable() {
   const rows = useMemo(() => store.all('vif').map(([ref, v]) => {
     const vm = store.get('vm', v.VM);
     const eff = effectiveLocking(store, v);
-    return { ref, v, vm: str(vm, 'name_label'), net: str(store.get('network', v.network), 'name_label'), eff, addrs: [...strs(v, 'ipv4_allowed'), ...strs(v, 'ipv6_allowed')], rate: vifRateKBs(v) };
+    return { ref, v, vm: str(vm, 'name_label'), net: networkTitle(store, v.network), eff, addrs: [...strs(v, 'ipv4_allowed'), ...strs(v, 'ipv6_allowed')], rate: vifRateKBs(v) };
   }).sort((a, b) => natural(a.vm, b.vm) || natural(str(a.v, 'device'), str(b.v, 'device'))), [version]);
   const f = filter.trim().toLowerCase();
   const shown = f ? rows.filter((r) => [r.vm, r.net, str(r.v, 'MAC'), r.eff.mode, ...r.addrs].some((x) => x.toLowerCase().includes(f))) : rows;
@@ -144,14 +146,28 @@ export function VifTable() {
   );
 }
 
+/** The pool's alerts, newest first; a role that may (message.destroy) can dismiss one. */
 export function Alerts() {
-  const { store, version } = useApp();
+  const { store, version, session } = useApp();
   const rows = useMemo(() => store.all('message').sort((a, b) => cmp(str(b[1], 'timestamp'), str(a[1], 'timestamp'))), [version]);
+  const canDismiss = allowed(session.who, 'message.destroy');
+  const action = useAction();
   if (!rows.length) return <p class="muted">No alerts.</p>;
+  const now = Date.now();
   return (
-    <table class="grid" data-testid="alerts">
-      <thead><tr><th>When</th><th>Alert</th><th>Details</th></tr></thead>
-      <tbody>{rows.map(([ref, m]) => <tr key={ref}><td>{str(m, 'timestamp')}</td><td><code>{str(m, 'name')}</code></td><td>{str(m, 'body')}</td></tr>)}</tbody>
-    </table>
+    <div>
+      <ErrorBox failure={action.failure} />
+      <table class="grid" data-testid="alerts">
+        <thead><tr><th>When</th><th>Alert</th><th>Details</th>{canDismiss && <th />}</tr></thead>
+        <tbody>{rows.map(([ref, m]) => (
+          <tr key={ref} data-ref={ref} data-name={str(m, 'name')}>
+            <td data-testid="when" title={str(m, 'timestamp')}>{readableTime(m.timestamp, now)}</td>
+            <td><code>{str(m, 'name')}</code></td>
+            <td>{str(m, 'body')}</td>
+            {canDismiss && <td><button data-action="dismiss-alert" disabled={action.busy} onClick={() => { void action.run(async () => { await session.call('message.destroy', ref); }); }}>Dismiss</button></td>}
+          </tr>
+        ))}</tbody>
+      </table>
+    </div>
   );
 }

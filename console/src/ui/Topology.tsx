@@ -20,17 +20,6 @@ function pathOf(e: GEdge, pts: Point[]): string {
   return `M${pts.map((p) => `${p.x},${p.y}`).join(' L')}`;
 }
 
-/** Where an edge's label goes: the middle of its longest segment. */
-function labelAt(pts: Point[]): Point {
-  let best = 0, at = 0;
-  for (let i = 1; i < pts.length; i++) {
-    const d = Math.hypot(pts[i].x - pts[i - 1].x, pts[i].y - pts[i - 1].y);
-    if (d > best) { best = d; at = i; }
-  }
-  const a = pts[Math.max(0, at - 1)], b = pts[at] ?? a;
-  return { x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 - 4 };
-}
-
 /** A node; its words only when `detail` (zoomed in enough to read them, and on screen). */
 function NodeViewImpl({ n, b, selected, detail, onSelect }: { n: GNode; b: Box; selected: boolean; detail: boolean; onSelect: (n: GNode) => void }) {
   const data: Record<string, string> = {};
@@ -199,7 +188,7 @@ export function Topology({ elk, selected }: { elk: ElkLayoutFn; selected?: Selec
               if (e.kind === 'net-vif' || e.kind === 'vif-vm') return null;
               const pts = layout.routes.get(e.id);
               if (!pts) return null;
-              const lp = e.label && readable ? labelAt(pts) : undefined;
+              const lp = e.label && readable ? layout.labels.get(e.id) : undefined;
               return <EdgeView key={e.id} e={e} d={pathOf(e, pts)} label={lp && inView({ x: lp.x - 60, y: lp.y - 10, w: 120, h: 20 }) ? lp : undefined} />;
             })}
           </g>

@@ -2,7 +2,7 @@
 // error box that explains a XenAPI failure, and the hook that runs an action's calls.
 
 import { createContext, type ComponentChildren } from 'preact';
-import { useContext, useState } from 'preact/hooks';
+import { useContext, useEffect, useRef, useState } from 'preact/hooks';
 import { explain, type ExplainedError } from '../logic/explain.ts';
 import { allowed } from '../logic/model.ts';
 import type { Store } from '../logic/store.ts';
@@ -77,8 +77,8 @@ export function ErrorBox({ failure }: { failure?: Failure }) {
       {failure.params.length > 0 && (
         <table class="error-params">
           <tbody>
-            {failure.params.map((p) => (
-              <tr key={p.name}><th>{p.name}</th><td><code>{p.value}</code>{p.described && <span class="muted"> — {p.described}</span>}</td></tr>
+            {failure.params.map((p, i) => (
+              <tr key={i} data-param={p.name}><th>{p.name}</th><td><code>{p.value}</code>{p.described && <span class="muted"> — {p.described}</span>}</td></tr>
             ))}
           </tbody>
         </table>
@@ -88,6 +88,14 @@ export function ErrorBox({ failure }: { failure?: Failure }) {
 }
 
 export function Dialog({ title, onClose, children, testid }: { title: string; onClose: () => void; children: ComponentChildren; testid?: string }) {
+  // Escape closes the dialog, as the × does (wherever the focus is on the page).
+  const closeRef = useRef(onClose);
+  closeRef.current = onClose;
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => { if (e.key === 'Escape' && !e.defaultPrevented) { e.preventDefault(); closeRef.current(); } };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, []);
   return (
     <div class="backdrop" onClick={(e) => { if (e.target === e.currentTarget) onClose(); }}>
       <div class="dialog" role="dialog" aria-label={title} data-testid={testid}>

@@ -2,8 +2,8 @@
 
 import { useState } from 'preact/hooks';
 import { pifName } from '../../logic/net.ts';
-import { isRef, num, str, type Ref } from '../../logic/store.ts';
-import { interfaceRole, ipSummary, pifKind } from '../../logic/topology.ts';
+import { isRef, num, type Ref } from '../../logic/store.ts';
+import { interfaceRole, ipSummary, networkTitle, pifKind } from '../../logic/topology.ts';
 import { Dialog, ErrorBox, Field, Warning, checked, inputValue, useAction, useApp } from '../common.tsx';
 import { byDevice, hostName, poolMaster } from './shared.ts';
 
@@ -22,7 +22,7 @@ export function ManagementDialog({ close, host, pif: initial }: { close: () => v
       <p>Now: <b>{current ? `${pifName(store, store.get('pif', current)!)} — ${ipSummary(store.get('pif', current)!)}` : 'none'}</b></p>
       <Field label="Move it to">
         <select value={target} onChange={(e) => setTarget(inputValue(e))} data-testid="mgmt-target">
-          {candidates.map(([r, p]) => <option key={r} value={r}>{pifName(store, p)} — {str(store.get('network', p.network), 'name_label')} — {ipSummary(p) || 'no IP configuration'}</option>)}
+          {candidates.map(([r, p]) => <option key={r} value={r}>{pifName(store, p)} — {networkTitle(store, p.network)} — {ipSummary(p) || 'no IP configuration'}</option>)}
         </select>
       </Field>
       {t && !interfaceRole(t) && <Warning>{pifName(store, t)} has no IP configuration: configure one first (the server refuses with PIF_HAS_NO_NETWORK_CONFIGURATION).</Warning>}

@@ -3,6 +3,7 @@
 import { useState } from 'preact/hooks';
 import { paramEnum } from '../../logic/model.ts';
 import { str, strs, type Ref } from '../../logic/store.ts';
+import { networkTitle } from '../../logic/topology.ts';
 import { Dialog, ErrorBox, Field, Warning, inputValue, useAction, useApp } from '../common.tsx';
 
 export function NetworkLockingDialog({ close, network }: { close: () => void; network: Ref }) {
@@ -15,7 +16,7 @@ export function NetworkLockingDialog({ close, network }: { close: () => void; ne
   const followers = strs(n, 'VIFs').filter((r) => str(store.get('vif', r), 'locking_mode') === 'network_default');
   const submit = async () => { if (await action.run(async () => { await session.call('network.set_default_locking_mode', network, mode); })) close(); };
   return (
-    <Dialog title={`Default locking mode of ${str(n, 'name_label')}`} onClose={close} testid="network-locking">
+    <Dialog title={`Default locking mode of ${networkTitle(store, network)}`} onClose={close} testid="network-locking">
       <p>VIFs whose locking mode is <code>network_default</code> follow this setting: <b>unlocked</b> lets all their traffic through; <b>disabled</b> drops all of it. VIFs with a mode of their own are not affected. ({followers.length} of {strs(n, 'VIFs').length} VIFs follow it.)</p>
       <Field label="Default locking mode">
         <select value={mode} onChange={(e) => setMode(inputValue(e))} data-testid="default-locking-mode">{modes.map((m) => <option key={m}>{m}</option>)}</select>

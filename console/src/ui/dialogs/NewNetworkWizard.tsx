@@ -5,7 +5,7 @@ import { useState } from 'preact/hooks';
 import { paramEnum } from '../../logic/model.ts';
 import { CREATABLE_KINDS, NETWORK_KINDS, type NetworkKind } from '../../logic/networkKinds.ts';
 import { num, str, strs, type Store } from '../../logic/store.ts';
-import { interfaceRole, pifKind } from '../../logic/topology.ts';
+import { interfaceRole, networkTitle, pifKind } from '../../logic/topology.ts';
 import { Dialog, ErrorBox, Field, Progress, Warning, inputValue, useAction, useApp, useCan } from '../common.tsx';
 import { BondFields, createBonds, defaultBond, type BondChoice } from './BondFields.tsx';
 import { byDevice, hostName, poolMaster, untaggedPifs } from './shared.ts';
@@ -94,7 +94,7 @@ export function NewNetworkWizard({ close }: { close: () => void }) {
             <>
               <Field label="NIC" hint="The VLAN is created on this NIC (or bond) of every host that has it.">
                 <select value={vlanPif} onChange={(e) => setVlanPif(inputValue(e))} data-testid="vlan-nic">
-                  {nics.map(([r, p]) => <option key={r} value={r}>{str(p, 'device')} — {str(store.get('network', p.network), 'name_label')}</option>)}
+                  {nics.map(([r, p]) => <option key={r} value={r}>{str(p, 'device')} — {networkTitle(store, p.network)}</option>)}
                 </select>
               </Field>
               <Field label="VLAN" hint={usedTags.length ? `In use on this NIC: ${usedTags.sort((a, b) => a - b).join(', ')}` : '0–4094'}>
@@ -107,7 +107,7 @@ export function NewNetworkWizard({ close }: { close: () => void }) {
             <>
               <Field label="Network for the tunnels" hint="The XenServer documentation: cross-server private networks run over the management interface or a secondary interface (an IP-enabled NIC); a secondary interface must be on a separate subnet.">
                 <select value={transportNet} onChange={(e) => setTransportNet(inputValue(e))} data-testid="transport-network">
-                  {transports.map(([r, n]) => <option key={r} value={r}>{str(n, 'name_label')}</option>)}
+                  {transports.map(([r]) => <option key={r} value={r}>{networkTitle(store, r)}</option>)}
                 </select>
               </Field>
               <Field label="Encapsulation"><select value={protocol} onChange={(e) => setProtocol(inputValue(e))}>{protocols.map((p) => <option key={p}>{p}</option>)}</select></Field>

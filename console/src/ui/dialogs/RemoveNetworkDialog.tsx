@@ -2,7 +2,7 @@
 
 import { NETWORK_KINDS } from '../../logic/networkKinds.ts';
 import { NULL_REF, str, strs, type Ref } from '../../logic/store.ts';
-import { networkKind, pifKind } from '../../logic/topology.ts';
+import { networkKind, networkTitle, pifKind } from '../../logic/topology.ts';
 import { Dialog, ErrorBox, Progress, useAction, useApp } from '../common.tsx';
 import { hostName } from './shared.ts';
 
@@ -32,7 +32,7 @@ export function RemoveNetworkDialog({ close, network }: { close: () => void; net
     if (ok) close();
   };
   return (
-    <Dialog title={`Remove network ${str(n, 'name_label')}`} onClose={close} testid="remove-network">
+    <Dialog title={`Remove network ${networkTitle(store, network)}`} onClose={close} testid="remove-network">
       <p>This removes the {NETWORK_KINDS[kind].label} network and what carries it on each host ({strs(n, 'PIFs').length} interface{strs(n, 'PIFs').length === 1 ? '' : 's'}). VIFs on it that are not in use are removed with it.</p>
       <ErrorBox failure={action.failure} />
       <Progress steps={action.progress} />

@@ -1,0 +1,48 @@
+// XenAPI date-times as people read them. The wire has xapi's compact ISO 8601 form
+// ("20261205T14:55:29Z"); the console shows the date and time in UTC (the pool's logs are in UTC)
+// and how long ago it was. Pure: `now` is a parameter.
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** Milliseconds since the epoch of a XenAPI date-time (compact or extended ISO 8601), or undefined. */
+export function parseXapiTime(s: unknown): number | undefined {
+  if (typeof s !== 'string') return undefined;
+  const m = /^(\d{4})-?(\d{2})-?(\d{2})T(\d{2}):?(\d{2}):?(\d{2})(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})?$/.exec(s.trim());
+  if (!m) return undefined;
+  const [, y, mo, d, h, mi, sec, zone] = m;
+  let t = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(sec));
+  if (zone && zone !== 'Z') {
+    const sign = zone.startsWith('-') ? -1 : 1;
+    const z = zone.slice(1).replace(':', '');
+    t -= sign * (Number(z.slice(0, 2)) * 60 + Number(z.slice(2))) * 60_000;
+  }
+  return Number.isFinite(t) ? t : undefined;
+}
+
+const pad = (n: number): string => String(n).padStart(2, '0');
+
+/** "3 min ago", "2 h ago", "5 days ago"; "just now" under a minute; '' for a time ahead of `now`. */
+export function ago(t: number, now: number): string {
+  const s = Math.floor((now - t) / 1000);
+  if (s < -60) return '';
+  if (s < 60) return 'just now';
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ago`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h} h ago`;
+  return `${Math.floor(h / 24)} days ago`;
+}
+
+/**
+ * "5 Dec 2026 14:55:29 UTC (3 min ago)"; "never" for xapi's null date (the epoch); the text as
+ * given when it is not a date-time.
+ */
+export function readableTime(s: unknown, now: number = Date.now()): string {
+  const t = parseXapiTime(s);
+  if (t === undefined) return typeof s === 'string' ? s : '';
+  if (t <= 0) return 'never';
+  const d = new Date(t);
+  const text = `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} UTC`;
+  const rel = ago(t, now);
+  return rel ? `${text} (${rel})` : text;
+}
