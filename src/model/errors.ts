@@ -10,7 +10,8 @@ const E = <const P extends readonly string[]>(params: P, doc: string): { readonl
 
 export const ERRORS = {
   // protocol, sessions, generic
-  SESSION_AUTHENTICATION_FAILED: E([], 'The credentials given by the user are incorrect, so access has been denied, and you have not been issued a session handle.'),
+  // xapi's datamodel declares no parameters, but every raise sends the user name and a reason
+  SESSION_AUTHENTICATION_FAILED: E(['user', 'reason'], 'The credentials given by the user are incorrect, so access has been denied, and you have not been issued a session handle.'),
   SESSION_INVALID: E(['handle'], 'You gave an invalid session reference. It may have been invalidated by a server restart, or timed out. Get a new session handle, using one of the session.login_ calls. This error does not invalidate the current connection. The handle parameter echoes the bad value given.'),
   SESSION_NOT_REGISTERED: E(['handle'], 'This session is not registered to receive events. You must call event.register before event.next. The session handle you are using is echoed.'),
   HOST_IS_SLAVE: E(['Master IP address'], 'You cannot make regular API calls directly on a supporter. Please pass API calls via the coordinator host.'),
@@ -51,7 +52,8 @@ export const ERRORS = {
   HOST_CANNOT_ATTACH_NETWORK: E(['host', 'network'], 'Host cannot attach network (in the case of NIC bonding, this may be because attaching the network on this host would require other networks - that are currently active - to be taken down).'),
   VM_REQUIRES_NETWORK: E(['vm', 'network'], 'You attempted to run a VM on a host which doesn\'t have a PIF on a Network needed by the VM. The VM has at least one VIF attached to the Network.'),
   VM_BAD_POWER_STATE: E(['vm', 'expected', 'actual'], 'You attempted an operation on a VM that was not in an appropriate power state at the time; for example, you attempted to start a VM that was already running. The parameters returned are the VM\'s handle, and the expected and actual VM state at the time of the call.'),
-  VM_IS_TEMPLATE: E(['vm'], 'The operation attempted is not valid for a template VM'),
+  // the datamodel names one; xapi's operation checks send the VM and the operation refused
+  VM_IS_TEMPLATE: E(['vm', 'operation'], 'The operation attempted is not valid for a template VM'),
   VM_HAS_SRIOV_VIF: E(['vm'], 'The VM has SR-IOV VIFs and cannot be migrated.'),
   NOT_IN_EMERGENCY_MODE: E([], 'This pool is not in emergency mode.'),
   POOL_NOT_IN_EMERGENCY_MODE: E([], 'This pool is not in emergency mode.'),
@@ -64,7 +66,8 @@ export const ERRORS = {
   SLAVE_REQUIRES_MANAGEMENT_INTERFACE: E([], 'The management interface on a supporter cannot be disabled because the supporter would enter emergency mode.'),
 
   // networking: networks
-  NETWORK_ALREADY_CONNECTED: E(['network', 'connected PIF'], 'You tried to create a PIF, but the network you tried to attach it to is already attached to some other PIF, and so the creation failed.'),
+  // the datamodel names the first 'network', but every raise (assert_no_other_local_pifs) sends the host
+  NETWORK_ALREADY_CONNECTED: E(['host', 'connected PIF'], 'You tried to create a PIF, but the network you tried to attach it to is already attached to some other PIF, and so the creation failed.'),
   NETWORK_CONTAINS_PIF: E(['pifs'], 'The network contains active PIFs and cannot be deleted.'),
   NETWORK_CONTAINS_VIF: E(['vifs'], 'The network contains active VIFs and cannot be deleted.'),
   NETWORK_UNMANAGED: E(['network'], 'The network is not managed by xapi.'),
@@ -92,9 +95,11 @@ export const ERRORS = {
   PIF_HAS_NO_V6_NETWORK_CONFIGURATION: E(['PIF'], 'PIF has no IPv6 configuration (mode currently set to \'none\')'),
   PIF_INCOMPATIBLE_PRIMARY_ADDRESS_TYPE: E(['PIF'], 'The primary address types are not compatible'),
   PIF_UNMANAGED: E(['PIF'], 'The operation you requested cannot be performed because the specified PIF is not managed by xapi.'),
-  PIF_IS_PHYSICAL: E(['PIF'], 'You tried to destroy a PIF, but it represents an aspect of the physical host configuration, and so cannot be destroyed. The parameter echoes the PIF handle you gave.'),
+  // the datamodel names a PIF, but VLAN.destroy and PIF.destroy raise it without one
+  PIF_IS_PHYSICAL: E([], 'You tried to destroy a PIF, but it represents an aspect of the physical host configuration, and so cannot be destroyed.'),
   PIF_IS_VLAN: E(['PIF'], 'You tried to create a VLAN on top of another VLAN - use the underlying physical PIF/bond instead'),
-  PIF_VLAN_EXISTS: E(['PIF'], 'You tried to create a PIF, but it already exists.'),
+  // the datamodel names a PIF, but xapi sends the tagged PIF's device name
+  PIF_VLAN_EXISTS: E(['device'], 'You tried to create a PIF, but it already exists.'),
   PIF_VLAN_STILL_EXISTS: E(['PIF'], 'Operation cannot proceed while a VLAN exists on this interface.'),
   PIF_TUNNEL_STILL_EXISTS: E(['PIF'], 'Operation cannot proceed while a tunnel exists on this interface.'),
   PIF_SRIOV_STILL_EXISTS: E(['PIF'], 'The PIF is still related with a network SR-IOV'),
@@ -156,17 +161,14 @@ export type ErrorCode = keyof typeof ERRORS;
 
 type ParamsTuple<P extends readonly unknown[]> = { -readonly [I in keyof P]: unknown };
 /**
- * Codes xapi raises with other parameters than its catalogue declares: what goes on the wire
- * wins here, while the catalogue's names stay what xe prints.
+ * Codes raised with one parameter per object (the catalogue names the list once). Where xapi's
+ * datamodel misnames what its raises send, the catalogue above names what is sent (a comment
+ * says so), so that xe prints each value under its own name.
  */
 interface RaisedParams {
-  SESSION_AUTHENTICATION_FAILED: [uname: unknown, reason: unknown];
-  /** VLAN.destroy and PIF.destroy give none. */
-  PIF_IS_PHYSICAL: [];
   /** Every PIF / VIF, one parameter each. */
   NETWORK_CONTAINS_PIF: unknown[];
   NETWORK_CONTAINS_VIF: unknown[];
-  VM_IS_TEMPLATE: [vm: unknown, operation: unknown];
 }
 
 /** The parameters a code takes, one per name in the catalogue (their values go on the wire as strings). */

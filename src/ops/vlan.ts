@@ -84,7 +84,10 @@ export function destroyVlan(ctx: Ctx, vlan: ObjOf<'VLAN'>): void {
 export function createVlanFromPif(ctx: Ctx, pif: Pif, network: ObjOf<'network'>, tag: number): string[] {
   const db = ctx.db;
   const pifs = db.referrers(pif.rec.network, 'PIF', 'network').map((r) => db.getOf('PIF', r)!).filter((p) => db.getOf('host', p.rec.host)?.rec.enabled !== false);
-  // one transaction: the first refusal rolls back every VLAN already made (xapi does this by hand)
+  // the PIF given first, so that a refusal about it (PIF_IS_VLAN, NETWORK_ALREADY_CONNECTED) names
+  // that PIF and its host, not another host's; one transaction: the first refusal rolls back every
+  // VLAN already made (xapi does this by hand)
+  pifs.sort((x, y) => Number(y.ref === pif.ref) - Number(x.ref === pif.ref));
   return pifs.map((p) => db.getOf('VLAN', createVlan(ctx, p, tag, network))!.rec.untagged_PIF);
 }
 

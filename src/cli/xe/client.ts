@@ -40,6 +40,11 @@ function connectError(ep: Endpoint, e: NodeJS.ErrnoException): XeError {
     case 'ECONNRESET':
     case 'EPIPE':
       return plain('Lost connection to the server.');
+    case 'ERR_SSL_WRONG_VERSION_NUMBER':
+    case 'ERR_SSL_PACKET_LENGTH_TOO_LONG':
+    case 'ERR_SSL_HTTP_REQUEST':
+      // a TLS handshake answered in plain text: the server speaks HTTP, not HTTPS
+      return plain(`The server at ${ep.host}:${ep.port} speaks plain HTTP, not HTTPS: add --nossl (or connect to its HTTPS port).`);
     default:
       return plain(`Error: ${e.message} (calling connect ${ep.host}:${ep.port})`);
   }
