@@ -31,3 +31,28 @@ if [ ! -f console/dist/index.html ] || [ -n "$(find console/src console/index.ht
   echo "setup: building the web console"
   npm run --silent build:console
 fi
+
+# `poolnet` and `xe` as commands a fresh shell finds (the lab's hints and the manual's procedures
+# type them): links in /usr/local/bin to bin/*.mjs, made only where the name is free or already
+# one of ours (a link into a poolnet checkout); a machine's own xe is never replaced.
+link_command() {
+  local name=$1 target dest
+  target="$(pwd)/bin/$name.mjs"
+  dest="/usr/local/bin/$name"
+  if [ -L "$dest" ] && [ "$(readlink -f "$dest")" = "$(readlink -f "$target")" ]; then return; fi
+  if [ -e "$dest" ] || [ -L "$dest" ]; then
+    # ours if it links to a bin/<name>.mjs of another poolnet checkout
+    if ! { [ -L "$dest" ] && [[ "$(readlink "$dest")" == */bin/"$name".mjs ]]; }; then
+      echo "setup: $dest exists and is not poolnet's: leaving it; run $target instead" >&2
+      return
+    fi
+  fi
+  if [ ! -w /usr/local/bin ]; then echo "setup: cannot write /usr/local/bin: run $target as $name" >&2; return; fi
+  ln -sfn "$target" "$dest"
+  echo "setup: $name -> $target"
+}
+link_command poolnet
+link_command xe
+if [ "$(command -v xe || true)" != "" ] && [ "$(readlink -f "$(command -v xe)")" != "$(readlink -f bin/xe.mjs)" ]; then
+  echo "setup: note: 'xe' in this PATH is $(command -v xe), not poolnet's; the lab's hints name $(pwd)/bin/xe.mjs" >&2
+fi

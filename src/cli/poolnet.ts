@@ -18,6 +18,11 @@ function int(v: string): number {
   return n;
 }
 
+// output piped into `head` and the like: when the reader is gone, stop quietly (no EPIPE trace)
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0); else throw e; });
+}
+
 const program = new Command('poolnet').description('poolnet: the networking of a XenServer pool, on Open vSwitch').version(PRODUCT_VERSION);
 
 program.command('serve')
@@ -71,19 +76,12 @@ lab.command('up')
   .option('--json', 'print the lab state as JSON', false)
   .action(async (o: { hosts: number; nics: number; vms: number; stack: string; port: number; json: boolean }) => {
     const { passwordPath, up } = await import('../lab/lab.ts');
+    const { labHints } = await import('./labhints.ts');
     const t0 = Date.now();
     const state = await up({ hosts: Math.max(1, o.hosts), nics: Math.max(1, o.nics), vms: o.vms, stack: isBackendName(o.stack) ? o.stack : 'openvswitch', port: o.port },
       (m) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}\n`));
     if (o.json) { process.stdout.write(JSON.stringify(state, null, 2) + '\n'); return; }
-    process.stdout.write([
-      `lab up: ${state.hosts.length} hosts, ${state.vms.length} VMs (${state.stack})`,
-      `  console:  http://127.0.0.1:${state.port}/  (log in as root, password ${state.password})`,
-      `  XenAPI:   http://127.0.0.1:${state.port}/  (JSON-RPC at /jsonrpc, XML-RPC at /), user root, password ${state.password}`,
-      `  xe:       poolnet lab xe host-list      (or: xe -s 127.0.0.1 -p ${state.port} --nossl -u root -pwf ${passwordPath()} host-list)`,
-      `  VMs:      poolnet lab vm-exec vm1 ping -c1 ${state.vms[1]?.ip ?? state.vms[0]?.ip ?? ''}`,
-      `  hosts:    poolnet lab host-exec host1 ovs-vsctl --db=unix:${state.hosts[0].dir}/ovs/db.sock show`,
-      '  down:     poolnet lab down',
-    ].join('\n') + '\n');
+    process.stdout.write(labHints(state, passwordPath()).join('\n') + '\n');
   });
 
 lab.command('down').description('remove everything the lab made (also after a crash)').action(async () => {
@@ -97,7 +95,9 @@ lab.command('status').description('what runs').option('--json', 'as JSON', false
   const s = await status();
   if (o.json) { process.stdout.write(JSON.stringify(s, null, 2) + '\n'); return; }
   if (!s.up) { process.stdout.write('no lab\n'); return; }
-  for (const h of s.hosts) process.stdout.write(`${h.name}  ${h.ip}  poolnetd ${h.poolnetd ? 'running' : 'STOPPED'}  api ${h.api ? 'answering' : 'NOT ANSWERING'}\n`);
+  // a member answers HOST_IS_SLAVE to everything but its own calls: that is a member working
+  const api = (h: (typeof s.hosts)[number]) => h.role === 'master' ? 'master' : h.role === 'member' ? `member (of ${h.master})` : `api NOT ANSWERING (${h.error})`;
+  for (const h of s.hosts) process.stdout.write(`${h.name}  ${h.ip}  poolnetd ${h.poolnetd ? 'running' : 'STOPPED'}  ${api(h)}\n`);
   for (const v of s.vms) process.stdout.write(`${v.name}  ${v.ip}  on ${v.host}  port ${v.port}  mac ${v.mac}\n`);
   process.stdout.write(`XenAPI on http://127.0.0.1:${s.port}/\n`);
 });
@@ -113,8 +113,8 @@ lab.command('vm-exec').description('run a command inside a VM').argument('<vm>')
 });
 
 lab.command('host-exec').description('run a command inside a host').argument('<host>').argument('<cmd...>').passThroughOptions().action(async (host: string, cmd: string[]) => {
-  const { hostByName } = await import('../lab/lab.ts');
-  execIn(hostByName(host).ns, cmd);
+  const { hostByName, hostExecArgv } = await import('../lab/lab.ts');
+  execIn(hostByName(host).ns, hostExecArgv(hostByName(host), cmd));
 });
 
 lab.command('xe').description('the xe command, pointed at the lab\'s master').argument('[args...]').passThroughOptions().allowUnknownOption().action(async (args: string[]) => {

@@ -465,19 +465,40 @@ export function down(progress: Progress): void {
   rmSync(LAB_DIR, { recursive: true, force: true });
 }
 
-export interface LabStatus { up: boolean; namespaces: string[]; hosts: { name: string; ip: string; poolnetd: boolean; api: boolean }[]; vms: LabVm[]; port?: number }
+/** How a host's XenAPI answers: as the master, as a member (HOST_IS_SLAVE, naming its master), or not at all. */
+export type LabHostRole = { role: 'master' } | { role: 'member'; master: string } | { role: 'not answering'; error: string };
+export interface LabStatus { up: boolean; namespaces: string[]; hosts: ({ name: string; ip: string; poolnetd: boolean; api: boolean } & LabHostRole)[]; vms: LabVm[]; port?: number }
+
+/** The role a host's answer to a call with a made-up session shows. */
+export function roleOf(answer: { code?: string; message?: string } | undefined): LabHostRole {
+  // a master checks the session (SESSION_INVALID); a member sends every client to its master
+  if (answer?.code === 'SESSION_INVALID') return { role: 'master' };
+  if (answer?.code === 'HOST_IS_SLAVE') return { role: 'member', master: String(answer.message ?? '').split(' ')[1] ?? '' };
+  return { role: 'not answering', error: answer?.message ?? 'no answer' };
+}
 
 export async function status(): Promise<LabStatus> {
   const s = readState();
   const namespaces = labNamespaces();
   if (!s) return { up: false, namespaces, hosts: [], vms: [] };
   const hosts = await Promise.all(s.hosts.map(async (h) => {
-    const pid = Number(readFileSync(join(h.dir, 'poolnetd.pid'), 'utf8'));
-    // any XenAPI answer (here SESSION_INVALID for a made-up session) shows the daemon serves
-    const api = await rpc(h.socket, 'pool.get_all', ['x']).then(() => true, (e: { code?: string }) => e.code === 'SESSION_INVALID');
-    return { name: h.name, ip: h.ip, poolnetd: pidAlive(pid), api };
+    let pid = 0;
+    try { pid = Number(readFileSync(join(h.dir, 'poolnetd.pid'), 'utf8')); } catch { /* never started */ }
+    const role = await rpc(h.socket, 'pool.get_all', ['x']).then(() => roleOf(undefined), (e: { code?: string; message?: string }) => roleOf(e));
+    return { name: h.name, ip: h.ip, poolnetd: pid > 1 && pidAlive(pid), api: role.role !== 'not answering', ...role };
   }));
   return { up: namespaces.length > 0, namespaces, hosts, vms: s.vms, port: s.port };
+}
+
+/**
+ * A command run inside a host (within its network namespace, by the caller): also in the UTS
+ * namespace of the host's poolnetd, so that `hostname` shows the host's own name (the one
+ * host.set_hostname_live sets). Without a running poolnetd, the network namespace alone.
+ */
+export function hostExecArgv(h: LabHost, cmd: readonly string[]): string[] {
+  let pid = 0;
+  try { pid = poolnetdPid(h); } catch { /* never started */ }
+  return pid > 1 && pidAlive(pid) ? ['nsenter', '--target', String(pid), '--uts', '--', ...cmd] : [...cmd];
 }
 
 export function hostByName(name: string): LabHost {
