@@ -1,266 +1,53 @@
-// The pool database: SQLite (WAL) for durability, an in-memory index for reads.
-// One transaction per API call; reverse references are derived here, never written by ops;
-// every commit bumps a generation counter that event.from reads.
+// The pool database: the store (store.ts: SQLite and the in-memory index), one transaction per
+// API call (transaction.ts), and replication to pool members (replication.ts). This facade runs
+// transactions one at a time, tells listeners about every commit, and offers the store's reads.
 
-import BetterSqlite3 from 'better-sqlite3';
-import { randomUUID } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
-import { CLASSES, classDef, NULL_REF, XapiError, zeroOf, type ClassDef, type ClassName, type FieldDef, type RecordOf } from '../model/index.ts';
+import type { FieldDef } from '../model/index.ts';
+import { applyReplica, replicaSince, type ReplicaBatch } from './replication.ts';
+import { Store, type Commit, type Obj, type ObjFor, type Tombstone } from './store.ts';
+import { Transaction } from './transaction.ts';
 
-export type Rec = Readonly<Record<string, unknown>>;
+export { defaultOf, newRef, type Commit, type FieldsFor, type Obj, type ObjFor, type ObjOf, type Rec } from './store.ts';
+export type { ReplicaBatch, ReplicaDel, ReplicaRow } from './replication.ts';
 
-export interface Obj {
-  readonly ref: string;
-  readonly cls: string;
-  rec: Rec;
-  created: number;
-  modified: number;
-}
-
-/** An object of a class named by a literal: its record typed by the model (src/model/index.ts). */
-export interface ObjOf<C extends ClassName> {
-  readonly ref: string;
-  readonly cls: C;
-  rec: RecordOf<C>;
-  created: number;
-  modified: number;
-}
-
-/**
- * The object a class name gives: typed when the name is a literal of the model ('PIF'), loose
- * when it is only known at run time (a `string`, as the generic messages and the agent have it).
- */
-export type ObjFor<C extends string> = C extends ClassName ? ObjOf<C> : Obj;
-/** The fields a create or update of that class may give. */
-export type FieldsFor<C extends string> = C extends ClassName ? Partial<RecordOf<C>> : Record<string, unknown>;
-
-/** A field that is not a stored field of its class: a bug in the caller, refused before anything changes. */
-function notStored(cls: string, field: string): XapiError {
-  return new XapiError('INTERNAL_ERROR', [`${cls}.${field} is not a stored field`]);
-}
-
-interface Tombstone { readonly ref: string; readonly cls: string; readonly created: number; readonly deleted: number }
-
-/** Replication rows: [ref, class, every stored field, created, modified] and deletions [ref, class, created, deleted]. */
-export type ReplicaRow = [string, string, Rec, number, number];
-export type ReplicaDel = [string, string, number, number];
-export interface ReplicaBatch { generation: number; full: boolean; rows: ReplicaRow[]; dels: ReplicaDel[] }
-
-/** What a commit changed, for the event engine and the agents. */
-export interface Commit {
-  readonly generation: number;
-  readonly touched: readonly string[];
-}
-
-type Undo = () => void;
-
-/** The reverse relations: target class -> list of (source class, source field, reverse field). */
-interface Relation { readonly srcCls: string; readonly srcField: string; readonly dstCls: string; readonly dstField: FieldDef }
-
-function relations(): Relation[] {
-  const out: Relation[] = [];
-  for (const c of CLASSES.values()) {
-    for (const fd of c.fields) {
-      if (fd.reverseOf) out.push({ srcCls: fd.reverseOf.cls, srcField: fd.reverseOf.field, dstCls: c.name, dstField: fd });
-    }
-  }
-  return out;
-}
-
-/** Every stored class has a uuid (Txn.create makes one): the one cast a loose record needs for it. */
-const uuidOf = (rec: Rec): string => rec.uuid as string;
-
-export const newRef = (): string => `OpaqueRef:${randomUUID()}`;
-
-/**
- * The database holds the root password's hash, the pool secret and every session reference:
- * readable by its owner only. SQLite creates the -wal and -shm files with the database file's
- * mode, so the file is made 0600 before SQLite opens it; older files are tightened too.
- */
-function privateFiles(path: string): void {
-  closeSync(openSync(path, 'a', 0o600));
-  for (const f of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
-}
+/** A transaction on the pool database. */
+export type Txn = Transaction<Database>;
 
 export class Database {
-  readonly sql: BetterSqlite3.Database;
-  private readonly objects = new Map<string, Obj>();
-  private readonly byClass = new Map<string, Map<string, Obj>>();
-  private readonly byUuid = new Map<string, Obj>();
-  /** `${targetRef}\0${srcCls}.${srcField}` -> referring refs */
-  private readonly reverse = new Map<string, Set<string>>();
-  /** source class -> fields that feed a reverse relation */
-  private readonly relBySrc = new Map<string, Relation[]>();
-  private readonly tombstones = new Map<string, Tombstone>();
-  /** Compacted change log in generation order: event.from scans only its tail. */
-  private log: { gen: number; ref: string }[] = [];
-  private gen = 0;
+  private readonly store: Store;
   private current: Txn | undefined;
   private readonly listeners = new Set<(c: Commit) => void>();
-  /** Cache of getLocal. */
-  private readonly local = new Map<string, string | undefined>();
-  private readonly stmts;
 
   constructor(path: string, opts: { synchronous?: 'NORMAL' | 'FULL' } = {}) {
-    if (path !== ':memory:') privateFiles(path);
-    this.sql = new BetterSqlite3(path);
-    this.sql.pragma('journal_mode = WAL');
-    // NORMAL in WAL mode: a commit survives a crash of the process (what SIGKILL tests);
-    // FULL also survives a power cut, at the cost of an fsync per call.
-    this.sql.pragma(`synchronous = ${opts.synchronous ?? 'NORMAL'}`);
-    this.sql.exec(`
-      CREATE TABLE IF NOT EXISTS objects (ref TEXT PRIMARY KEY, cls TEXT NOT NULL, uuid TEXT NOT NULL,
-        created INTEGER NOT NULL, modified INTEGER NOT NULL, record TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS tombstones (ref TEXT PRIMARY KEY, cls TEXT NOT NULL, created INTEGER NOT NULL, deleted INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    `);
-    this.stmts = {
-      upsert: this.sql.prepare('INSERT INTO objects (ref, cls, uuid, created, modified, record) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(ref) DO UPDATE SET uuid=excluded.uuid, modified=excluded.modified, record=excluded.record'),
-      touch: this.sql.prepare('UPDATE objects SET modified = ? WHERE ref = ?'),
-      del: this.sql.prepare('DELETE FROM objects WHERE ref = ?'),
-      tomb: this.sql.prepare('INSERT OR REPLACE INTO tombstones (ref, cls, created, deleted) VALUES (?, ?, ?, ?)'),
-      setMeta: this.sql.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),
-      getMeta: this.sql.prepare('SELECT value FROM meta WHERE key = ?'),
-      delMeta: this.sql.prepare('DELETE FROM meta WHERE key = ?'),
-    };
-    for (const r of relations()) {
-      const list = this.relBySrc.get(r.srcCls) ?? [];
-      list.push(r);
-      this.relBySrc.set(r.srcCls, list);
-    }
-    for (const c of CLASSES.values()) if (c.stored) this.byClass.set(c.name, new Map());
-    this.load();
+    this.store = new Store(path, opts);
   }
 
-  private load(): void {
-    const g = this.sql.prepare("SELECT value FROM meta WHERE key = 'generation'").get() as { value: string } | undefined;
-    this.gen = g ? Number(g.value) : 0;
-    const rows = this.sql.prepare('SELECT ref, cls, created, modified, record FROM objects').all() as { ref: string; cls: string; created: number; modified: number; record: string }[];
-    for (const row of rows) {
-      if (!this.byClass.has(row.cls)) continue; // a class this version no longer has
-      const obj: Obj = { ref: row.ref, cls: row.cls, rec: this.upgrade(classDef(row.cls), JSON.parse(row.record) as Record<string, unknown>), created: row.created, modified: row.modified };
-      this.index(obj);
-    }
-    for (const t of this.sql.prepare('SELECT ref, cls, created, deleted FROM tombstones').all() as Tombstone[]) this.tombstones.set(t.ref, t);
-    this.compactLog();
-  }
+  get sql(): Store['sql'] { return this.store.sql; }
 
-  /** Fill fields added to the model since the row was written. */
-  private upgrade(c: ClassDef, rec: Record<string, unknown>): Rec {
-    for (const fd of c.fields) if (!fd.reverseOf && !(fd.name in rec)) rec[fd.name] = defaultOf(fd);
-    return rec;
-  }
+  // ---- reads (also valid outside a transaction): the store's ----
 
-  private compactLog(): void {
-    const entries: { gen: number; ref: string }[] = [];
-    for (const o of this.objects.values()) entries.push({ gen: o.modified, ref: o.ref });
-    for (const t of this.tombstones.values()) entries.push({ gen: t.deleted, ref: t.ref });
-    entries.sort((a, b) => a.gen - b.gen);
-    this.log = entries;
-  }
-
-  private index(o: Obj): void {
-    this.objects.set(o.ref, o);
-    this.byClass.get(o.cls)!.set(o.ref, o);
-    this.byUuid.set(uuidOf(o.rec), o);
-    for (const r of this.relBySrc.get(o.cls) ?? []) this.revAdd(o.rec[r.srcField], r, o.ref);
-  }
-
-  private unindex(o: Obj): void {
-    this.objects.delete(o.ref);
-    this.byClass.get(o.cls)!.delete(o.ref);
-    this.byUuid.delete(uuidOf(o.rec));
-    for (const r of this.relBySrc.get(o.cls) ?? []) this.revDel(o.rec[r.srcField], r, o.ref);
-  }
-
-  private revKey(target: string, r: Relation): string {
-    return `${target}\0${r.srcCls}.${r.srcField}`;
-  }
-
-  private revAdd(target: unknown, r: Relation, ref: string): void {
-    for (const t of refsIn(target)) {
-      const k = this.revKey(t, r);
-      let s = this.reverse.get(k);
-      if (!s) this.reverse.set(k, (s = new Set()));
-      s.add(ref);
-    }
-  }
-
-  private revDel(target: unknown, r: Relation, ref: string): void {
-    for (const t of refsIn(target)) {
-      const k = this.revKey(t, r);
-      const s = this.reverse.get(k);
-      if (s) { s.delete(ref); if (s.size === 0) this.reverse.delete(k); }
-    }
-  }
-
-  // ---- reads (also valid outside a transaction) ----
-
-  get generation(): number { return this.gen; }
-
-  get(ref: string): Obj | undefined { return this.objects.get(ref); }
-
-  // The typed reads below check the class at run time; the cast to the class's record type rests
-  // on Txn.create/update, which store only the class's fields (and the API's unmarshalling).
-
-  getOf<C extends string>(cls: C, ref: string): ObjFor<C> | undefined {
-    const o = this.objects.get(ref);
-    return o && o.cls === cls ? (o as ObjFor<C>) : undefined;
-  }
-
+  get generation(): number { return this.store.generation; }
+  get(ref: string): Obj | undefined { return this.store.get(ref); }
+  getOf<C extends string>(cls: C, ref: string): ObjFor<C> | undefined { return this.store.getOf(cls, ref); }
   /** The object, or HANDLE_INVALID [class, ref] as xapi raises it. */
-  must<C extends string>(cls: C, ref: string): ObjFor<C> {
-    const o = this.getOf(cls, ref);
-    if (!o) throw new XapiError('HANDLE_INVALID', [cls, ref]);
-    return o;
-  }
-
-  byUuidOf<C extends string>(cls: C, uuid: string): ObjFor<C> | undefined {
-    const o = this.byUuid.get(uuid);
-    return o && o.cls === cls ? (o as ObjFor<C>) : undefined;
-  }
-
-  all<C extends string>(cls: C): IterableIterator<ObjFor<C>> {
-    const m = this.byClass.get(cls);
-    if (!m) throw new Error(`class ${cls} is not stored`);
-    return m.values() as IterableIterator<ObjFor<C>>;
-  }
-
-  count(cls: string): number { return this.byClass.get(cls)?.size ?? 0; }
-
+  must<C extends string>(cls: C, ref: string): ObjFor<C> { return this.store.must(cls, ref); }
+  byUuidOf<C extends string>(cls: C, uuid: string): ObjFor<C> | undefined { return this.store.byUuidOf(cls, uuid); }
+  all<C extends string>(cls: C): IterableIterator<ObjFor<C>> { return this.store.all(cls); }
+  count(cls: string): number { return this.store.count(cls); }
   /** Refs of `srcCls` objects whose `srcField` points at `target`. */
-  referrers(target: string, srcCls: string, srcField: string): string[] {
-    const s = this.reverse.get(`${target}\0${srcCls}.${srcField}`);
-    return s ? [...s] : [];
-  }
-
+  referrers(target: string, srcCls: string, srcField: string): string[] { return this.store.referrers(target, srcCls, srcField); }
   /** The value of a field, reverse fields included. */
-  fieldValue(o: Obj, fd: FieldDef): unknown {
-    if (!fd.reverseOf) return o.rec[fd.name];
-    const refs = this.referrers(o.ref, fd.reverseOf.cls, fd.reverseOf.field);
-    if (fd.type.k === 'ref') return refs[0] ?? NULL_REF;
-    return refs;
-  }
-
+  fieldValue(o: Obj, fd: FieldDef): unknown { return this.store.fieldValue(o, fd); }
   /** The published record of an object, as get_record returns it (internal values, not yet marshalled). */
-  record(o: Obj): Record<string, unknown> {
-    let build = recordBuilders.get(o.cls);
-    if (!build) recordBuilders.set(o.cls, (build = recordBuilder(classDef(o.cls))));
-    return build(o, this);
-  }
+  record(o: Obj): Record<string, unknown> { return this.store.record(o); }
 
   // ---- changes since a generation (event.from) ----
 
-  /** Distinct refs changed after `since`, newest generation last. Undefined: `since` predates the log. */
-  changedSince(since: number): { ref: string; gen: number }[] {
-    let lo = 0, hi = this.log.length;
-    while (lo < hi) { const mid = (lo + hi) >> 1; if (this.log[mid].gen <= since) lo = mid + 1; else hi = mid; }
-    const seen = new Map<string, number>();
-    for (let i = lo; i < this.log.length; i++) seen.set(this.log[i].ref, this.log[i].gen);
-    return [...seen].map(([ref, gen]) => ({ ref, gen }));
-  }
-
-  tombstone(ref: string): Tombstone | undefined { return this.tombstones.get(ref); }
+  /** Distinct refs changed after `since`, newest generation last. */
+  changedSince(since: number): { ref: string; gen: number }[] { return this.store.changedSince(since); }
+  tombstone(ref: string): Tombstone | undefined { return this.store.tombstone(ref); }
+  /** Forget tombstones older than `keep` generations (event tokens older than that get a full resync). */
+  gcTombstones(keep: number): void { this.store.gcTombstones(keep); }
 
   onCommit(fn: (c: Commit) => void): () => void {
     this.listeners.add(fn);
@@ -272,7 +59,7 @@ export class Database {
   /** Run `fn` as one transaction: all its writes land together, or none (on throw). */
   transact<T>(fn: (tx: Txn) => T): T {
     if (this.current) return fn(this.current); // nested: part of the enclosing transaction
-    const tx = new Txn(this);
+    const tx: Txn = new Transaction(this, this.store);
     this.current = tx;
     let result: T;
     try {
@@ -284,288 +71,29 @@ export class Database {
     }
     this.current = undefined;
     const commit = tx.commit();
-    if (commit) for (const l of this.listeners) l(commit);
+    if (commit) this.tell(commit);
     return result;
   }
 
-  /** Internal to Txn. */
-  _apply = {
-    insert: (o: Obj): Undo => { this.index(o); return () => this.unindex(o); },
-    remove: (o: Obj): Undo => { this.unindex(o); return () => this.index(o); },
-    replace: (o: Obj, rec: Rec): Undo => {
-      const old = o.rec;
-      const rels = this.relBySrc.get(o.cls) ?? [];
-      const uuidChanged = old.uuid !== rec.uuid;
-      for (const r of rels) this.revDel(old[r.srcField], r, o.ref);
-      if (uuidChanged) this.byUuid.delete(uuidOf(old));
-      o.rec = rec;
-      for (const r of rels) this.revAdd(rec[r.srcField], r, o.ref);
-      if (uuidChanged) this.byUuid.set(uuidOf(rec), o);
-      return () => this._apply.replace(o, old);
-    },
-    relationsOf: (cls: string): Relation[] => this.relBySrc.get(cls) ?? [],
-    persist: (created: Obj[], updated: Obj[], touchedOnly: Obj[], deleted: Obj[]): number => {
-      const gen = this.gen + 1;
-      const write = this.sql.transaction(() => {
-        for (const o of created) this.stmts.upsert.run(o.ref, o.cls, uuidOf(o.rec), gen, gen, JSON.stringify(o.rec));
-        for (const o of updated) this.stmts.upsert.run(o.ref, o.cls, uuidOf(o.rec), o.created, gen, JSON.stringify(o.rec));
-        for (const o of touchedOnly) this.stmts.touch.run(gen, o.ref);
-        for (const o of deleted) {
-          this.stmts.del.run(o.ref);
-          this.stmts.tomb.run(o.ref, o.cls, o.created, gen);
-        }
-        this.stmts.setMeta.run('generation', String(gen));
-      });
-      write();
-      this.gen = gen;
-      for (const o of created) { o.created = gen; o.modified = gen; }
-      for (const o of [...updated, ...touchedOnly]) o.modified = gen;
-      for (const o of deleted) this.tombstones.set(o.ref, { ref: o.ref, cls: o.cls, created: o.created, deleted: gen });
-      for (const o of [...created, ...updated, ...touchedOnly, ...deleted]) {
-        if (classDef(o.cls).events) this.log.push({ gen, ref: o.ref });
-      }
-      if (this.log.length > 4 * (this.objects.size + this.tombstones.size) + 1024) this.compactLog();
-      return gen;
-    },
-  };
-
   // ---- this daemon's own settings (not replicated): its host's uuid, its pool role ----
 
-  getLocal(key: string): string | undefined {
-    // asked on every API call (the member gate reads the role): answered from memory, as only
-    // setLocal writes these rows
-    if (this.local.has(key)) return this.local.get(key);
-    const r = this.stmts.getMeta.get(`local:${key}`) as { value: string } | undefined;
-    this.local.set(key, r?.value);
-    return r?.value;
-  }
-
-  setLocal(key: string, value: string | undefined): void {
-    if (value === undefined) this.stmts.delMeta.run(`local:${key}`);
-    else this.stmts.setMeta.run(`local:${key}`, value);
-    this.local.set(key, value);
-  }
+  getLocal(key: string): string | undefined { return this.store.getLocal(key); }
+  setLocal(key: string, value: string | undefined): void { this.store.setLocal(key, value); }
 
   // ---- replication (pool members keep a full replica of the master's database) ----
 
   /** Every row changed after `since` (-1: all), with every field, internal ones included, and the deletions. */
-  replicaSince(since: number): ReplicaBatch {
-    const rows: ReplicaRow[] = [];
-    const dels: ReplicaDel[] = [];
-    if (since < 0) {
-      for (const o of this.objects.values()) rows.push([o.ref, o.cls, o.rec, o.created, o.modified]);
-      return { generation: this.gen, full: true, rows, dels };
-    }
-    const seen = new Set<string>();
-    for (const { ref } of this.changedSinceAll(since)) {
-      if (seen.has(ref)) continue;
-      seen.add(ref);
-      const o = this.objects.get(ref);
-      if (o) rows.push([o.ref, o.cls, o.rec, o.created, o.modified]);
-      else { const t = this.tombstones.get(ref); if (t) dels.push([t.ref, t.cls, t.created, t.deleted]); }
-    }
-    return { generation: this.gen, full: false, rows, dels };
-  }
+  replicaSince(since: number): ReplicaBatch { return replicaSince(this.store, since); }
 
   /** Apply a batch from the master, as one transaction; the replica's generation follows the master's. */
   applyReplica(b: ReplicaBatch): void {
-    const touched: string[] = [];
-    const write = this.sql.transaction(() => {
-      if (b.full) { this.sql.exec('DELETE FROM objects; DELETE FROM tombstones;'); }
-      for (const [ref, cls, rec, created, modified] of b.rows) this.stmts.upsert.run(ref, cls, uuidOf(rec), created, modified, JSON.stringify(rec));
-      for (const [ref, cls, created, deleted] of b.dels) { this.stmts.del.run(ref); this.stmts.tomb.run(ref, cls, created, deleted); }
-      this.stmts.setMeta.run('generation', String(b.generation));
-    });
-    write();
-    if (b.full) {
-      for (const o of [...this.objects.values()]) this.unindex(o);
-      this.tombstones.clear();
-    }
-    for (const [ref, cls, rec, created, modified] of b.rows) {
-      if (!this.byClass.has(cls)) continue;
-      const old = this.objects.get(ref);
-      if (old) this.unindex(old);
-      this.index({ ref, cls, rec: this.upgrade(classDef(cls), { ...rec }), created, modified });
-      touched.push(ref);
-    }
-    for (const [ref, cls, created, deleted] of b.dels) {
-      const old = this.objects.get(ref);
-      if (old) this.unindex(old);
-      this.tombstones.set(ref, { ref, cls, created, deleted });
-      touched.push(ref);
-    }
-    this.gen = b.generation;
-    this.compactLog();
-    const commit = { generation: this.gen, touched };
-    for (const l of this.listeners) l(commit);
+    const touched = applyReplica(this.store, b);
+    this.tell({ generation: this.store.generation, touched });
   }
 
-  /** changedSince over every stored class (events or not): replication needs sessions and all. */
-  private changedSinceAll(since: number): { ref: string; gen: number }[] {
-    const out: { ref: string; gen: number }[] = [];
-    for (const o of this.objects.values()) if (o.modified > since) out.push({ ref: o.ref, gen: o.modified });
-    for (const t of this.tombstones.values()) if (t.deleted > since) out.push({ ref: t.ref, gen: t.deleted });
-    return out.sort((a, b) => a.gen - b.gen);
+  close(): void { this.store.close(); }
+
+  private tell(c: Commit): void {
+    for (const l of this.listeners) l(c);
   }
-
-  /** Forget tombstones older than `keep` generations (event tokens older than that get a full resync). */
-  gcTombstones(keep: number): void {
-    const floor = this.gen - keep;
-    const old = [...this.tombstones.values()].filter((t) => t.deleted < floor);
-    if (old.length === 0) return;
-    const del = this.sql.prepare('DELETE FROM tombstones WHERE ref = ?');
-    this.sql.transaction(() => { for (const t of old) { del.run(t.ref); this.tombstones.delete(t.ref); } })();
-    this.compactLog();
-  }
-
-  close(): void { this.sql.close(); }
-}
-
-/** A transaction: writes apply to the in-memory index at once (with undo), and to SQLite at commit. */
-export class Txn {
-  private undo: Undo[] = [];
-  private readonly created = new Map<string, Obj>();
-  private readonly updated = new Map<string, Obj>();
-  private readonly deleted = new Map<string, Obj>();
-  private readonly touched = new Map<string, Obj>();
-  /** Work to run after a successful commit (e.g. wake an agent). */
-  readonly after: (() => void)[] = [];
-
-  constructor(readonly db: Database) {}
-
-  get(ref: string): Obj | undefined { return this.db.get(ref); }
-  must<C extends string>(cls: C, ref: string): ObjFor<C> { return this.db.must(cls, ref); }
-  all<C extends string>(cls: C): ObjFor<C>[] { return [...this.db.all(cls)]; }
-
-  /** A new object: the fields given, the model's defaults for the others; an unknown field is refused. */
-  create<C extends string>(cls: C, given: FieldsFor<C>, opts: { ref?: string } = {}): string {
-    const c = classDef(cls);
-    const fields: Record<string, unknown> = given;
-    for (const k of Object.keys(fields)) {
-      const fd = c.fieldMap.get(k);
-      if (!fd || fd.reverseOf) throw notStored(cls, k);
-    }
-    const rec: Record<string, unknown> = {};
-    for (const fd of c.fields) {
-      if (fd.reverseOf) continue;
-      rec[fd.name] = fd.name in fields ? fields[fd.name] : defaultOf(fd);
-    }
-    if (!rec.uuid) rec.uuid = randomUUID();
-    const ref = opts.ref ?? newRef();
-    if (this.db.get(ref)) throw new XapiError('INTERNAL_ERROR', [`duplicate reference ${ref}`]);
-    if (this.db.byUuidOf(cls, uuidOf(rec))) throw new XapiError('INTERNAL_ERROR', [`duplicate uuid ${String(rec.uuid)}`]);
-    const o: Obj = { ref, cls, rec, created: 0, modified: 0 };
-    this.undo.push(this.db._apply.insert(o));
-    this.created.set(ref, o);
-    this.touchTargets(o, undefined, rec);
-    return ref;
-  }
-
-  /**
-   * Change some fields of an object: typed when given the object itself (or its class), loose
-   * with a bare ref. An unknown field is refused, as in create.
-   */
-  update<C extends ClassName>(target: ObjOf<C>, patch: Partial<RecordOf<C>>): void;
-  update<C extends ClassName>(cls: C, ref: string, patch: Partial<RecordOf<C>>): void;
-  update(ref: string, patch: Record<string, unknown>): void;
-  update(target: string | Obj, a: Record<string, unknown> | string, b?: Record<string, unknown>): void {
-    const ref = typeof target === 'string' ? (typeof a === 'string' ? a : target) : target.ref;
-    const patch = typeof a === 'string' ? b! : a;
-    const o = this.db.get(ref);
-    if (!o) throw new Error(`update of missing ${ref}`);
-    // the class named (or the typed object's) is the class the patch was typed by
-    const named = typeof target === 'string' ? (typeof a === 'string' ? target : undefined) : target.cls;
-    if (named !== undefined && named !== o.cls) throw new XapiError('INTERNAL_ERROR', [`${ref} is a ${o.cls}, not a ${named}`]);
-    const c = classDef(o.cls);
-    for (const k of Object.keys(patch)) {
-      const fd = c.fieldMap.get(k);
-      if (!fd || fd.reverseOf) throw notStored(o.cls, k);
-    }
-    const next = { ...o.rec, ...patch };
-    this.touchTargets(o, o.rec, next);
-    this.undo.push(this.db._apply.replace(o, next));
-    if (!this.created.has(ref)) this.updated.set(ref, o);
-  }
-
-  delete(ref: string): void {
-    const o = this.db.get(ref);
-    if (!o) return;
-    this.touchTargets(o, o.rec, undefined);
-    this.undo.push(this.db._apply.remove(o));
-    if (this.created.has(ref)) { this.created.delete(ref); this.updated.delete(ref); return; }
-    this.updated.delete(ref);
-    this.touched.delete(ref);
-    this.deleted.set(ref, o);
-  }
-
-  /** Generate a `mod` event without changing the object (event.inject). */
-  touch(ref: string): void {
-    const o = this.db.get(ref);
-    if (o && !this.created.has(ref) && !this.updated.has(ref)) this.touched.set(ref, o);
-  }
-
-  /** The objects on the other end of a relation changed too: their reverse field did. */
-  private touchTargets(o: Obj, before: Rec | undefined, after: Rec | undefined): void {
-    for (const r of this.db._apply.relationsOf(o.cls)) {
-      const a = refsIn(before?.[r.srcField]);
-      const b = refsIn(after?.[r.srcField]);
-      if (before && after && a.length === b.length && a.every((x, i) => x === b[i])) continue;
-      for (const t of [...a, ...b]) this.touch(t);
-    }
-  }
-
-  /** @internal */
-  rollback(): void {
-    for (let i = this.undo.length - 1; i >= 0; i--) this.undo[i]();
-    this.undo = [];
-  }
-
-  /** @internal */
-  commit(): Commit | undefined {
-    for (const ref of this.created.keys()) this.touched.delete(ref);
-    for (const ref of this.updated.keys()) this.touched.delete(ref);
-    for (const ref of this.deleted.keys()) this.touched.delete(ref);
-    if (this.created.size + this.updated.size + this.deleted.size + this.touched.size === 0) {
-      for (const a of this.after) a();
-      return undefined;
-    }
-    let gen: number;
-    try {
-      gen = this.db._apply.persist([...this.created.values()], [...this.updated.values()], [...this.touched.values()], [...this.deleted.values()]);
-    } catch (e) {
-      this.rollback();
-      throw new XapiError('INTERNAL_ERROR', [`database write failed: ${(e as Error).message}`]);
-    }
-    for (const a of this.after) a();
-    return { generation: gen, touched: [...this.created.keys(), ...this.updated.keys(), ...this.touched.keys(), ...this.deleted.keys()] };
-  }
-}
-
-type RecordBuilder = (o: Obj, db: Database) => Record<string, unknown>;
-const recordBuilders = new Map<string, RecordBuilder>();
-
-/**
- * Database.record for one class, generated once: a single object literal,
- * `{ "uuid": r["uuid"], ..., "VIFs": db.fieldValue(o, F[7]), ... }`. Every record of the class
- * then shares one hidden class, so building and serialising thousands of them (get_all_records,
- * event snapshots) is several times cheaper than assigning the fields one by one.
- * The keys are the model's field names, quoted; no value is ever part of the generated code.
- */
-function recordBuilder(c: ClassDef): RecordBuilder {
-  const fields = c.publicFields;
-  const members = fields.map((fd, i) => `${JSON.stringify(fd.name)}: ${fd.reverseOf ? `db.fieldValue(o, F[${i}])` : `r[${JSON.stringify(fd.name)}]`}`);
-  const build = new Function('o', 'db', 'F', `const r = o.rec; return { ${members.join(', ')} };`) as (o: Obj, db: Database, F: readonly FieldDef[]) => Record<string, unknown>;
-  return (o, db) => build(o, db, fields);
-}
-
-function refsIn(v: unknown): string[] {
-  if (typeof v === 'string') return v.startsWith('OpaqueRef:') && v !== NULL_REF ? [v] : [];
-  if (Array.isArray(v)) return v.filter((x): x is string => typeof x === 'string' && x !== NULL_REF);
-  return [];
-}
-
-export function defaultOf(fd: FieldDef): unknown {
-  const d = fd.default !== undefined ? fd.default : zeroOf(fd.type);
-  // never share mutable defaults between records
-  return Array.isArray(d) ? [...d] : d && typeof d === 'object' ? { ...(d as object) } : d;
 }
