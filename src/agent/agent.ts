@@ -14,6 +14,7 @@ import { raiseAlert } from '../ops/message.ts';
 import type { DesiredHost } from './desired.ts';
 import type { HostOs } from './hostos.ts';
 import type { RefusedFilter, SwitchBackend } from './switch.ts';
+import type { VmBackend } from './vms.ts';
 
 export type { RefusedFilter, SwitchBackend } from './switch.ts';
 
@@ -37,6 +38,8 @@ export class Agent {
   private waiters: (() => void)[] = [];
   lastError: string | undefined;
   passes = 0;
+  /** The lab's hypervisor (VM namespaces and their NICs), on lab hosts only: set before start(). */
+  hypervisor: VmBackend | undefined;
 
   constructor(
     private readonly db: Database,
@@ -97,6 +100,11 @@ export class Agent {
         // a switch that failed (partly) does not hold up the host OS step and the status: each
         // backend applies what it can, and the failure is raised after them
         let swError: unknown;
+        // the VMs' NICs first: the switch takes in a VIF's device in the pass that makes it
+        if (this.hypervisor) {
+          const hv = this.hypervisor;
+          await hv.apply(hv.desired(this.db, this.host())).catch((e: Error) => this.log.error({ err: e.message }, 'the lab hypervisor failed; will retry'));
+        }
         const r = await this.sw.apply(desired).catch((e: unknown) => { swError = e; return undefined; });
         if (r) await this.reportRefused(desired, r.refused ?? []);
         const osChanges = this.os ? await this.os.apply(desired) : 0;

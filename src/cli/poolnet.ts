@@ -41,7 +41,9 @@ program.command('serve')
   .option('--manage-dns', 'write /etc/resolv.conf from the DNS interface', false)
   .option('--manage-hostname', 'set the kernel\'s hostname from the database (host.set_hostname_live)', false)
   .option('--master-timeout <ms>', 'a member enters emergency mode when the master has not answered this long', int, 10_000)
-  .action(async (o: { dataDir: string; port?: number; bind: string; insecureHttp: boolean; nics?: string; backend: string; logLevel: string; switch: string; ovsRundir: string; datapath: string; unixSocket?: string; manageDns: boolean; manageHostname: boolean; masterTimeout: number }) => {
+  .option('--lab-vms <prefix>', 'a lab host: make the namespaces and NICs of VMs resident here (named <prefix><VM name>)')
+  .option('--lab-mount-ns-fd <n>', 'with --lab-vms: an inherited descriptor of the machine\'s mount namespace', int)
+  .action(async (o: { dataDir: string; port?: number; bind: string; insecureHttp: boolean; nics?: string; backend: string; logLevel: string; switch: string; ovsRundir: string; datapath: string; unixSocket?: string; manageDns: boolean; manageHostname: boolean; masterTimeout: number; labVms?: string; labMountNsFd?: number }) => {
     try {
       const d = await startDaemon({
         dataDir: o.dataDir, bind: o.bind, insecureHttp: o.insecureHttp,
@@ -49,6 +51,7 @@ program.command('serve')
         nics: o.nics?.split(',').filter(Boolean), backend: isBackendName(o.backend) ? o.backend : 'openvswitch', logLevel: o.logLevel,
         switchBackend: isBackendName(o.switch) ? o.switch : 'none', ovsRunDir: o.ovsRundir,
         datapath: o.datapath === 'system' ? 'system' : 'netdev', unixSocket: o.unixSocket, manageDns: o.manageDns, manageHostname: o.manageHostname, masterTimeoutMs: o.masterTimeout,
+        labVmPrefix: o.labVms, labMountNsFd: o.labMountNsFd,
       });
       const scheme = d.fingerprint ? 'https' : 'http';
       process.stdout.write(`poolnetd: XenAPI on ${scheme}://${o.bind}:${d.port}/\n`);

@@ -12,6 +12,7 @@ import { Agent } from '../agent/agent.ts';
 import { HostOs } from '../agent/hostos.ts';
 import { BACKENDS } from '../agent/backends.ts';
 import { OvsBackend } from '../agent/ovs.ts';
+import { VmBackend } from '../agent/vms.ts';
 import type { BackendName } from '../domain/backend.ts';
 import { setRootPassword } from '../api/sessions.ts';
 import { failInterruptedTasks } from '../api/tasks.ts';
@@ -49,6 +50,10 @@ export interface ServeOptions {
   /** Set the kernel's hostname from host.hostname (host.set_hostname_live). */
   manageHostname?: boolean;
   agentIntervalMs?: number;
+  /** A lab host: play the hypervisor for VMs resident here, as namespaces named with this prefix (never on a real host). */
+  labVmPrefix?: string;
+  /** With labVmPrefix: an inherited descriptor of the machine's mount namespace (where namespaces are named). */
+  labMountNsFd?: number;
   /** A member tolerates an unreachable master this long before emergency mode. */
   masterTimeoutMs?: number;
   /** The XenAPI server's bounds (defaults: DEFAULT_LIMITS in api/http.ts). */
@@ -85,6 +90,7 @@ function startAgent(o: ServeOptions, db: Database, thisHost: () => string, log: 
     db.transact((tx) => { for (const a of alerts) raiseAlert(tx, a); });
   });
   if (sw instanceof OvsBackend) sw.onPortNumbered = () => agent.kick();
+  if (o.labVmPrefix !== undefined) agent.hypervisor = new VmBackend(o.labVmPrefix, log.child({ svc: 'lab-hypervisor' }), o.labMountNsFd);
   agent.start();
   return agent;
 }

@@ -6,7 +6,7 @@
 
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,11 +68,16 @@ export function labNamespaces(): string[] {
   try { return sh('ip', ['netns', 'list']).split('\n').map((l) => l.split(' ')[0]).filter((n) => n.startsWith(PREFIX)); } catch { return []; }
 }
 
-/** Start a long-lived process in a namespace, detached, logging into `log`; its pid goes to `pidfile`. */
-function daemon(ns: string | undefined, argv: string[], log: string, pidfile: string, env?: NodeJS.ProcessEnv): number {
+/**
+ * Start a long-lived process in a namespace, detached, logging into `log`; its pid goes to
+ * `pidfile`. `fd9`: a descriptor it inherits as its fd 9.
+ */
+function daemon(ns: string | undefined, argv: string[], log: string, pidfile: string, env?: NodeJS.ProcessEnv, fd9?: number): number {
   const out = openSync(log, 'a');
   const full = ns ? ['ip', 'netns', 'exec', ns, ...argv] : argv;
-  const child = spawn(full[0], full.slice(1), { detached: true, stdio: ['ignore', out, out], env: env ?? process.env });
+  const stdio: ('ignore' | number)[] = ['ignore', out, out];
+  if (fd9 !== undefined) stdio.push('ignore', 'ignore', 'ignore', 'ignore', 'ignore', 'ignore', fd9);
+  const child = spawn(full[0], full.slice(1), { detached: true, stdio, env: env ?? process.env });
   child.unref();
   writeFileSync(pidfile, String(child.pid));
   return child.pid!;
@@ -255,9 +260,15 @@ export async function up(o: UpOptions, progress: Progress): Promise<LabState> {
 export function startPoolnetd(h: LabHost, password: string): number {
   const nics = Array.from({ length: h.nics }, (_, k) => `eth${k}`).join(',');
   // its own UTS namespace, so that the host's hostname is its own and never the machine's
-  return daemon(h.ns, ['unshare', '--uts', 'sh', '-c', `hostname ${h.name} && exec "$0" "$@"`, process.execPath, POOLNET, 'serve', '--data-dir', join(h.dir, 'data'), '--port', '443', '--bind', '0.0.0.0',
-    '--switch', h.stack, '--ovs-rundir', join(h.dir, 'ovs'), '--unix-socket', h.socket, '--nics', nics, '--backend', h.stack, '--manage-dns', '--manage-hostname', '--log-level', 'info', '--master-timeout', String(h.masterTimeoutMs ?? 10_000)],
-    join(h.dir, 'poolnetd.log'), join(h.dir, 'poolnetd.pid'), { ...process.env, POOLNET_ROOT_PASSWORD: password });
+  const mountNs = openSync('/proc/self/ns/mnt', 'r');
+  const pid = daemon(h.ns, ['unshare', '--uts', 'sh', '-c', `hostname ${h.name} && exec "$0" "$@"`, process.execPath, POOLNET, 'serve', '--data-dir', join(h.dir, 'data'), '--port', '443', '--bind', '0.0.0.0',
+    '--switch', h.stack, '--ovs-rundir', join(h.dir, 'ovs'), '--unix-socket', h.socket, '--nics', nics, '--backend', h.stack, '--manage-dns', '--manage-hostname', '--log-level', 'info', '--master-timeout', String(h.masterTimeoutMs ?? 10_000),
+    // the host plays the hypervisor for its VMs; `ip netns exec` gives it a mount namespace of its
+    // own, so it names VM namespaces in this one (the machine's), handed over as its fd 9
+    '--lab-vms', PREFIX, '--lab-mount-ns-fd', '9'],
+    join(h.dir, 'poolnetd.log'), join(h.dir, 'poolnetd.pid'), { ...process.env, POOLNET_ROOT_PASSWORD: password }, mountNs);
+  closeSync(mountNs);
+  return pid;
 }
 
 /** The pid of a host's poolnetd. */
@@ -349,7 +360,10 @@ async function waitForTcp(port: number): Promise<void> {
   }
 }
 
-/** A VM: VM and VIF records through the XenAPI, started on its host, then its namespace wired to vif<domid>.0. */
+/**
+ * A VM, through the XenAPI only: VM and VIF records, started on its host, whose poolnetd (the
+ * lab's hypervisor) makes its namespace and eth0; then the guest's address, as its OS would.
+ */
 export async function createVm(target: LabHost, j: number, password: string, network?: string): Promise<LabVm> {
   // every call goes to the pool's master; the VM starts on the target host
   const h = { ...target, socket: await masterSocket(password) };
@@ -364,19 +378,25 @@ export async function createVm(target: LabHost, j: number, password: string, net
     const domid = (await rpc(h.socket, 'VM.get_domid', [s, vm])) as number;
     const mac = (await rpc(h.socket, 'VIF.get_MAC', [s, vif])) as string;
     const ns = vmNs(j);
-    if (!labNamespaces().includes(ns)) {
-      sh('ip', ['netns', 'add', ns]);
-      nsExec(ns, 'ip', ['link', 'set', 'lo', 'up']);
-    }
-    const port = `vif${domid}.0`;
-    veth('eth0', ns, port, h.ns, mac, true);
+    await waitNic(ns, 'eth0', mac);
     const ip = vmIp(j);
     nsExec(ns, 'ip', ['addr', 'add', `${ip}/24`, 'dev', 'eth0']);
-    // the agent re-adds a port whose device appeared after it: touch the VIF so it looks now
-    await rpc(h.socket, 'VIF.add_to_other_config', [s, vif, 'lab-wired', new Date().toISOString()]).catch(() => undefined);
-    return { name: `vm${j}`, ns, host: target.name, uuid: (await rpc(h.socket, 'VM.get_uuid', [s, vm])) as string, vif: (await rpc(h.socket, 'VIF.get_uuid', [s, vif])) as string, mac, ip, port };
+    return { name: `vm${j}`, ns, host: target.name, uuid: (await rpc(h.socket, 'VM.get_uuid', [s, vm])) as string, vif: (await rpc(h.socket, 'VIF.get_uuid', [s, vif])) as string, mac, ip, port: `vif${domid}.0` };
   } finally {
     await rpc(h.socket, 'session.logout', [s]).catch(() => undefined);
+  }
+}
+
+/** Until the VM's namespace has NIC `dev`, up, with the VIF's MAC (the host's poolnetd makes it). */
+export async function waitNic(ns: string, dev: string, mac: string, timeoutMs = 30_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const l = (JSON.parse(sh('ip', ['-n', ns, '-j', 'link', 'show', 'dev', dev])) as { address: string; flags: string[] }[])[0];
+      if (l?.address === mac.toLowerCase() && l.flags.includes('UP')) return;
+    } catch { /* not yet */ }
+    if (Date.now() > end) throw new Error(`the lab's hypervisor did not give ${ns} its ${dev} (${mac})`);
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 

@@ -1,0 +1,115 @@
+// The lab's hypervisor, with packets: every VM and VIF call of the API reaches the namespaces on
+// whichever host the VM runs, through that host's poolnetd (src/agent/vms.ts), and nothing else.
+//
+//   host1: vm1 (eth0 on the management network; eth1 hot-plugged on VLAN 300)
+//   host2: vm2 (same), and vm3 created halted and started there with VM.start_on
+//
+// Proven: `lab up`'s VMs come from the API (their NIC has the VIF's MAC, on vif<domid>.0); a VIF
+// created and plugged into a running VM gives it eth1 with the VIF's MAC and MTU and the host a
+// vif<domid>.1 without IPv6, on which the VM reaches the other host's VM over VLAN 300; unplug takes
+// both ends away (and the VM no longer reaches it); a VM started on host2 gets its namespace and
+// NIC there and reaches vm1; shut down, its namespace is gone.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startLab, type TestLab } from './helpers/lab.ts';
+import { ping, poolLabSkip, reachable, run, until } from './helpers/pool-lab.ts';
+
+const VLAN_NET = '10.88.0';
+
+interface IpLink { ifname: string; address: string; mtu: number; flags: string[] }
+
+describe('the lab hypervisor: VIF hot-plug and VM start through the API', { skip: poolLabSkip() }, () => {
+  let t: TestLab;
+  let s: string;
+  let vlanNet: string;
+  const hostRef = new Map<number, string>();
+  const links = (ns: string): IpLink[] => JSON.parse(t.lab.inNs(ns, 'ip', ['-j', 'link', 'show'])) as IpLink[];
+  const link = (ns: string, dev: string): IpLink | undefined => links(ns).find((l) => l.ifname === dev);
+  const call = (method: string, params: unknown[]) => t.call(1, method, [s, ...params]);
+  const vmRef = async (name: string) => ((await call('VM.get_by_name_label', [name])) as string[])[0];
+
+  before(async () => {
+    t = await startLab({ tag: 'hv', hosts: 2, nics: 2, vms: 2 });
+    s = await t.session(1);
+    for (const i of [1, 2]) hostRef.set(i, ((await call('host.get_all_where', [`field "hostname"="host${i}"`])) as string[])[0]);
+    const pifs = (await call('PIF.get_all_records', [])) as Record<string, { device: string; VLAN: number; host: string }>;
+    const eth1 = Object.entries(pifs).find(([, p]) => p.device === 'eth1' && p.VLAN === -1 && p.host === hostRef.get(1))![0];
+    vlanNet = (await call('network.create', [{ name_label: 'VLAN 300', name_description: '', MTU: 1500, other_config: {} }])) as string;
+    await call('pool.create_VLAN_from_PIF', [eth1, vlanNet, 300]);
+  });
+  after(async () => { await t?.dispose(); });
+
+  it('lab up made its VMs through the API: eth0 has the VIF\'s MAC, and the host its vif<domid>.0', async () => {
+    for (const [j, v] of t.state.vms.entries()) {
+      const ref = await vmRef(v.name);
+      const domid = (await call('VM.get_domid', [ref])) as number;
+      assert.equal(v.port, `vif${domid}.0`);
+      assert.equal(link(v.ns, 'eth0')?.address, v.mac.toLowerCase(), `${v.name}'s eth0`);
+      assert.ok(link(t.state.hosts[j].ns, v.port), `${v.port} on ${t.state.hosts[j].name}`);
+      assert.equal(await reachable(v.ns, t.state.vms[1 - j].ip), true, `${v.name} reaches the other VM`);
+    }
+  });
+
+  const plugged: { vif: string; port: string; mac: string }[] = [];
+
+  it('a VIF created and plugged into a running VM is its eth1, with the VIF\'s MAC and MTU, and reaches the other host over VLAN 300', async () => {
+    for (const [j, v] of t.state.vms.entries()) {
+      const ref = await vmRef(v.name);
+      const vif = (await call('VIF.create', [{ device: '1', network: vlanNet, VM: ref, MAC: '', MTU: 1400, other_config: {}, qos_algorithm_type: '', qos_algorithm_params: {}, locking_mode: 'network_default', ipv4_allowed: [], ipv6_allowed: [], trunks: [] }])) as string;
+      await call('VIF.plug', [vif]);
+      const mac = ((await call('VIF.get_MAC', [vif])) as string).toLowerCase();
+      const domid = (await call('VM.get_domid', [ref])) as number;
+      const eth1 = await until(() => { const l = link(v.ns, 'eth1'); return l?.flags.includes('UP') ? l : undefined; }, 30_000, `${v.name}'s eth1`);
+      assert.equal(eth1.address, mac);
+      assert.equal(eth1.mtu, 1400);
+      const port = `vif${domid}.1`;
+      const hostNs = t.state.hosts[j].ns;
+      assert.ok(link(hostNs, port), `${port} on host${j + 1}`);
+      // a backend device carries no IPv6 of its own
+      assert.equal(t.lab.inNs(hostNs, 'cat', [`/proc/sys/net/ipv6/conf/${port}/disable_ipv6`]).trim(), '1');
+      t.lab.inNs(v.ns, 'ip', ['addr', 'add', `${VLAN_NET}.${j + 1}/24`, 'dev', 'eth1']);
+      plugged.push({ vif, port, mac });
+    }
+    assert.equal(await reachable(t.state.vms[0].ns, `${VLAN_NET}.2`), true, 'vm1 reaches vm2 over VLAN 300');
+    const r = await ping(t.state.vms[0].ns, `${VLAN_NET}.2`);
+    assert.ok(r.received >= 4, r.out);
+    // the frames crossed the fabric tagged 300 (host1's eth1 faces h1e1): the VLAN, not a shortcut
+    const vsctl = (...a: string[]) => t.host(1, 'ovs-vsctl', [`--db=unix:${t.state.hosts[0].dir}/ovs/db.sock`, ...a]).trim();
+    assert.equal(vsctl('get', 'Port', plugged[0].port, 'tag'), '300');
+  });
+
+  it('VIF.unplug takes the NIC away from the VM and the host, and the VM no longer reaches the other', async () => {
+    const v = t.state.vms[0];
+    await call('VIF.unplug', [plugged[0].vif]);
+    await until(() => (link(v.ns, 'eth1') ? undefined : true), 30_000, 'vm1\'s eth1 gone');
+    await until(() => (link(t.state.hosts[0].ns, plugged[0].port) ? undefined : true), 30_000, `${plugged[0].port} gone from host1`);
+    // no route left to the VLAN's subnet: the address went with the NIC
+    assert.notEqual((await run(v.ns, 'ping', ['-n', '-c', '2', '-W', '1', `${VLAN_NET}.2`])).code, 0);
+    // plugged again: back, with the same MAC
+    await call('VIF.plug', [plugged[0].vif]);
+    const eth1 = await until(() => link(v.ns, 'eth1'), 30_000, 'vm1\'s eth1 back');
+    assert.equal(eth1.address, plugged[0].mac);
+    await call('VIF.unplug', [plugged[0].vif]);
+    await call('VIF.destroy', [plugged[0].vif]);
+    await until(() => (link(v.ns, 'eth1') ? undefined : true), 30_000, 'vm1\'s eth1 gone again');
+  });
+
+  it('a VM started on host2 with VM.start_on gets its namespace and NIC there; shut down, they are gone', async () => {
+    const net = ((await call('network.get_all_where', ['field "bridge"="xenbr0"'])) as string[])[0];
+    const vm = (await call('VM.create', [{ name_label: 'vm3', name_description: '', other_config: {} }])) as string;
+    const vif = (await call('VIF.create', [{ device: '0', network: net, VM: vm, MAC: '', MTU: 1500, other_config: {}, qos_algorithm_type: '', qos_algorithm_params: {}, locking_mode: 'network_default', ipv4_allowed: [], ipv6_allowed: [], trunks: [] }])) as string;
+    const ns = t.lab.vmNs(3);
+    assert.equal(t.lab.labNamespaces().includes(ns), false, 'a halted VM has no namespace');
+    await call('VM.start_on', [vm, hostRef.get(2), false, false]);
+    const mac = ((await call('VIF.get_MAC', [vif])) as string).toLowerCase();
+    const domid = (await call('VM.get_domid', [vm])) as number;
+    await t.lab.waitNic(ns, 'eth0', mac);
+    assert.ok(link(t.state.hosts[1].ns, `vif${domid}.0`), `vif${domid}.0 on host2`);
+    t.lab.inNs(ns, 'ip', ['addr', 'add', `${t.lab.vmIp(3)}/24`, 'dev', 'eth0']);
+    assert.equal(await reachable(ns, t.state.vms[0].ip), true, 'vm3 on host2 reaches vm1 on host1');
+    await call('VM.hard_shutdown', [vm]);
+    await until(() => (t.lab.labNamespaces().includes(ns) ? undefined : true), 30_000, 'vm3\'s namespace gone');
+    assert.equal(link(t.state.hosts[1].ns, `vif${domid}.0`), undefined, 'its host end gone with it');
+  });
+});
