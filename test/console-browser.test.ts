@@ -5,7 +5,10 @@
 // Steps: log in; the picture shows host1's NICs and networks; a VLAN network and a bond made
 // through the forms appear in the picture from events (no reload); a VIF locked to two addresses
 // shows its effective mode; a refused change shows its XenAPI code, the model's sentence and a
-// plain explanation; a read-only user is offered no change at all.
+// plain explanation (parameters named from the catalogue, objects as xe prints them) and Escape
+// closes the dialog; after bonding, the Networks table counts no member's old network as reached;
+// same-named networks are told apart and edge labels do not overlap in a four-host pool; alerts
+// show readable times and can be dismissed; a read-only user is offered no change at all.
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -16,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { ERRORS } from '../src/model/index.ts';
 import { call, login, ROOT_PASSWORD, startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
+import { makeHost, makePif, makeVlanPif } from './helpers/fixtures.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -235,8 +239,18 @@ describe('web console in chromium', { skip }, () => {
     assert.equal(await err.locator('[data-testid=error-doc]').textContent(), ERRORS.VIF_IN_USE.doc);
     assert.match((await err.locator('[data-testid=error-plain]').textContent()) ?? '', /cannot change the default-locking-mode of a network that has active VIFs/);
     assert.match((await err.textContent()) ?? '', /VIF 0 of VM "vm1"/);
+    // parameters under the catalogue's names, objects as xe prints them: uuid (name label)
+    const names = await err.locator('.error-params th').allTextContents();
+    assert.equal(names[0], 'network');
+    assert.ok(names.length >= 2 && names.slice(1).every((n) => n === 'VIF'), names.join(', '));
+    const n0 = (await c('network.get_record', net0)) as Rec;
+    assert.equal(await err.locator('.error-params tr[data-param=network] code').textContent(), `${n0.uuid as string} (${n0.name_label as string})`);
+    assert.equal(await err.locator('.error-params tr[data-param=VIF] code').first().textContent(), await c('VIF.get_uuid', vif1));
+    assert.doesNotMatch((await err.textContent()) ?? '', /OpaqueRef|param\d/);
     await snap(page, 'refused-vif-in-use');
-    await page.click('[data-testid=network-locking] button[aria-label=Close]');
+    // Escape closes the dialog, as × does
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('[data-testid=network-locking]', { state: 'detached' });
     assert.equal(((await c('network.get_record', net0)) as Rec).default_locking_mode, 'unlocked');
   });
 
@@ -270,6 +284,72 @@ describe('web console in chromium', { skip }, () => {
     await page.click('[data-testid=management] button[aria-label=Close]');
   });
 
+  test('after bonding, the Networks table no longer counts a member\'s old network as reached', async () => {
+    // the bond above took eth1 and eth2: xenbr1 and xenbr2 keep their PIFs, which carry nothing
+    await page.click('[data-tab=networks]');
+    const hostsOf = (bridge: string) => page.locator(`[data-testid=network-table] tr:has(td code:text-is("${bridge}")) [data-testid=hosts]`);
+    assert.equal(await hostsOf('xenbr0').textContent(), 'host1');
+    assert.equal(await hostsOf('xenbr1').textContent(), 'none (its interfaces are bond members)');
+    assert.equal(await hostsOf('xenbr2').textContent(), 'none (its interfaces are bond members)');
+    assert.equal(await page.locator('[data-testid=network-table] tr[data-name="Bond 1+2"] [data-testid=hosts]').textContent(), 'host1');
+    await snap(page, 'networks-after-bond');
+  });
+
+  test('same-named networks are told apart, and edge labels never overlap in a pool of four hosts', async () => {
+    const eth0 = Object.entries((await c('PIF.get_all_records')) as Record<string, Rec>).find(([, p]) => p.device === 'eth0' && p.VLAN === -1)![0];
+    for (const tag of [61, 62]) await c('pool.create_VLAN_from_PIF', eth0, await c('network.create', { name_label: 'tenant' }), tag);
+    // three more hosts, as a pool's replica holds them, each with addresses and a VLAN on its NICs
+    const nets = (await c('network.get_all_records')) as Record<string, Rec>;
+    const nb = (bridge: string) => Object.entries(nets).find(([, n]) => n.bridge === bridge)![0];
+    const v = (await c('network.create', { name_label: 'pool VLAN 5' })) as string;
+    d.db.transact((tx) => {
+      for (const i of [2, 3, 4]) {
+        const h = makeHost(tx, { name_label: `host${i}`, hostname: `host${i}` });
+        const e0 = makePif(tx, { device: 'eth0', network: nb('xenbr0'), host: h, management: true, ip_configuration_mode: 'Static', IP: `10.0.0.${10 + i}`, netmask: '255.255.255.0' });
+        makePif(tx, { device: 'eth1', network: nb('xenbr1'), host: h, ip_configuration_mode: 'Static', IP: `10.1.0.${10 + i}`, netmask: '255.255.255.0' });
+        makeVlanPif(tx, { tagged: e0, network: v, tag: 5 });
+      }
+    });
+    await page.click('[data-tab=topology]');
+    await page.locator('g.node.host[data-name=host4]').waitFor();
+    await page.waitForSelector('svg[data-testid=topology][data-layout=done]');
+    const titles = await page.locator('g.node.network[data-name=tenant] text.title').allTextContents();
+    assert.deepEqual(titles.sort(), ['tenant (VLAN 61)', 'tenant (VLAN 62)']);
+    // zoomed in far enough to read every label, all of them on the screen at once
+    await page.setViewportSize({ width: 3000, height: 2200 });
+    await page.click('[data-testid=fit]');
+    const labels = page.locator('g.edge.pif text.edge-label');
+    for (let i = 0; i < 8 && (await labels.count()) < 10; i++) await page.click('button[aria-label="Zoom in"]');
+    const boxes = await labels.evaluateAll((els) => els.map((e) => { const b = (e as SVGGraphicsElement).getBBox(); return { t: e.textContent, x: b.x, y: b.y, w: b.width, h: b.height }; }));
+    assert.ok(boxes.length >= 10, `labels drawn: ${boxes.length}`);
+    for (let i = 0; i < boxes.length; i++) {
+      for (let j = i + 1; j < boxes.length; j++) {
+        const [a, b] = [boxes[i], boxes[j]];
+        assert.ok(!(a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h), `"${a.t}" and "${b.t}" overlap`);
+      }
+    }
+    await snap(page, 'labels-apart');
+    await page.setViewportSize({ width: 1500, height: 950 });
+    await page.click('[data-testid=fit]');
+  });
+
+  test('alerts: readable times, and a pool operator dismisses one (message.destroy)', async () => {
+    const host = (await c('host.get_all')) as string[];
+    const hostUuid = await c('host.get_uuid', host[0]);
+    const m1 = (await c('message.create', 'PIF_SUBNET_SHARED', 3, 'Host', hostUuid, 'two interfaces on 10.9.0.0/24')) as string;
+    await c('message.create', 'TEST_ALERT', 5, 'Host', hostUuid, 'kept for the read-only user');
+    await page.click('[data-tab=alerts]');
+    const row = page.locator(`[data-testid=alerts] tr[data-ref="${m1}"]`);
+    await row.waitFor();
+    const when = (await row.locator('[data-testid=when]').textContent()) ?? '';
+    assert.match(when, /^\d{1,2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d UTC \((just now|\d+ min ago)\)$/, when);
+    await snap(page, 'alerts');
+    await row.locator('[data-action=dismiss-alert]').click();
+    await row.waitFor({ state: 'detached' });
+    assert.ok(!((await c('message.get_all')) as string[]).includes(m1), 'the message is gone from the pool');
+    assert.equal(await page.locator('[data-testid=alerts] tr[data-name=TEST_ALERT]').count(), 1, 'the other alert stays');
+  });
+
   test('a read-only user sees no change actions', async () => {
     const ctx = await browser.newContext({ viewport: { width: 1500, height: 950 } });
     const p = await ctx.newPage();
@@ -284,13 +364,16 @@ describe('web console in chromium', { skip }, () => {
       await p.waitForSelector('svg[data-testid=topology][data-layout=done]');
       assert.equal(await p.locator('[data-action]').count(), 0, 'no action in the toolbar');
       // the same objects root could change: none offers anything
-      for (const sel of [`g.node.vif[data-ref="${vif1}"]`, `g.node.network[data-ref="${net0}"]`, 'g.node.host[data-name=host1]', 'g.node.nic[data-device=eth0]']) {
+      for (const sel of [`g.node.vif[data-ref="${vif1}"]`, `g.node.network[data-ref="${net0}"]`, 'g.node.host[data-name=host1]', 'g.node.nic[data-device=eth0][data-host=host1]']) {
         await p.locator(sel).click();
         await p.waitForSelector('[data-testid=details]');
         assert.equal(await p.locator('[data-action]').count(), 0, sel);
       }
       await p.click('[data-tab=vifs]');
       assert.ok(await p.locator('[data-testid=vif-table] tbody tr').count() >= 2, 'a read-only user still sees everything');
+      await p.click('[data-tab=alerts]');
+      await p.locator('[data-testid=alerts] tr[data-name=TEST_ALERT]').waitFor();
+      assert.equal(await p.locator('[data-action=dismiss-alert]').count(), 0, 'no dismissing for read-only');
       await snap(p, 'read-only');
     } finally {
       await ctx.close();

@@ -102,7 +102,7 @@ export function NetworkTable() {
               <td>{vlan ?? '—'}</td>
               <td>{num(n, 'MTU')}</td>
               <td>{str(n, 'default_locking_mode')}</td>
-              <td>{hosts.length ? hosts.join(', ') : 'none (internal to each host)'}</td>
+              <td data-testid="hosts">{hosts.length ? hosts.join(', ') : strs(n, 'PIFs').length ? 'none (its interfaces are bond members)' : 'none (internal to each host)'}</td>
               <td>{strs(n, 'VIFs').length}</td>
             </tr>
           );
