@@ -39,8 +39,8 @@ export function labHints(state: HintedLab, passwordFile: string, names = { pooln
     `  xe:       ${poolnet} lab xe host-list      (or: ${xe} -s 127.0.0.1 -p ${state.port} --nossl -pwf ${passwordFile} host-list)`,
     `  VMs:      ${poolnet} lab vm-exec vm1 ping -c1 ${state.vms[1]?.ip ?? state.vms[0]?.ip ?? ''}`,
     `  hosts:    ${poolnet} lab host-exec host1 ovs-vsctl --db=unix:${state.hosts[0].dir}/ovs/db.sock show`,
-    `            ${poolnet} lab host-exec host2 hostname      (a host's own name, after xe host-set-hostname-live)`,
+    `            ${poolnet} lab host-exec host${state.hosts.length} hostname      (a host's own name, after xe host-set-hostname-live)`,
     `  status:   ${poolnet} lab status`,
     `  down:     ${poolnet} lab down`,
-  ].filter((l) => !(l.includes('host2') && state.hosts.length < 2));
+  ];
 }
