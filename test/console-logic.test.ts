@@ -274,6 +274,7 @@ describe('after real use', () => {
       assert.ok(names.every((n) => !/^param\d/.test(n)), `${code}: ${names.join(', ')}`);
     }
     assert.deepEqual(explain(['SOMETHING_NEW', 'x']).params.map((p) => p.name), ['parameter']);
+    assert.match(explain(['INVALID_CIDR_ADDRESS_SPECIFIED', 'ipv4_allowed']).plain, /10\.77\.0\.0\/24/, 'a host-bits prefix is explained as such');
   });
 
   test('times are readable: date, time in UTC and how long ago', () => {

@@ -107,7 +107,9 @@ export const PLAIN: Readonly<Record<string, Explainer>> = {
   VLAN_IN_USE: (p) => `VLAN ${p[1] ?? ''} is already in use on ${p[0] ?? 'that device'}: each tag can be used once per NIC.`,
   MAC_INVALID: (p) => `"${p[0] ?? ''}" is not a MAC address (six hex pairs such as 02:00:00:aa:bb:cc), or leave it empty.`,
   INVALID_IP_ADDRESS_SPECIFIED: (p) => `The ${p[0] ?? 'address'} is not a valid IP address.`,
-  INVALID_CIDR_ADDRESS_SPECIFIED: (p) => `The ${p[0] ?? 'address'} must be written as address/prefix, such as 2001:db8::5/64.`,
+  INVALID_CIDR_ADDRESS_SPECIFIED: (p) => (p[0]?.endsWith('_allowed')
+    ? `A prefix in ${p[0]} has address bits set past its length (10.77.0.104/24): write the subnet (10.77.0.0/24) or the one address (10.77.0.104). poolnet refuses it so that a typo cannot open the lock to a whole subnet.`
+    : `The ${p[0] ?? 'address'} must be written as address/prefix, such as 2001:db8::5/64.`),
   ADDRESS_VIOLATES_LOCKING_CONSTRAINT: (p) => `${p[0] ?? 'That address'} is not among the VIF's allowed addresses while it is locked.`,
   HOST_CANNOT_ATTACH_NETWORK: (p, d) => `${d(p[0])} cannot reach ${d(p[1])}.`,
   VM_REQUIRES_NETWORK: (p, d) => `${d(p[0])} needs ${d(p[1])}, which the host cannot reach.`,
