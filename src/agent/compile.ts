@@ -11,8 +11,7 @@
 // to its default.
 
 import { createHash } from 'node:crypto';
-import type { Database, Obj } from '../db/database.ts';
-import { NULL_REF } from '../model/index.ts';
+import { NULL_REF, type ClassName } from '../model/index.ts';
 import { isBondMode, isDnsList, isDomain, isIpv4, isIpv6 } from '../model/valid.ts';
 import { effectiveLockingMode, isNetworkDefaultLockingMode, prefixOfNetmask, vifRate as domainVifRate, type LockingMode } from '../domain/index.ts';
 import {
@@ -20,26 +19,13 @@ import {
   asSearchDomain, asVlanTag, CheckError, intText, isTextIfName, isUuid, textChecks,
 } from './checked.ts';
 import type { BondSpec, BridgeSpec, DesiredHost, InterfaceSpec, PortSpec, VifLockSpec } from './desired.ts';
+import { firstReferrer, map, read, referrers, str, type Raw, type Reader } from './raw.ts';
 import { Rejections } from './rejections.ts';
-
-type Reader = Pick<Database, 'get' | 'all' | 'referrers'>;
-
-/** A field as a string ('' when it is not one: an older database may hold anything). */
-const str = (o: Obj, f: string): string => (typeof o.rec[f] === 'string' ? o.rec[f] as string : '');
-const map = (o: Obj, f: string): Record<string, string> => {
-  const v = o.rec[f];
-  return v && typeof v === 'object' && !Array.isArray(v) ? v as Record<string, string> : {};
-};
-
-function firstReferrer(db: Reader, ref: string, cls: string, field: string): Obj | undefined {
-  const r = db.referrers(ref, cls, field)[0];
-  return r ? db.get(r) : undefined;
-}
 
 const IGNORED = 'the value is ignored (the default applies)';
 
 /** The OVS bond settings of a Bond (xcp-networkd's make_bond_properties), bad properties left at their defaults. */
-export function bondSpec(bond: Obj, master: Obj, rej: Rejections = new Rejections()): BondSpec {
+export function bondSpec(bond: Raw<'Bond'>, master: Raw<'PIF'>, rej: Rejections = new Rejections()): BondSpec {
   const props = map(bond, 'properties');
   const mode = str(bond, 'mode');
   if (!isBondMode(mode)) rej.add(bond, 'mode', bond.rec.mode, 'balance-slb is used');
@@ -86,8 +72,8 @@ export function bondSpec(bond: Obj, master: Obj, rej: Rejections = new Rejection
  * The effective locking mode of a VIF (the rule: src/domain/locking.ts), or undefined when the
  * database holds no mode poolnet knows (the caller leaves the VIF off the switch).
  */
-export function effectiveMode(db: Reader, vif: Obj, rej: Rejections = new Rejections()): LockingMode | undefined {
-  const net = db.get(str(vif, 'network'));
+export function effectiveMode(db: Reader, vif: Raw<'VIF'>, rej: Rejections = new Rejections()): LockingMode | undefined {
+  const net = read(db, 'network', str(vif, 'network'));
   const mode = effectiveLockingMode(vif.rec.locking_mode, net?.rec);
   if (mode === undefined) rej.add(vif, 'locking_mode', vif.rec.locking_mode, 'the VIF is left off the switch (it passes nothing)');
   else if (vif.rec.locking_mode === 'network_default' && net && !isNetworkDefaultLockingMode(net.rec.default_locking_mode)) {
@@ -97,7 +83,7 @@ export function effectiveMode(db: Reader, vif: Obj, rej: Rejections = new Reject
 }
 
 /** The kilobytes-per-second limit of a VIF (the rule: src/domain/qos.ts), when it has one a meter can carry. */
-export function vifRate(vif: Obj, rej: Rejections = new Rejections()): number | undefined {
+export function vifRate(vif: Raw<'VIF'>, rej: Rejections = new Rejections()): number | undefined {
   const r = domainVifRate(vif.rec.qos_algorithm_type, vif.rec.qos_algorithm_params);
   if (r.kind === 'invalid') rej.add(vif, 'qos_algorithm_params:kbps', r.value, 'no rate limit is set (not a rate an OpenFlow meter can carry)');
   return r.kind === 'limit' ? r.kbps : undefined;
@@ -127,19 +113,19 @@ class HostBuild {
   readonly attach = new Map<string, { bridge: string; tag?: number }>();
   readonly devices: { name: string; mtu: number }[] = [];
   /** This host's PIFs that can be realised (a device name fit for text, on a usable network), in device order. */
-  readonly pifs: Obj[];
-  private readonly netChecked = new Map<string, Obj | undefined>();
+  readonly pifs: Raw<'PIF'>[];
+  private readonly netChecked = new Map<string, Raw<'network'> | undefined>();
 
   constructor(readonly db: Reader, readonly hostRef: string) {
-    this.pifs = db.referrers(hostRef, 'PIF', 'host').map((r) => db.get(r)).filter((p): p is Obj => !!p && this.goodPif(p))
+    this.pifs = referrers(db, hostRef, 'PIF', 'host').filter((p) => this.goodPif(p))
       .sort((a, b) => str(a, 'device').localeCompare(str(b, 'device'), 'en', { numeric: true }) || (a.rec.VLAN as number) - (b.rec.VLAN as number));
   }
 
   /** A network with a bridge name and uuid fit for text; checked once each. */
-  goodNet(ref: unknown): Obj | undefined {
+  goodNet(ref: unknown): Raw<'network'> | undefined {
     if (typeof ref !== 'string') return undefined;
     if (this.netChecked.has(ref)) return this.netChecked.get(ref);
-    const n = this.db.get(ref);
+    const n = read(this.db, 'network', ref);
     let ok = n;
     if (n && !isTextIfName(str(n, 'bridge'))) { this.rej.add(n, 'bridge', n.rec.bridge, `${LEFT_OUT}, with its PIFs and VIFs on this host`); ok = undefined; }
     else if (n && !isUuid(str(n, 'uuid'))) { this.rej.add(n, 'uuid', n.rec.uuid, `${LEFT_OUT}, with its PIFs and VIFs on this host`); ok = undefined; }
@@ -147,16 +133,16 @@ class HostBuild {
     return ok;
   }
 
-  private goodPif(p: Obj): boolean {
+  private goodPif(p: Raw<'PIF'>): boolean {
     if (!isTextIfName(str(p, 'device'))) { this.rej.add(p, 'device', p.rec.device, LEFT_OUT); return false; }
     return !!this.goodNet(p.rec.network);
   }
 
-  netOf(p: Obj): Obj { return this.goodNet(p.rec.network)!; }
-  netMtu(n: Obj): number | undefined { return this.rej.take(n, 'MTU', n.rec.MTU, asMtu, 'the MTU is left at its default'); }
+  netOf(p: Raw<'PIF'>): Raw<'network'> { return this.goodNet(p.rec.network)!; }
+  netMtu(n: Raw<'network'>): number | undefined { return this.rej.take(n, 'MTU', n.rec.MTU, asMtu, 'the MTU is left at its default'); }
 
   /** A PIF's other_config:mtu, else its network's MTU. */
-  mtuOf(p: Obj): number | undefined {
+  mtuOf(p: Raw<'PIF'>): number | undefined {
     const own = map(p, 'other_config').mtu;
     if (own !== undefined && own !== '') {
       const v = this.rej.take(p, 'other_config:mtu', intText(own) ?? own, asMtu, 'the network\'s MTU is used');
@@ -165,11 +151,11 @@ class HostBuild {
     return this.netMtu(this.netOf(p));
   }
 
-  macOf(p: Obj): string | undefined {
+  macOf(p: Raw<'PIF'>): string | undefined {
     return p.rec.MAC === '' ? '' : this.rej.take(p, 'MAC', p.rec.MAC, asMac, 'the device keeps the address it has');
   }
 
-  firstReferrer(ref: string, cls: string, field: string): Obj | undefined { return firstReferrer(this.db, ref, cls, field); }
+  firstReferrer<C extends ClassName>(ref: string, cls: C, field: string): Raw<C> | undefined { return firstReferrer(this.db, ref, cls, field); }
 
   ensureBridge(name: string, mac: string | undefined, networkUuid: string): BridgeBuild {
     let b = this.bridges.get(name);
@@ -193,7 +179,7 @@ function uplinks(h: HostBuild): void {
 }
 
 /** A NIC as its network's bridge's uplink. */
-function physicalUplink(h: HostBuild, p: Obj, mtu: number | undefined): void {
+function physicalUplink(h: HostBuild, p: Raw<'PIF'>, mtu: number | undefined): void {
   const net = h.netOf(p);
   const b = h.ensureBridge(str(net, 'bridge'), h.macOf(p), str(net, 'uuid'));
   b.ports.push({ name: str(p, 'device'), kind: 'uplink', interfaces: [str(p, 'device')], type: '', mtu });
@@ -202,9 +188,9 @@ function physicalUplink(h: HostBuild, p: Obj, mtu: number | undefined): void {
 }
 
 /** Bonds: the members of a bond master's bond as one port of its network's bridge (one member: a plain uplink). */
-function bondUplink(h: HostBuild, p: Obj, bond: Obj, mtu: number | undefined): void {
+function bondUplink(h: HostBuild, p: Raw<'PIF'>, bond: Raw<'Bond'>, mtu: number | undefined): void {
   const net = h.netOf(p);
-  const slaves = h.db.referrers(bond.ref, 'PIF', 'bond_slave_of').map((r) => h.db.get(r)).filter((s): s is Obj => !!s)
+  const slaves = referrers(h.db, bond.ref, 'PIF', 'bond_slave_of')
     .filter((s) => isTextIfName(str(s, 'device')) || (h.rej.add(s, 'device', s.rec.device, 'the bond member is left out'), false))
     .sort((a, b) => str(a, 'device').localeCompare(str(b, 'device'), 'en', { numeric: true }));
   if (!slaves.length) return;
@@ -223,7 +209,7 @@ function vlans(h: HostBuild): void {
   for (const p of h.pifs) {
     const vlan = h.firstReferrer(p.ref, 'VLAN', 'untagged_PIF');
     if (!vlan || !p.rec.currently_attached) continue;
-    const tagged = h.db.get(str(vlan, 'tagged_PIF'));
+    const tagged = read(h.db, 'PIF', str(vlan, 'tagged_PIF'));
     const parent = tagged && h.attach.get(str(tagged, 'network'));
     if (!parent) continue; // the tagged PIF is not up: nothing to hang the VLAN on
     const tag = h.rej.take(vlan, 'tag', vlan.rec.tag, asVlanTag, `${LEFT_OUT}: its network and VIFs are not realised here`);
@@ -237,7 +223,7 @@ function vlans(h: HostBuild): void {
 }
 
 /** A tunnel endpoint: the transport PIF's address, when it has one fit for OVSDB. */
-function endpoint(h: HostBuild, pif: Obj): string | undefined {
+function endpoint(h: HostBuild, pif: Raw<'PIF'>): string | undefined {
   const ip = str(pif, 'IP');
   if (ip === '') return undefined;
   if (isIpv4(ip) || isIpv6(ip)) return ip;
@@ -253,20 +239,19 @@ function tunnels(h: HostBuild): void {
   for (const p of h.pifs) {
     const t = h.firstReferrer(p.ref, 'tunnel', 'access_PIF');
     if (!t || !p.rec.currently_attached) continue;
-    const transport = h.db.get(str(t, 'transport_PIF'));
+    const transport = read(h.db, 'PIF', str(t, 'transport_PIF'));
     const local = transport && endpoint(h, transport);
     if (!local) continue;
     const net = h.netOf(p);
     const b = h.ensureBridge(str(net, 'bridge'), h.macOf(p), str(net, 'uuid'));
     h.attach.set(net.ref, { bridge: str(net, 'bridge') });
     const key = String(tunnelKey(str(net, 'uuid')));
-    for (const r of h.db.referrers(net.ref, 'PIF', 'network')) {
-      const other = h.db.get(r);
-      if (!other || other.rec.host === h.hostRef || !other.rec.currently_attached) continue;
+    for (const other of referrers(h.db, net.ref, 'PIF', 'network')) {
+      if (other.rec.host === h.hostRef || !other.rec.currently_attached) continue;
       const ot = h.firstReferrer(other.ref, 'tunnel', 'access_PIF');
-      const otherTransport = ot && h.db.get(str(ot, 'transport_PIF'));
+      const otherTransport = ot && read(h.db, 'PIF', str(ot, 'transport_PIF'));
       const remote = otherTransport && endpoint(h, otherTransport);
-      const otherHost = h.db.get(str(other, 'host'));
+      const otherHost = read(h.db, 'host', str(other, 'host'));
       if (!remote || !otherHost || !isUuid(str(otherHost, 'uuid'))) continue;
       const proto = str(t, 'protocol') === 'vxlan' ? 'vxlan' : 'gre';
       const name = `${proto === 'gre' ? 'gre' : 'vx'}${key}.${str(otherHost, 'uuid').slice(0, 4)}`.slice(0, 15);
@@ -279,8 +264,8 @@ function tunnels(h: HostBuild): void {
 }
 
 /** The VMs running here (not the control domain) whose domid and uuid are fit for port names and ids, by domid. */
-function runningVms(h: HostBuild): Obj[] {
-  return h.db.referrers(h.hostRef, 'VM', 'resident_on').map((r) => h.db.get(r)).filter((vm): vm is Obj => !!vm && vm.rec.power_state === 'Running' && !vm.rec.is_control_domain)
+function runningVms(h: HostBuild): Raw<'VM'>[] {
+  return referrers(h.db, h.hostRef, 'VM', 'resident_on').filter((vm) => vm.rec.power_state === 'Running' && !vm.rec.is_control_domain)
     .filter((vm) => {
       const domid = vm.rec.domid;
       const ok = typeof domid === 'number' && Number.isSafeInteger(domid) && domid >= 0 && domid < 0x7fffffff;
@@ -292,8 +277,8 @@ function runningVms(h: HostBuild): Obj[] {
 }
 
 /** VIF locks: what a VIF of effective mode `mode` may send. A bad allowed address is dropped (the VIF then passes less, never more). */
-function vifLock(h: HostBuild, vif: Obj, mode: LockingMode, mac: string): VifLockSpec {
-  const allowed = <T>(field: string, check: (v: unknown, f: string) => T) => {
+function vifLock(h: HostBuild, vif: Raw<'VIF'>, mode: LockingMode, mac: string): VifLockSpec {
+  const allowed = <T>(field: 'ipv4_allowed' | 'ipv6_allowed', check: (v: unknown, f: string) => T) => {
     if (!Array.isArray(vif.rec[field])) { h.rej.add(vif, field, vif.rec[field], 'no address of this family is allowed'); return []; }
     return (vif.rec[field] as unknown[]).flatMap((a) => { const v = h.rej.take(vif, field, a, check, 'the entry is left out (the VIF may send less, never more)'); return v === undefined ? [] : [String(v)]; });
   };
@@ -301,7 +286,7 @@ function vifLock(h: HostBuild, vif: Obj, mode: LockingMode, mac: string): VifLoc
 }
 
 /** A VIF's trunks, or undefined (reported: the VIF is left off the switch) when one is not a VLAN tag. */
-function vifTrunks(h: HostBuild, vif: Obj): number[] | undefined {
+function vifTrunks(h: HostBuild, vif: Raw<'VIF'>): number[] | undefined {
   const raw = Array.isArray(vif.rec.trunks) ? vif.rec.trunks : undefined;
   const trunks = raw?.map((t) => h.rej.take(vif, 'trunks', t, asVlanTag, OFF));
   if (!trunks) { h.rej.add(vif, 'trunks', vif.rec.trunks, OFF); return undefined; }
@@ -309,11 +294,11 @@ function vifTrunks(h: HostBuild, vif: Obj): number[] | undefined {
 }
 
 /** Where a VIF's network attaches here: its bridge (an internal network gets one on demand), or undefined when its PIF here is down. */
-function attachPoint(h: HostBuild, net: Obj): { bridge: string; tag?: number } | undefined {
+function attachPoint(h: HostBuild, net: Raw<'network'>): { bridge: string; tag?: number } | undefined {
   const where = h.attach.get(net.ref);
   if (where) return where;
-  const onNet = h.db.referrers(net.ref, 'PIF', 'network').map((r) => h.db.get(r));
-  if (onNet.some((x) => x?.rec.host === h.hostRef)) return undefined; // the network's PIF here is down (or left out)
+  const onNet = referrers(h.db, net.ref, 'PIF', 'network');
+  if (onNet.some((x) => x.rec.host === h.hostRef)) return undefined; // the network's PIF here is down (or left out)
   h.ensureBridge(str(net, 'bridge'), undefined, str(net, 'uuid'));
   const made = { bridge: str(net, 'bridge') };
   h.attach.set(net.ref, made);
@@ -330,7 +315,7 @@ function vifPorts(h: HostBuild): string[] {
   const detached: string[] = [];
   for (const vm of runningVms(h)) {
     // in device order: the referrer order changes with every write to a VIF
-    const vifs = h.db.referrers(vm.ref, 'VIF', 'VM').map((r) => h.db.get(r)).filter((v): v is Obj => !!v)
+    const vifs = referrers(h.db, vm.ref, 'VIF', 'VM')
       .sort((a, b) => str(a, 'device').localeCompare(str(b, 'device'), 'en', { numeric: true }) || str(a, 'uuid').localeCompare(str(b, 'uuid')));
     for (const vif of vifs) {
       if (!vif.rec.currently_attached) continue;
@@ -366,7 +351,7 @@ function vifPorts(h: HostBuild): string[] {
 function hostOs(h: HostBuild): Pick<DesiredHost, 'interfaces' | 'defaultRoute' | 'dns'> & { frozenDevices: string[] } {
   const interfaces: InterfaceSpec[] = [];
   let defaultRoute: DesiredHost['defaultRoute'];
-  let dnsPif: Obj | undefined;
+  let dnsPif: Raw<'PIF'> | undefined;
   const frozenDevices: string[] = [];
   const FROZEN = 'its IP configuration is left out (the addresses on its bridge are left as they are)';
   for (const p of h.pifs) {
@@ -393,9 +378,9 @@ function hostOs(h: HostBuild): Pick<DesiredHost, 'interfaces' | 'defaultRoute' |
  * VIF ports (locks and rates), then the host OS (addresses, routes, DNS, hostname).
  */
 export function compile(db: Reader, hostRef: string): DesiredHost {
-  const host = db.get(hostRef);
+  const host = read(db, 'host', hostRef);
   if (!host) throw new Error(`no host ${hostRef}`);
-  const pool = db.all('pool').next().value as Obj | undefined;
+  const pool: Raw<'pool'> | undefined = db.all('pool').next().value;
   const h = new HostBuild(db, hostRef);
   uplinks(h);
   vlans(h);
@@ -414,7 +399,7 @@ export function compile(db: Reader, hostRef: string): DesiredHost {
 }
 
 /** The IP configuration of a PIF's bridge, or undefined (reported) when a value of it is bad. */
-function interfaceSpec(p: Obj, net: Obj, v4: string, v6: string, mtu: number | undefined, rej: Rejections, outcome: string): InterfaceSpec | undefined {
+function interfaceSpec(p: Raw<'PIF'>, net: Raw<'network'>, v4: string, v6: string, mtu: number | undefined, rej: Rejections, outcome: string): InterfaceSpec | undefined {
   if (!['None', 'DHCP', 'Static'].includes(v4)) { rej.add(p, 'ip_configuration_mode', p.rec.ip_configuration_mode, outcome); return undefined; }
   if (!['None', 'DHCP', 'Static', 'Autoconf'].includes(v6)) { rej.add(p, 'ipv6_configuration_mode', p.rec.ipv6_configuration_mode, outcome); return undefined; }
   let ipv4: InterfaceSpec['ipv4'] = { mode: v4 === 'DHCP' ? 'dhcp' : 'none' };
@@ -450,7 +435,7 @@ function interfaceSpec(p: Obj, net: Obj, v4: string, v6: string, mtu: number | u
 }
 
 /** Name servers and search domains of the DNS PIF, or undefined (reported): resolv.conf is then left alone. */
-function dnsOf(p: Obj, rej: Rejections): DesiredHost['dns'] {
+function dnsOf(p: Raw<'PIF'>, rej: Rejections): DesiredHost['dns'] {
   const outcome = 'the DNS configuration is left as it is';
   if (p.rec.DNS !== undefined && (typeof p.rec.DNS !== 'string' || !isDnsList(p.rec.DNS))) { rej.add(p, 'DNS', p.rec.DNS, outcome); return undefined; }
   const domain = map(p, 'other_config').domain;

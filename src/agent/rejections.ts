@@ -1,14 +1,10 @@
 // What compile() leaves out of the desired state, and the pool messages that tell the
 // administrator: each rejected (object, field, value, outcome) once.
 
-import type { Database, Obj } from '../db/database.ts';
+import type { Obj } from '../db/database.ts';
 import { CheckError, isUuid } from './checked.ts';
 import type { Rejection } from './desired.ts';
-
-type Reader = Pick<Database, 'get' | 'all' | 'referrers'>;
-
-/** A field as a string ('' when it is not one). */
-const str = (o: Obj, f: string): string => (typeof o.rec[f] === 'string' ? o.rec[f] as string : '');
+import { read, str, type Raw, type Reader } from './raw.ts';
 
 /** Collects rejections (once per object, field, value and outcome) during one compile. */
 export class Rejections {
@@ -41,7 +37,7 @@ export interface RejectionAlert { readonly name: string; readonly priority: numb
 export const REJECTED_MESSAGE = 'NETWORK_VALUE_REJECTED';
 
 /** The message that names a rejected object and why, on the host whose agent left it out. */
-export function rejectionAlert(host: Obj, r: Rejection): RejectionAlert {
+export function rejectionAlert(host: Raw<'host'>, r: Rejection): RejectionAlert {
   const label = typeof host.rec.name_label === 'string' ? JSON.stringify(host.rec.name_label) : str(host, 'uuid');
   return {
     name: REJECTED_MESSAGE, priority: 2, cls: 'Host', obj_uuid: str(host, 'uuid'),
@@ -54,7 +50,7 @@ export function rejectionAlert(host: Obj, r: Rejection): RejectionAlert {
  * message in the database (an earlier run). Each (object, field, value, outcome) is raised once.
  */
 export function newRejectionAlerts(db: Reader, hostRef: string, rejected: readonly Rejection[], raised: Set<string>): RejectionAlert[] {
-  const host = db.get(hostRef);
+  const host = read(db, 'host', hostRef);
   if (!host || !rejected.length) return [];
   const existing = new Set<string>();
   for (const m of db.all('message')) if (m.rec.name === REJECTED_MESSAGE && m.rec.obj_uuid === host.rec.uuid) existing.add(str(m, 'body'));
