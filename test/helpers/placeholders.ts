@@ -2,7 +2,8 @@
 // RBAC tests call with each role. The values are chosen to be harmless when a call gets past RBAC
 // (null refs, an address where nothing listens, a subject nobody has).
 
-import { CLASSES, NULL_REF, type ClassDef, type FieldType, type MessageDef, type ParamDef } from '../../src/model/index.ts';
+import { zeroOf } from '../../src/model/types.ts';
+import { CLASSES, type ClassDef, type FieldType, type MessageDef, type ParamDef } from '../../src/model/index.ts';
 
 export interface ModelMessage { readonly wire: string; readonly cls: ClassDef; readonly msg: MessageDef }
 
@@ -13,20 +14,8 @@ export function modelMessages(): ModelMessage[] {
   return out;
 }
 
-function placeholderOf(type: FieldType): unknown {
-  switch (type.k) {
-    case 'string': return 'placeholder';
-    case 'int': return 0;
-    case 'float': return 0;
-    case 'bool': return false;
-    case 'datetime': return '19700101T00:00:00Z';
-    case 'enum': return type.values[0];
-    case 'ref': return NULL_REF;
-    case 'set': return [];
-    case 'map': case 'record': case 'any': return {};
-    case 'void': return '';
-  }
-}
+/** The model's zero value of a type, but a non-empty string (an empty one is refused earlier by many messages). */
+const placeholderOf = (type: FieldType): unknown => (type.k === 'string' ? 'placeholder' : zeroOf(type));
 
 const BY_NAME: Record<string, unknown> = {
   master_address: '127.0.0.1:1', // nothing listens on port 1: a join fails at once
