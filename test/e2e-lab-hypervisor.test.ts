@@ -8,7 +8,8 @@
 // created and plugged into a running VM gives it eth1 with the VIF's MAC and MTU and the host a
 // vif<domid>.1 without IPv6, on which the VM reaches the other host's VM over VLAN 300; unplug takes
 // both ends away (and the VM no longer reaches it); a VM started on host2 gets its namespace and
-// NIC there and reaches vm1; shut down, its namespace is gone.
+// NIC there and reaches vm1; shut down, its namespace is gone; VM.pool_migrate alone moves a VM's
+// NIC to the target host, the guest keeping its address.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -93,6 +94,22 @@ describe('the lab hypervisor: VIF hot-plug and VM start through the API', { skip
     await call('VIF.unplug', [plugged[0].vif]);
     await call('VIF.destroy', [plugged[0].vif]);
     await until(() => (link(v.ns, 'eth1') ? undefined : true), 30_000, 'vm1\'s eth1 gone again');
+  });
+
+  it('VM.pool_migrate alone moves the VM\'s NIC to the target host: the guest keeps its eth0 and its address', async () => {
+    const v = t.state.vms[1];
+    const ref = await vmRef(v.name);
+    const before = link(v.ns, 'eth0')!;
+    await call('VM.pool_migrate', [ref, hostRef.get(1), {}]);
+    const domid = (await call('VM.get_domid', [ref])) as number;
+    await until(() => link(t.state.hosts[0].ns, `vif${domid}.0`), 30_000, `vif${domid}.0 on host1`);
+    await until(() => (link(t.state.hosts[1].ns, v.port) ? undefined : true), 30_000, `${v.port} gone from host2`);
+    // its hot-plugged NIC on VLAN 300 too
+    await until(() => link(t.state.hosts[0].ns, `vif${domid}.1`), 30_000, `vif${domid}.1 on host1`);
+    const after = link(v.ns, 'eth0')!;
+    assert.equal(after.address, before.address);
+    assert.match(t.lab.inNs(v.ns, 'ip', ['-4', 'addr', 'show', 'dev', 'eth0']), new RegExp(`inet ${v.ip.replace(/\./g, '\\.')}/`));
+    assert.equal(await reachable(v.ns, t.state.vms[0].ip), true, `${v.name} on host1 reaches vm1`);
   });
 
   it('a VM started on host2 with VM.start_on gets its namespace and NIC there; shut down, they are gone', async () => {
