@@ -166,7 +166,7 @@ function suite(stack: BackendName): void {
       rmSync(hookDir, { recursive: true, force: true });
     });
 
-    it('ovs-vswitchd SIGKILLed and started again: nothing spoofed passes, the tables come back at once', { skip: stack !== 'openvswitch' }, async (c) => {
+    it('ovs-vswitchd SIGKILLed and started again: nothing spoofed passes, the tables come back at once', { skip: stack !== 'openvswitch' && 'an Open vSwitch failure: the Linux bridge stack has no ovs-vswitchd' }, async (c) => {
       const mark = atVm2.lines.length;
       await killVswitchd();
       const started = Date.now();
@@ -179,7 +179,7 @@ function suite(stack: BackendName): void {
       assert.equal(t.host(1, 'ovs-vsctl', [`--db=unix:${h().dir}/ovs/db.sock`, 'get', 'bridge', 'xenbr0', 'fail_mode']).trim(), 'secure');
     });
 
-    it('ovs-vswitchd restarted while poolnetd is down: nothing at all passes until the agent starts', { skip: stack !== 'openvswitch' }, async () => {
+    it('ovs-vswitchd restarted while poolnetd is down: nothing at all passes until the agent starts', { skip: stack !== 'openvswitch' && 'an Open vSwitch failure: the Linux bridge stack has no ovs-vswitchd' }, async () => {
       const pid = t.lab.poolnetdPid(h());
       process.kill(pid, 'SIGKILL');
       await gone(pid);
@@ -204,7 +204,7 @@ function suite(stack: BackendName): void {
       noSpoof('poolnetd restarted');
     });
 
-    it('a locked VIF plugged while its VM already spoofs: nothing passes before its flows are in', { skip: stack !== 'openvswitch' }, async () => {
+    it('a locked VIF plugged while its VM already spoofs: nothing passes before its flows are in', { skip: stack !== 'openvswitch' && 'the window where a port exists before its flows is Open vSwitch\'s' }, async () => {
       const ip = '10.77.0.105';
       const hostRef = ((await t.call(1, 'host.get_all', [s])) as string[])[0];
       const net = ((await t.call(1, 'network.get_all_where', [s, 'field "bridge"="xenbr0"'])) as string[])[0];
@@ -244,7 +244,7 @@ function suite(stack: BackendName): void {
       }
     });
 
-    it("a bundle the switch refuses: vm1's port drops everything, the other VIFs are applied, a pool message names it", { skip: stack !== 'openvswitch' }, async () => {
+    it("a bundle the switch refuses: vm1's port drops everything, the other VIFs are applied, a pool message names it", { skip: stack !== 'openvswitch' && 'OpenFlow bundles are Open vSwitch\'s; the Linux bridge stack writes one nft transaction' }, async () => {
       writeFileSync(badFlows(), `${vm1.vif}\n`);
       // any commit makes the agent pass: its flows for vm1 now hold a line ovs-ofctl refuses
       await t.call(1, 'VIF.add_to_other_config', [s, await vifRef(vm1), 'fail-closed-test', '1']);
