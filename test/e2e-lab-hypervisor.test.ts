@@ -13,6 +13,8 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { asIfName, asMac, asMtu } from '../src/agent/checked.ts';
+import { planVms, vmNamespace, type Link, type NicWant, type Observed, type VmsWanted } from '../src/agent/vms.ts';
 import { startLab, type TestLab } from './helpers/lab.ts';
 import { ping, poolLabSkip, reachable, run, until } from './helpers/pool-lab.ts';
 
@@ -128,5 +130,45 @@ describe('the lab hypervisor: VIF hot-plug and VM start through the API', { skip
     await call('VM.hard_shutdown', [vm]);
     await until(() => (t.lab.labNamespaces().includes(ns) ? undefined : true), 30_000, 'vm3\'s namespace gone');
     assert.equal(link(t.state.hosts[1].ns, `vif${domid}.0`), undefined, 'its host end gone with it');
+  });
+});
+
+// The plan alone (pure, no namespaces): what it touches and what it leaves.
+describe('the lab hypervisor\'s plan', () => {
+  const P = 'pnx-';
+  const nic = (domid: number, dev: number): NicWant => ({ host: asIfName(`vif${domid}.${dev}`), guest: asIfName(`eth${dev}`), mac: asMac('02:00:00:00:00:01'), mtu: asMtu(1500) });
+  const ns = (name: string) => vmNamespace(P, name)!;
+  const lk = (name: string, ifindex: number, peerNs?: string, peerIndex?: number): Link => ({ name, ifindex, mac: '02:00:00:00:00:01', mtu: 1500, up: true, peerNs, peerIndex });
+  const seen = (o: Partial<Observed>): Observed => ({ namespaces: new Set(), here: [], guests: new Map(), noIpv6: new Set(), ...o });
+
+  it('names namespaces only for VM names that cannot be a lab host\'s, the fabric\'s or a path', () => {
+    assert.equal(vmNamespace(P, 'vm1'), 'pnx-vm1');
+    for (const bad of ['host1', 'fabric', '../x', 'a b', '', 'x'.repeat(40), 7]) assert.equal(vmNamespace(P, bad), undefined, String(bad));
+  });
+
+  it('makes a running VM\'s namespace and NICs; nothing when all is there', () => {
+    const want: VmsWanted = { vms: [{ ns: ns('vm1'), uuid: 'u', nics: [nic(1, 0)] }], elsewhere: [], problems: [] };
+    assert.deepEqual(planVms(want, seen({}), new Set(), P).map((s) => s.op), ['add-ns', 'create']);
+    const wired = seen({ namespaces: new Set(['pnx-vm1']), here: [lk('vif1.0', 7, 'pnx-vm1', 2)], guests: new Map([['pnx-vm1', [lk('eth0', 2, 'pnx-host1', 7)]]]), noIpv6: new Set(['vif1.0']) });
+    assert.deepEqual(planVms(want, wired, new Set(), P), []);
+  });
+
+  it('takes an unplugged NIC away, and the namespace of a VM that stopped after running here', () => {
+    const wired = seen({ namespaces: new Set(['pnx-vm1', 'pnx-vm2']), here: [lk('vif1.0', 7, 'pnx-vm1', 2), lk('vif1.1', 8, 'pnx-vm1', 3)], guests: new Map([['pnx-vm1', [lk('eth0', 2, 'pnx-host1', 7), lk('eth1', 3, 'pnx-host1', 8)]]]), noIpv6: new Set(['vif1.0']) });
+    const want: VmsWanted = { vms: [{ ns: ns('vm1'), uuid: 'u', nics: [nic(1, 0)] }], elsewhere: [], problems: [] };
+    assert.deepEqual(planVms(want, wired, new Set(['pnx-vm2']), P), [{ op: 'del-ns', ns: 'pnx-vm2' }, { op: 'del-here', dev: 'vif1.1' }, { op: 'del-guest', ns: 'pnx-vm1', dev: 'eth1' }]);
+    // a VM that now runs on another host is not this host's to remove; nor is one never run here
+    assert.deepEqual(planVms({ ...want, elsewhere: [ns('vm2')] }, wired, new Set(['pnx-vm2']), P).filter((s) => s.op === 'del-ns'), []);
+    assert.deepEqual(planVms(want, wired, new Set(), P).filter((s) => s.op === 'del-ns'), []);
+  });
+
+  it('pulls a migrated VM\'s NIC from another lab host only, and leaves a device moved in ahead of its VM', () => {
+    const want: VmsWanted = { vms: [{ ns: ns('vm1'), uuid: 'u', nics: [nic(2, 0)] }], elsewhere: [], problems: [] };
+    const there = (peer: string) => seen({ namespaces: new Set(['pnx-vm1']), guests: new Map([['pnx-vm1', [lk('eth0', 2, peer, 7)]]]) });
+    assert.deepEqual(planVms(want, there('pnx-host2'), new Set(), P).map((s) => s.op), ['pull']);
+    // a peer anywhere else is not pulled: the NIC is made anew
+    assert.deepEqual(planVms(want, there('other-ns'), new Set(), P).map((s) => s.op), ['del-guest', 'create']);
+    const early = seen({ here: [lk('vif3.0', 9, 'pnx-vm9', 2)] });
+    assert.deepEqual(planVms({ vms: [], elsewhere: [], problems: [] }, early, new Set(), P), []);
   });
 });
