@@ -7,7 +7,7 @@
 // lab asks for it (--lab-vms).
 
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Database, Obj } from '../db/database.ts';
 import { asIfName, asMac, asMtu, isTextIfName, isUuid, type IfName, type Mac, type Mtu } from './checked.ts';
 
@@ -210,7 +210,10 @@ async function links(ns?: string): Promise<Link[]> {
   }));
 }
 
-const ipv6Off = (dev: string): boolean => { try { return readFileSync(`/proc/sys/net/ipv6/conf/${dev}/disable_ipv6`, 'utf8').trim() === '1'; } catch { return false; } };
+// a kernel without IPv6 has none to disable
+const ipv6Off = (dev: string): boolean => {
+  try { return readFileSync(`/proc/sys/net/ipv6/conf/${dev}/disable_ipv6`, 'utf8').trim() === '1'; } catch { return !existsSync('/proc/sys/net/ipv6'); }
+};
 
 export interface VmLog { info: (o: object, m?: string) => void; warn: (o: object, m?: string) => void }
 
