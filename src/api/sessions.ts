@@ -26,7 +26,7 @@ export function checkSession(db: Database, ref: unknown): Obj {
 }
 
 export function sessionRoles(s: Obj): Role[] {
-  return (s.rec.roles as string[]).filter(isRole);
+  return (s.rec.roles as string[]).filter(isRole); // a session of any class-loose Obj: its roles field is a string set
 }
 
 /** The least role for this call: the message's, or a lesser one for guarded map keys. */
@@ -99,11 +99,11 @@ export const sessionImpls: ImplTable = {
   // Password checks wait for the hash off the event loop: the call's transaction is over by then,
   // so the session is made in a transaction of its own (ctx.tx is not used after an await).
   'session.login_with_password': async (ctx, a) => {
-    const fields = await authenticate(ctx.db, a.uname as string, a.pwd as string);
+    const fields = await authenticate(ctx.db, a.uname, a.pwd);
     return newSession(ctx.db, ctx.svc.thisHost, { ...fields, originator: a.originator ?? '' });
   },
   'session.slave_local_login_with_password': async (ctx, a) => {
-    const fields = await authenticate(ctx.db, a.uname as string, a.pwd as string);
+    const fields = await authenticate(ctx.db, a.uname, a.pwd);
     return newSession(ctx.db, ctx.svc.thisHost, { ...fields, originator: 'local' });
   },
   'session.slave_login': (ctx, a) => {
@@ -119,9 +119,9 @@ export const sessionImpls: ImplTable = {
   'session.change_password': async (ctx, a) => {
     const s = ctx.session!;
     const uname = s.rec.auth_user_name as string;
-    validPassword(a.new_pwd as string);
-    try { await authenticate(ctx.db, uname, a.old_pwd as string); } catch { throw new XapiError('CHANGE_PASSWORD_REJECTED', ['Authentication failure']); }
-    const hash = await hashPassword(a.new_pwd as string);
+    validPassword(a.new_pwd);
+    try { await authenticate(ctx.db, uname, a.old_pwd); } catch { throw new XapiError('CHANGE_PASSWORD_REJECTED', ['Authentication failure']); }
+    const hash = await hashPassword(a.new_pwd);
     ctx.db.transact((tx) => {
       const still = checkSession(ctx.db, ctx.sessionRef);
       if (still.rec.is_local_superuser && uname === 'root') tx.update(thePool(tx.db).ref, { root_password_hash: hash });
@@ -134,20 +134,20 @@ export const sessionImpls: ImplTable = {
   },
 
   'subject.create_local_user': async (ctx, a) => {
-    const name = a.user_name as string;
+    const name = a.user_name;
     if (!/^[a-z_][a-z0-9_.-]{0,31}$/i.test(name) || name === 'root') throw new XapiError('INVALID_VALUE', ['user_name', name]);
-    validPassword(a.password as string);
+    validPassword(a.password);
     // checked before the hash (a quick refusal) and again after it (the database may have changed)
     const check = (tx: Txn): string[] => {
       if (tx.all('subject').some((s) => s.rec.subject_identifier === LOCAL_PREFIX + name)) throw new XapiError('DUPLICATE_SUBJECT', [LOCAL_PREFIX + name]);
-      return (a.roles as string[]).map((r) => {
+      return a.roles.map((r) => {
         const hit = tx.all('role').find((o) => o.rec.name_label === r.toLowerCase() || o.ref === r);
         if (!hit) throw new XapiError('ROLE_NOT_FOUND', []);
         return hit.ref;
       });
     };
     check(ctx.tx);
-    const password_hash = await hashPassword(a.password as string);
+    const password_hash = await hashPassword(a.password);
     return ctx.db.transact((tx) => tx.create('subject', {
       subject_identifier: LOCAL_PREFIX + name,
       other_config: { 'subject-name': name, 'subject-is-group': 'false', 'subject-account-disabled': 'false' },
@@ -156,26 +156,26 @@ export const sessionImpls: ImplTable = {
     }));
   },
   'subject.set_local_password': async (ctx, a) => {
-    ctx.tx.must('subject', a.self as string);
-    validPassword(a.password as string);
-    const hash = await hashPassword(a.password as string);
-    ctx.db.transact((tx) => tx.update(tx.must('subject', a.self as string).ref, { password_hash: hash }));
+    ctx.tx.must('subject', a.self);
+    validPassword(a.password);
+    const hash = await hashPassword(a.password);
+    ctx.db.transact((tx) => tx.update(tx.must('subject', a.self).ref, { password_hash: hash }));
   },
   'subject.add_to_roles': (ctx, a) => {
-    const s = ctx.tx.must('subject', a.self as string);
-    if (!ctx.db.getOf('role', a.role as string)) throw new XapiError('ROLE_NOT_FOUND', []);
-    const roles = s.rec.roles as string[];
-    if (!roles.includes(a.role as string)) ctx.tx.update(s.ref, { roles: [...roles, a.role] });
+    const s = ctx.tx.must('subject', a.self);
+    if (!ctx.db.getOf('role', a.role)) throw new XapiError('ROLE_NOT_FOUND', []);
+    const roles = s.rec.roles;
+    if (!roles.includes(a.role)) ctx.tx.update(s.ref, { roles: [...roles, a.role] });
   },
   'subject.remove_from_roles': (ctx, a) => {
-    const s = ctx.tx.must('subject', a.self as string);
-    const roles = s.rec.roles as string[];
-    if (!roles.includes(a.role as string)) throw new XapiError('ROLE_NOT_FOUND', []);
+    const s = ctx.tx.must('subject', a.self);
+    const roles = s.rec.roles;
+    if (!roles.includes(a.role)) throw new XapiError('ROLE_NOT_FOUND', []);
     ctx.tx.update(s.ref, { roles: roles.filter((r) => r !== a.role) });
   },
   'subject.get_permissions_name_label': (ctx, a) => {
-    const s = ctx.tx.must('subject', a.self as string);
-    return (s.rec.roles as string[]).map((r) => ctx.db.get(r)?.rec.name_label as string);
+    const s = ctx.tx.must('subject', a.self);
+    return (s.rec.roles).map((r) => ctx.db.get(r)?.rec.name_label as string);
   },
   'role.get_permissions': () => [],
   'role.get_permissions_name_label': () => [],
