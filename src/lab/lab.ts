@@ -4,7 +4,7 @@
 // master through 127.0.0.1:PORT, forwarded to the master's unix socket: no route from the
 // machine's own namespace ever leads into lab addresses.
 
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -412,7 +412,6 @@ export async function migrateVm(vm: LabVm, target: LabHost, password: string): P
   try {
     const vmRef = (await rpc(socket, 'VM.get_by_uuid', [s, vm.uuid])) as string;
     const hostRef = ((await rpc(socket, 'host.get_all_where', [s, `field "hostname"="${target.name}"`])) as string[])[0];
-    const source = readState()!.hosts.find((h) => h.name === vm.host)!;
     // the domain id the VM will have there (Xen hands out the smallest free one)
     const resident = (await rpc(socket, 'VM.get_all_records_where', [s, `field "resident_on"="${hostRef}"`])) as Record<string, { domid: number }>;
     const used = new Set(Object.values(resident).map((r) => Number(r.domid)));
@@ -421,27 +420,17 @@ export async function migrateVm(vm: LabVm, target: LabHost, password: string): P
     const port = `vif${domid}.0`;
     // the addresses the VM announces when it runs there (read now, out of the pause)
     const addrs = (JSON.parse(nsExec(vm.ns, 'ip', ['-j', '-4', 'addr', 'show', 'dev', 'eth0'])) as { addr_info: { local: string }[] }[]).flatMap((a) => a.addr_info.map((i) => i.local));
-    // the backend device moves to the target first, under its final name (one netlink request;
-    // its offload settings go with it), so that the target's switch takes it in the very pass
-    // that learns the VM runs there (as a hypervisor's destination backend exists before the VM
-    // resumes): the pause is the move, one API call and one reconcile of the target's agent.
-    // (no shell, and what can overlap does: on a loaded machine each process costs tens of
-    // milliseconds of the pause)
-    sh('ip', ['-n', source.ns, 'link', 'set', vm.port, 'netns', target.ns, 'name', port]);
-    const up = new Promise<void>((ok, fail) => execFile('ip', ['-n', target.ns, 'link', 'set', port, 'up'], (e) => (e ? fail(e) : ok())));
-    const [u, g] = await Promise.allSettled([up, rpc(socket, 'VM.pool_migrate', [s, vmRef, hostRef, {}])]);
-    if (g.status === 'rejected') {
-      // the pool refused: the device goes back where the VM still runs
-      sh('sh', ['-c', `ip -n ${target.ns} link set ${port} netns ${source.ns} name ${vm.port} && ip -n ${source.ns} link set ${vm.port} up`]);
-      throw g.reason;
-    }
-    if (u.status === 'rejected') throw u.reason;
+    // The pool moves the VM; the hosts' hypervisors move its NIC (the target's poolnetd takes the
+    // backend device over, as a destination backend does), and the target's switch takes it in.
+    // The lab does not move the device itself: a pass of the source's hypervisor before the
+    // migration commits would pull it back, and the two would race.
+    await rpc(socket, 'VM.pool_migrate', [s, vmRef, hostRef, {}]);
+    try { sh('ip', ['netns', 'exec', target.ns, 'ovs-vsctl', `--db=unix:${ovsLayout(join(target.dir, 'ovs')).dbSocket}`, '--timeout=30', 'wait-until', 'Interface', port, 'ofport>0']); } catch { /* the announcements below go on regardless */ }
     // the VM resumes there and announces its addresses (gratuitous ARP, every 50 ms, as QEMU's
     // announce rounds), so that the switches that learnt it behind the source (the fabric's, the
-    // other hosts' across tunnels) relearn where it is as soon as the target's switch has its port
-    const announcers = addrs.map((a) => spawn('ip', ['netns', 'exec', vm.ns, 'arping', '-q', '-U', '-c', '40', '-W', '0.05', '-I', 'eth0', a], { stdio: 'ignore' }).on('error', () => undefined));
-    try { sh('ip', ['netns', 'exec', target.ns, 'ovs-vsctl', `--db=unix:${ovsLayout(join(target.dir, 'ovs')).dbSocket}`, '--timeout=30', 'wait-until', 'Interface', port, 'ofport>0']); } catch { /* the announcements go on meanwhile */ }
-    await new Promise((r) => setTimeout(r, 300));
+    // other hosts' across tunnels) relearn where it is
+    const announcers = addrs.map((a) => spawn('ip', ['netns', 'exec', vm.ns, 'arping', '-q', '-U', '-c', '10', '-W', '0.05', '-I', 'eth0', a], { stdio: 'ignore' }).on('error', () => undefined));
+    await new Promise((r) => setTimeout(r, 600));
     for (const p of announcers) if (p.exitCode === null) p.kill();
     // a backend device carries no IPv6 of its own (see veth)
     try { nsExec(target.ns, 'sysctl', ['-qw', `net/ipv6/conf/${port}/disable_ipv6=1`]); } catch { /* the VM's traffic does not depend on it */ }
