@@ -270,6 +270,30 @@ test('pool.create_VLAN_from_PIF makes the VLAN on every host\'s PIF of the netwo
   for (const x of [net, net61a, net61]) await n.call('network.destroy', x);
 });
 
+test('pool.create_VLAN: by device name on every host; a host without that device refuses it for all', async () => {
+  const h2 = n.secondHost([nic('eth1', '02:00:00:00:02:01'), nic('eth3', '02:00:00:00:02:03')]);
+  // host2's eth1 moved off xenbr1: create_VLAN_from_PIF would skip it, create_VLAN does not
+  const other = await n.newNetwork('host2 eth1 alone');
+  n.d.db.transact((tx) => tx.update('PIF', h2.pifs[0], { network: other }));
+  const net = await n.newNetwork('pool-wide vlan 70');
+  const pifs = (await n.call('pool.create_VLAN', 'eth1', net, 70)) as string[];
+  const recs = await Promise.all(pifs.map((p) => n.pif(p)));
+  assert.deepEqual(recs.map((r) => r.host).sort(), [n.host, h2.host].sort());
+  assert.ok(recs.every((r) => r.VLAN === 70 && r.network === net && r.device === 'eth1'));
+
+  // host2 has no eth2: INVALID_VALUE, and this host's eth2 keeps no VLAN either
+  const net71 = await n.newNetwork('pool-wide vlan 71');
+  await n.refusedDeep(['INVALID_VALUE', 'device', 'eth2'], 'pool.create_VLAN', 'eth2', net71, 71);
+  assert.deepEqual((await n.network(net71)).PIFs, []);
+
+  n.d.db.transact((tx) => {
+    for (const v of tx.all('VLAN')) { tx.delete(v.rec.untagged_PIF as string); tx.delete(v.ref); }
+    for (const p of h2.pifs) { tx.delete(tx.must('PIF', p).rec.metrics as string); tx.delete(p); }
+    tx.delete(h2.host);
+  });
+  for (const x of [net, net71, other]) await n.call('network.destroy', x);
+});
+
 /** What every test must leave behind it: the host as it started (checked after each test, on its own daemon). */
 async function asStarted(): Promise<void> {
   assert.deepEqual(await n.all('VLAN'), {});

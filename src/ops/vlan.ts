@@ -91,6 +91,13 @@ export function createVlanFromPif(ctx: Ctx, pif: Pif, network: ObjOf<'network'>,
   return pifs.map((p) => db.getOf('VLAN', createVlan(ctx, p, tag, network))!.rec.untagged_PIF);
 }
 
+/** PIF.create_VLAN: the VLAN on `host`'s non-VLAN PIF named `device`; returns the untagged PIF. */
+function createVlanOnDevice(ctx: Ctx, host: string, device: string, network: ObjOf<'network'>, tag: number): string {
+  const tagged = pifsOfHost(ctx.db, host).find((p) => p.rec.device === device && p.rec.VLAN === -1);
+  if (!tagged) throw new XapiError('INVALID_VALUE', ['device', device]);
+  return ctx.db.getOf('VLAN', createVlan(ctx, tagged, tag, network))!.rec.untagged_PIF;
+}
+
 export const vlanImpls: ImplTable = {
   'VLAN.create': (ctx, a) => createVlan(ctx, ctx.tx.must('PIF', a.tagged_PIF), a.tag, ctx.tx.must('network', a.network)),
   'VLAN.destroy': (ctx, a) => { destroyVlan(ctx, ctx.tx.must('VLAN', a.self)); },
@@ -99,23 +106,17 @@ export const vlanImpls: ImplTable = {
     tag: a.tag, other_config: a.other_config,
   }),
   'pool.create_VLAN_from_PIF': (ctx, a) => createVlanFromPif(ctx, ctx.tx.must('PIF', a.pif), ctx.tx.must('network', a.network), a.VLAN),
-  'PIF.create_VLAN': (ctx, a) => {
-    const host = ctx.tx.must('host', a.host).ref;
-    const tagged = pifsOfHost(ctx.db, host).find((p) => p.rec.device === a.device && p.rec.VLAN === -1);
-    if (!tagged) throw new XapiError('INVALID_VALUE', ['device', a.device]);
-    const vlan = createVlan(ctx, tagged, a.VLAN, ctx.tx.must('network', a.network));
-    return ctx.db.getOf('VLAN', vlan)!.rec.untagged_PIF;
-  },
+  'PIF.create_VLAN': (ctx, a) => createVlanOnDevice(ctx, ctx.tx.must('host', a.host).ref, a.device, ctx.tx.must('network', a.network), a.VLAN),
   'PIF.destroy': (ctx, a) => {
     const pif = ctx.tx.must('PIF', a.self);
     const vlan = vlanOf(ctx.db, pif);
     if (pif.rec.VLAN < 0 || !vlan) throw new XapiError('PIF_IS_PHYSICAL', []); // xapi gives no parameter
     destroyVlan(ctx, vlan);
   },
+  // xapi's deprecated call: PIF.create_VLAN by device name on every host (not only the hosts on
+  // one network, as create_VLAN_from_PIF); the first refusal undoes them all (one transaction)
   'pool.create_VLAN': (ctx, a) => {
     const network = ctx.tx.must('network', a.network);
-    const pif = ctx.tx.all('PIF').find((p) => p.rec.device === a.device && p.rec.VLAN === -1 && p.rec.physical);
-    if (!pif) throw new XapiError('INVALID_VALUE', ['device', a.device]);
-    return createVlanFromPif(ctx, pif, network, a.VLAN);
+    return [...ctx.db.all('host')].map((h) => createVlanOnDevice(ctx, h.ref, a.device, network, a.VLAN));
   },
 };
