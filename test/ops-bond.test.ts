@@ -212,6 +212,15 @@ test('disallow_unplug moves up to the bond and back down to the primary slave', 
   await n.call('PIF.set_disallow_unplug', eth1, false);
 });
 
+// (beside the HA case above: the same flag, which pool.designate_new_master checks only for a real change)
+test('pool.designate_new_master to the current master is a no-op, before the HA check', async () => {
+  await n.setHa(true);
+  const before = await n.snapshot();
+  assert.equal(await n.call('pool.designate_new_master', n.host), '');
+  assert.deepEqual((await n.snapshot()).records, before.records);
+  await n.call('host.emergency_ha_disable', false);
+});
+
 test('seed: no bond while HA is enabled (HA_IS_ENABLED / HA_CANNOT_CHANGE_BOND_STATUS_OF_MGMT_IFACE); host-emergency-ha-disable, then it works', async () => {
   const net = await n.newNetwork('ha bond');
   await n.setHa(true);
