@@ -3,6 +3,9 @@
 import { XapiError } from '../model/index.ts';
 import type { ImplTable } from '../api/context.ts';
 
+// nbd and insecure_nbd exclude each other pool-wide: a client must know which one the pool offers
+const CONFLICTING_PURPOSE = { nbd: 'insecure_nbd', insecure_nbd: 'nbd' } as const;
+
 const RESERVED_PREFIXES = ['xen', 'xapi', 'vif', 'tap', 'eth'];
 
 /** The next free xapi<N> bridge name. */
@@ -40,5 +43,19 @@ export const networkImpls: ImplTable = {
     const attached = ctx.db.referrers(n.ref, 'VIF', 'network').find((v) => ctx.db.getOf('VIF', v)?.rec.currently_attached);
     if (attached) throw new XapiError('VIF_IN_USE', [n.ref, attached]);
     ctx.tx.update(n, { default_locking_mode: a.value });
+  },
+  'network.add_purpose': (ctx, a) => {
+    const n = ctx.tx.must('network', a.self);
+    if (!n.rec.managed) throw new XapiError('NETWORK_UNMANAGED', [n.ref]);
+    if (n.rec.purpose.includes(a.value)) return;
+    const conflict = CONFLICTING_PURPOSE[a.value];
+    if (ctx.tx.all('network').some((o) => o.rec.purpose.includes(conflict))) {
+      throw new XapiError('NETWORK_INCOMPATIBLE_PURPOSES', [a.value, conflict]);
+    }
+    ctx.tx.update(n, { purpose: [a.value, ...n.rec.purpose] });
+  },
+  'network.remove_purpose': (ctx, a) => {
+    const n = ctx.tx.must('network', a.self);
+    if (n.rec.purpose.includes(a.value)) ctx.tx.update(n, { purpose: n.rec.purpose.filter((x) => x !== a.value) });
   },
 };

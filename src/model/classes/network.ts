@@ -45,7 +45,7 @@ export const network = {
     m('set_default_locking_mode', [p('network', t.ref('network')), p('value', network_default_locking_mode)], t.void, 'pool-operator', ['VIF_IN_USE'], { doc: 'Set the default locking mode for VIFs attached to this network' }),
     m('attach_for_vm', [p('host', t.ref('host')), p('vm', t.ref('VM'))], t.void, 'vm-power-admin', [], { doc: 'Attaches all networks needed by a given VM on a particular host', unimplemented: true, hidden: true }),
     m('detach_for_vm', [p('host', t.ref('host')), p('vm', t.ref('VM'))], t.void, 'vm-power-admin', [], { doc: 'Detaches all networks of a given VM from a particular host', unimplemented: true, hidden: true }),
-    m('add_purpose', [p('self', t.ref('network')), p('value', network_purpose)], t.void, 'pool-admin', ['NETWORK_UNMANAGED', 'NETWORK_INCOMPATIBLE_PURPOSES'], { doc: 'Give a network a new purpose (if not present already)', unimplemented: true }),
-    m('remove_purpose', [p('self', t.ref('network')), p('value', network_purpose)], t.void, 'pool-admin', [], { doc: 'Remove a purpose from a network (if present)', unimplemented: true }),
+    m('add_purpose', [p('self', t.ref('network')), p('value', network_purpose)], t.void, 'pool-admin', ['NETWORK_UNMANAGED', 'NETWORK_INCOMPATIBLE_PURPOSES'], { doc: 'Give a network a new purpose (if not present already)' }),
+    m('remove_purpose', [p('self', t.ref('network')), p('value', network_purpose)], t.void, 'pool-admin', [], { doc: 'Remove a purpose from a network (if present)' }),
   ],
 } as const satisfies ClassSpec;
