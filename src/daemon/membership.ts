@@ -20,7 +20,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { checkRecordValues } from '../model/checks.ts';
 import { classDef, NULL_REF, XapiError } from '../model/index.ts';
 import { raiseAlert } from '../ops/message.ts';
-import { forgetHost, joinIntroduce, syncNetworking, type HostInfo } from '../ops/pool_join.ts';
+import { forgetHost, joinIntroduce, preJoinChecks, syncNetworking, type HostInfo, type RemotePool } from '../ops/pool_join.ts';
 import { managementPif, thePool } from '../ops/topology.ts';
 import { PeerCertificateMismatch, callPeer, peerFingerprint, type Peer } from './rpcclient.ts';
 import type { BackendName } from '../domain/backend.ts';
@@ -259,26 +259,30 @@ export class Membership {
     };
   }
 
-  /** The checks xapi makes on the joining host before it talks to the master. */
-  private assertCanJoin(): void {
-    const db = this.db;
-    const me = this.thisHost();
-    if (db.count('host') > 1) throw new XapiError('JOINING_HOST_CANNOT_BE_MASTER_OF_OTHER_HOSTS', []);
-    if (!managementPif(db, me)) throw new XapiError('HOST_STILL_BOOTING', []);
-    if (db.count('Bond') > 0) throw new XapiError('POOL_JOINING_HOST_HAS_BONDS', []);
-    if (db.count('tunnel') > 0) throw new XapiError('POOL_JOINING_HOST_HAS_TUNNELS', []);
-    if (db.count('network_sriov') > 0) throw new XapiError('POOL_JOINING_HOST_HAS_NETWORK_SRIOVS', []);
-    for (const v of db.all('VLAN')) if (!db.getOf('PIF', v.rec.untagged_PIF)?.rec.management) throw new XapiError('POOL_JOINING_HOST_HAS_NON_MANAGEMENT_VLANS', []);
+  /** What the checks of a join compare, read from the master with the user's session. */
+  private static async readRemote(talk: (m: string, p: unknown[]) => Promise<unknown>, s: string): Promise<RemotePool> {
+    const [poolRef, pool] = Object.entries((await talk('pool.get_all_records', [s])) as Record<string, { master: string; ha_enabled: boolean }>)[0] ?? [];
+    if (!poolRef || !pool) throw new XapiError('JOINING_HOST_SERVICE_FAILED', []);
+    const master = (await talk('host.get_record', [s, pool.master])) as { uuid: string; software_version: Record<string, string> };
+    const pifs = (await talk('PIF.get_all_records', [s])) as Record<string, { host: string; management: boolean; VLAN: number | string; primary_address_type: string }>;
+    const mgmt = Object.values(pifs).find((p) => p.management && p.host === pool.master);
+    const sdn = Object.values((await talk('SDN_controller.get_all_records', [s])) as Record<string, { protocol: string; address: string; port: number }>)[0];
+    const nets = (await talk('network.get_all_records', [s])) as Record<string, { purpose: string[] }>;
+    return {
+      haEnabled: pool.ha_enabled === true, masterUuid: master.uuid, masterBackend: master.software_version.network_backend ?? '',
+      managementVlan: mgmt ? Number(mgmt.VLAN) : -1, primaryAddressType: mgmt?.primary_address_type ?? 'IPv4',
+      sdnController: sdn, purposes: Object.values(nets).flatMap((n) => n.purpose ?? []),
+    };
   }
 
   /**
-   * pool.join, on the joining host. The credentials given only authorise the join on the master;
-   * the master sends the pool secret to this host's daemon (pool.join_deliver) over TLS pinned to
-   * this host's certificate, and this host introduces itself with a session made with it.
+   * pool.join, on the joining host, as xapi's: log in to the master, then its pre_join_checks.
+   * The credentials given only authorise the join on the master; the master sends the pool
+   * secret to this host's daemon (pool.join_deliver) over TLS pinned to this host's
+   * certificate, and this host introduces itself with a session made with it.
    */
   private async join(address: string, user: string, password: string): Promise<void> {
     if (this.role === 'member') throw new XapiError('OPERATION_NOT_ALLOWED', ['This host is already a member of a pool']);
-    this.assertCanJoin();
     if (this.pendingJoin) throw new XapiError('OPERATION_NOT_ALLOWED', ['A pool join is already in progress on this host']);
     let fingerprint: string | undefined;
     if (!this.opts.insecurePeers) {
@@ -294,18 +298,7 @@ export class Membership {
     };
     const s = (await talk('session.login_with_password', [user, password, '2.23', 'pool.join'])) as string;
     try {
-      // the management VLAN must match the master's (xapi's pre_join_checks)
-      const pifs = (await talk('PIF.get_all_records', [s])) as Record<string, { management: boolean; host: string; VLAN: number }>;
-      const pool = Object.values((await talk('pool.get_all_records', [s])) as Record<string, { master: string }>)[0];
-      const theirs = Object.values(pifs).find((p) => p.management && p.host === pool.master)?.VLAN ?? -1;
-      const mine = managementPif(this.db, this.thisHost())?.rec.VLAN ?? -1;
-      if (mine !== theirs) throw new XapiError('POOL_JOINING_HOST_MANAGEMENT_VLAN_DOES_NOT_MATCH', [mine, theirs]);
-      // an SDN controller on the joiner must be the pool's (xapi's assert_sdn_controller_is_compatible)
-      const myCtl = [...this.db.all('SDN_controller')][0]?.rec;
-      if (myCtl && this.opts.backend === 'openvswitch') {
-        const theirCtl = Object.values((await talk('SDN_controller.get_all_records', [s])) as Record<string, { protocol: string; address: string; port: number }>)[0];
-        if (!theirCtl || theirCtl.protocol !== myCtl.protocol || theirCtl.address !== myCtl.address || Number(theirCtl.port) !== Number(myCtl.port)) throw new XapiError('OPERATION_NOT_ALLOWED', ['SDN controller differs']);
-      }
+      preJoinChecks(this.db, this.thisHost(), await Membership.readRemote(talk, s));
       const pending: { nonce: string; secret?: string } = { nonce: randomBytes(32).toString('hex') };
       this.pendingJoin = pending;
       try {

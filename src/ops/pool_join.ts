@@ -3,7 +3,7 @@
 // NIC position, as a member restart does too ("inherits its settings from the pool master").
 
 import type { Ctx } from '../api/context.ts';
-import type { ObjOf } from '../db/database.ts';
+import type { Database, ObjOf } from '../db/database.ts';
 import { introducePhysical, type NicFacts } from '../db/init.ts';
 import { NULL_REF, XapiError, classDef } from '../model/index.ts';
 import { checkRecordValues } from '../model/checks.ts';
@@ -11,7 +11,7 @@ import { VALUE_TYPES } from '../model/valid.ts';
 import { createBond } from './bond.ts';
 import { destroyPif } from './pif.ts';
 import { pifCopy } from './pif_records.ts';
-import { bondOfMaster, isBondSlave, pifsOfHost, thePool, tunnelOfAccess, vlanOf } from './topology.ts';
+import { bondOfMaster, isBondSlave, managementPif, pifsOfHost, thePool, tunnelOfAccess, vlanOf } from './topology.ts';
 import { createTunnelRecords } from './tunnel.ts';
 import { createVlanRecords } from './vlan.ts';
 
@@ -25,6 +25,55 @@ export interface HostInfo {
   management: { device: string; mode: string; IP: string; netmask: string; gateway: string; DNS: string };
   /** The SHA-256 fingerprint of the joining host's API certificate ('' on plain HTTP): pinned for the master's calls to it. */
   fingerprint?: string;
+}
+
+/** What a joining host reads from the master it logged in to, for the checks that compare the two. */
+export interface RemotePool {
+  haEnabled: boolean;
+  masterUuid: string;
+  /** The master's software_version network_backend ('' when absent: the bridge, as xapi reads it). */
+  masterBackend: string;
+  /** The master's management PIF's VLAN (-1: none) and primary address type. */
+  managementVlan: number;
+  primaryAddressType: string;
+  sdnController: { protocol: string; address: string; port: number } | undefined;
+  /** The purposes of the pool's networks. */
+  purposes: string[];
+}
+
+const NBDISH = (p: string) => p === 'nbd' || p === 'insecure_nbd';
+
+/**
+ * xapi's pre_join_checks (xapi_pool.ml), networking ones and those around them, in its order:
+ * made on the joining host after it has logged in to the master, so that an unreachable
+ * master or refused credentials come first.
+ */
+export function preJoinChecks(db: Database, me: string, remote: RemotePool): void {
+  const mgmt = managementPif(db, me);
+  if (!mgmt) throw new XapiError('HOST_STILL_BOOTING', []);
+  if (thePool(db).rec.ha_enabled) throw new XapiError('HA_IS_ENABLED', []);
+  if (remote.haEnabled) throw new XapiError('HA_IS_ENABLED', []);
+  const hosts = db.count('host');
+  if (remote.masterUuid === db.getOf('host', me)?.rec.uuid) throw new XapiError('OPERATION_NOT_ALLOWED', [hosts > 1 ? 'Host is already part of a pool' : 'Host cannot become slave of itself']);
+  if (hosts > 1) throw new XapiError('JOINING_HOST_CANNOT_BE_MASTER_OF_OTHER_HOSTS', []);
+  if (db.count('Bond') > 0) throw new XapiError('POOL_JOINING_HOST_HAS_BONDS', []);
+  if (db.count('tunnel') > 0) throw new XapiError('POOL_JOINING_HOST_HAS_TUNNELS', []);
+  if (db.count('network_sriov') > 0) throw new XapiError('POOL_JOINING_HOST_HAS_NETWORK_SRIOVS', []);
+  for (const v of db.all('VLAN')) if (!db.getOf('PIF', v.rec.untagged_PIF)?.rec.management) throw new XapiError('POOL_JOINING_HOST_HAS_NON_MANAGEMENT_VLANS', []);
+  if (mgmt.rec.VLAN !== remote.managementVlan) throw new XapiError('POOL_JOINING_HOST_MANAGEMENT_VLAN_DOES_NOT_MATCH', [mgmt.rec.VLAN, remote.managementVlan]);
+  const myBackend = db.getOf('host', me)?.rec.software_version.network_backend || 'bridge';
+  if (myBackend !== (remote.masterBackend || 'bridge')) throw new XapiError('OPERATION_NOT_ALLOWED', ['Network backends differ']);
+  // an SDN controller on the joiner must be the pool's
+  const mine = [...db.all('SDN_controller')][0]?.rec;
+  const theirs = remote.sdnController;
+  if (myBackend === 'openvswitch' && mine && (!theirs || theirs.protocol !== mine.protocol || theirs.address !== mine.address || Number(theirs.port) !== Number(mine.port))) {
+    throw new XapiError('OPERATION_NOT_ALLOWED', ['SDN controller differs']);
+  }
+  if (mgmt.rec.primary_address_type !== remote.primaryAddressType) throw new XapiError('OPERATION_NOT_ALLOWED', ['Primary address type differs']);
+  // the first NBD purpose found on each side must agree, when both sides have one
+  const myNbd = [...db.all('network')].flatMap((n) => n.rec.purpose).find(NBDISH);
+  const theirNbd = remote.purposes.find(NBDISH);
+  if (myNbd && theirNbd && myNbd !== theirNbd) throw new XapiError('OPERATION_NOT_ALLOWED', ['Incompatible network purposes: nbd and insecure_nbd']);
 }
 
 const FINGERPRINT = /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/;

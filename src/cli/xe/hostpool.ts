@@ -48,7 +48,7 @@ export const HOST_POOL_COMMANDS: readonly CommandSpec[] = [
       try {
         await ctx.api.call(method, p.req('master-address'), p.req('master-username'), p.req('master-password'));
       } catch (e) {
-        if (e instanceof XeError && e.failure.kind === 'api' && e.failure.code === 'POOL_JOINING_HOST_CONNECTION_FAILED') {
+        if (e instanceof XeError && e.failure.kind === 'api' && e.failure.code === 'JOINING_HOST_CONNECTION_FAILED') {
           ctx.printer.print({ t: 'list', items: ['Host cannot contact destination host: connection refused.', 'Check destination host has services running and accessible from this host.'] });
           return;
         }
