@@ -1,7 +1,8 @@
 // network: create/destroy and the default locking mode (xapi_network.ml).
 
 import { XapiError } from '../model/index.ts';
-import type { ImplTable } from '../api/context.ts';
+import type { Ctx, ImplTable } from '../api/context.ts';
+import { plug } from './pif.ts';
 
 // nbd and insecure_nbd exclude each other pool-wide: a client must know which one the pool offers
 const CONFLICTING_PURPOSE = { nbd: 'insecure_nbd', insecure_nbd: 'nbd' } as const;
@@ -11,6 +12,21 @@ const RESERVED_PREFIXES = ['xen', 'xapi', 'vif', 'tap', 'eth'];
 /** The next free xapi<N> bridge name. */
 export function nextBridgeName(used: ReadonlySet<string>): string {
   for (let n = 0; ; n++) if (!used.has(`xapi${n}`)) return `xapi${n}`;
+}
+
+/**
+ * Bring a network up on a host (xapi's attach_internal): its managed PIFs there are plugged
+ * (all of them when forced, else only those not attached yet). The agent realises the bridge,
+ * including an internal one, from the records. An unmanaged network's bridge is the admin's.
+ */
+function attachOnHost(ctx: Ctx, network: string, host: string, force: boolean): void {
+  const n = ctx.tx.must('network', network);
+  if (!n.rec.managed) return;
+  for (const ref of ctx.db.referrers(n.ref, 'PIF', 'network')) {
+    const pif = ctx.db.getOf('PIF', ref)!;
+    if (pif.rec.host !== host || !pif.rec.managed) continue;
+    if (force || !pif.rec.currently_attached) plug(ctx, pif);
+  }
 }
 
 export const networkImpls: ImplTable = {
@@ -58,4 +74,16 @@ export const networkImpls: ImplTable = {
     const n = ctx.tx.must('network', a.self);
     if (n.rec.purpose.includes(a.value)) ctx.tx.update(n, { purpose: n.rec.purpose.filter((x) => x !== a.value) });
   },
+  'network.pool_introduce': (ctx, a) => ctx.tx.create('network', {
+    name_label: a.name_label, name_description: a.name_description, MTU: a.MTU, other_config: a.other_config,
+    bridge: a.bridge, managed: a.managed, purpose: a.purpose, tags: [], default_locking_mode: 'unlocked', assigned_ips: {}, blobs: {},
+  }),
+  'network.attach': (ctx, a) => { attachOnHost(ctx, a.network, ctx.tx.must('host', a.host).ref, true); },
+  'network.attach_for_vm': (ctx, a) => {
+    const host = ctx.tx.must('host', a.host).ref;
+    for (const vif of ctx.db.referrers(ctx.tx.must('VM', a.vm).ref, 'VIF', 'VM')) attachOnHost(ctx, ctx.db.getOf('VIF', vif)!.rec.network, host, false);
+  },
+  // xapi forgets the VIFs in its in-memory table and drops internal bridges left without ports;
+  // here the agent drops such bridges from the records, so only the references are checked
+  'network.detach_for_vm': (ctx, a) => { ctx.tx.must('host', a.host); ctx.tx.must('VM', a.vm); },
 };

@@ -1,0 +1,70 @@
+// network.attach / attach_for_vm / detach_for_vm / pool_introduce through the XenAPI
+// (xapi_network.ml): attaching plugs the network's managed PIFs on that host only, attach_for_vm
+// does so for each network of the VM's VIFs, and pool_introduce stores the record as given.
+
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, test } from 'node:test';
+import { Net, nic } from './helpers/net.ts';
+
+let n: Net;
+beforeEach(async () => { n = await Net.start(); });
+afterEach(async () => { await n.dispose(); });
+
+test('network.attach plugs the network\'s unplugged PIF on the host and leaves other hosts alone', async () => {
+  const xenbr1 = await n.netRef('xenbr1');
+  const eth1 = await n.pifRef('eth1');
+  const other = n.secondHost([nic('eth1', '02:00:00:00:09:01')]);
+  await n.call('PIF.unplug', eth1);
+  n.db(other.pifs[0], { currently_attached: false });
+  assert.equal((await n.pif(eth1)).currently_attached, false);
+  await n.call('network.attach', xenbr1, n.host);
+  assert.equal((await n.pif(eth1)).currently_attached, true);
+  assert.equal((await n.pif(other.pifs[0])).currently_attached, false, 'the other host\'s PIF stays down');
+  // on an already attached network it is harmless
+  await n.call('network.attach', xenbr1, n.host);
+  assert.equal((await n.pif(eth1)).currently_attached, true);
+});
+
+test('network.attach leaves an unmanaged PIF and an unmanaged network alone; bad references are refused', async () => {
+  const xenbr1 = await n.netRef('xenbr1');
+  const eth1 = await n.pifRef('eth1');
+  await n.call('PIF.unplug', eth1);
+  n.db(eth1, { managed: false });
+  await n.call('network.attach', xenbr1, n.host);
+  assert.equal((await n.pif(eth1)).currently_attached, false);
+  n.db(eth1, { managed: true });
+  n.db(xenbr1, { managed: false });
+  await n.call('network.attach', xenbr1, n.host);
+  assert.equal((await n.pif(eth1)).currently_attached, false);
+  const err = await n.fail('network.attach', 'OpaqueRef:nope', n.host);
+  assert.equal(err[0], 'HANDLE_INVALID');
+});
+
+test('network.attach_for_vm plugs the PIFs of every network the VM\'s VIFs use; detach_for_vm changes no record', async () => {
+  const xenbr1 = await n.netRef('xenbr1');
+  const eth1 = await n.pifRef('eth1');
+  const internal = await n.newNetwork('internal');
+  await n.call('PIF.unplug', eth1);
+  const vm = await n.vm('guest');
+  await n.vif(vm, xenbr1, { device: '0' });
+  await n.vif(vm, internal, { device: '1' });
+  await n.call('network.attach_for_vm', n.host, vm);
+  assert.equal((await n.pif(eth1)).currently_attached, true);
+  const before = await n.snapshot();
+  await n.call('network.detach_for_vm', n.host, vm);
+  await n.assertUnchanged(before);
+  assert.equal((await n.fail('network.attach_for_vm', n.host, 'OpaqueRef:nope'))[0], 'HANDLE_INVALID');
+});
+
+test('network.pool_introduce stores the record as given, purpose and unmanaged included, without bridge checks', async () => {
+  const ref = (await n.call('network.pool_introduce', 'from master', 'desc', 9000, { a: 'b' }, 'xapi7', false, ['nbd'])) as string;
+  const r = await n.network(ref);
+  assert.equal(r.name_label, 'from master');
+  assert.equal(r.name_description, 'desc');
+  assert.equal(r.MTU, 9000);
+  assert.deepEqual(r.other_config, { a: 'b' });
+  assert.equal(r.bridge, 'xapi7');
+  assert.equal(r.managed, false);
+  assert.deepEqual(r.purpose, ['nbd']);
+  assert.equal(r.default_locking_mode, 'unlocked');
+});
