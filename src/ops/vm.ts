@@ -3,6 +3,7 @@
 // There is no hypervisor behind these calls: they change the pool database, and the host
 // agents realise the VIFs of running VMs from it.
 
+import { randomUUID } from 'node:crypto';
 import type { Ctx, ImplTable } from '../api/context.ts';
 import type { Database, ObjOf, Txn } from '../db/database.ts';
 import { NULL_REF, XapiError } from '../model/index.ts';
@@ -132,6 +133,12 @@ export function allowedVifDevices(db: Database, vm: string): string[] {
 }
 
 export const vmImpls: ImplTable = {
+  // every VM gets a mac_seed (xapi's VM.create), so that VIF.create with MAC "" can derive one
+  'VM.create': (ctx, a) => {
+    const args = { ...a.args };
+    const seed = args.other_config?.mac_seed ?? randomUUID();
+    return ctx.tx.create('VM', { ...args, other_config: { ...args.other_config, mac_seed: seed } });
+  },
   'VM.start': (ctx, a) => start(ctx, a.vm, ctx.svc.thisHost(), 'start', a.start_paused === true),
   'VM.start_on': (ctx, a) => start(ctx, a.vm, a.host, 'start_on', a.start_paused === true),
   'VM.clean_shutdown': (ctx, a) => shutdown(ctx, a.vm, 'clean_shutdown'),
