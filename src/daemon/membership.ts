@@ -13,7 +13,7 @@
 
 import type { Api } from '../api/dispatch.ts';
 import type { ImplTable } from '../api/context.ts';
-import type { Database, ReplicaBatch } from '../db/database.ts';
+import type { Database, ObjOf, ReplicaBatch } from '../db/database.ts';
 import type { HostFacts, NicFacts } from '../db/init.ts';
 import { initialise } from '../db/init.ts';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
@@ -21,7 +21,8 @@ import { checkRecordValues } from '../model/checks.ts';
 import { classDef, NULL_REF, XapiError } from '../model/index.ts';
 import { raiseAlert } from '../ops/message.ts';
 import { forgetHost, joinIntroduce, preJoinChecks, syncNetworking, type HostInfo, type RemotePool } from '../ops/pool_join.ts';
-import { managementPif, thePool } from '../ops/topology.ts';
+import { setManagement } from '../ops/pif.ts';
+import { managementPif, pifsOfHost, thePool } from '../ops/topology.ts';
 import { PeerCertificateMismatch, callPeer, peerFingerprint, type Peer } from './rpcclient.ts';
 import type { BackendName } from '../domain/backend.ts';
 
@@ -151,6 +152,8 @@ export class Membership {
             this.session = session;
             token = '';
           }
+          if (token === '') await this.reportManagement();
+          if (this.stopped) return;
           const batch = (await callPeer(this.peer, 'pool.replica_from', [this.session, token, token === '' ? 0 : pollS], Math.max(10_000, pollS * 2000 + 5000), abort.signal)) as ReplicaBatch;
           if (this.stopped) return;
           this.lastContact = Date.now();
@@ -220,12 +223,38 @@ export class Membership {
     await this.callMaster('host.sync_vlans', [me]);
   }
 
+  /** This host's PIF for an interface name as xapi's inventory holds it: a bridge or a device. */
+  private localPif(iface: string): ObjOf<'PIF'> | undefined {
+    const pifs = pifsOfHost(this.db, this.thisHost());
+    return pifs.find((p) => this.db.getOf('network', p.rec.network)?.rec.bridge === iface) ?? pifs.find((p) => p.rec.device === iface && p.rec.VLAN === -1);
+  }
+
+  /**
+   * A management interface chosen locally in emergency mode (host.local_management_reconfigure)
+   * goes to the master's database once the master answers again, before the replica replaces
+   * this host's copy: as xapi's member takes the management interface from its inventory when
+   * it reconnects.
+   */
+  private async reportManagement(): Promise<void> {
+    const iface = this.db.getLocal('management_interface');
+    if (!iface) return;
+    const pif = this.localPif(iface);
+    try {
+      if (pif && !pif.rec.management) await this.callMaster('host.management_reconfigure', [pif.ref]);
+      else if (!pif) this.log.warn({ interface: iface }, 'the management interface chosen in emergency mode has no PIF: the master keeps its own');
+    } catch (e) {
+      if (!(e instanceof XapiError) || e.code === 'SESSION_INVALID') throw e;
+      this.log.error({ interface: iface, err: e.message }, 'the master refuses the management interface chosen in emergency mode');
+    }
+    this.db.setLocal('management_interface', undefined);
+  }
+
   /** A fresh standalone pool on this host, as after a fresh install (pool.eject). */
   private becomeStandalone(): void {
     const rootHash = [...this.db.all('pool')][0]?.rec.root_password_hash;
     const hostUuid = this.db.getLocal('host_uuid');
     this.db.applyReplica({ generation: this.db.generation + 1, full: true, rows: [], dels: [] });
-    for (const k of ['role', 'master_address', 'master_fingerprint', 'master_host', 'pool_secret']) this.db.setLocal(k, undefined);
+    for (const k of ['role', 'master_address', 'master_fingerprint', 'master_host', 'pool_secret', 'management_interface']) this.db.setLocal(k, undefined);
     initialise(this.db, this.opts.facts(), { backend: this.opts.backend });
     // keep the host's identity and root's password across the eject
     this.db.transact((tx) => {
@@ -464,6 +493,17 @@ export class Membership {
         setTimeout(() => { if (!this.stopped) this.becomeMember(peer.address, thePool(this.db).rec.pool_secret, host.rec.certificate_fingerprint); }, 300);
       },
       'host.is_in_emergency_mode': () => this.emergency,
+      'host.local_management_reconfigure': (ctx, a) => {
+        if (this.role !== 'member' || !this.emergency) throw new XapiError('NOT_IN_EMERGENCY_MODE', []);
+        // as xapi writes the inventory: the name is taken as given; this host's copy of the
+        // database follows at once (its agent moves the default route and DNS), the master's
+        // when it answers again
+        const iface = String(a.interface);
+        this.db.setLocal('management_interface', iface);
+        const pif = this.localPif(iface);
+        if (pif) setManagement(ctx.tx, this.thisHost(), pif.ref);
+        this.log.info({ interface: iface }, 'emergency mode: the management interface moves locally');
+      },
       'host.sync_vlans': (ctx, a) => { syncNetworking(ctx, ctx.tx.must('host', a.host).ref); },
       'host.sync_tunnels': (ctx, a) => { syncNetworking(ctx, ctx.tx.must('host', a.host).ref); },
     };
