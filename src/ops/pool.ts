@@ -3,6 +3,7 @@
 import type { ImplTable } from '../api/context.ts';
 import { XapiError } from '../model/index.ts';
 import { managementReconfigure } from './host.ts';
+import { sdnControllerImpls } from './sdn_controller.ts';
 import { isBondSlave, thePool } from './topology.ts';
 
 export const poolImpls: ImplTable = {
@@ -32,4 +33,15 @@ export const poolImpls: ImplTable = {
     for (const p of [...pifs.filter((x) => x.rec.host !== master), ...pifs.filter((x) => x.rec.host === master)]) managementReconfigure(ctx, p.ref);
   },
   'pool.sync_database': () => undefined,
+  // deprecated: the address becomes the pool's one SDN controller (ssl, port 6632), replacing any other
+  'pool.set_vswitch_controller': (ctx, a) => {
+    const host = ctx.db.getOf('host', ctx.svc.thisHost())!;
+    if (host.rec.software_version.network_backend !== 'openvswitch') throw new XapiError('OPERATION_NOT_ALLOWED', ['host not configured for vswitch operation']);
+    const pool = thePool(ctx.db);
+    if (pool.rec.vswitch_controller === a.address) return;
+    ctx.tx.update(pool, { vswitch_controller: a.address });
+    const existing = ctx.tx.all('SDN_controller')[0];
+    if (existing) ctx.tx.delete(existing.ref);
+    if (a.address !== '') void sdnControllerImpls['SDN_controller.introduce']!(ctx, { protocol: 'ssl', address: a.address, port: 6632 });
+  },
 };

@@ -50,7 +50,7 @@ export const pool = {
     m('create_VLAN', [p('device', t.string, { valueType: 'ifName' }), p('network', t.ref('network')), p('VLAN', t.int, { valueType: 'vlanTag' })], t.set(t.ref('PIF')), 'pool-operator', ['VLAN_TAG_INVALID'], { doc: 'Create PIFs, mapping a network to the same physical interface/VLAN on each host. This call is deprecated: use Pool.create_VLAN_from_PIF instead.', async: true }),
     m('create_VLAN_from_PIF', [p('pif', t.ref('PIF')), p('network', t.ref('network')), p('VLAN', t.int, { valueType: 'vlanTag' })], t.set(t.ref('PIF')), 'pool-operator', ['VLAN_TAG_INVALID'], { doc: 'Create a pool-wide VLAN by taking the PIF.', async: true }),
     m('sync_database', [], t.void, 'pool-operator', [], { doc: 'Forcibly synchronise the database now', async: true }),
-    m('set_vswitch_controller', [p('address', t.string, { valueType: 'ipv4', emptyOk: true })], t.void, 'pool-operator', ['OPERATION_NOT_ALLOWED'], { doc: 'Set the IP address of the vswitch controller.', unimplemented: true, async: true }),
+    m('set_vswitch_controller', [p('address', t.string, { valueType: 'ipv4', emptyOk: true })], t.void, 'pool-operator', ['OPERATION_NOT_ALLOWED'], { doc: 'Set the IP address of the vswitch controller.', async: true }),
     m('set_igmp_snooping_enabled', [p('self', t.ref('pool')), p('value', t.bool)], t.void, 'pool-operator', ['OPENVSWITCH_NOT_ACTIVE'], { doc: 'Enable or disable IGMP Snooping on the pool.', async: true }),
     // poolnet's pool plumbing (hidden). 'pool-member': only a session made with the pool secret
     // (session.slave_login) may call these, never a user's, whatever the role: they return or act
