@@ -235,6 +235,44 @@ describe('VIF.destroy, plug, unplug, unplug_force', () => {
   });
 });
 
+describe('allowed_operations and current_operations (xapi\'s VIF valid_operations)', () => {
+  test('allowed_operations follow the VM and the VIF: attach always, plug when detached, unplug when attached, while running', async () => {
+    const vm = await newVm();
+    const vif = await newVif(vm, net0);
+    const allowed = async (): Promise<unknown> => (await rec('VIF', vif)).allowed_operations;
+    assert.deepEqual(await allowed(), ['attach']);
+    await c('VM.start', vm, false, false);
+    assert.deepEqual(await allowed(), ['attach', 'unplug']);
+    await c('VIF.unplug', vif);
+    assert.deepEqual(await allowed(), ['attach', 'plug']);
+    await c('VIF.plug', vif);
+    assert.deepEqual(await allowed(), ['attach', 'unplug']);
+    await c('VM.hard_shutdown', vm);
+    assert.deepEqual(await allowed(), ['attach']);
+    assert.deepEqual((await rec('VIF', vif)).current_operations, {});
+  });
+
+  test('an operation in progress refuses plug, unplug and move: OTHER_OPERATION_IN_PROGRESS [VIF, vif, op, task]', async () => {
+    const vm = await newVm();
+    const vif = await newVif(vm, net0);
+    await c('VM.start', vm, false, false);
+    // another client's unplug, still running (its task holds the VIF)
+    const task = 'OpaqueRef:5e1f1b59-0000-4000-8000-00000000a11c';
+    d.db.transact((tx) => tx.update('VIF', vif, { current_operations: { [task]: 'unplug' } }));
+    const expected = ['OTHER_OPERATION_IN_PROGRESS', 'VIF', vif, 'unplug', task];
+    await refused(() => c('VIF.unplug', vif), expected, [['VIF', vif]]);
+    await refused(() => c('VIF.unplug_force', vif), expected, [['VIF', vif]]);
+    await refused(() => c('VIF.move', vif, net0), expected, [['VIF', vif]]);
+    d.db.transact((tx) => tx.update('VIF', vif, { current_operations: {} }));
+    await c('VIF.unplug', vif);
+    d.db.transact((tx) => tx.update('VIF', vif, { current_operations: { [task]: 'plug' } }));
+    await refused(() => c('VIF.plug', vif), ['OTHER_OPERATION_IN_PROGRESS', 'VIF', vif, 'plug', task], [['VIF', vif]]);
+    d.db.transact((tx) => tx.update('VIF', vif, { current_operations: {} }));
+    await c('VIF.plug', vif);
+    await c('VM.hard_shutdown', vm);
+  });
+});
+
 describe('VIF.move', () => {
   test('a live VIF moves only to a network its host can see; a halted VM\'s VIF moves anywhere', async () => {
     const vm = await newVm();

@@ -97,6 +97,37 @@ function detachAll(tx: Txn, db: Database, vm: Vm): void {
   }
 }
 
+export const SRIOV_HOTPLUG = 'Network SR-IOV VIF plug/unplug not allowed';
+export type VifOperation = 'attach' | 'plug' | 'unplug';
+const VIF_OPERATIONS: readonly VifOperation[] = ['attach', 'plug', 'unplug'];
+
+/**
+ * Why `op` on the VIF is refused now, or undefined: xapi's VIF valid_operations, the first
+ * reason found winning. (No guest metrics or PV drivers in poolnet: every guest can hotplug.)
+ */
+export function vifRefusal(db: Database, vif: ObjOf<'VIF'>, op: VifOperation): XapiError | undefined {
+  const [task, current] = Object.entries(vif.rec.current_operations)[0] ?? [];
+  if (task !== undefined) return new XapiError('OTHER_OPERATION_IN_PROGRESS', ['VIF', vif.ref, String(current), task]);
+  if (op === 'attach') return undefined;
+  const vm = db.must('VM', vif.rec.VM);
+  if (op === 'plug' && vm.rec.is_control_domain) return new XapiError('OPERATION_NOT_ALLOWED', ['Control domain does not support hotplug']);
+  if (isSriovNetwork(db, vif.rec.network)) return new XapiError('OPERATION_NOT_ALLOWED', [SRIOV_HOTPLUG]);
+  const state = vm.rec.power_state;
+  if (state !== 'Running') return new XapiError('VM_BAD_POWER_STATE', [vm.ref, 'running', state.toLowerCase()]);
+  const plugged = vif.rec.currently_attached || vif.rec.reserved;
+  if (op === 'plug' && plugged) return new XapiError('DEVICE_ALREADY_ATTACHED', [vif.ref]);
+  if (op === 'unplug' && !plugged) return new XapiError('DEVICE_ALREADY_DETACHED', [vif.ref]);
+  return undefined;
+}
+
+/** Write each VIF's allowed_operations of `vm` (xapi's update_allowed_operations), after any change they depend on. */
+export function refreshVifOperations(tx: Txn, db: Database, vm: string): void {
+  for (const vif of vifsOf(db, vm)) {
+    const allowed = VIF_OPERATIONS.filter((op) => !vifRefusal(db, vif, op));
+    if (allowed.join() !== vif.rec.allowed_operations.join()) tx.update(vif, { allowed_operations: allowed });
+  }
+}
+
 /** The smallest domain id free on a host (0 is the control domain), as Xen hands them out. */
 export function freeDomid(db: Database, host: string): number {
   const used = new Set(db.referrers(host, 'VM', 'resident_on').map((r) => db.getOf('VM', r)!.rec.domid));
@@ -114,6 +145,7 @@ function start(ctx: Ctx, vmRef: string, hostRef: string, op: 'start' | 'start_on
   reserveVfs(db, tx, vm, host.ref);
   for (const vif of vifsOf(db, vm.ref)) tx.update(vif, { currently_attached: true });
   tx.update(vm, { power_state: paused ? 'Paused' : 'Running', resident_on: host.ref, domid: freeDomid(db, host.ref) });
+  refreshVifOperations(tx, db, vm.ref);
 }
 
 function shutdown(ctx: Ctx, vmRef: string, op: 'clean_shutdown' | 'hard_shutdown'): void {
@@ -122,6 +154,7 @@ function shutdown(ctx: Ctx, vmRef: string, op: 'clean_shutdown' | 'hard_shutdown
   assertLifecycle(vm, op);
   detachAll(tx, db, vm);
   tx.update(vm, { power_state: 'Halted', resident_on: NULL_REF, domid: -1 });
+  refreshVifOperations(tx, db, vm.ref);
 }
 
 /** Device numbers a new VIF of the VM may take: "0".."15" not in use (xapi_vm_helpers). */
