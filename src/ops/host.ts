@@ -1,9 +1,9 @@
 // host: the management interface, hostname, HA emergency disable (xapi_host.ml, xapi_mgmt_iface.ml).
 
 import type { Ctx, ImplTable } from '../api/context.ts';
-import { XapiError } from '../model/index.ts';
+import { NULL_REF, XapiError } from '../model/index.ts';
 import { setManagement } from './pif.ts';
-import { isBondSlave, managementPif, pifKind, thePool } from './topology.ts';
+import { isBondSlave, managementPif, pifKind, pifsOfHost, thePool } from './topology.ts';
 
 /** HOST_NAME_INVALID [reason] unless `name` is a valid hostname (xapi's rules). */
 export function assertHostname(name: string): void {
@@ -26,6 +26,26 @@ export function managementReconfigure(ctx: Ctx, pifRef: string): void {
   if (pif.rec.management) return;
   ctx.tx.update(pif, { currently_attached: true });
   setManagement(ctx.tx, pif.rec.host, pif.ref);
+}
+
+/**
+ * The database half of xe-reset-networking (xapi's host.reset_networking): every bond, VLAN,
+ * tunnel and SR-IOV object built on the host's PIFs, then the PIFs themselves (with the metrics
+ * of physical and bond PIFs). The host rebuilds its PIFs from its NICs afterwards (PIF.scan).
+ */
+function resetNetworking(ctx: Ctx, host: string): void {
+  const tx = ctx.tx;
+  const local = new Set(pifsOfHost(ctx.db, host).map((p) => p.ref));
+  for (const b of tx.all('Bond')) if (local.has(b.rec.master)) tx.delete(b.ref);
+  for (const v of tx.all('VLAN')) if (local.has(v.rec.untagged_PIF)) tx.delete(v.ref);
+  for (const t of tx.all('tunnel')) if (local.has(t.rec.access_PIF)) tx.delete(t.ref);
+  for (const s of tx.all('network_sriov')) if (local.has(s.rec.physical_PIF) || local.has(s.rec.logical_PIF)) tx.delete(s.ref);
+  for (const ref of local) {
+    const pif = tx.must('PIF', ref);
+    const metrics = pif.rec.metrics;
+    tx.delete(ref);
+    if (metrics !== NULL_REF && !tx.all('PIF').some((p) => p.rec.metrics === metrics)) tx.delete(metrics);
+  }
 }
 
 export const hostImpls: ImplTable = {
@@ -53,4 +73,14 @@ export const hostImpls: ImplTable = {
   'host.emergency_ha_disable': (ctx) => { ctx.tx.update(thePool(ctx.db), { ha_enabled: false }); },
   'host.is_in_emergency_mode': () => false,
   'host.signal_networking_change': () => undefined,
+  // a host reports the bridges it has at start-up; a PIF whose network has no bridge there is down
+  'host.sync_pif_currently_attached': (ctx, a) => {
+    const host = ctx.tx.must('host', a.host);
+    const bridges = new Set(a.bridges);
+    for (const pif of pifsOfHost(ctx.db, host.ref)) {
+      const attached = bridges.has(ctx.db.getOf('network', pif.rec.network)?.rec.bridge ?? '');
+      if (pif.rec.currently_attached !== attached) ctx.tx.update(pif, { currently_attached: attached });
+    }
+  },
+  'host.reset_networking': (ctx, a) => { resetNetworking(ctx, ctx.tx.must('host', a.host).ref); },
 };

@@ -54,6 +54,8 @@ export const host = {
     m('signal_networking_change', [], t.void, 'local-root-only', [], { doc: 'Signals that the management IP address or hostname has been changed beneath us.', hidden: true }),
     m('sync_vlans', [p('host', t.ref('host'))], t.void, 'pool-operator', [], { doc: 'Synchronise VLANs on given host with the master\'s VLANs', hidden: true }),
     m('sync_tunnels', [p('host', t.ref('host'))], t.void, 'pool-operator', [], { doc: 'Synchronise tunnels on given host with the master\'s tunnels', hidden: true }),
+    m('sync_pif_currently_attached', [p('host', t.ref('host')), p('bridges', t.set(t.string))], t.void, 'pool-operator', [], { doc: 'Pass in a list of bridges that exist on the host; the host\'s PIFs are marked currently_attached exactly when the bridge of their network is among them', hidden: true }),
+    m('reset_networking', [p('host', t.ref('host'))], t.void, 'pool-operator', [], { doc: 'Purge all network-related metadata associated with the given host.', hidden: true }),
     m('is_in_emergency_mode', [], t.bool, 'read-only', [], { doc: 'Diagnostics call to discover if host is in emergency mode' }),
   ],
 } as const satisfies ClassSpec;
