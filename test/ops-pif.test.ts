@@ -340,6 +340,11 @@ test('a secondary interface: static on its own subnet, DHCP, back to None; the m
   await n.reconfigureIp(eth1, 'None');
   p = await n.pif(eth1);
   assert.deepEqual([p.ip_configuration_mode, p.IP, p.netmask, p.gateway], ['None', '', '', '']);
+  // mode None stores the values given, as xapi does (the agent uses none of them)
+  await n.reconfigureIp(eth1, 'None', '192.168.1.6', '255.255.255.0', '192.168.1.1');
+  p = await n.pif(eth1);
+  assert.deepEqual([p.ip_configuration_mode, p.IP, p.netmask, p.gateway], ['None', '192.168.1.6', '255.255.255.0', '192.168.1.1']);
+  await n.reconfigureIp(eth1, 'None');
   // a detached PIF only stores its configuration
   await n.call('PIF.unplug', eth2);
   await n.reconfigureIp(eth2, 'Static', '192.168.2.5', '255.255.255.0');

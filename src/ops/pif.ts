@@ -153,10 +153,10 @@ function reconfigureIp(ctx: Ctx, pif: Pif, a: ArgsOf<'PIF.reconfigure_ip'>): voi
   if (gateway && !isIpv4(gateway)) throw new XapiError('INVALID_IP_ADDRESS_SPECIFIED', ['gateway']);
   if (pif.rec.management && mode === 'None' && pif.rec.primary_address_type === 'IPv4') throw new XapiError('PIF_IS_MANAGEMENT_INTERFACE', [pif.ref]);
   const dns = [...splitDns(a.DNS).v4, ...splitDns(pif.rec.DNS).v6].join(',');
-  const keep = mode !== 'None';
-  ctx.tx.update(pif, { ip_configuration_mode: mode, IP: keep ? IP : '', netmask: keep ? netmask : '', gateway: keep ? gateway : '', DNS: dns });
+  // the values given are stored whatever the mode, as xapi (mode None: the agent uses none of them)
+  ctx.tx.update(pif, { ip_configuration_mode: mode, IP, netmask, gateway, DNS: dns });
   if (pif.rec.management && mode === 'Static') ctx.tx.update('host', pif.rec.host, { address: IP });
-  warnSharedSubnet(ctx, ctx.db.getOf('PIF', pif.ref)!);
+  if (mode !== 'None') warnSharedSubnet(ctx, ctx.db.getOf('PIF', pif.ref)!);
 }
 
 /**
