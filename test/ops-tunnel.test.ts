@@ -111,6 +111,21 @@ test('seed: tunnel.create on the management interface: an access PIF tunnel<N> o
   await n.call('SDN_controller.forget', sdn);
 });
 
+test('the access PIF takes the transport PIF\'s primary address type, as xapi', async () => {
+  const sdn = await controller();
+  await n.reconfigureIp(eth1, 'Static', '192.168.61.5', '255.255.255.0');
+  await n.call('PIF.set_primary_address_type', eth1, 'IPv6');
+  const t = await tunnel(eth1);
+  assert.equal((await n.pif(t.access)).primary_address_type, 'IPv6');
+  await untunnel(t);
+  await n.call('PIF.set_primary_address_type', eth1, 'IPv4');
+  const u = await tunnel(eth1);
+  assert.equal((await n.pif(u.access)).primary_address_type, 'IPv4');
+  await untunnel(u);
+  await n.reconfigureIp(eth1, 'None');
+  await n.call('SDN_controller.forget', sdn);
+});
+
 test('seed: the transport must be IP-enabled (TRANSPORT_PIF_NOT_CONFIGURED, nothing created); a secondary interface, a VLAN and a bond qualify', async () => {
   const sdn = await controller();
   const net = await n.newNetwork('private');

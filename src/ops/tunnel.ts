@@ -42,6 +42,7 @@ export function createTunnel(ctx: Ctx, transport: ObjOf<'PIF'>, network: ObjOf<'
   if (transport.rec.ip_configuration_mode === 'None') throw new XapiError('TRANSPORT_PIF_NOT_CONFIGURED', [transport.ref]);
   const { tunnel, access } = createTunnelRecords(tx, virtualPif({
     device: nextTunnelDevice(ctx, host), network: network.ref, host, MAC: randomMac(), MTU: network.rec.MTU, metrics: transport.rec.metrics,
+    primary_address_type: transport.rec.primary_address_type, // as xapi: the transport's
   }), transport.ref, { status: { active: 'false' }, other_config: {}, protocol });
   plug(ctx, db.getOf('PIF', access)!);
   return tunnel;
