@@ -240,7 +240,8 @@ export class Membership {
     if (!iface) return;
     const pif = this.localPif(iface);
     try {
-      if (pif && !pif.rec.management) await this.callMaster('host.management_reconfigure', [pif.ref]);
+      // (this host's copy says management already: the master's may not)
+      if (pif) await this.callMaster('host.management_reconfigure', [pif.ref]);
       else if (!pif) this.log.warn({ interface: iface }, 'the management interface chosen in emergency mode has no PIF: the master keeps its own');
     } catch (e) {
       if (!(e instanceof XapiError) || e.code === 'SESSION_INVALID') throw e;
