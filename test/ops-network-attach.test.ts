@@ -68,3 +68,18 @@ test('network.pool_introduce stores the record as given, purpose and unmanaged i
   assert.deepEqual(r.purpose, ['nbd']);
   assert.equal(r.default_locking_mode, 'unlocked');
 });
+
+test('network.create_new_blob makes a blob record and names it in the network\'s blobs', async () => {
+  const net = await n.newNetwork('with blobs');
+  const b = (await n.call('network.create_new_blob', net, 'notes', 'text/plain', true)) as string;
+  const r = await n.rec('blob', b);
+  assert.equal(r.mime_type, 'text/plain');
+  assert.equal(r.public, true);
+  assert.equal(r.size, 0);
+  assert.deepEqual((await n.network(net)).blobs, { notes: b });
+  // public defaults to false; a second name adds to the map
+  const c = (await n.call('network.create_new_blob', net, 'more', 'application/octet-stream')) as string;
+  assert.equal((await n.rec('blob', c)).public, false);
+  assert.deepEqual((await n.network(net)).blobs, { notes: b, more: c });
+  assert.equal((await n.fail('network.create_new_blob', 'OpaqueRef:nope', 'x', 'text/plain', false))[0], 'HANDLE_INVALID');
+});

@@ -155,8 +155,8 @@ describe('self-checks of the model', () => {
 
   it('a message declared unimplemented answers NOT_IMPLEMENTED through the real dispatcher', async () => {
     const s = await login(d.url);
+    // none is declared today (issue 11 implemented the last ones); a message added ahead of its code is checked here
     const declared = [...messagesOf(CLASSES)].filter((x) => x.msg.unimplemented);
-    assert.ok(declared.length > 0);
     for (const { wire, msg } of declared) {
       const args = placeholderArgs(msg.params).map((v, i) => {
         const p = msg.params[i];
@@ -171,8 +171,9 @@ describe('self-checks of the model', () => {
   });
 
   it('the README lists exactly the messages declared unimplemented', () => {
-    const listed = readmeUnimplemented(readFileSync(new URL('../README.md', import.meta.url), 'utf8'));
-    assert.ok(listed.length > 0, 'the README has the section "Messages not implemented yet"');
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    assert.match(readme, /^## Messages not implemented yet$/m, 'the README has the section "Messages not implemented yet"');
+    const listed = readmeUnimplemented(readme);
     assert.deepEqual(readmeProblems(CLASSES, listed), []);
   });
 
@@ -208,14 +209,14 @@ describe('self-checks of the model', () => {
         extras: { ...pif.extras, carrier: { kind: 'via', ref: 'metrics', cls: 'PIF_metrics', field: 'carier' } },
       },
       VLAN: { order: ['uuid', 'tag'], plain: ['tags'] },
-      blob: {},
+      widget: {},
     } satisfies Record<string, ClassCli>;
     assert.deepEqual(xeProblems(CLASSES, broken).sort(), [
       'PIF.extras.carrier: PIF_metrics has no field carier',
       'PIF.order: currently_attached is no xe field',
       'PIF.setters: set_disalow_unplug is no message',
       'VLAN.plain: tags is no public field',
-      'fields.ts describes blob, which is no model class',
+      'fields.ts describes widget, which is no model class',
     ]);
     const clash = alter('VLAN', (c) => ({ publicFields: c.publicFields.map((fd) => (fd.name === 'tag' ? { ...fd, cli: 'untagged-PIF' } : fd)), cliListColumns: ['uuid', 'vlan-tag'] }));
     assert.deepEqual(xeProblems(clash, CLASS_CLI).sort(), [

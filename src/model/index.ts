@@ -20,6 +20,7 @@ import { event } from './classes/event.ts';
 import { role, subject } from './classes/rbac.ts';
 import { message } from './classes/message.ts';
 import { SDN_controller } from './classes/sdn_controller.ts';
+import { blob } from './classes/blob.ts';
 
 export * from './types.ts';
 export { XapiError, fail, ERRORS, isKnownError, type ErrorCode } from './errors.ts';
@@ -39,7 +40,7 @@ export interface ClassDef extends ClassSpec {
 
 const SPECS = [
   session, pool, host, network, PIF, PIF_metrics, Bond, VLAN, tunnel, network_sriov,
-  VIF, VIF_metrics, VM, task, event, role, subject, message, SDN_controller,
+  VIF, VIF_metrics, VM, task, event, role, subject, message, SDN_controller, blob,
 ] as const satisfies readonly ClassSpec[];
 
 // ---- types derived from the class specs (the same data the runtime reads) ----

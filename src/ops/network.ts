@@ -2,6 +2,7 @@
 
 import { XapiError } from '../model/index.ts';
 import type { Ctx, ImplTable } from '../api/context.ts';
+import { now } from '../api/marshal.ts';
 import { plug } from './pif.ts';
 
 // nbd and insecure_nbd exclude each other pool-wide: a client must know which one the pool offers
@@ -86,4 +87,10 @@ export const networkImpls: ImplTable = {
   // xapi forgets the VIFs in its in-memory table and drops internal bridges left without ports;
   // here the agent drops such bridges from the records, so only the references are checked
   'network.detach_for_vm': (ctx, a) => { ctx.tx.must('host', a.host); ctx.tx.must('VM', a.vm); },
+  'network.create_new_blob': (ctx, a) => {
+    const n = ctx.tx.must('network', a.network);
+    const ref = ctx.tx.create('blob', { name_label: '', name_description: '', size: 0, public: a.public, last_updated: now(), mime_type: a.mime_type });
+    ctx.tx.update(n, { blobs: { ...n.rec.blobs, [a.name]: ref } });
+    return ref;
+  },
 };
