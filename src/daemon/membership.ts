@@ -472,6 +472,8 @@ export class Membership {
         if (this.role === 'master') return;
         if (thePool(ctx.db).rec.ha_enabled) throw new XapiError('HA_IS_ENABLED', []);
         this.db.setLocal('role', 'master');
+        // a management interface chosen in emergency mode is in this database already
+        this.db.setLocal('management_interface', undefined);
         this.emergency = false;
         this.session = undefined;
         ctx.tx.update(thePool(ctx.db).ref, { master: this.thisHost() });
