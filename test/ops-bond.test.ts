@@ -405,6 +405,35 @@ test('Bond.create refuses members already bonded, VLAN, tunnel, SR-IOV and unman
   await n.call('network.destroy', net);
 });
 
+test('the VIFs that move with a bond, as xapi_bond.ml: of VMs running here, or halted ones that could start only here', async () => {
+  const h2 = n.secondHost([nic('eth1', '02:00:00:00:02:01')]); // host2 sees xenbr1, not xenbr2
+  const xenbr2 = await n.netRef('xenbr2');
+  const onlyHere = await n.vif(await n.vm('halted, xenbr2: only this host'), xenbr2, { device: '0' });
+  const anywhere = await n.vif(await n.vm('halted, xenbr1: either host'), xenbr1, { device: '0' });
+  const runningHere = await n.vif(await n.vm('running here', { running: true }), xenbr1, { device: '0', attached: true });
+  const elsewhere = await n.vm('running on host2');
+  n.db(elsewhere, { power_state: 'Running', resident_on: h2.host });
+  const runningThere = await n.vif(elsewhere, xenbr1, { device: '0', attached: true });
+  const networkOf = async (vif: string): Promise<unknown> => (await n.rec('VIF', vif)).network;
+
+  const b = await create([eth1, eth2]);
+  assert.equal(await networkOf(onlyHere), b.network);
+  assert.equal(await networkOf(runningHere), b.network);
+  assert.equal(await networkOf(anywhere), xenbr1, 'it could start on host2: it stays');
+  assert.equal(await networkOf(runningThere), xenbr1);
+  await n.call('Bond.destroy', b.bond);
+  // back to the primary slave's network (eth1's)
+  assert.equal(await networkOf(onlyHere), xenbr1);
+  assert.equal(await networkOf(runningHere), xenbr1);
+  await n.call('network.destroy', b.network);
+
+  for (const v of [onlyHere, anywhere, runningHere, runningThere]) await n.dropVif(v);
+  n.d.db.transact((tx) => {
+    for (const p of h2.pifs) { tx.delete(tx.must('PIF', p).rec.metrics as string); tx.delete(p); }
+    tx.delete(h2.host);
+  });
+});
+
 test('Bond.create across hosts (PIF_CANNOT_BOND_CROSS_HOST) and on an SR-IOV network (NETWORK_INCOMPATIBLE_WITH_BOND)', async () => {
   // a second host record: a pool member that a one-host daemon cannot have joined
   const h2 = n.secondHost([nic('eth1', '02:00:00:00:02:01'), nic('eth2', '02:00:00:00:02:02')]);

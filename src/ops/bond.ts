@@ -10,7 +10,7 @@ import { isMac } from './addr.ts';
 import { requirements, setBondMode, validateProperties, type BondProperties as Props } from './bond_mode.ts';
 import { fieldsOf, pifCopy, virtualPif } from './pif_records.ts';
 import {
-  assertManaged, assertNetworkManaged, assertNoOtherLocalPifs, bondOfMaster, isBondSlave, isSriovNetwork, pifKind, pifsOfHost, thePool,
+  assertManaged, assertNetworkManaged, assertNoOtherLocalPifs, bondOfMaster, isBondSlave, isSriovNetwork, pifKind, pifsOfHost, possibleHosts, thePool,
 } from './topology.ts';
 import { destroyPif, plug, setManagement } from './pif.ts';
 import { createTunnelRecords } from './tunnel.ts';
@@ -28,13 +28,25 @@ function moveIp(tx: Txn, from: Pif, to: string): void {
   tx.update(from, { ip_configuration_mode: 'None', IP: '', netmask: '', gateway: '', DNS: '' });
 }
 
-/** VIFs of `network` whose VM runs on `host`, or runs nowhere in a one-host pool. */
-function localVifs(ctx: Ctx, network: string, host: string): string[] {
-  const oneHost = ctx.db.count('host') === 1;
-  return ctx.db.referrers(network, 'VIF', 'network').filter((v) => {
-    const vm = ctx.db.getOf('VM', ctx.db.getOf('VIF', v)!.rec.VM);
-    const on = vm?.rec.resident_on;
-    return on === host || ((!on || on === NULL_REF) && oneHost);
+/**
+ * The VIFs on `networks` that move with them on `host` (xapi_bond.ml get_local_vifs): those of
+ * VMs running there, and of halted VMs that could start only there, or nowhere.
+ */
+function localVifs(ctx: Ctx, networks: readonly string[], host: string): string[] {
+  const db = ctx.db;
+  const local = new Map<string, boolean>();
+  const isLocal = (vm: ObjOf<'VM'>): boolean => {
+    const on = vm.rec.resident_on;
+    if (on === host) return true;
+    if (on && on !== NULL_REF) return false;
+    const hosts = possibleHosts(db, vm);
+    return hosts.length === 0 || (hosts.length === 1 && hosts[0] === host);
+  };
+  return networks.flatMap((n) => db.referrers(n, 'VIF', 'network')).filter((v) => {
+    const vm = db.getOf('VM', db.getOf('VIF', v)!.rec.VM);
+    if (!vm) return false;
+    if (!local.has(vm.ref)) local.set(vm.ref, isLocal(vm));
+    return local.get(vm.ref);
   });
 }
 
@@ -48,7 +60,7 @@ function moveVlan(ctx: Ctx, vlan: ObjOf<'VLAN'>, target: Pif): void {
   if (existing) {
     newU = existing.rec.untagged_PIF;
     const to = db.getOf('PIF', newU)!.rec.network;
-    for (const v of localVifs(ctx, network, target.rec.host)) tx.update('VIF', v, { network: to });
+    for (const v of localVifs(ctx, [network], target.rec.host)) tx.update('VIF', v, { network: to });
   } else {
     newU = createVlanRecords(tx, target, vlan.rec.tag, network).untagged;
   }
@@ -111,6 +123,8 @@ export function createBond(
   if (members.some((m) => JSON.stringify(sortKeys(m.rec.properties)) !== props0)) throw new XapiError('INCOMPATIBLE_PIF_PROPERTIES', []);
   if (members.filter(hasIp).length > 1) throw new XapiError('PIF_BOND_MORE_THAN_ONE_IP', []);
 
+  // chosen before anything changes, as xapi does
+  const vifs = localVifs(ctx, [...new Set(members.map((m) => m.rec.network))], host);
   const metrics = tx.create('PIF_metrics', { last_updated: '19700101T00:00:00Z' });
   const master = tx.create('PIF', virtualPif({
     device: nextBondDevice(ctx, host), network: network.ref, host, MAC: mac || primary.rec.MAC, MTU: network.rec.MTU, metrics,
@@ -124,8 +138,8 @@ export function createBond(
   for (const m of members) {
     for (const v of db.referrers(m.ref, 'VLAN', 'tagged_PIF')) moveVlan(ctx, db.getOf('VLAN', v)!, db.getOf('PIF', master)!);
     for (const t of db.referrers(m.ref, 'tunnel', 'transport_PIF')) moveTunnel(ctx, db.getOf('tunnel', t)!, db.getOf('PIF', master)!);
-    for (const v of localVifs(ctx, m.rec.network, host)) tx.update('VIF', v, { network: network.ref });
   }
+  for (const v of vifs) tx.update('VIF', v, { network: network.ref });
   if (members.some((m) => m.rec.disallow_unplug)) {
     tx.update('PIF', master, { disallow_unplug: true });
     for (const m of members) tx.update(m, { disallow_unplug: false });
@@ -144,13 +158,14 @@ export function destroyBond(ctx: Ctx, bond: ObjOf<'Bond'>): void {
   }
   const slaves = db.referrers(bond.ref, 'PIF', 'bond_slave_of').map((r) => db.getOf('PIF', r)!);
   const primary = db.getOf('PIF', bond.rec.primary_slave) ?? slaves[0];
+  const vifs = localVifs(ctx, [master.rec.network], host);
   moveIp(tx, master, primary.ref);
   // members leave the bond before they are plugged again
   for (const s of slaves) tx.update(s, { bond_slave_of: NULL_REF });
   if (master.rec.management) setManagement(tx, host, primary.ref);
   if (master.rec.currently_attached || master.rec.management) for (const s of slaves) plug(ctx, db.getOf('PIF', s.ref)!);
   for (const v of db.referrers(master.ref, 'VLAN', 'tagged_PIF')) moveVlan(ctx, db.getOf('VLAN', v)!, db.getOf('PIF', primary.ref)!);
-  for (const v of localVifs(ctx, master.rec.network, host)) tx.update('VIF', v, { network: primary.rec.network });
+  for (const v of vifs) tx.update('VIF', v, { network: primary.rec.network });
   for (const t of db.referrers(master.ref, 'tunnel', 'transport_PIF')) moveTunnel(ctx, db.getOf('tunnel', t)!, db.getOf('PIF', primary.ref)!);
   if (master.rec.disallow_unplug) tx.update(primary, { disallow_unplug: true });
   tx.delete(bond.ref);

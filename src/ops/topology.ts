@@ -132,3 +132,31 @@ export function vifsInUseOnHost(db: Database, network: string, host: string): st
     return vif.rec.currently_attached && vm && vm.rec.power_state === 'Running' && vm.rec.resident_on === host;
   });
 }
+
+/**
+ * Whether `host` can see `network` (xapi_vm_helpers.assert_can_see_networks):
+ * - a network with PIFs is seen by the hosts that have one of them (a tunnel network through
+ *   its access PIF on that host, an SR-IOV network through its logical PIF);
+ * - a network without PIFs is an internal network: a bridge local to one host. It is seen by
+ *   every host while no running VM uses it (or when other_config:assume_network_is_shared is
+ *   "true"), and otherwise only by the host(s) where running VMs already use it, so that VMs
+ *   meant to talk over it are not split across hosts that cannot connect them.
+ */
+export function hostCanSeeNetwork(db: Database, host: string | undefined, network: string): boolean {
+  const pifs = db.referrers(network, 'PIF', 'network');
+  if (pifs.length > 0) return pifs.some((r) => db.getOf('PIF', r)?.rec.host === host);
+  const n = db.getOf('network', network);
+  if (n?.rec.other_config?.assume_network_is_shared === 'true') return true;
+  const hosts = new Set<string>();
+  for (const v of db.referrers(network, 'VIF', 'network')) {
+    const vif = db.getOf('VIF', v);
+    const vm = vif && db.getOf('VM', vif.rec.VM);
+    if (vm && vm.rec.power_state === 'Running') hosts.add(vm.rec.resident_on);
+  }
+  return hosts.size === 0 || (host !== undefined && hosts.has(host));
+}
+
+/** The hosts a halted VM could start on, as far as its networks decide (xapi's get_possible_hosts, networking part). */
+export function possibleHosts(db: Database, vm: ObjOf<'VM'>): string[] {
+  return [...db.all('host')].map((h) => h.ref).filter((h) => db.referrers(vm.ref, 'VIF', 'VM').every((v) => hostCanSeeNetwork(db, h, db.getOf('VIF', v)!.rec.network)));
+}

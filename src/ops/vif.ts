@@ -10,7 +10,8 @@ import { effectiveLockingMode as domainLockingMode, type LockingMode } from '../
 import { isIpv4, isIpv4Cidr, isIpv6, isIpv6Cidr, isMac } from './addr.ts';
 import { isIpv4Allowed, isIpv6Allowed } from '../model/valid.ts';
 import { isSriovNetwork } from './network_sriov.ts';
-import { hostCanSeeNetwork, refreshVifOperations, SRIOV_HOTPLUG, vifRefusal } from './vm.ts';
+import { hostCanSeeNetwork } from './topology.ts';
+import { refreshVifOperations, SRIOV_HOTPLUG, vifRefusal } from './vm.ts';
 
 // ---------------------------------------------------------------- pure helpers
 

@@ -8,6 +8,9 @@ import type { Ctx, ImplTable } from '../api/context.ts';
 import type { Database, ObjOf, Txn } from '../db/database.ts';
 import { NULL_REF, XapiError } from '../model/index.ts';
 import { freeVf, isSriovNetwork, sriovOfNetworkOnHost } from './network_sriov.ts';
+import { hostCanSeeNetwork } from './topology.ts';
+
+export { hostCanSeeNetwork }; // (its home is topology.ts: the bond rule for VIFs needs it below the VM layer)
 
 type Vm = ObjOf<'VM'>;
 type PowerState = Vm['rec']['power_state'];
@@ -35,29 +38,6 @@ function assertLifecycle(vm: Vm, op: keyof typeof ALLOWED): void {
 
 export const vifsOf = (db: Database, vm: string): ObjOf<'VIF'>[] =>
   db.referrers(vm, 'VIF', 'VM').map((r) => db.getOf('VIF', r)!).sort((a, b) => Number(a.rec.device) - Number(b.rec.device));
-
-/**
- * Whether `host` can see `network` (xapi_vm_helpers.assert_can_see_networks):
- * - a network with PIFs is seen by the hosts that have one of them (a tunnel network through
- *   its access PIF on that host, an SR-IOV network through its logical PIF);
- * - a network without PIFs is an internal network: a bridge local to one host. It is seen by
- *   every host while no running VM uses it (or when other_config:assume_network_is_shared is
- *   "true"), and otherwise only by the host(s) where running VMs already use it, so that VMs
- *   meant to talk over it are not split across hosts that cannot connect them.
- */
-export function hostCanSeeNetwork(db: Database, host: string | undefined, network: string): boolean {
-  const pifs = db.referrers(network, 'PIF', 'network');
-  if (pifs.length > 0) return pifs.some((r) => db.getOf('PIF', r)?.rec.host === host);
-  const n = db.getOf('network', network);
-  if (n?.rec.other_config?.assume_network_is_shared === 'true') return true;
-  const hosts = new Set<string>();
-  for (const v of db.referrers(network, 'VIF', 'network')) {
-    const vif = db.getOf('VIF', v);
-    const vm = vif && db.getOf('VM', vif.rec.VM);
-    if (vm && vm.rec.power_state === 'Running') hosts.add(vm.rec.resident_on);
-  }
-  return hosts.size === 0 || (host !== undefined && hosts.has(host));
-}
 
 /** VM_REQUIRES_NETWORK [vm, network] for the first VIF whose network `host` cannot see. */
 export function assertCanSeeNetworks(db: Database, vm: Vm, host: string): void {
