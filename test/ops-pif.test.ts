@@ -506,6 +506,33 @@ test('PIF.create_VLAN (deprecated) finds the PIF by device (INVALID_VALUE [devic
   await n.call('network.destroy', vnet);
 });
 
+test('PIF.db_introduce keeps VLAN_master_of and, for a VLAN PIF, refuses a network with trunked VIFs (NETWORK_INCOMPATIBLE_WITH_TRUNKS)', async () => {
+  const args = (network: string, VLAN: number, VLAN_master_of: string): unknown[] => [
+    'eth1', network, n.host, 'fe:ff:ff:ff:ff:ff', 1500, VLAN, false, 'None', '', '', '', '', NULL, VLAN_master_of, false, {}, false,
+    'None', [], '', 'IPv4', true, {},
+  ];
+  // a VIF trunking VLAN 5 on this network: no VLAN PIF may join it
+  const tnet = await n.newNetwork('trunked');
+  const vm = await n.vm('trunk guest');
+  const vif = await n.vif(vm, tnet, { trunks: [5] });
+  await n.refused(['NETWORK_INCOMPATIBLE_WITH_TRUNKS', tnet], 'PIF.db_introduce', ...args(tnet, 31, NULL));
+  await n.refused(['NETWORK_INCOMPATIBLE_WITH_TRUNKS', tnet], 'PIF.pool_introduce', ...args(tnet, 31, NULL));
+
+  const vnet = await n.newNetwork('vlan 30');
+  const vlan = (await n.call('VLAN.create', eth1, 30, vnet)) as string;
+  const old = (await n.rec('VLAN', vlan)).untagged_PIF as string;
+  const introduced = (await n.call('PIF.db_introduce', ...args(vnet, 30, vlan))) as string;
+  assert.equal((await n.pif(introduced)).VLAN_master_of, vlan);
+  assert.equal((await n.rec('VLAN', vlan)).untagged_PIF, introduced);
+
+  n.d.db.transact((tx) => {
+    for (const p of [old, introduced]) { if (tx.get(p)) tx.delete(p); }
+    tx.delete(vlan);
+  });
+  await n.dropVif(vif);
+  for (const x of [vnet, tnet]) await n.call('network.destroy', x);
+});
+
 /** What every test must leave behind it: the host as it started (checked after each test, on its own daemon). */
 async function asStarted(): Promise<void> {
   const pifs = await n.all('PIF');

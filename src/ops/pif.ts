@@ -203,10 +203,19 @@ function setProperty(ctx: Ctx, pif: Pif, name: string, value: string): void {
 /** PIF.db_introduce / pool_introduce: a PIF record with every field given (pool join, recovery tools). */
 function dbIntroduce(ctx: Ctx, a: ArgsOf<'PIF.db_introduce'>): string {
   ctx.tx.must('host', a.host);
-  ctx.tx.must('network', a.network);
+  const network = ctx.tx.must('network', a.network);
+  if (a.VLAN !== -1 && ctx.db.referrers(network.ref, 'VIF', 'network').some((v) => ctx.db.getOf('VIF', v)!.rec.trunks.length > 0)) {
+    throw new XapiError('NETWORK_INCOMPATIBLE_WITH_TRUNKS', [network.ref]);
+  }
   const metrics = ctx.tx.create('PIF_metrics', {});
-  const { bond_slave_of: _b, VLAN_master_of: _v, ...fields } = a;
-  return ctx.tx.create('PIF', { ...fields, device_name: a.device, metrics, bond_slave_of: NULL_REF, currently_attached: false });
+  const { bond_slave_of: _b, VLAN_master_of: vlan, ...fields } = a;
+  const pif = ctx.tx.create('PIF', { ...fields, device_name: a.device, metrics, bond_slave_of: NULL_REF, currently_attached: false });
+  // VLAN_master_of is kept as xapi stores it; here it is the VLAN's untagged_PIF seen from the
+  // PIF, so a VLAN the database has points at the new PIF (one not known yet: its
+  // VLAN.pool_introduce makes the link)
+  const known = ctx.db.getOf('VLAN', vlan);
+  if (known) ctx.tx.update(known, { untagged_PIF: pif });
+  return pif;
 }
 
 export const pifImpls: ImplTable = {
