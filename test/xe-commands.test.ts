@@ -257,9 +257,12 @@ describe('xe commands', () => {
     assert.equal(await ok(['help', 'vlan-param-list']), lines(
       'command name            : vlan-param-list',
       '        reqd params     : uuid',
-      '        optional params : ',
+      '        optional params : database:',
       '        description     : Lists all the parameters of the object specified by the uuid.',
       '', ''));
+    // xapi's generated list commands take database: among their optional parameters
+    assert.ok((await ok(['help', 'vif-list'])).includes('        optional params : params, database:, '));
+    assert.ok((await ok(['help', 'pif-param-get'])).includes('        optional params : param-key, database:\n'));
     assert.equal(await ok(['help', 'no-such-command']), "Unknown command 'no-such-command'\n");
     const general = await ok(['help']);
     assert.ok(general.startsWith('Usage:\n  xe <command>\n'));

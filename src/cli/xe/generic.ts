@@ -217,14 +217,14 @@ export function genericCommands(cls: ClassDef): CommandSpec[] {
   }
   cmds.push(
     {
-      name: `${prefix}-list`, reqd: [], optn: ['params', ...names, ...defs.filter((d) => d.kind === 'set').map((d) => `${d.name}:contains`)], cls: c,
+      name: `${prefix}-list`, reqd: [], optn: ['params', 'database:', ...names, ...defs.filter((d) => d.kind === 'set').map((d) => `${d.name}:contains`)], cls: c,
       help: `Lists all the ${plural}, filtering on the optional arguments. To filter on map parameters, use the syntax 'map-param:key=value'`,
       flags: { standard: prefix === 'vm' || prefix === 'network' },
       run: (ctx) => list(ctx, cls),
     },
-    { name: `${prefix}-param-list`, reqd: ['uuid'], optn: [], cls: c, help: 'Lists all the parameters of the object specified by the uuid.', run: (ctx) => paramList(ctx, cls) },
+    { name: `${prefix}-param-list`, reqd: ['uuid'], optn: ['database:'], cls: c, help: 'Lists all the parameters of the object specified by the uuid.', run: (ctx) => paramList(ctx, cls) },
     {
-      name: `${prefix}-param-get`, reqd: ['uuid', 'param-name'], optn: ['param-key'], cls: c,
+      name: `${prefix}-param-get`, reqd: ['uuid', 'param-name'], optn: ['param-key', 'database:'], cls: c,
       help: "Gets the parameter specified of the object. If the parameter is a map of key=value pairs, use 'param-key=<key>' to get the value associated with a particular key.",
       run: (ctx) => paramGet(ctx, cls),
     },
