@@ -217,6 +217,14 @@ describe('xe commands', () => {
       '          device ( RO): 0',
       `    network-uuid ( RO): ${uuid['net-eth1']}`,
       '', ''));
+    // vm-vif-list: VMs chosen by selectors (vm= is a name-label or a uuid), xapi's six VIF columns
+    const vifRows = await ok(['vm-vif-list', 'vm=web']);
+    assert.equal(vifRows, await ok(['vm-vif-list', `vm=${uuid.vm}`]));
+    assert.equal(vifRows, await ok(['vm-vif-list', 'name-label=web']));
+    assert.deepEqual(vifRows.split('\n').map((l) => l.split(':')[0].trim()).filter((x) => x !== ''), ['uuid ( RO)', 'vm-name-label ( RO)', 'device ( RO)', 'MAC ( RO)', 'network-uuid ( RO)', 'network-name-label ( RO)']);
+    assert.ok(vifRows.includes(`: ${vif}\n`) && vifRows.includes('vm-name-label ( RO): web\n'));
+    assert.deepEqual(await xe(['vm-vif-list', 'vm=no-such-vm']), { code: 1, out: '', err: 'Error: No matching VMs found\n' });
+    assert.ok((await ok(['help', 'vm-vif-list'])).includes('        optional params : <vm-selectors>\n'));
     const rec = await ok(['vif-param-list', `uuid=${vif}`]);
     for (const l of [
       `uuid ( RO)                        : ${vif}`,
@@ -266,7 +274,7 @@ describe('xe commands', () => {
     assert.equal(await ok(['help', 'no-such-command']), "Unknown command 'no-such-command'\n");
     const general = await ok(['help']);
     assert.ok(general.startsWith('Usage:\n  xe <command>\n'));
-    assert.ok(general.endsWith('Common command list\n-------------------\n\n    network-list, vm-list\n'));
+    assert.ok(general.endsWith('Common command list\n-------------------\n\n    network-list, vm-list, vm-vif-list\n')); // (vm-vif-list is Standard in xapi)
     const all = (await ok(['help', '--all', '--minimal'])).trim().split(',');
     for (const c of ['bond-create', 'pif-reconfigure-ip', 'vif-param-add', 'pool-param-set', 'sdn-controller-introduce', 'message-list', 'network-sriov-create']) assert.ok(all.includes(c), c);
     assert.ok(!all.includes('pif-db-forget')); // hidden

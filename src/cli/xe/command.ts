@@ -29,6 +29,8 @@ export interface CommandFlags {
   readonly noSession?: boolean;
   /** Help appends xapi's host-selector text. */
   readonly hostSelectors?: boolean;
+  /** Help appends xapi's VM-selector text. */
+  readonly vmSelectors?: boolean;
 }
 
 export interface CommandSpec {

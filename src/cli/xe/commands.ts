@@ -5,6 +5,7 @@ import type { CommandSpec } from './command.ts';
 import { genericCommands } from './generic.ts';
 import { HOST_POOL_COMMANDS } from './hostpool.ts';
 import { NETWORKING_COMMANDS } from './networking.ts';
+import { VM_VIF_COMMANDS } from './vmvifs.ts';
 import { cliClasses } from './records.ts';
 import { bashCompletionScript } from './completion-script.ts';
 
@@ -21,7 +22,7 @@ let table: ReadonlyMap<string, CommandSpec> | undefined;
 
 export function commandTable(): ReadonlyMap<string, CommandSpec> {
   if (!table) {
-    const all = [...NETWORKING_COMMANDS, ...HOST_POOL_COMMANDS, ...cliClasses().flatMap(genericCommands), ...CLIENT_COMMANDS];
+    const all = [...NETWORKING_COMMANDS, ...VM_VIF_COMMANDS, ...HOST_POOL_COMMANDS, ...cliClasses().flatMap(genericCommands), ...CLIENT_COMMANDS];
     table = new Map(all.map((c) => [c.name, c]));
   }
   return table;

@@ -58,7 +58,7 @@ async function matches(r: BoundRecord, key: string, value: string, t: FieldType)
   return hit !== undefined && (d.caseInsensitive ? hit[1].toLowerCase() === value.toLowerCase() : hit[1] === value);
 }
 
-async function filterRecords(records: BoundRecord[], [key, value]: Param): Promise<BoundRecord[]> {
+export async function filterRecords(records: BoundRecord[], [key, value]: Param): Promise<BoundRecord[]> {
   // filters are not checked against an empty list (xapi looks at the first record's fields)
   if (records.length === 0) return records;
   const t = fieldTypeOf(key, records[0].fields);
@@ -66,18 +66,18 @@ async function filterRecords(records: BoundRecord[], [key, value]: Param): Promi
   return records.filter((_, i) => keep[i]);
 }
 
-async function rowsOf(r: BoundRecord, defs: readonly CliFieldDef[], expensiveAsPlaceholder: boolean): Promise<Row[]> {
+export async function rowsOf(r: BoundRecord, defs: readonly CliFieldDef[], expensiveAsPlaceholder: boolean): Promise<Row[]> {
   return Promise.all(defs.map(async (d): Promise<Row> => [d.name + marker(d), expensiveAsPlaceholder && d.expensive ? EXPENSIVE : await r.get(d)]));
 }
 
 /** The columns to print: params=all, params=a,b (unknown names skipped), else the class default. */
-function selectColumns(defs: readonly CliFieldDef[], params: string | undefined, defaults: readonly string[]): CliFieldDef[] {
+export function selectColumns(defs: readonly CliFieldDef[], params: string | undefined, defaults: readonly string[]): CliFieldDef[] {
   const wanted = params === undefined ? defaults : params === 'all' ? [] : params.split(',');
   const shown = defs.filter((d) => !d.hidden);
   return wanted.length === 0 ? shown : shown.filter((d) => wanted.includes(d.name));
 }
 
-async function bindAll(ctx: CommandContext, cls: ClassDef): Promise<BoundRecord[]> {
+export async function bindAll(ctx: CommandContext, cls: ClassDef): Promise<BoundRecord[]> {
   const all = (await ctx.api.call(`${cls.name}.get_all_records`)) as Record<string, Record<string, unknown>>;
   return Object.entries(all ?? {}).map(([ref, rec]) => new BoundRecord(cls, ref, rec, ctx.api, ctx.res));
 }

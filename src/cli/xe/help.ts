@@ -8,6 +8,8 @@ import type { Printer } from './printer.ts';
 
 const HOST_SELECTORS_INFO = " Hosts can be specified by filtering the full list of hosts on the values of zero or more fields. For example, specifying 'uuid=<some_uuid>' will select only the host with that uuid, and 'enabled=true' will select only hosts whose 'enabled' field is equal to 'true'. The special pseudo-field 'host' matches any of hostname, name-label or uuid. Where multiple hosts are matching, and the operation can be performed on multiple hosts, the option '--multiple' must be specified to perform the operation. The full list of fields that can be matched can be obtained by the command 'xe host-list params=all'. If no parameters to select hosts are given, the operation will be performed on all hosts.";
 
+const VM_SELECTORS_INFO = " VMs can be specified by filtering the full list of VMs on the values of zero or more fields. For example, specifying 'uuid=<some_uuid>' will select only the VM with that uuid, and 'power-state=halted' will select only VMs whose 'power-state' field is equal to 'halted'. The special pseudo-field 'vm' matches either of name-label or uuid. Where multiple VMs are matching, the option '--multiple' must be specified to perform the operation. The full list of fields that can be matched can be obtained by the command 'xe vm-list params=all'. If no parameters to select VMs are given, the operation will be performed on all VMs.";
+
 const NOT_COMMANDS = new Set(['server', 'username', 'password', 'port', 'minimal', 'all']);
 
 /** Names joined with ", " on lines of at most about 74 characters, indented by 4 (make_list). */
@@ -43,12 +45,12 @@ To get help on a specific command:
 }
 
 function commandRecord(name: string, c: CommandSpec) {
-  const optional = [...c.optn, ...(c.flags?.hostSelectors ? ['<host-selectors>'] : [])];
+  const optional = [...c.optn, ...(c.flags?.vmSelectors ? ['<vm-selectors>'] : []), ...(c.flags?.hostSelectors ? ['<host-selectors>'] : [])];
   return [
     ['command name        ', name],
     ['reqd params     ', c.reqd.join(', ')],
     ['optional params ', optional.join(', ')],
-    ['description     ', c.help + (c.flags?.hostSelectors ? HOST_SELECTORS_INFO : '')],
+    ['description     ', c.help + (c.flags?.vmSelectors ? VM_SELECTORS_INFO : c.flags?.hostSelectors ? HOST_SELECTORS_INFO : '')],
   ] as const;
 }
 
