@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startDaemon, type Daemon } from '../src/daemon/serve.ts';
@@ -59,5 +61,46 @@ describe('xe over HTTPS', () => {
     const wrong = await xe(['fingerprint=AB:CD', 'host-list']);
     assert.equal(wrong.code, 1);
     assert.ok(wrong.err.includes('does not match the pinned fingerprint'));
+  });
+});
+
+describe('xe when the server cannot be reached or read: the real xe\'s texts', () => {
+  let home: string;
+  before(() => { home = mkdtempSync(join(tmpdir(), 'xe-conn-home-')); });
+  after(() => { rmSync(home, { recursive: true, force: true }); });
+
+  const xe = async (port: number, args: string[]) => {
+    let out = '';
+    let err = '';
+    const code = await runXe(['-s', '127.0.0.1', '-p', String(port), '-pw', ROOT_PASSWORD, ...args, 'pif-list'], {
+      out: (x) => { out += x; }, err: (x) => { err += x; }, readLine: async () => '',
+      readFile: (p) => readFileSync(p, 'utf8'), env: { HOME: home },
+    });
+    return { code, out, err };
+  };
+
+  /** A port on this machine that nothing listens on (this test's own, closed again). */
+  const closedPort = async (): Promise<number> => {
+    const s = createServer();
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    const port = (s.address() as AddressInfo).port;
+    await new Promise<void>((r) => s.close(() => r()));
+    return port;
+  };
+
+  it('connection refused: the system error over plain TCP, "Unable to contact server" over TLS', async () => {
+    const port = await closedPort();
+    assert.deepEqual(await xe(port, ['--nossl']), { code: 1, out: '', err: 'Error: Connection refused (calling connect )\n' });
+    assert.deepEqual(await xe(port, []), { code: 1, out: '', err: 'Unable to contact server. Please check server and port settings.\n' });
+  });
+
+  it('an HTTP answer that is not the API: "Server internal error."', async () => {
+    const s = createServer((_req, res) => { res.writeHead(200, { 'content-type': 'text/html' }); res.end('<html>not xapi</html>'); });
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    try {
+      assert.deepEqual(await xe((s.address() as AddressInfo).port, ['--nossl']), { code: 1, out: '', err: 'Server internal error.\n' });
+    } finally {
+      await new Promise<void>((r) => s.close(() => r()));
+    }
   });
 });

@@ -26,6 +26,11 @@ const plain = (message: string): XeError => new XeError({ kind: 'plain', message
 /** The host part without IPv6 brackets. */
 const bareHost = (h: string): string => (h.startsWith('[') && h.endsWith(']') ? h.slice(1, -1) : h);
 
+/** What strerror says for the connect failures xe reports with it (plain TCP, as the real xe's Unix_error). */
+const STRERROR: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'Connection refused', EHOSTUNREACH: 'No route to host', ENETUNREACH: 'Network is unreachable', ETIMEDOUT: 'Connection timed out',
+};
+
 function connectError(ep: Endpoint, e: NodeJS.ErrnoException): XeError {
   if (e instanceof XeError) return e;
   switch (e.code) {
@@ -33,6 +38,9 @@ function connectError(ep: Endpoint, e: NodeJS.ErrnoException): XeError {
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
     case 'ETIMEDOUT':
+      // the real xe: through stunnel (TLS) a failed connect is "Unable to contact server"; over
+      // plain TCP it prints the system error of connect()
+      if (!ep.tls) return plain(`Error: ${STRERROR[e.code]} (calling connect )`);
       return plain('Unable to contact server. Please check server and port settings.');
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
@@ -86,7 +94,10 @@ export function rpc(ep: Endpoint, method: string, params: readonly unknown[]): P
         const text = Buffer.concat(chunks).toString('utf8');
         let v: { result?: unknown; error?: { message?: string; data?: unknown[] } };
         try { v = JSON.parse(text) as typeof v; } catch {
-          reject(plain(`Error: unexpected answer from the server (HTTP ${res.statusCode ?? '?'}): ${text.slice(0, 200)}`));
+          // the real xe's texts for an answer it cannot read: nothing at all, or an HTTP reply
+          // that is not its protocol
+          ep.debug?.(`unreadable answer (HTTP ${res.statusCode ?? '?'}): ${text.slice(0, 200)}`);
+          reject(plain(text === '' ? 'Unable to contact server. Please check server and port settings.' : 'Server internal error.'));
           return;
         }
         if (v.error) {
