@@ -21,6 +21,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
+import { pumpBody } from '../test/helpers/bigbody.ts';
 
 const PASSWORD = 'bench-attack-pw';
 const BIN = fileURLToPath(new URL('../bin/poolnet.mjs', import.meta.url));
@@ -167,24 +168,15 @@ const sockets = new Set<net.Socket>();
 /** One 30 MB body; the bytes sent before the server answered. */
 function bigBody(chunked: boolean): Promise<number> {
   return new Promise((resolve) => {
-    let sent = 0;
+    let sent = () => 0;
     const headers: Record<string, string | number> = { 'Content-Type': 'text/xml' };
     if (!chunked) headers['Content-Length'] = 30 * 1024 * 1024;
     const req = https.request({ host: '127.0.0.1', port, path: '/', method: 'POST', agent: false, localAddress: '127.0.0.30', rejectUnauthorized: false, headers }, (res) => {
       res.resume();
-      res.on('end', () => { stats.bigBodyRefused++; req.destroy(); resolve(sent); });
+      res.on('end', () => { stats.bigBodyRefused++; req.destroy(); resolve(sent()); });
     });
-    req.on('error', (e) => { const k = `${chunked ? 'chunked' : 'declared'}: ${e.message}`; stats.bigBodyErrors[k] = (stats.bigBodyErrors[k] ?? 0) + 1; resolve(sent); });
-    const chunk = Buffer.alloc(256 * 1024, 'x');
-    const pump = () => {
-      while (sent < 30 * 1024 * 1024 && !req.destroyed) {
-        sent += chunk.length;
-        if (!req.write(chunk)) { req.once('drain', pump); return; }
-      }
-      if (!req.destroyed) req.end();
-    };
-    req.write('<?xml version="1.0"?><methodCall><methodName>');
-    pump();
+    req.on('error', (e) => { const k = `${chunked ? 'chunked' : 'declared'}: ${e.message}`; stats.bigBodyErrors[k] = (stats.bigBodyErrors[k] ?? 0) + 1; resolve(sent()); });
+    sent = pumpBody(req, 30 * 1024 * 1024, 256 * 1024);
   });
 }
 

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { startDaemon, type Daemon, type ServeOptions } from '../src/daemon/serve.ts';
 import { parseMethodResponse } from '../src/api/xmlrpc.ts';
+import { pumpBody } from './helpers/bigbody.ts';
 import { FACTS, ROOT_PASSWORD } from './helpers/daemon.ts';
 
 interface D extends Daemon { url: string; dataDir: string; dispose(): Promise<void> }
@@ -136,26 +137,17 @@ describe('request bodies', () => {
     const rss0 = process.memoryUsage().rss;
     // 20 at once, declared (Content-Length) and undeclared (chunked); each stops when answered
     const one = (chunked: boolean) => new Promise<{ sent: number; answer: string }>((resolve, reject) => {
-      let sent = 0;
+      let sent = () => 0;
       let answer = '';
       const headers: Record<string, string | number> = { 'Content-Type': 'text/xml' };
       if (!chunked) headers['Content-Length'] = 30 * 1024 * 1024;
       const req = http.request({ host: '127.0.0.1', port: d.port, path: '/', method: 'POST', agent: false, headers }, (res) => {
         res.setEncoding('utf8');
         res.on('data', (c: string) => { answer += c; });
-        res.on('end', () => { req.destroy(); resolve({ sent, answer }); });
+        res.on('end', () => { req.destroy(); resolve({ sent: sent(), answer }); });
       });
-      req.on('error', (e) => (answer ? resolve({ sent, answer }) : reject(e)));
-      const chunk = Buffer.alloc(64 * 1024, 'a');
-      const pump = () => {
-        while (sent < 30 * 1024 * 1024 && !req.destroyed) {
-          sent += chunk.length;
-          if (!req.write(chunk)) { req.once('drain', pump); return; }
-        }
-        if (!req.destroyed) req.end();
-      };
-      req.write('<?xml version="1.0"?><methodCall><methodName>');
-      pump();
+      req.on('error', (e) => (answer ? resolve({ sent: sent(), answer }) : reject(e)));
+      sent = pumpBody(req, 30 * 1024 * 1024, 64 * 1024);
     });
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => one(i % 2 === 1)));
     const rss1 = process.memoryUsage().rss;
