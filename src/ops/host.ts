@@ -56,6 +56,8 @@ export const hostImpls: ImplTable = {
     if (thePool(ctx.db).rec.master !== host) throw new XapiError('SLAVE_REQUIRES_MANAGEMENT_INTERFACE', []);
     setManagement(ctx.tx, host, undefined);
   },
+  // Without a pool membership (ops alone) a host is never in emergency mode; a daemon's
+  // membership (src/daemon/membership.ts) answers these two on a member.
   'host.local_management_reconfigure': () => { throw new XapiError('NOT_IN_EMERGENCY_MODE', []); },
   'host.get_management_interface': (ctx, a) => {
     const pif = managementPif(ctx.db, ctx.tx.must('host', a.host).ref);
