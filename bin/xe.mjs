@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources through tsx, so that the package works without a build step.
-import { register } from 'tsx/esm/api';
-register();
-await import('../src/cli/xe/xe.ts');
+// xe: the prebuilt bundle when it is up to date, else the TypeScript sources (launch.mjs).
+import { launch } from './launch.mjs';
+await launch('xe', 'src/cli/xe/xe.ts');

@@ -32,6 +32,14 @@ if [ ! -f console/dist/index.html ] || [ -n "$(find console/src console/index.ht
   npm run --silent build:console
 fi
 
+# `xe` and `poolnet` as prebuilt JavaScript (scripts/build.ts -> dist/), so that they start without
+# compiling TypeScript: built when missing or older than a source; bin/*.mjs run the sources
+# (through tsx) while a bundle is older than a file it was built from.
+if [ ! -f dist/xe.mjs ] || [ ! -f dist/poolnet.mjs ] || [ -n "$(find src scripts/build.ts package-lock.json \( -newer dist/xe.mjs -o -newer dist/poolnet.mjs \) -print -quit 2>/dev/null)" ]; then
+  echo "setup: building dist/xe.mjs and dist/poolnet.mjs"
+  npm run --silent build
+fi
+
 # `poolnet` and `xe` as commands a fresh shell finds (the lab's hints and the manual's procedures
 # type them): links in /usr/local/bin to bin/*.mjs, made only where the name is free or already
 # one of ours (a link into a poolnet checkout); a machine's own xe is never replaced.
