@@ -3,7 +3,7 @@
 // handshake is done and before anything (the password included) is written.
 
 import http from 'node:http';
-import tls from 'node:tls';
+import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
 import { XeError, apiError } from './errors.ts';
 import type { Trust } from './trust.ts';
@@ -58,10 +58,13 @@ function connectError(ep: Endpoint, e: NodeJS.ErrnoException): XeError {
   }
 }
 
+/** node:tls, loaded by the first TLS connection: it costs a few ms of every start, --nossl or not. */
+const tlsModule = (): typeof import('node:tls') => createRequire(import.meta.url)('node:tls') as typeof import('node:tls');
+
 /** A TLS socket whose certificate the trust policy accepted. */
 function trustedSocket(ep: Endpoint, cb: (err: Error | null, s?: Duplex) => void): void {
   const host = bareHost(ep.host);
-  const socket = tls.connect({ host, port: ep.port, servername: /^[\d.:]+$/.test(host) ? undefined : host, rejectUnauthorized: false });
+  const socket = tlsModule().connect({ host, port: ep.port, servername: /^[\d.:]+$/.test(host) ? undefined : host, rejectUnauthorized: false });
   socket.once('error', (e) => cb(e));
   socket.once('secureConnect', () => {
     const cert = socket.getPeerCertificate();

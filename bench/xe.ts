@@ -1,0 +1,164 @@
+// xe start-up benchmark: `node --import tsx bench/xe.ts` (npm run bench:xe).
+//
+// Starts the real daemon (`poolnet serve`, plain HTTP on loopback) on a small pool with one VM
+// and one VIF, then times whole `xe` processes, as a shell loop runs them, side by side in one run
+// (the variants take turns, so that the machine's load falls on all of them alike):
+//   - `node -e 0`: what any Node.js process costs;
+//   - node and the three HTTP calls xe makes (log in, the call, log out), written by hand: the
+//     floor for any xe written for Node.js (the daemon's login, a password hash, is in it);
+//   - bin/xe.mjs through the prebuilt bundle (dist/xe.mjs), and through tsx (POOLNET_BUNDLE=0).
+// It prints medians, the estimate for a shell loop over 512 VIFs, and the cost of the launcher's
+// freshness check. Nothing here asserts.
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildBundle, isStale } from '../scripts/build.ts';
+import { setRootPassword } from '../src/api/sessions.ts';
+import { Database } from '../src/db/database.ts';
+import { initialise, type HostFacts } from '../src/db/init.ts';
+
+const ROUNDS = Number(process.env.ROUNDS ?? 15);
+const PASSWORD = 'bench-pw';
+const POOLNET = fileURLToPath(new URL('../bin/poolnet.mjs', import.meta.url));
+const XE = fileURLToPath(new URL('../bin/xe.mjs', import.meta.url));
+const LAUNCH = new URL('../bin/launch.mjs', import.meta.url).href;
+
+const FACTS: HostFacts = {
+  hostname: 'bench1',
+  nics: [{ device: 'eth0', mac: '02:00:00:00:0c:00', mtu: 1500, carrier: true, speed: 10000, ipv4: [{ ip: '10.9.0.11', prefix: 24 }], gateway: '10.9.0.1' }],
+  dns: ['10.9.0.1'],
+};
+
+/** A fresh pool database with one running VM and its VIF; the VIF's uuid. */
+function buildDatabase(dataDir: string): string {
+  const db = new Database(join(dataDir, 'pool.db'));
+  try {
+    initialise(db, FACTS, { backend: 'openvswitch' });
+    db.transact((tx) => setRootPassword(tx, PASSWORD));
+    const host = db.all('host').next().value!.ref;
+    const network = db.all('network').next().value!.ref;
+    return db.transact((tx) => {
+      const vm = tx.create('VM', { name_label: 'vm-0', power_state: 'Running', resident_on: host });
+      const vif = tx.create('VIF', { device: '0', network, VM: vm, MAC: '02:16:00:00:00:01', MTU: 1500, currently_attached: true });
+      return tx.db.get(vif)!.rec.uuid as string;
+    });
+  } finally {
+    db.close();
+  }
+}
+
+async function serve(dataDir: string): Promise<{ proc: ChildProcess; port: number }> {
+  const proc = spawn(process.execPath, [POOLNET, 'serve', '--data-dir', dataDir, '--port', '0', '--bind', '127.0.0.1', '--insecure-http', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    proc.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /XenAPI on http:\/\/[^:]+:(\d+)\//.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    proc.once('exit', (code, signal) => reject(new Error(`poolnet serve exited (${code ?? signal})`)));
+  });
+  return { proc, port };
+}
+
+/** xe's three calls, by hand: log in, METHOD, log out (one connection each, as xe). */
+const rawCalls = (port: number, method: string, args: readonly unknown[]): string => `
+import http from 'node:http';
+const rpc = (method, params) => new Promise((resolve, reject) => {
+  const body = Buffer.from(JSON.stringify({ jsonrpc: '2.0', method, params, id: 1 }));
+  const req = http.request({ host: '127.0.0.1', port: ${port}, method: 'POST', path: '/jsonrpc', agent: false, headers: { 'Content-Type': 'application/json', 'Content-Length': body.length } }, (res) => {
+    const chunks = []; res.on('data', (c) => chunks.push(c)); res.on('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString()).result));
+  });
+  req.on('error', reject); req.end(body);
+});
+const s = await rpc('session.login_with_password', ['root', ${JSON.stringify(PASSWORD)}, '2.23', 'cli']);
+process.stdout.write(JSON.stringify(await rpc(${JSON.stringify(method)}, [s, ...${JSON.stringify(args)}])));
+await rpc('session.logout', [s]);`;
+
+interface Variant { readonly name: string; readonly argv: readonly string[]; readonly env?: Record<string, string>; readonly expect?: string }
+
+/** Wall time of one process, in ms; throws when it fails or prints something unexpected. */
+function timeOnce(v: Variant): number {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, v.argv, { env: { ...process.env, ...v.env }, encoding: 'utf8' });
+  const dt = performance.now() - t0;
+  if (r.status !== 0 || (v.expect !== undefined && !r.stdout.includes(v.expect))) throw new Error(`${v.name}: exit ${r.status}: ${r.stdout} ${r.stderr}`);
+  return dt;
+}
+
+const quantile = (xs: readonly number[], q: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
+};
+const ms = (x: number): string => `${x.toFixed(1)} ms`;
+
+/** Each variant ROUNDS times, taking turns; medians and p90s. */
+function race(title: string, variants: readonly Variant[]): Map<string, number> {
+  const times = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  for (const v of variants) timeOnce(v); // warm the file cache
+  for (let i = 0; i < ROUNDS; i++) for (const v of variants) times.get(v.name)!.push(timeOnce(v));
+  process.stdout.write(`\n${title} (${ROUNDS} rounds, variants taking turns)\n`);
+  process.stdout.write(`  ${'variant'.padEnd(46)} ${'median'.padStart(10)} ${'p90'.padStart(10)} ${'min'.padStart(10)}\n`);
+  const medians = new Map<string, number>();
+  for (const v of variants) {
+    const t = times.get(v.name)!;
+    medians.set(v.name, quantile(t, 0.5));
+    process.stdout.write(`  ${v.name.padEnd(46)} ${ms(quantile(t, 0.5)).padStart(10)} ${ms(quantile(t, 0.9)).padStart(10)} ${ms(Math.min(...t)).padStart(10)}\n`);
+  }
+  return medians;
+}
+
+/** The launcher's freshness check in a fresh process (the first call, as xe makes it), in ms. */
+function freshnessCheckMs(): number {
+  const code = `const { freshBundle } = await import(${JSON.stringify(LAUNCH)}); const t = performance.now(); const b = freshBundle('xe'); process.stdout.write(String(b ? performance.now() - t : -1));`;
+  const cold = Array.from({ length: 5 }, () => Number(spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8' }).stdout));
+  return quantile(cold, 0.5);
+}
+
+const dataDir = mkdtempSync(join(tmpdir(), 'poolnet-bench-xe-'));
+let daemon: ChildProcess | undefined;
+const cleanup = () => { daemon?.kill('SIGKILL'); rmSync(dataDir, { recursive: true, force: true }); };
+process.once('SIGINT', () => { cleanup(); process.exit(130); });
+try {
+  process.stdout.write(`${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} (figures are only comparable on a quiet machine)\n`);
+  if (isStale('xe')) {
+    const r = await buildBundle('xe');
+    process.stdout.write(`built dist/xe.mjs (${(r.bytes / 1024).toFixed(0)} KiB): it was missing or older than its sources\n`);
+  }
+  const vif = buildDatabase(dataDir);
+  const d = await serve(dataDir);
+  daemon = d.proc;
+  const conn = ['-s', '127.0.0.1', '-p', String(d.port), '--nossl', '-u', 'root', '-pw', PASSWORD];
+  const network = (JSON.parse(spawnSync(process.execPath, ['--input-type=module', '-e', rawCalls(d.port, 'network.get_all_records', [])], { encoding: 'utf8' }).stdout) as Record<string, { uuid: string }>);
+  const netUuid = Object.values(network)[0].uuid;
+
+  const commands: { title: string; xe: string[]; method: string; args: unknown[]; expect: string }[] = [
+    { title: 'xe network-list --minimal', xe: ['network-list', '--minimal'], method: 'network.get_all_records', args: [], expect: netUuid },
+    { title: 'xe vif-param-get param-name=MAC', xe: ['vif-param-get', `uuid=${vif}`, 'param-name=MAC'], method: 'VIF.get_by_uuid', args: [vif], expect: '02:16:00:00:00:01' },
+  ];
+  let perVif = 0, perVifTsx = 0;
+  for (const c of commands) {
+    const m = race(c.title, [
+      { name: 'node -e 0', argv: ['-e', '0'] },
+      { name: 'node + the 3 HTTP calls by hand (the floor)', argv: ['--input-type=module', '-e', rawCalls(d.port, c.method, c.args)] },
+      { name: 'bin/xe.mjs, bundle (dist/xe.mjs)', argv: [XE, ...conn, ...c.xe], expect: c.expect },
+      { name: 'bin/xe.mjs, tsx (POOLNET_BUNDLE=0)', argv: [XE, ...conn, ...c.xe], env: { POOLNET_BUNDLE: '0' }, expect: c.expect },
+    ]);
+    const bundle = m.get('bin/xe.mjs, bundle (dist/xe.mjs)')!, tsx = m.get('bin/xe.mjs, tsx (POOLNET_BUNDLE=0)')!;
+    process.stdout.write(`  bundle: ${ms(bundle)} (target < 120 ms: ${bundle < 120 ? 'ok' : 'MISSED'}), ${(tsx / bundle).toFixed(1)}× faster than tsx; above node -e 0: ${ms(bundle - m.get('node -e 0')!)}, above the floor: ${ms(bundle - m.get('node + the 3 HTTP calls by hand (the floor)')!)}\n`);
+    if (c.xe[0] === 'vif-param-get') { perVif = bundle; perVifTsx = tsx; }
+  }
+  process.stdout.write(`\na shell loop of 512 vif-param-get calls (one per VIF of a full host): ${(512 * perVif / 1000).toFixed(1)} s with the bundle, ${(512 * perVifTsx / 1000).toFixed(1)} s through tsx\n`);
+  process.stdout.write(`the launcher's freshness check (one stat per file dist/xe.mjs was built from; the first call in a process): ${freshnessCheckMs().toFixed(2)} ms\n`);
+} finally {
+  if (daemon && daemon.exitCode === null && daemon.signalCode === null) {
+    const exited = new Promise((r) => daemon!.once('exit', r));
+    daemon.kill('SIGTERM');
+    await exited;
+  }
+  daemon = undefined;
+  cleanup();
+}
