@@ -3,6 +3,12 @@
 // pool database is checked as the API would check it: a NIC whose name is unfit for the agent's
 // text is not introduced, and an address, name server or hostname of the wrong syntax is left out
 // (a zone index in resolv.conf, a hostname with spaces).
+//
+// Also the VLANs the host already carries on each NIC outside poolnet (what xapi's network daemon
+// answers to Interface.has_vlan, for VLAN_IN_USE): kernel 802.1Q devices over the NIC (or over a
+// bond or bridge holding it), and Open vSwitch fake bridges on a bridge whose port is the NIC (or
+// a bond of it). Devices and ports poolnet made itself carry its mark and are left out, so that a
+// VLAN destroyed a moment ago and not yet removed from the switch does not count.
 
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -35,12 +41,90 @@ export function byDeviceName(a: string, b: string): number {
   return a.localeCompare(b, 'en', { numeric: true });
 }
 
-export function discoverHost(only?: readonly string[]): HostFacts {
+/** The NICs under a device: itself, or through its lower devices (bond slaves, bridge ports, a VLAN's parent). */
+function nicsUnder(dev: string, nics: readonly string[], depth = 0): string[] {
+  if (nics.includes(dev)) return [dev];
+  if (depth > 4 || !isTextIfName(dev)) return [];
+  let lower: string[] = [];
+  try { lower = readdirSync(`${SYS}/${dev}`).filter((e) => e.startsWith('lower_')).map((e) => e.slice('lower_'.length)); } catch { /* gone */ }
+  return lower.flatMap((l) => nicsUnder(l, nics, depth + 1));
+}
+
+const isTag = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 4095;
+
+/** The mark poolnet puts on what it makes (ifalias of Linux devices; external_ids key in OVSDB). */
+const MARK = 'poolnet';
+
+interface IpLink { ifname: string; link?: string; ifalias?: string; linkinfo?: { info_kind?: string; info_data?: { id?: number } } }
+
+/** Kernel 802.1Q devices not made by poolnet, as [parent device, tag]. */
+function kernelVlans(): [string, number][] {
+  let links: IpLink[];
+  try { links = ipJson<IpLink[]>(['-d', 'link', 'show', 'type', 'vlan']); } catch { return []; } // no iproute2, or no 8021q
+  return links.flatMap((l) => {
+    const tag = l.linkinfo?.info_data?.id;
+    return l.linkinfo?.info_kind === 'vlan' && l.ifalias !== MARK && typeof l.link === 'string' && isTag(tag) ? [[l.link, tag] as [string, number]] : [];
+  });
+}
+
+type OvsTable = { headings: string[]; data: unknown[][] };
+const ovsUuid = (v: unknown): string => (Array.isArray(v) && v[0] === 'uuid' && typeof v[1] === 'string' ? v[1] : '');
+const ovsSet = (v: unknown): unknown[] => (Array.isArray(v) && v[0] === 'set' && Array.isArray(v[1]) ? v[1] : [v]);
+const ovsMapHas = (v: unknown, k: string, want: string): boolean => Array.isArray(v) && v[0] === 'map' && Array.isArray(v[1]) && v[1].some((e) => Array.isArray(e) && e[0] === k && e[1] === want);
+function ovsRows(t: OvsTable | undefined): Record<string, unknown>[] {
+  if (!t || !Array.isArray(t.headings) || !Array.isArray(t.data)) return [];
+  return t.data.filter(Array.isArray).map((row) => Object.fromEntries(t.headings.map((h, i) => [h, row[i]])));
+}
+
+/**
+ * Open vSwitch fake bridges not made by poolnet, by the NICs of their parent bridge: from the
+ * JSON output of `ovs-vsctl -f json -d json list Bridge (name, ports) -- list Port (_uuid, name,
+ * tag, fake_bridge, external_ids, interfaces) -- list Interface (_uuid, name)`, one table a line.
+ */
+export function ovsForeignVlans(output: string, nics: readonly string[]): Map<string, number[]> {
+  const tables = output.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as OvsTable);
+  const [bridges, ports, ifaces] = [ovsRows(tables[0]), ovsRows(tables[1]), ovsRows(tables[2])];
+  const ifName = new Map(ifaces.map((i) => [ovsUuid(i._uuid), String(i.name)]));
+  const port = new Map(ports.map((p) => [ovsUuid(p._uuid), p]));
+  const out = new Map<string, number[]>();
+  for (const b of bridges) {
+    const its = ovsSet(b.ports).map((u) => port.get(ovsUuid(u))).filter((p): p is Record<string, unknown> => !!p);
+    const tags = its.filter((p) => p.fake_bridge === true && isTag(p.tag) && !ovsMapHas(p.external_ids, MARK, 'true')).map((p) => p.tag as number);
+    if (tags.length === 0) continue;
+    const devices = its.filter((p) => p.fake_bridge !== true).flatMap((p) => ovsSet(p.interfaces).map((u) => ifName.get(ovsUuid(u)) ?? '')).filter((d) => nics.includes(d));
+    for (const d of devices) out.set(d, [...new Set([...(out.get(d) ?? []), ...tags])].sort((x, y) => x - y));
+  }
+  return out;
+}
+
+/** The VLAN tags in use on each of `nics` outside poolnet (kernel devices; Open vSwitch at `ovsDbSocket`). */
+export function foreignVlans(nics: readonly string[], ovsDbSocket?: string): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  const add = (dev: string, tag: number) => { out.set(dev, [...new Set([...(out.get(dev) ?? []), tag])].sort((x, y) => x - y)); };
+  for (const [parent, tag] of kernelVlans()) for (const d of nicsUnder(parent, nics)) add(d, tag);
+  if (ovsDbSocket && existsSync(ovsDbSocket)) {
+    try {
+      const text = execFileSync('ovs-vsctl', [`--db=unix:${ovsDbSocket}`, '--timeout=2', '-f', 'json', '-d', 'json',
+        '--columns=name,ports', 'list', 'Bridge', '--', '--columns=_uuid,name,tag,fake_bridge,external_ids,interfaces', 'list', 'Port',
+        '--', '--columns=_uuid,name', 'list', 'Interface'], { encoding: 'utf8', timeout: 3000, stdio: ['ignore', 'pipe', 'ignore'] });
+      for (const [d, tags] of ovsForeignVlans(text, nics)) for (const t of tags) add(d, t);
+    } catch { /* no switch answering: none known there */ }
+  }
+  return out;
+}
+
+export interface DiscoverOptions {
+  /** Open vSwitch's database socket, to find VLANs made on it outside poolnet. */
+  readonly ovsDbSocket?: string;
+}
+
+export function discoverHost(only?: readonly string[], opts: DiscoverOptions = {}): HostFacts {
   const devices = readdirSync(SYS).filter((d) => isTextIfName(d) && (only ? only.includes(d) : isPhysicalNic(d))).sort(byDeviceName);
   let addrs: IpAddr[] = [];
   let routes: { dst: string; gateway?: string; dev?: string }[] = [];
   try { addrs = ipJson<IpAddr[]>(['addr', 'show']); } catch { /* no iproute2: no addresses known */ }
   try { routes = ipJson<typeof routes>(['route', 'show', 'default']); } catch { /* none */ }
+  const vlans = foreignVlans(devices, opts.ovsDbSocket);
   const nics: NicFacts[] = devices.map((device) => {
     const a = addrs.find((x) => x.ifname === device);
     const speed = Number(read(`${SYS}/${device}/speed`));
@@ -55,6 +139,7 @@ export function discoverHost(only?: readonly string[]): HostFacts {
       speed: Number.isFinite(speed) && speed > 0 ? speed : 0,
       ipv4: (a?.addr_info ?? []).filter((x) => x.family === 'inet' && isIpv4(x.local) && Number.isInteger(x.prefixlen) && x.prefixlen >= 0 && x.prefixlen <= 32).map((x) => ({ ip: x.local, prefix: x.prefixlen })),
       gateway: isIpv4(gateway) ? gateway : '',
+      ...(vlans.has(device) ? { vlans: vlans.get(device) } : {}),
     };
   });
   const dns = (read('/etc/resolv.conf') ?? '').split('\n').map((l) => /^nameserver\s+(\S+)/.exec(l)?.[1]).filter((x): x is string => !!x && (isIpv4(x) || isIpv6(x)));

@@ -159,7 +159,7 @@ export class Membership {
           this.lastContact = Date.now();
           if (this.emergency) { this.emergency = false; this.log.info({ master: this.masterAddress }, 'the master answers again: emergency mode over'); }
           if (batch.full || batch.rows.length || batch.dels.length) this.db.applyReplica(batch);
-          if (token === '') await this.reportFacts();
+          if (token === '') await this.reportFacts(); else await this.refreshNicFacts();
           if (this.stopped) return;
           this.lastLinkError = '';
           token = String(batch.generation);
@@ -221,6 +221,16 @@ export class Membership {
     await this.callMaster('pool.replica_write', [[[me, { nic_facts: JSON.stringify(this.opts.facts().nics), ...cert }]]]);
     // a member (re)starting inherits the master's bonds, VLANs and tunnels
     await this.callMaster('host.sync_vlans', [me]);
+  }
+
+  private nicFactsAt = 0;
+  /** The NICs again, every few seconds and only when they changed: the master's PIF.scan and VLAN_IN_USE read them. */
+  private async refreshNicFacts(): Promise<void> {
+    const me = this.thisHost();
+    if (me === NULL_REF || Date.now() - this.nicFactsAt < 5000) return;
+    this.nicFactsAt = Date.now();
+    const nics = JSON.stringify(this.opts.facts().nics);
+    if (nics !== this.db.getOf('host', me)?.rec.nic_facts) await this.callMaster('pool.replica_write', [[[me, { nic_facts: nics }]]]);
   }
 
   /** This host's PIF for an interface name as xapi's inventory holds it: a bridge or a device. */

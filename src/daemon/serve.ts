@@ -147,7 +147,8 @@ export async function startDaemon(o: ServeOptions): Promise<Daemon> {
   if (hostUuid && !db.getLocal('host_uuid')) db.setLocal('host_uuid', hostUuid);
   const thisHost = (): string => (hostUuid && db.byUuidOf('host', hostUuid)?.ref) || 'OpaqueRef:NULL';
   // The NICs the kernel has now: fixed facts (tests) or discovered at each call (PIF.scan after a hot-add).
-  const localFacts = () => o.facts ?? discoverHost(o.nics);
+  const ovsDbSocket = o.switchBackend === 'openvswitch' ? join(o.ovsRunDir ?? '/var/run/openvswitch', 'db.sock') : undefined;
+  const localFacts = () => o.facts ?? discoverHost(o.nics, { ovsDbSocket });
   // a member's NICs are what it reported (host.nic_facts); this host's, what the kernel has now
   const hostNics = (host: string) => {
     if (host === thisHost()) return localFacts().nics;

@@ -18,6 +18,8 @@ export interface NicFacts {
   readonly gateway: string;
   /** Virtual functions an SR-IOV capable NIC offers (0 or absent: not capable). */
   readonly sriovVfs?: number;
+  /** 802.1Q tags the host already carries on this NIC outside poolnet (VLAN_IN_USE): src/agent/discover.ts. */
+  readonly vlans?: readonly number[];
 }
 
 export interface HostFacts {

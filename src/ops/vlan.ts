@@ -6,7 +6,7 @@ import type { Ctx, ImplTable } from '../api/context.ts';
 import type { Database, ObjOf, Txn } from '../db/database.ts';
 import { XapiError } from '../model/index.ts';
 import {
-  assertManaged, assertNetworkManaged, assertNoOtherLocalPifs, assertNoProtection, isBondSlave, isSriovNetwork,
+  assertManaged, assertNetworkManaged, assertNoOtherLocalPifs, assertNoProtection, bondOfMaster, isBondSlave, isSriovNetwork,
   pifKind, pifsOfHost, sriovOfLogical, vlanOf,
 } from './topology.ts';
 import { virtualPif } from './pif_records.ts';
@@ -20,6 +20,27 @@ export const VLAN_PIF_MAC = 'fe:ff:ff:ff:ff:ff';
 function nicModel(db: Database, pif: Pif): string {
   const m = db.getOf('PIF_metrics', pif.rec.metrics);
   return `${String(m?.rec.vendor_id ?? '')}:${String(m?.rec.device_id ?? '')}`;
+}
+
+/** The NICs under a tagged PIF: its own device, a bond's members, an SR-IOV logical PIF's physical NIC. */
+function nicDevices(db: Database, pif: Pif): string[] {
+  const bond = bondOfMaster(db, pif);
+  if (bond) return db.referrers(bond.ref, 'PIF', 'bond_slave_of').map((s) => db.getOf('PIF', s)?.rec.device ?? '').filter(Boolean);
+  const sriov = sriovOfLogical(db, pif);
+  if (sriov) return [db.getOf('PIF', sriov.rec.physical_PIF)?.rec.device ?? ''];
+  return [pif.rec.device];
+}
+
+/**
+ * VLAN_IN_USE [device, tag]: the host already carries the tag on the PIF's NICs outside poolnet (a
+ * kernel VLAN device, an Open vSwitch fake bridge), as xapi asks its network daemon
+ * (Interface.has_vlan). The host reports what it has with its NICs (src/agent/discover.ts); a
+ * member's report is a replica value, so only well-formed tags count.
+ */
+function assertVlanNotInUse(ctx: Ctx, tagged: Pif, tag: number): void {
+  const devices = nicDevices(ctx.db, tagged);
+  const used = ctx.svc.hostNics(tagged.rec.host).some((n) => devices.includes(n.device) && Array.isArray(n.vlans) && n.vlans.some((v) => v === tag));
+  if (used) throw new XapiError('VLAN_IN_USE', [tagged.rec.device, tag]);
 }
 
 export function assertVlanTag(tag: number): void {
@@ -62,6 +83,7 @@ export function createVlan(ctx: Ctx, tagged: Pif, tag: number, network: ObjOf<'n
   }
   assertVlanTag(tag);
   if (db.referrers(tagged.ref, 'VLAN', 'tagged_PIF').some((v) => db.getOf('VLAN', v)!.rec.tag === tag)) throw new XapiError('PIF_VLAN_EXISTS', [tagged.rec.device]);
+  assertVlanNotInUse(ctx, tagged, tag);
   if (db.referrers(network.ref, 'VIF', 'network').some((v) => db.getOf('VIF', v)!.rec.trunks.length > 0)) throw new XapiError('NETWORK_INCOMPATIBLE_WITH_TRUNKS', [network.ref]);
   const { vlan, untagged } = createVlanRecords(ctx.tx, tagged, tag, network.ref);
   plug(ctx, db.getOf('PIF', untagged)!);
