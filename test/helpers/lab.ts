@@ -29,13 +29,13 @@ export interface TestLab {
   dispose(): Promise<void>;
 }
 
-export async function startLab(o: Partial<UpOptions> & { tag: string }): Promise<TestLab> {
+export async function startLab(o: Partial<UpOptions> & { tag: string; progress?: (msg: string) => void }): Promise<TestLab> {
   process.env.POOLNET_LAB_PREFIX = `pn${o.tag}${process.pid % 1000}-`;
   process.env.POOLNET_LAB_DIR = mkdtempSync(join(tmpdir(), `poolnet-lab-${o.tag}-`));
   const lab: LabModule = await import('../../src/lab/lab.ts');
   const dispose = async () => { lab.down(() => undefined); };
   try {
-    const state = await lab.up({ hosts: o.hosts ?? 1, nics: o.nics ?? 3, vms: o.vms ?? 2, stack: o.stack ?? 'openvswitch', port: o.port ?? 0, password: 'lab-pw', pool: o.pool, masterTimeoutMs: o.masterTimeoutMs }, () => undefined);
+    const state = await lab.up({ hosts: o.hosts ?? 1, nics: o.nics ?? 3, vms: o.vms ?? 2, stack: o.stack ?? 'openvswitch', port: o.port ?? 0, password: 'lab-pw', pool: o.pool, masterTimeoutMs: o.masterTimeoutMs }, o.progress ?? (() => undefined));
     const sessions = new Map<number, string>();
     const session = async (i: number) => {
       if (!sessions.has(i)) sessions.set(i, (await lab.rpc(state.hosts[i - 1].socket, 'session.login_with_password', ['root', state.password])) as string);
