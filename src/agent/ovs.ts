@@ -1,6 +1,10 @@
 // The Open vSwitch backend: realise a DesiredHost's bridges, ports and interfaces in one OVSDB
 // transaction (only what differs), each bridge's flow table in one OpenFlow bundle, and meters.
 // Level-triggered and idempotent: applying the same state twice changes nothing.
+//
+// Flows and meters go through a persistent OpenFlow 1.4 connection per bridge (./openflow), as
+// ovn-controller keeps one; ovs-ofctl is the fallback while a bridge has no connection, or when a
+// table holds a flow the encoder does not cover (it refuses, never guesses).
 
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, watch, type FSWatcher } from 'node:fs';
@@ -13,6 +17,11 @@ import { cookieOf, flowText, ovsTables, QUARANTINE_PRIORITY, type Flow, type Met
 import type { ApplyReport, RefusedFilter } from './switch.ts';
 import { parseOvsBondShow, type BondMember } from './linkstate.ts';
 import { OvsdbClient, mapOf, ovsMap, setMembers, type Operation, type OvsdbValue, type Row } from './ovsdb.ts';
+import { OfBridges } from './openflow/bridges.ts';
+import { OfTransportError } from './openflow/conn.ts';
+import { UnsupportedFlow } from './openflow/flowtext.ts';
+import { TableRefused, writeTable } from './openflow/tables.ts';
+import { flowStatsOn, meterChange, meterConfigs, OfTransactionRefused, type FlowStat } from './openflow/transact.ts';
 
 const run = promisify(execFile);
 const DB = 'Open_vSwitch';
@@ -24,7 +33,14 @@ export interface OvsOptions {
   /** The run directory where ovs-vswitchd puts <bridge>.mgmt sockets. */
   readonly runDir: string;
   readonly datapathType: 'netdev' | 'system';
+  /** Write flows and meters over a persistent OpenFlow connection (default); false: ovs-ofctl only (the baseline in bench/apply). */
+  readonly openflow?: boolean;
 }
+
+/** How flow tables were written: over the persistent connection, or by ovs-ofctl (no connection, or a flow the encoder refused). */
+export interface WriteCounts { openflow: number; ofctl: number }
+
+export type { FlowStat } from './openflow/transact.ts';
 
 interface ActualRow { uuid: string; row: Row }
 
@@ -95,7 +111,8 @@ function ifaceColumns(p: PortSpec, name: string): Row {
 function bridgeColumns(b: BridgeSpec, datapath: string): Row {
   return {
     datapath_type: datapath,
-    protocols: set(['OpenFlow10', 'OpenFlow13']),
+    // 1.4: the agent's own connection (standard bundles); 1.0 and 1.3: ovs-ofctl and people
+    protocols: set(['OpenFlow10', 'OpenFlow13', 'OpenFlow14']),
     fail_mode: 'secure',
     mcast_snooping_enable: b.mcastSnooping,
     other_config: ovsMap({ ...(b.mac ? { hwaddr: b.mac } : {}), 'mac-table-size': '10000' }),
@@ -287,8 +304,24 @@ export class OvsBackend {
   private switchClean: string | undefined;
   /** Called when ovs-vswitchd numbers a port whose device it could not open before. */
   onPortNumbered: (() => void) | undefined;
+  /** Table writes so far, by the way they went. */
+  readonly writes: WriteCounts = { openflow: 0, ofctl: 0 };
+  /** What watch() calls: a bridge's table must be written again. */
+  private changed: (() => void) | undefined;
+  /**
+   * A persistent OpenFlow connection per bridge. When one ends, what the switch holds is no
+   * longer known: the bridge's next write is its whole table (a full resync, in one bundle);
+   * when it comes back, a pass is asked for.
+   */
+  private readonly of = new OfBridges((bridge) => join(this.opts.runDir, `${bridge}.mgmt`), {
+    down: (bridge) => { this.appliedFlows.delete(bridge); this.appliedMeters.delete(bridge); },
+    up: () => this.changed?.(),
+  });
 
   constructor(readonly opts: OvsOptions) {}
+
+  /** Whether a bridge's OpenFlow connection is up now. */
+  connected(bridge: string): boolean { return this.of.isUp(bridge); }
 
   private async db(): Promise<OvsdbClient> {
     if (!this.client) {
@@ -331,7 +364,7 @@ export class OvsBackend {
     try { await c.request('echo', []); } catch (e) { this.close(); throw e; }
   }
 
-  close(): void { this.client?.close(); this.client = undefined; this.watcher?.close(); this.watcher = undefined; }
+  close(): void { this.client?.close(); this.client = undefined; this.watcher?.close(); this.watcher = undefined; this.of.close(); }
 
   /**
    * Call `changed` when ovs-vswitchd (re)opens a bridge's OpenFlow socket: a restarted
@@ -340,6 +373,7 @@ export class OvsBackend {
    * check stays as the backstop where the run directory cannot be watched.
    */
   watch(changed: () => void): void {
+    this.changed = changed;
     if (this.watcher) return;
     try {
       this.watcher = watch(this.opts.runDir, (_event, file) => {
@@ -460,7 +494,7 @@ export class OvsBackend {
       if (![...a.ifaces.values()].some((i) => setMembers(i.row.error).length > 0)) this.switchClean = key;
       return 0;
     }
-    for (const [name] of gone) { this.appliedFlows.delete(name); this.appliedMeters.delete(name); }
+    for (const [name] of gone) { this.appliedFlows.delete(name); this.appliedMeters.delete(name); this.of.forget(name); }
     await c.transact(DB, ops);
     await this.sync(c);
     return ops.length;
@@ -475,11 +509,84 @@ export class OvsBackend {
   }
 
   /** Wait until ovs-vswitchd has opened a bridge's OpenFlow socket; returns its meters (the probe reads them). */
-  private async ready(bridge: string): Promise<string> {
+  private async ready(bridge: string): Promise<Map<number, string>> {
     for (let i = 0; i < 200; i++) {
-      try { return await this.ofctl(['dump-meters', this.ofTarget(bridge)]); } catch { await new Promise((r) => setTimeout(r, 25)); }
+      const m = await this.readMeters(bridge).catch(() => undefined);
+      if (m) return m;
+      await new Promise((r) => setTimeout(r, 25));
     }
     throw new Error(`bridge ${bridge} never became ready`);
+  }
+
+  /** The bridge's OpenFlow connection, unless it is off or down (then ovs-ofctl does the work). */
+  private async conn(bridge: string) {
+    return this.opts.openflow === false ? undefined : this.of.get(bridge);
+  }
+
+  /** A bridge's meters, `rate/burst` by id: over the connection, else by ovs-ofctl. */
+  private async readMeters(bridge: string): Promise<Map<number, string>> {
+    const c = await this.conn(bridge);
+    if (c) {
+      try {
+        return new Map((await meterConfigs(c)).map((m) => [m.id, `${m.bands[0]?.rate ?? 0}/${m.flags & 4 ? m.bands[0]?.burst ?? '' : ''}`]));
+      } catch (e) { if (!(e instanceof OfTransportError)) throw e; }
+    }
+    const out = await this.ofctl(['dump-meters', this.ofTarget(bridge)]);
+    // "meter=N kbps burst bands=\ntype=drop rate=R burst_size=B": the band is on the next line
+    const have = new Map<number, string>();
+    for (const m of out.matchAll(/meter=(\d+)\s+kbps[\s\S]*?rate=(\d+)(?:\s+burst_size=(\d+))?/g)) have.set(Number(m[1]), `${m[2]}/${m[3] ?? ''}`);
+    return have;
+  }
+
+  /** A meter added, modified or deleted: over the connection, else by ovs-ofctl. */
+  private async meter(bridge: string, command: 'add' | 'modify' | 'delete', id: number, kbits = 0, burst = 0): Promise<void> {
+    const c = await this.conn(bridge);
+    if (c) {
+      try { await meterChange(c, command, id, kbits, burst); return; } catch (e) {
+        if (e instanceof OfTransactionRefused) throw new Error(`meter ${id}: ${e.message}`, { cause: e });
+        if (!(e instanceof OfTransportError)) throw e;
+      }
+    }
+    if (command === 'delete') { await this.ofctl(['del-meter', this.ofTarget(bridge), `meter=${id}`]); return; }
+    const spec = meterText(id, kbits, burst);
+    if (spec !== undefined) await this.ofctl([command === 'add' ? 'add-meter' : 'mod-meter', this.ofTarget(bridge), spec]);
+  }
+
+  /**
+   * One bundle: the whole table (replace-flows' result), or each of `cookies`' flows deleted and
+   * its wanted ones added. Over the connection when it is up and encodes every line; else by
+   * ovs-ofctl. A refusal, either way, is a TableRefused naming the cookies it blames.
+   */
+  private async flowBundle(bridge: string, table: ReadonlyMap<string, string>, cookies?: readonly string[]): Promise<void> {
+    const c = await this.conn(bridge);
+    if (c) {
+      try {
+        await writeTable(c, table, cookies);
+        this.writes.openflow++;
+        return;
+      } catch (e) {
+        if (e instanceof TableRefused) throw e;
+        if (!(e instanceof UnsupportedFlow || e instanceof OfTransportError)) throw e;
+      }
+    }
+    const { text, owner } = cookies ? cookieBundle(cookies, table) : wholeTable(table);
+    try {
+      await this.ofctl(['--bundle', cookies ? 'add-flows' : 'replace-flows', this.ofTarget(bridge), '-'], text);
+      this.writes.ofctl++;
+    } catch (e) {
+      const err = String((e as { stderr?: string }).stderr ?? (e as Error).message);
+      throw new TableRefused(blamed(err, owner), err);
+    }
+  }
+
+  /**
+   * The statistics of a bridge's flows (packet and byte counts) whose cookie matches `cookie`
+   * under `mask` (by default every flow): read over the bridge's OpenFlow connection.
+   */
+  async flowStats(bridge: string, cookie?: string, mask?: string): Promise<FlowStat[]> {
+    const c = await this.of.get(bridge);
+    if (!c) throw new Error(`no OpenFlow connection to ${bridge}`);
+    return flowStatsOn(c, cookie === undefined ? 0n : BigInt(cookie), mask === undefined ? (cookie === undefined ? 0n : 0xffffffffffffffffn) : BigInt(mask));
   }
 
   /** The OpenFlow numbers of the ports `flows` name, waiting (up to 5 s) for ovs-vswitchd to number new ports. */
@@ -501,7 +608,7 @@ export class OvsBackend {
 
   /** One bundle: the flows of each cookie deleted and the wanted ones added (a VIF's flows share a cookie). */
   private async replaceCookies(bridge: string, cookies: readonly string[], want: ReadonlyMap<string, string>): Promise<void> {
-    await this.ofctl(['--bundle', 'add-flows', this.ofTarget(bridge), '-'], cookieBundle(cookies, want).text);
+    await this.flowBundle(bridge, want, cookies);
   }
 
   /**
@@ -524,15 +631,14 @@ export class OvsBackend {
       else refused.delete(c);
     }
     for (let tries = 0; tries <= want.size; tries++) {
-      const { text, owner } = cookies ? cookieBundle(cookies, table) : wholeTable(table);
       try {
-        await this.ofctl(['--bundle', cookies ? 'add-flows' : 'replace-flows', this.ofTarget(bridge), '-'], text);
+        await this.flowBundle(bridge, table, cookies);
         return table;
       } catch (e) {
-        const err = String((e as { stderr?: string }).stderr ?? (e as Error).message);
-        const culprits = blamed(err, owner).filter((c) => c !== '0x0' && want.has(c) && !refused.has(c));
+        if (!(e instanceof TableRefused)) throw e;
+        const culprits = e.cookies.filter((c) => c !== '0x0' && want.has(c) && !refused.has(c));
         if (!culprits.length) break;
-        const reason = err.split('\n').map((l) => l.trim()).filter(Boolean).slice(0, 2).join(' ').slice(0, 300);
+        const reason = e.message.split('\n').map((l) => l.trim()).filter(Boolean).slice(0, 2).join(' ').slice(0, 300);
         for (const c of culprits) isolate(c, reason);
       }
     }
@@ -540,15 +646,15 @@ export class OvsBackend {
     const vifs = (cookies ?? [...want.keys()]).filter((c) => c !== '0x0' && !refused.has(c));
     const safe = new Map(table);
     for (const c of vifs) { const q = quarantine.get(c); if (q) safe.set(c, q.line); else safe.delete(c); }
-    if (cookies) await this.ofctl(['--bundle', 'add-flows', this.ofTarget(bridge), '-'], cookieBundle(vifs, safe).text);
-    else await this.ofctl(['--bundle', 'replace-flows', this.ofTarget(bridge), '-'], tableText(safe));
+    await this.flowBundle(bridge, safe, cookies ? vifs : undefined);
     for (const c of vifs) {
       if (!want.has(c)) { table.delete(c); continue; }
       try {
         await this.replaceCookies(bridge, [c], want);
         table.set(c, want.get(c)!);
       } catch (e) {
-        isolate(c, String((e as { stderr?: string }).stderr ?? (e as Error).message).trim().slice(0, 300));
+        if (!(e instanceof TableRefused)) throw e;
+        isolate(c, e.message.trim().slice(0, 300));
       }
     }
     return table;
@@ -573,6 +679,7 @@ export class OvsBackend {
       try { meterOps += await this.applyBridgeFlows(tables, b.name, changed); } catch (e) { failed.push(`${b.name}: ${(e as Error).message.trim().slice(0, 300)}`); }
     }
     for (const name of this.refusals.keys()) if (!desired.bridges.some((b) => b.name === name)) this.refusals.delete(name);
+    for (const name of this.of.bridges()) if (!desired.bridges.some((b) => b.name === name)) this.of.forget(name);
     if (failed.length) throw new Error(`flow tables not written: ${failed.join('; ')}`);
     return { bridges: changed, meters: meterOps, refused: this.refusedVifs() };
   }
@@ -608,7 +715,7 @@ export class OvsBackend {
       changed.push(bridge);
     }
     if (refused.size) this.refusals.set(bridge, refused); else this.refusals.delete(bridge);
-    for (const id of stale.remove) { await this.ofctl(['del-meter', this.ofTarget(bridge), `meter=${id}`]); meterOps++; }
+    for (const id of stale.remove) { await this.meter(bridge, 'delete', id); meterOps++; }
     this.appliedFlows.set(bridge, table);
     this.appliedMeters.set(bridge, meterKey);
     return meterOps;
@@ -626,18 +733,15 @@ export class OvsBackend {
     this.appliedFlows.set(bridge, have);
   }
 
-  private async syncMeters(bridge: string, meters: readonly MeterSpec[], dumped?: string): Promise<{ changes: number; remove: number[] }> {
-    const out = dumped ?? await this.ofctl(['dump-meters', this.ofTarget(bridge)]).catch(() => '');
-    // "meter=N kbps burst bands=\ntype=drop rate=R burst_size=B": the band is on the next line
-    const have = new Map<number, string>();
-    for (const m of out.matchAll(/meter=(\d+)\s+kbps[\s\S]*?rate=(\d+)(?:\s+burst_size=(\d+))?/g)) have.set(Number(m[1]), `${m[2]}/${m[3] ?? ''}`);
+  private async syncMeters(bridge: string, meters: readonly MeterSpec[], dumped?: Map<number, string>): Promise<{ changes: number; remove: number[] }> {
+    const have = new Map(dumped ?? await this.readMeters(bridge).catch(() => new Map<number, string>()));
     let changes = 0;
     for (const m of meters) {
       const burst = meterBurstKbits(m.kbits);
       const spec = meterText(m.id, m.kbits, burst);
       if (spec === undefined) continue; // no meter: the flows that name it are refused, and its VIF passes nothing
-      if (!have.has(m.id)) { await this.ofctl(['add-meter', this.ofTarget(bridge), spec]); changes++; }
-      else if (have.get(m.id) !== `${m.kbits}/${burst}`) { await this.ofctl(['mod-meter', this.ofTarget(bridge), spec]); changes++; }
+      if (!have.has(m.id)) { await this.meter(bridge, 'add', m.id, m.kbits, burst); changes++; }
+      else if (have.get(m.id) !== `${m.kbits}/${burst}`) { await this.meter(bridge, 'modify', m.id, m.kbits, burst); changes++; }
       have.delete(m.id);
     }
     return { changes, remove: [...have.keys()] };
