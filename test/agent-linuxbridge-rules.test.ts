@@ -33,13 +33,16 @@ describe('nftables rules for the Linux bridge (pure)', () => {
     assert.deepEqual(s.sets.get('ports')?.elements, ['vif1.0']);
     assert.equal(s.vmap.get('vif1.0'), c);
     const rules = s.chains.get(c)!;
-    assert.equal(rules[0], 'ether saddr != 02:00:00:00:00:01 drop');
+    assert.equal(rules[0], 'ether saddr != 02:00:00:00:00:01 counter name "v_vif1_0_foreign_mac" drop');
     assert.ok(rules.includes('ether type ip udp dport 67 accept'));
     assert.ok(rules.some((r) => r.includes('arp saddr ip 0.0.0.0 accept')));
     assert.ok(rules.includes(`icmpv6 type nd-neighbor-advert ip6 saddr @${c}_6 ip6 length 24-32 @th,64,128 0x20010db8000000000000000000000001 accept`));
     assert.ok(rules.includes(`icmpv6 type nd-neighbor-advert ip6 saddr @${c}_6 ip6 length 24-32 @th,64,64 0xfe80000000000000 accept`));
-    assert.ok(rules.includes('icmpv6 type nd-neighbor-solicit ip6 length 32 @th,192,64 != 0x0101020000000001 drop'));
-    assert.equal(rules[rules.length - 1], 'drop');
+    assert.ok(rules.includes('icmpv6 type nd-neighbor-solicit ip6 length 32 @th,192,64 != 0x0101020000000001 counter name "v_vif1_0_neighbour_spoof" drop'));
+    // every drop counts under its reason (src/agent/dropstats.ts reads the counters)
+    assert.equal(rules[rules.length - 1], 'counter name "v_vif1_0_other" drop');
+    assert.ok(rules.filter((r) => / drop$|^drop$/.test(r) && !r.startsWith('limit')).every((r) => r.includes('counter name ')));
+    assert.deepEqual(s.tagcnt, new Map([['vif1.0', 'v_vif1_0_tagged']]));
   });
 
   it('gives unlocked VIFs no chain (unless rate-limited) and disabled VIFs no place among the ports', () => {
@@ -55,7 +58,7 @@ describe('nftables rules for the Linux bridge (pure)', () => {
 
   it('fails closed on a locked VIF without a usable MAC, and reports bad entries', () => {
     const s = nftState([{ port: 'vif1.0', mac: '', mode: 'locked', ipv4: [], ipv6: [] }, locked('vif2.0', 2, ['nonsense'])]);
-    assert.deepEqual(s.chains.get(chainOf('vif1.0')), ['drop']);
+    assert.deepEqual(s.chains.get(chainOf('vif1.0')), ['counter name "v_vif1_0_other" drop']);
     assert.equal(s.rejected.length, 2);
   });
 
@@ -85,7 +88,7 @@ describe('nftables rules for the Linux bridge (pure)', () => {
       ...rules.map((_, i) => ({ rule: { chain: c, ...(i === rules.length - 1 ? { comment: fullScript(s).match(/drop comment "([0-9a-f]+)"/)![1] } : {}) } })),
       ...(['prerouting', 'forward', 'output'] as const).flatMap((hook) => {
         const tag = fullScript(s).split(`chain ${hook} {`)[1].match(/comment "([0-9a-f]+)"/)![1];
-        const n = hook === 'prerouting' ? 3 : 1;
+        const n = hook === 'prerouting' ? 4 : 1;
         return [...Array(n).keys()].map((i) => ({ rule: { chain: hook, ...(i === n - 1 ? { comment: tag } : {}) } }));
       }),
     ] });

@@ -26,12 +26,17 @@
 //    (The pattern covers every bridge of the namespace: on a poolnet host, vif* ports are its own.)
 // QoS, where the kernel has no tc police action (linuxbridge.ts probes it): an nft byte `limit`
 // in the VIF's chain, first after the MAC check, on what the VM sends.
+// Every drop of a VIF's locking rules counts in a named counter per VIF and reason
+// (counterName; the reasons of `locking_drops`, src/model/classes/vif.ts), which the drop poller
+// reads (droppoller.ts): the catch-all is split by reason before the chain's last rule, and a
+// tagged frame is counted, through the `tagcnt` map, by the rule before the one that drops it.
 
 import { createHash } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import type { VifLockSpec } from './desired.ts';
 import { isMeterKbps } from '../model/valid.ts';
 import { bytesPerSecond } from '../domain/qos.ts';
+import type { LockingDropReason } from '../model/classes/vif.ts';
 
 export const TABLE = 'bridge poolnet';
 
@@ -54,6 +59,10 @@ export interface NftState {
   readonly chains: ReadonlyMap<string, readonly string[]>;
   /** port -> chain */
   readonly vmap: ReadonlyMap<string, string>;
+  /** Named counters (counterName), in order. */
+  readonly counters: readonly string[];
+  /** port -> its `tagged` counter, for every port in @ports. */
+  readonly tagcnt: ReadonlyMap<string, string>;
   /** Entries that could not be used (bad address, bad MAC), for the report. */
   readonly rejected: readonly string[];
 }
@@ -136,13 +145,24 @@ function rangeOf(p: Prefix): [bigint, bigint] {
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 /** Interface names nft gets in quotes: no quotes, spaces or control characters. */
 const IFNAME = /^[A-Za-z0-9_.@+-]{1,15}$/;
-const ND_DROP = 'nd-neighbor-solicit, nd-neighbor-advert, nd-router-advert, nd-redirect, 146, 147, 151, 152, 153';
+const ND_SPOOF = '{ nd-neighbor-solicit, nd-neighbor-advert }';
+const ROUTER_ICMP6 = '{ nd-router-advert, nd-redirect, 146, 147, 151, 152, 153 }';
 const ARP_ETH_IP = 'arp htype 1 arp ptype ip arp hlen 6 arp plen 4';
 
 /** A chain name per port, never one of the fixed names. */
 export function chainOf(port: string): string {
   return `v_${port.replace(/[^A-Za-z0-9]/g, '_')}`;
 }
+
+/** The named counter of a port's drops for one reason. */
+export function counterName(port: string, reason: LockingDropReason): string {
+  return `${chainOf(port)}_${reason}`;
+}
+
+/** The reasons a locked VIF's chain counts (tagged frames: in prerouting). */
+const LOCKED_REASONS: readonly LockingDropReason[] = ['foreign_mac', 'neighbour_spoof', 'router_advertisement', 'foreign_ip', 'other'];
+
+const counted = (port: string, reason: LockingDropReason) => `counter name "${counterName(port, reason)}" drop`;
 
 /**
  * Extra bucket depth, in bytes, on top of what nft's byte limit always holds (one second of the
@@ -157,7 +177,8 @@ const limitRule = (kBps: number): string => `limit rate over ${bytesPerSecond(kB
 /** The rules of a locked VIF's chain (sets S4/S6 hold its allowed addresses). */
 function lockedRules(v: VifFilter, mac: string, c: string, v6: readonly Prefix[]): string[] {
   const m = mac.replace(/:/g, '');
-  const rules = [`ether saddr != ${mac} drop`];
+  const n = (reason: LockingDropReason) => counted(v.port, reason);
+  const rules = [`ether saddr != ${mac} ${n('foreign_mac')}`];
   if (v.rateKBps) rules.push(limitRule(v.rateKBps));
   rules.push(
     'ether type ip udp dport 67 accept',
@@ -165,8 +186,8 @@ function lockedRules(v: VifFilter, mac: string, c: string, v6: readonly Prefix[]
     `${ARP_ETH_IP} arp saddr ether ${mac} arp saddr ip @${c}_4 accept`,
     `ip saddr @${c}_4 accept`,
     // an ND message is 24 bytes, plus one 8-byte link-layer address option at most; that option must be the VIF's MAC
-    `icmpv6 type nd-neighbor-solicit ip6 length 32 @th,192,64 != 0x0101${m} drop`,
-    `icmpv6 type nd-neighbor-advert ip6 length 32 @th,192,64 != 0x0201${m} drop`,
+    `icmpv6 type nd-neighbor-solicit ip6 length 32 @th,192,64 != 0x0101${m} ${n('neighbour_spoof')}`,
+    `icmpv6 type nd-neighbor-advert ip6 length 32 @th,192,64 != 0x0201${m} ${n('neighbour_spoof')}`,
     `icmpv6 type nd-neighbor-solicit ip6 saddr @${c}_6 ip6 length 24-32 accept`,
   );
   // the target an advertisement claims: one rule per allowed prefix (nft 1.0 has no `icmpv6 taddr`)
@@ -174,7 +195,16 @@ function lockedRules(v: VifFilter, mac: string, c: string, v6: readonly Prefix[]
     const target = p.len === 0 ? '' : ` @th,64,${p.len} 0x${(p.addr >> BigInt(128 - p.len)).toString(16)}`;
     rules.push(`icmpv6 type nd-neighbor-advert ip6 saddr @${c}_6 ip6 length 24-32${target} accept`);
   }
-  rules.push('icmpv6 type @nd_drop drop', `ip6 saddr @${c}_6 meta l4proto @l4_v6 accept`, 'drop');
+  rules.push(
+    `icmpv6 type ${ND_SPOOF} ${n('neighbour_spoof')}`,
+    `icmpv6 type ${ROUTER_ICMP6} ${n('router_advertisement')}`,
+    `ip6 saddr @${c}_6 meta l4proto @l4_v6 accept`,
+    // what is left, by reason (from the VIF's own MAC: others were dropped first)
+    `ether type arp ${n('neighbour_spoof')}`,
+    `ip6 saddr @${c}_6 ${n('other')}`,
+    `ether type { ip, ip6 } ${n('foreign_ip')}`,
+    n('other'),
+  );
   return rules;
 }
 
@@ -185,15 +215,20 @@ export function nftState(vifs: readonly VifFilter[]): NftState {
   const vmap = new Map<string, string>();
   const rejected: string[] = [];
   const ports: string[] = [];
+  const counters: string[] = [];
+  const tagcnt = new Map<string, string>();
   for (const v of [...vifs].sort((a, b) => a.port.localeCompare(b.port))) {
     if (!IFNAME.test(v.port)) { rejected.push(`${v.port}: not a usable interface name`); continue; }
     if (v.mode === 'disabled') continue; // not in @ports: the catch-all rules drop it both ways
     ports.push(v.port);
     const c = chainOf(v.port);
+    tagcnt.set(v.port, counterName(v.port, 'tagged'));
+    counters.push(counterName(v.port, 'tagged'));
     // checked where the text is built: a rate that is not a whole number of KiB/s a meter can carry
     if (v.rateKBps !== undefined && !isMeterKbps(v.rateKBps)) {
       rejected.push(`${v.port}: rate ${JSON.stringify(v.rateKBps)} KiB/s is not one poolnet sets: everything it sends is dropped`);
-      chains.set(c, ['drop']);
+      chains.set(c, [counted(v.port, 'other')]);
+      counters.push(counterName(v.port, 'other'));
       vmap.set(v.port, c);
       continue;
     }
@@ -204,7 +239,8 @@ export function nftState(vifs: readonly VifFilter[]): NftState {
     const mac = v.mac.toLowerCase();
     if (!MAC.test(mac)) {
       rejected.push(`${v.port}: locked with no valid MAC (${v.mac || 'empty'}): everything it sends is dropped`);
-      chains.set(c, ['drop']);
+      chains.set(c, [counted(v.port, 'other')]);
+      counters.push(counterName(v.port, 'other'));
       vmap.set(v.port, c);
       continue;
     }
@@ -217,16 +253,18 @@ export function nftState(vifs: readonly VifFilter[]): NftState {
     sets.set(`${c}_4`, { type: 'ipv4_addr', elements: [...new Set(v4.map(prefixText))].sort() });
     sets.set(`${c}_6`, { type: 'ipv6_addr', elements: [...new Set(v6.map(prefixText))].sort() });
     chains.set(c, lockedRules(v, mac, c, v6));
+    counters.push(...LOCKED_REASONS.map((r) => counterName(v.port, r)));
     vmap.set(v.port, c);
   }
   sets.set('ports', { type: 'ifname', elements: ports });
-  return { sets, chains, vmap, rejected };
+  return { sets, chains, vmap, counters, tagcnt, rejected };
 }
 
 const q = (s: string) => `"${s}"`;
 const elems = (s: NftSet) => s.elements.map((e) => (s.type === 'ifname' ? q(e) : e)).join(', ');
 const setFlags = (s: NftSet) => (s.type === 'ifname' ? '' : ' flags interval; auto-merge;');
 const vmapElems = (vmap: ReadonlyMap<string, string>) => [...vmap].map(([p, c]) => `${q(p)} : jump ${c}`).join(', ');
+const tagcntElems = (m: ReadonlyMap<string, string>) => [...m].map(([p, c]) => `${q(p)} : ${q(c)}`).join(', ');
 
 /** A chain's fingerprint, carried as the comment of its last rule, so a listing shows which rules it holds. */
 export function chainTag(rules: readonly string[]): string {
@@ -241,6 +279,8 @@ const tagged = (rules: readonly string[]): string[] => rules.map((r, i) => (i ==
  */
 export const BASE_CHAINS: Readonly<Record<'prerouting' | 'forward' | 'output', readonly string[]>> = {
   prerouting: [
+    // counted first, then dropped by the next rule even for a port the map lacks (the lookup fails)
+    'iifname @ports ether type { 8021q, 8021ad } counter name iifname map @tagcnt drop',
     'iifname @ports ether type { 8021q, 8021ad } drop',
     'iifname vmap @vifs',
     'iifname "vif*" iifname != @ports drop',
@@ -252,10 +292,11 @@ export const BASE_CHAINS: Readonly<Record<'prerouting' | 'forward' | 'output', r
 /** The whole table, replacing whatever is there, in one transaction (`add` + `delete` makes the delete safe when absent). */
 export function fullScript(s: NftState): string {
   const out = [`add table ${TABLE}`, `delete table ${TABLE}`, `table ${TABLE} {`];
-  out.push(`  set nd_drop { type icmpv6_type; elements = { ${ND_DROP} } }`);
   out.push('  set l4_v6 { type inet_proto; elements = { icmpv6, tcp, udp } }');
+  for (const name of s.counters) out.push(`  counter ${name} { }`);
   for (const [name, set] of s.sets) out.push(`  set ${name} { type ${set.type};${setFlags(set)}${set.elements.length ? ` elements = { ${elems(set)} }` : ''} }`);
   out.push('  map vifs { type ifname : verdict; }');
+  out.push(`  map tagcnt { type ifname : counter;${s.tagcnt.size ? ` elements = { ${tagcntElems(s.tagcnt)} }` : ''} }`);
   for (const [name, rules] of s.chains) out.push(`  chain ${name} {`, ...tagged(rules).map((r) => `    ${r}`), '  }');
   for (const [hook, rules] of Object.entries(BASE_CHAINS)) {
     out.push(`  chain ${hook} {`, `    type filter hook ${hook} priority filter; policy accept;`, ...tagged(rules).map((r) => `    ${r}`), '  }');
@@ -276,6 +317,8 @@ const sameList = (a: readonly string[] | undefined, b: readonly string[] | undef
  */
 export function deltaScript(prev: NftState, next: NftState): string | undefined {
   const out: string[] = [];
+  const had = new Set(prev.counters), has = new Set(next.counters);
+  for (const name of next.counters) if (!had.has(name)) out.push(`add counter ${TABLE} ${name}`);
   for (const [name, set] of next.sets) if (!prev.sets.has(name)) out.push(`add set ${TABLE} ${name} { type ${set.type};${setFlags(set)} }`);
   for (const name of next.chains.keys()) if (!prev.chains.has(name)) out.push(`add chain ${TABLE} ${name}`);
   for (const [name, set] of next.sets) {
@@ -295,8 +338,14 @@ export function deltaScript(prev: NftState, next: NftState): string | undefined 
     out.push(`flush map ${TABLE} vifs`);
     if (next.vmap.size) out.push(`add element ${TABLE} vifs { ${vmapElems(next.vmap)} }`);
   }
+  if (prev.tagcnt.size !== next.tagcnt.size || [...next.tagcnt].some(([p, c]) => prev.tagcnt.get(p) !== c)) {
+    out.push(`flush map ${TABLE} tagcnt`);
+    if (next.tagcnt.size) out.push(`add element ${TABLE} tagcnt { ${tagcntElems(next.tagcnt)} }`);
+  }
   for (const name of prev.chains.keys()) if (!next.chains.has(name)) out.push(`flush chain ${TABLE} ${name}`, `delete chain ${TABLE} ${name}`);
   for (const name of prev.sets.keys()) if (!next.sets.has(name)) out.push(`delete set ${TABLE} ${name}`);
+  // last: no rule or map element refers to them any more
+  for (const name of prev.counters) if (!has.has(name)) out.push(`delete counter ${TABLE} ${name}`);
   return out.length ? out.join('\n') + '\n' : undefined;
 }
 
@@ -366,7 +415,7 @@ export function summarizeListing(json: string): string | undefined {
   for (const i of items) {
     if (i.set) {
       const set = i.set as { name: string; type: string; elem?: unknown[] };
-      if (set.name === 'nd_drop' || set.name === 'l4_v6') continue;
+      if (set.name === 'l4_v6') continue;
       const els = set.elem ?? [];
       sets[set.name] = set.type === 'ifname' ? JSON.stringify(els.map(String).sort()) : rangesOfElements(set.type as NftSet['type'], els);
     } else if (i.map) {

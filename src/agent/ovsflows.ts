@@ -21,6 +21,7 @@ import { createHash } from 'node:crypto';
 import { bitsPerSecond } from '../domain/qos.ts';
 import type { BridgeSpec, DesiredHost, PortSpec, VifLockSpec } from './desired.ts';
 import { checkLock, isTextIfName, isUuid, orNone } from './checked.ts';
+import type { LockingDropReason } from '../model/classes/vif.ts';
 
 /** A VIF's effective locking (desired.ts), where it sits on the switch, and its meter. */
 export interface VifLock extends VifLockSpec {
@@ -63,10 +64,50 @@ const ROUTER_ICMP6 = [134, 137, 146, 147, 151, 152, 153];
 
 /** Untagged and priority-tagged frames (VID 0, any priority): what a VIF's port carries untagged. */
 export const UNTAGGED = 'vlan_tci=0x0000/0x0fff';
-/** Above every flow of a VIF: a frame with a VLAN header behind the first one. */
-const STACKED_PRIORITY = 9500;
 /** A VIF whose flows the switch refused: everything it sends is dropped (ovs.ts installs it). */
 export const QUARANTINE_PRIORITY = 10000;
+
+/**
+ * The priorities of a VIF's drop flows, one per reason a frame is dropped (the keys of the VIF's
+ * `locking_drops`, src/model/classes/vif.ts). No allow flow shares a priority with a drop flow, so
+ * the priority alone names the reason of a drop flow's counts (src/agent/dropstats.ts). The
+ * drops below every allow flow of a locked VIF (4950 down to 4000) only split what the last flow
+ * used to drop alone: which frames pass is the same.
+ */
+export const DROP = {
+  quarantine: QUARANTINE_PRIORITY,
+  /** A frame with a VLAN header behind the first one, above every flow of a VIF. */
+  stacked: 9500,
+  disabled: 9000,
+  /** IPv6 neighbour solicitations and advertisements that no allow flow took. */
+  neighbourDiscovery: 7100,
+  /** IPv6 router advertisements, redirects and the other router ICMPv6. */
+  routerIcmp6: 6100,
+  /** IPv6 from the VIF's MAC and an allowed source, but neither ICMPv6, TCP nor UDP. */
+  ipv6OtherProtocol: 4950,
+  /** ARP from the VIF's MAC that no allow flow took (another sender MAC or address). */
+  arp: 4900,
+  /** IPv4 and IPv6 from the VIF's MAC with a source address not allowed. */
+  foreignIp: 4800,
+  /** Anything else from the VIF's MAC. */
+  otherFromOwnMac: 4700,
+  /** On a VLAN the port carries, from another MAC. */
+  foreignMac: 4600,
+  /** What is left of a locked VIF's frames: on a VLAN the port does not carry. */
+  locked: 4000,
+  /** An unlocked VIF's frames on a VLAN the port does not carry. */
+  unlocked: 3000,
+} as const;
+
+/** The reason each drop priority stands for (the contract of `locking_drops`). */
+export const DROP_REASON: ReadonlyMap<number, LockingDropReason> = new Map<number, LockingDropReason>([
+  [DROP.quarantine, 'other'], [DROP.stacked, 'tagged'], [DROP.disabled, 'disabled'], [DROP.neighbourDiscovery, 'neighbour_spoof'],
+  [DROP.routerIcmp6, 'router_advertisement'], [DROP.ipv6OtherProtocol, 'other'], [DROP.arp, 'neighbour_spoof'], [DROP.foreignIp, 'foreign_ip'],
+  [DROP.otherFromOwnMac, 'other'], [DROP.foreignMac, 'foreign_mac'], [DROP.locked, 'tagged'], [DROP.unlocked, 'tagged'],
+]);
+
+/** The priority of an unlocked VIF's allow flows (apart from every drop priority). */
+const UNLOCKED_PASS = 3500;
 
 /** The VLAN matches of a VIF's allowed frames: untagged, then each trunk. */
 function vlanMatches(v: VifLock): string[] {
@@ -79,12 +120,12 @@ export function vifFlows(v: VifLock): Flow[] {
   checkLock(v);
   const cookie = cookieOf(v.vifUuid);
   const at = (priority: number, match: string, actions: string): Flow => ({ cookie, priority, match: `in_port=${v.port}${match ? `,${match}` : ''}`, actions });
-  if (v.mode === 'disabled') return [at(9000, '', 'drop')];
-  const out: Flow[] = [at(STACKED_PRIORITY, 'dl_type=0x8100', 'drop'), at(STACKED_PRIORITY, 'dl_type=0x88a8', 'drop')];
+  if (v.mode === 'disabled') return [at(DROP.disabled, '', 'drop')];
+  const out: Flow[] = [at(DROP.stacked, 'dl_type=0x8100', 'drop'), at(DROP.stacked, 'dl_type=0x88a8', 'drop')];
   const vlans = vlanMatches(v);
   if (v.mode === 'unlocked') {
-    for (const vl of vlans) out.push(at(4000, vl, pass(v)));
-    out.push(at(3000, '', 'drop'));
+    for (const vl of vlans) out.push(at(UNLOCKED_PASS, vl, pass(v)));
+    out.push(at(DROP.unlocked, '', 'drop'));
     return out;
   }
   const M = v.mac.toLowerCase();
@@ -101,9 +142,17 @@ export function vifFlows(v: VifLock): Flow[] {
     allow(8000, `icmp6,dl_src=${M},ipv6_src=${a},icmp_type=136,nd_target=${a}`);
     for (const proto of ['icmp6', 'tcp6', 'udp6']) allow(5000, `${proto},dl_src=${M},ipv6_src=${a}`);
   }
-  out.push(at(7000, 'icmp6,icmp_type=135', 'drop'), at(7000, 'icmp6,icmp_type=136', 'drop'));
-  for (const t of ROUTER_ICMP6) out.push(at(6000, `icmp6,icmp_type=${t}`, 'drop'));
-  out.push(at(4000, '', 'drop'));
+  out.push(at(DROP.neighbourDiscovery, 'icmp6,icmp_type=135', 'drop'), at(DROP.neighbourDiscovery, 'icmp6,icmp_type=136', 'drop'));
+  for (const t of ROUTER_ICMP6) out.push(at(DROP.routerIcmp6, `icmp6,icmp_type=${t}`, 'drop'));
+  // below every allow flow: what the last flow drops, told apart by reason
+  const drop = (priority: number, match: string) => { for (const vl of vlans) out.push(at(priority, match ? `${vl},${match}` : vl, 'drop')); };
+  for (const a of v.ipv6) drop(DROP.ipv6OtherProtocol, `ipv6,dl_src=${M},ipv6_src=${a}`);
+  drop(DROP.arp, `arp,dl_src=${M}`);
+  drop(DROP.foreignIp, `ip,dl_src=${M}`);
+  drop(DROP.foreignIp, `ipv6,dl_src=${M}`);
+  drop(DROP.otherFromOwnMac, `dl_src=${M}`);
+  drop(DROP.foreignMac, '');
+  out.push(at(DROP.locked, '', 'drop'));
   return out;
 }
 

@@ -22,6 +22,7 @@ import { classDef, NULL_REF, XapiError } from '../model/index.ts';
 import { raiseAlert } from '../ops/message.ts';
 import { forgetHost, joinIntroduce, preJoinChecks, syncNetworking, type HostInfo, type RemotePool } from '../ops/pool_join.ts';
 import { setManagement } from '../ops/pif.ts';
+import { poolImpls } from '../ops/pool.ts';
 import { managementPif, pifsOfHost, thePool } from '../ops/topology.ts';
 import { PeerCertificateMismatch, callPeer, peerFingerprint, type Peer } from './rpcclient.ts';
 import type { BackendName } from '../domain/backend.ts';
@@ -395,6 +396,19 @@ export class Membership {
     return this.db.getOf('host', this.thisHost())?.rec.address ?? '';
   }
 
+  /** pool.recover_slaves: every member is told this host's address; the members that accepted. */
+  private async recoverSlaves(): Promise<string[]> {
+    const master = thePool(this.db).rec.master;
+    const out: string[] = [];
+    for (const h of [...this.db.all('host')].map((x) => x.ref).filter((x) => x !== master)) {
+      try { await this.tellMember(h, 'pool.emergency_reset_master', [this.myAddress()]); out.push(h); } catch (e) {
+        if (e instanceof PeerCertificateMismatch) this.refused(h, e, 'pool.recover_slaves');
+        else this.log.warn({ host: h, err: (e as Error).message }, 'recover_slaves: host did not accept');
+      }
+    }
+    return out;
+  }
+
   /** A member, pinned to the certificate in its host record: nothing is sent to another. */
   private memberPeer(host: string): Peer {
     const h = this.db.getOf('host', host)!;
@@ -458,16 +472,13 @@ export class Membership {
         forgetHost(ctx, host);
       },
       'pool.eject_self': () => { setImmediate(() => { if (!this.stopped) this.becomeStandalone(); }); },
-      'pool.recover_slaves': async (ctx) => {
-        const master = thePool(ctx.db).rec.master;
-        const out: string[] = [];
-        for (const h of [...ctx.db.all('host')].map((x) => x.ref).filter((x) => x !== master)) {
-          try { await this.tellMember(h, 'pool.emergency_reset_master', [this.myAddress()]); out.push(h); } catch (e) {
-            if (e instanceof PeerCertificateMismatch) this.refused(h, e, 'pool.recover_slaves');
-            else this.log.warn({ host: h, err: (e as Error).message }, 'recover_slaves: host did not accept');
-          }
-        }
-        return out;
+      'pool.recover_slaves': () => this.recoverSlaves(),
+      // as xapi's: every host's management interface moves (ops/pool.ts, in this call's
+      // transaction), then recover_slaves, once that is committed: the members follow the master
+      // to its new address
+      'pool.management_reconfigure': (ctx, a) => {
+        poolImpls['pool.management_reconfigure']!(ctx, a);
+        return Promise.resolve().then(async () => { await this.recoverSlaves(); });
       },
       'pool.emergency_reset_master': (_ctx, a) => {
         if (this.role !== 'member') throw new XapiError('OPERATION_NOT_ALLOWED', ['This host is the master']);

@@ -23,4 +23,5 @@ export const event_operation = t.enumOf('event_operation', ['add', 'del', 'mod']
 export const host_allowed_operations = t.enumOf('host_allowed_operations', ['provision', 'evacuate', 'shutdown', 'reboot', 'power_on', 'vm_start', 'vm_resume', 'vm_migrate', 'apply_updates', 'enable']);
 export const pool_allowed_operations = t.enumOf('pool_allowed_operations', ['ha_enable', 'ha_disable', 'cluster_create', 'designate_new_master', 'configure_repositories', 'sync_updates', 'sync_bundle', 'get_updates', 'apply_updates', 'tls_verification_enable', 'cert_refresh', 'exchange_certificates_on_join', 'exchange_ca_certificates_on_join', 'copy_primary_host_certs', 'eject', 'join']);
 export const vm_operations = t.enumOf('vm_operations', ['start', 'clean_shutdown', 'hard_shutdown', 'pool_migrate', 'migrate_send']);
-export const cls = t.enumOf('cls', ['VM', 'Host', 'SR', 'Pool', 'VMPP', 'VMSS', 'PVS_proxy', 'VDI', 'Certificate']);
+// (VIF: a poolnet extension, for VIF_LOCKING_DROPS messages about one VIF; xapi's cls has no VIF)
+export const cls = t.enumOf('cls', ['VM', 'Host', 'SR', 'Pool', 'VMPP', 'VMSS', 'PVS_proxy', 'VDI', 'Certificate', 'VIF']);

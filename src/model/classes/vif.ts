@@ -11,6 +11,17 @@ export const VIF_OTHER_CONFIG = { mtu: 'mtu' } as const;
 /** The QoS parameters the agent reads: a rate an OpenFlow meter (or tc) can carry. */
 export const VIF_QOS_PARAMS = { kbps: 'meterKbps' } as const;
 
+/**
+ * poolnet: why a VIF's locking rules dropped a frame, the keys of `locking_drops`. foreign_mac:
+ * its source MAC is not the VIF's; foreign_ip: an IPv4/IPv6 source address not allowed;
+ * neighbour_spoof: ARP or IPv6 neighbour discovery claiming an address not allowed;
+ * router_advertisement: IPv6 router advertisements, redirects and the other router ICMPv6;
+ * tagged: a VLAN the port does not carry, or stacked VLAN headers; disabled: anything from a
+ * disabled VIF; other: anything else the rules do not allow.
+ */
+export const LOCKING_DROP_REASONS = ['foreign_mac', 'foreign_ip', 'neighbour_spoof', 'router_advertisement', 'tagged', 'disabled', 'other'] as const;
+export type LockingDropReason = (typeof LOCKING_DROP_REASONS)[number];
+
 export const VIF = {
   name: 'VIF',
   doc: 'A virtual network interface',
@@ -55,6 +66,10 @@ export const VIF = {
     f('reserved_VF_of', t.ref('network_sriov'), 'DynamicRO', { internal: true }),
     f('reserved_VF', t.int, 'DynamicRO', { internal: true, default: -1 }),
     f('trunks', t.set(t.int), 'StaticRO', { valueType: 'vlanTag' }),
+    // poolnet extensions: frames the VIF's locking rules dropped (src/agent/dropstats.ts), kept up
+    // to date by the agent of the host it runs on, about once a second while they rise
+    f('locking_drops', t.map(t.string, t.int), 'DynamicRO', { doc: 'poolnet extension: frames dropped by this VIF\'s locking rules since it was created, cumulative, by reason (foreign_mac, foreign_ip, neighbour_spoof, router_advertisement, tagged, disabled, other)' }),
+    f('locking_drops_changed', t.datetime, 'DynamicRO', { doc: 'poolnet extension: when locking_drops last rose' }),
   ],
   messages: [
     m('plug', [self], t.void, 'vm-admin', ['DEVICE_ALREADY_ATTACHED', 'VM_BAD_POWER_STATE', 'OPERATION_NOT_ALLOWED'], { doc: 'Hotplug the specified VIF, dynamically attaching it to the running VM', async: true }),
