@@ -1,13 +1,15 @@
 // Web console benchmark: `node --import tsx bench/console.ts` (npm run bench:console).
 //
-// A pool database with 16 hosts (4 NICs each, a bond, 48 VLANs), 64 networks and 1,000 VIFs on
-// 250 running VMs, built directly through the daemon's Database; the real daemon serves it and the
-// console, and Debian's chromium (playwright-core) opens the console. It prints:
-//   - time from "Log in" to the first complete picture (every object drawn, ELK's layout applied)
-//   - the longest the page's main thread stalled meanwhile (the gap between animation frames)
-//   - for networks created through the API: the time until the network is in the picture
-//     (event.from -> cache -> drawn at a provisional place), and until ELK has laid it out
-//   - for VIF locking changes through the API: the time until the VIF's mark changes
+// Two pools built directly through the daemon's Database, each served by the real daemon and
+// opened by Debian's chromium (playwright-core): 16 hosts, 64 networks, 1,000 VIFs (the pool this
+// benchmark used before), and XenServer's scale, 64 hosts and 5,000 VIFs (4 NICs a host, a bond,
+// 48 VLANs, 4 VIFs a running VM). Printed side by side, for each:
+//   - "Log in" to the first readable view (the overview), and the longest main-thread stall then
+//   - a change to the picture: a network created (its row in the overview) and a VIF's locking
+//     mode (its mark in its host's view), from the API call and from the event's arrival
+//   - a focus switch (URL fragment -> drawn, -> laid out by ELK) to a host, a network, a VM
+//   - the whole pool in one picture, the console's only view before
+// and it saves screenshots of the overview and of each focus view at 64 hosts in artifacts/console/.
 // Nothing here asserts; figures only.
 
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -20,12 +22,16 @@ import { startDaemon } from '../src/daemon/serve.ts';
 import type { HostFacts } from '../src/db/init.ts';
 import type { ConsoleStats } from '../console/src/stats.ts';
 
-const HOSTS = 16, NETWORKS = 64, VIFS = 1000, VIFS_PER_VM = 4, VLANS = 48, SAMPLES = 8;
+/** A pool's size: hosts, networks (48 of them VLANs on every host) and VIFs (4 a VM). */
+export interface PoolSize { readonly hosts: number; readonly networks: number; readonly vifs: number }
+export const SMALL: PoolSize = { hosts: 16, networks: 64, vifs: 1000 };
+export const LARGE: PoolSize = { hosts: 64, networks: 64, vifs: 5000 };
+const VIFS_PER_VM = 4, VLANS = 48, SAMPLES = 8;
 const PASSWORD = 'bench-pw';
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-const FACTS: HostFacts = {
+export const FACTS: HostFacts = {
   hostname: 'host1',
   nics: [0, 1, 2, 3].map((i) => ({ device: `eth${i}`, mac: `02:00:00:01:00:0${i}`, mtu: 1500, carrier: true, speed: 10000, ipv4: i === 0 ? [{ ip: '10.0.0.11', prefix: 24 }] : [], gateway: i === 0 ? '10.0.0.1' : '' })),
   dns: ['10.0.0.1'],
@@ -36,11 +42,12 @@ const hex = (n: number) => n.toString(16).padStart(2, '0');
 type Tx = Parameters<Parameters<Awaited<ReturnType<typeof startDaemon>>['db']['transact']>[0]>[0];
 
 /** The benchmark's pool, written in one transaction. */
-export function buildPool(tx: Tx): void {
+export function buildPool(tx: Tx, size: PoolSize = SMALL): void {
+  const { hosts: HOSTS, networks: NETWORKS, vifs: VIFS } = size;
   const pifsOf = (host: string) => tx.all('PIF').filter((p) => p.rec.host === host);
   const nets = new Map(tx.all('network').map((n) => [n.rec.bridge as string, n.ref]));
   const hosts = [tx.all('host')[0].ref];
-  // hosts 2..16 with eth0..eth3 on the pool-wide networks, management on eth0
+  // hosts 2..N with eth0..eth3 on the pool-wide networks, management on eth0
   for (let h = 2; h <= HOSTS; h++) {
     const host = tx.create('host', { name_label: `host${h}`, hostname: `host${h}`, address: `10.0.0.${10 + h}`, enabled: true, software_version: { network_backend: 'openvswitch' } });
     hosts.push(host);
@@ -73,7 +80,7 @@ export function buildPool(tx: Tx): void {
   // internal networks up to 64
   const have = tx.all('network').length;
   for (let i = 0; have + i < NETWORKS; i++) tx.create('network', { name_label: `private ${i + 1}`, bridge: `xapi${200 + i}`, MTU: 1500, managed: true, default_locking_mode: 'unlocked' });
-  // 250 running VMs with 4 VIFs each
+  // running VMs with 4 VIFs each, spread over the hosts
   const all = tx.all('network').map((n) => n.ref);
   for (let m = 0; m < VIFS / VIFS_PER_VM; m++) {
     const vm = tx.create('VM', { name_label: `vm${m + 1}`, power_state: 'Running', resident_on: hosts[m % hosts.length], domid: m + 1 });
@@ -81,7 +88,7 @@ export function buildPool(tx: Tx): void {
       const n = m * VIFS_PER_VM + i;
       tx.create('VIF', {
         device: String(i), network: all[(m * 7 + i * 13) % all.length], VM: vm, MAC: `02:16:${hex(n >> 8)}:${hex(n & 255)}:00:01`, MTU: 1500, currently_attached: true,
-        locking_mode: n % 3 ? 'network_default' : 'locked', ipv4_allowed: n % 3 ? [] : [`10.1.${n >> 8}.${n & 255}`],
+        locking_mode: n % 3 ? 'network_default' : 'locked', ipv4_allowed: n % 3 ? [] : [`10.${1 + (n >> 16)}.${(n >> 8) & 255}.${n & 255}`],
         qos_algorithm_type: n % 4 ? '' : 'ratelimit', qos_algorithm_params: n % 4 ? {} : { kbps: '10000' }, MAC_autogenerated: true,
       });
     }
@@ -89,102 +96,200 @@ export function buildPool(tx: Tx): void {
 }
 
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
-const ms = (x: number) => `${Math.round(x)} ms`;
+const ms = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '—' : `${Math.round(x)} ms`);
+const mm = (xs: number[]) => (xs.length ? `${ms(median(xs))} (max ${ms(Math.max(...xs))})` : '—');
 
-async function main(): Promise<void> {
-  if (!existsSync(CHROMIUM)) { console.log(`bench/console: ${CHROMIUM} is not installed (apt-get install chromium); nothing measured`); return; }
-  if (!existsSync(join(ROOT, 'console', 'dist', 'index.html'))) execFileSync('npm', ['run', '--silent', 'build:console'], { cwd: ROOT, stdio: 'inherit' });
+/** What one run measures on one pool; times in ms. */
+interface Figures {
+  pool: string;
+  objects?: number;
+  dumpAt?: number;
+  firstView?: number;
+  stallToFirstView?: number;
+  overviewChange: { e2e: number[]; page: number[] };
+  focus: Record<'host' | 'network' | 'vm', { drawn: number[]; ready: number[] }>;
+  pictureChange: { e2e: number[]; page: number[] };
+  stallViews?: number;
+  whole: { drawn?: number; ready?: number; stall?: number };
+}
+
+type Page = import('playwright-core').Page;
+type Json = Record<string, unknown>;
+
+/** Navigate the page to `hash` and time, in the page, until the view is drawn and complete. */
+async function timeRoute(page: Page, hash: string, timeoutMs = 120_000): Promise<{ drawn: number; ready: number }> {
+  return page.evaluate(`new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    let drawn = 0;
+    const stop = setTimeout(() => reject(new Error('the view ${hash} was not drawn in time')), ${timeoutMs});
+    location.hash = ${JSON.stringify(hash)};
+    const check = () => {
+      const s = window.__poolnetConsole;
+      if (!drawn && s.viewDrawn && s.viewDrawn.route === ${JSON.stringify(hash)} && s.viewDrawn.at > t0) drawn = s.viewDrawn.at;
+      if (s.viewReady && s.viewReady.route === ${JSON.stringify(hash)} && s.viewReady.at > t0) { clearTimeout(stop); resolve({ drawn: (drawn || s.viewReady.at) - t0, ready: s.viewReady.at - t0 }); }
+      else requestAnimationFrame(check);
+    };
+    requestAnimationFrame(check);
+  })`) as Promise<{ drawn: number; ready: number }>;
+}
+
+/**
+ * Start watching for `selector` in the page (every animation frame); resolves with when it was
+ * seen and when the event batch before it arrived (both epoch ms by the page's clock).
+ */
+function watchFor(page: Page, selector: string): Promise<{ at: number; eventAt: number }> {
+  return page.evaluate(`new Promise((resolve) => {
+    const check = () => {
+      if (document.querySelector(${JSON.stringify(selector)})) {
+        const s = window.__poolnetConsole;
+        resolve({ at: performance.timeOrigin + performance.now(), eventAt: performance.timeOrigin + (s.lastEventAt ?? NaN) });
+      } else requestAnimationFrame(check);
+    };
+    check();
+  })`) as Promise<{ at: number; eventAt: number }>;
+}
+
+async function measure(size: PoolSize, browser: import('playwright-core').Browser, shots: string | undefined): Promise<Figures> {
+  const label = `${size.hosts} hosts, ${size.vifs.toLocaleString('en')} VIFs`;
+  const f: Figures = { pool: label, overviewChange: { e2e: [], page: [] }, focus: { host: { drawn: [], ready: [] }, network: { drawn: [], ready: [] }, vm: { drawn: [], ready: [] } }, pictureChange: { e2e: [], page: [] }, whole: {} };
   const dataDir = mkdtempSync(join(tmpdir(), 'poolnet-bench-console-'));
   const d = await startDaemon({ dataDir, port: 0, bind: '127.0.0.1', insecureHttp: true, rootPassword: PASSWORD, facts: FACTS, logLevel: 'silent' });
   const url = `http://127.0.0.1:${d.port}`;
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+  page.setDefaultTimeout(180_000);
   try {
     const t = Date.now();
-    d.db.transact((tx) => buildPool(tx));
+    d.db.transact((tx) => buildPool(tx, size));
     const count = (c: string) => [...d.db.all(c)].length;
-    console.log(`pool: ${count('host')} hosts, ${count('network')} networks, ${count('PIF')} PIFs, ${count('VM')} VMs, ${count('VIF')} VIFs (built in ${Date.now() - t} ms)`);
-    console.log(`machine: ${cpus().length} cores, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
-
-    const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-    page.setDefaultTimeout(180_000);
-    // the longest gap between animation frames: how long the page could not respond
-    await page.addInitScript({ content: `
-      window.__maxGap = 0;
-      let last = performance.now();
-      const tick = (now) => { if (window.__gapFrom && now > window.__gapFrom) window.__maxGap = Math.max(window.__maxGap, now - last); last = now; requestAnimationFrame(tick); };
-      requestAnimationFrame(tick);` });
-    await page.goto(`${url}/`);
-    await page.fill('input[name=username]', 'root');
-    await page.fill('input[name=password]', PASSWORD);
-    await page.evaluate(() => { (window as unknown as { __gapFrom: number }).__gapFrom = performance.now(); });
-    const clickedAt = Date.now();
-    await page.click('button[type=submit]');
-    await page.waitForFunction(() => (window as unknown as { __poolnetConsole?: ConsoleStats }).__poolnetConsole?.firstPictureMs !== undefined, undefined, { polling: 100 });
-    const st = await page.evaluate(() => ({ origin: performance.timeOrigin, ...(window as unknown as { __poolnetConsole: ConsoleStats }).__poolnetConsole, maxGap: (window as unknown as { __maxGap: number }).__maxGap }));
-    const rel = (x?: number) => ms((x ?? NaN) + st.origin - clickedAt);
-    const drawn = await page.locator('g.node').count();
-    console.log(`first complete picture: ${rel(st.firstPictureMs)} after "Log in" (${drawn} objects drawn)`);
-    console.log(`  the pool's ${st.dumpObjects} objects arrived (event.from) at ${rel(st.dumpAt)}; first paint at provisional places at ${rel(st.firstPaintAt)}; ELK on the infrastructure took ${ms(st.lastElkMs ?? NaN)} in its worker`);
-    console.log(`  longest main-thread stall until then: ${ms(st.maxGap)}`);
-    mkdirSync(join(ROOT, 'artifacts', 'console'), { recursive: true });
-    await page.screenshot({ path: join(ROOT, 'artifacts', 'console', 'bench-first-picture.png') });
-
-    // events: a network created through the API, until it is in the picture
+    console.log(`[${label}] pool: ${count('host')} hosts, ${count('network')} networks, ${count('PIF')} PIFs, ${count('VM')} VMs, ${count('VIF')} VIFs (built in ${Date.now() - t} ms); load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
     const session = (await (await fetch(`${url}/jsonrpc`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', method: 'session.login_with_password', params: ['root', PASSWORD], id: 1 }) })).json() as { result: string }).result;
     const api = async (method: string, ...params: unknown[]) => {
       const r = (await (await fetch(`${url}/jsonrpc`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', method, params: [session, ...params], id: 1 }) })).json()) as { result?: unknown; error?: unknown };
       if (r.error) throw new Error(JSON.stringify(r.error));
       return r.result;
     };
-    const shown: number[] = [], laidOut: number[] = [];
+
+    // the longest gap between animation frames since __gapFrom: how long the page could not respond
+    await page.addInitScript({ content: `
+      window.__maxGap = 0;
+      let last = performance.now();
+      const tick = (now) => { if (window.__gapFrom && now > window.__gapFrom) window.__maxGap = Math.max(window.__maxGap, now - last); last = now; requestAnimationFrame(tick); };
+      requestAnimationFrame(tick);` });
+    const resetGap = () => page.evaluate(() => { const w = window as unknown as { __gapFrom: number; __maxGap: number }; w.__gapFrom = performance.now(); w.__maxGap = 0; });
+    const maxGap = () => page.evaluate(() => (window as unknown as { __maxGap: number }).__maxGap);
+
+    // 1. log in: the first readable view (the overview, as the pool is large)
+    await page.goto(`${url}/`);
+    await page.fill('input[name=username]', 'root');
+    await page.fill('input[name=password]', PASSWORD);
+    await resetGap();
+    const clickedAt = Date.now();
+    await page.click('button[type=submit]');
+    await page.waitForFunction(() => (window as unknown as { __poolnetConsole?: ConsoleStats }).__poolnetConsole?.firstViewAt !== undefined, undefined, { polling: 50 });
+    const st = await page.evaluate(() => ({ origin: performance.timeOrigin, ...(window as unknown as { __poolnetConsole: ConsoleStats }).__poolnetConsole }));
+    const rel = (x?: number) => (x ?? NaN) + st.origin - clickedAt;
+    f.objects = st.dumpObjects;
+    f.dumpAt = rel(st.dumpAt);
+    f.firstView = rel(st.firstViewAt);
+    f.stallToFirstView = await maxGap();
+    if (shots) await page.screenshot({ path: join(shots, '64-hosts-overview.png') });
+
+    // 2. a change in the overview: a network created through the API, until its row is drawn
+    await resetGap();
     for (let i = 0; i < SAMPLES; i++) {
       const name = `bench network ${i}`;
-      await page.waitForFunction(() => document.querySelector('svg[data-testid=topology]')?.getAttribute('data-layout') === 'done', undefined, { polling: 50 });
-      const seen = page.evaluate(`new Promise((resolve) => {
-        let at = 0;
-        const check = () => {
-          const now = performance.timeOrigin + performance.now();
-          if (!at && document.querySelector('g.node.network[data-name="${name}"]')) at = now;
-          if (at && document.querySelector('svg[data-testid=topology]')?.getAttribute('data-layout') === 'done') resolve([at, now]);
-          else requestAnimationFrame(check);
-        };
-        check();
-      })`) as Promise<[number, number]>;
+      const seen = watchFor(page, `[data-testid=overview-matrix] tr[data-network="${name}"]`);
       const t0 = Date.now();
       await api('network.create', { name_label: name, name_description: '', MTU: 1500, other_config: {}, tags: [] });
-      const [at, done] = await seen;
-      shown.push(at - t0);
-      laidOut.push(done - t0);
+      const s = await seen;
+      f.overviewChange.e2e.push(s.at - t0);
+      f.overviewChange.page.push(s.at - s.eventAt);
     }
-    console.log(`network.create -> in the picture: median ${ms(median(shown))}, max ${ms(Math.max(...shown))}; -> laid out again by ELK: median ${ms(median(laidOut))} (${SAMPLES} networks)`);
 
-    const vifs = (await api('VIF.get_all')) as string[];
-    const lockLat: number[] = [];
+    // 3. focus switches: a host, a network, a VM (as a click in the overview or a search does)
+    const hosts = Object.values((await api('host.get_all_records')) as Record<string, Json>).sort((a, b) => String(a.name_label).localeCompare(String(b.name_label), 'en', { numeric: true }));
+    const nets = Object.values((await api('network.get_all_records')) as Record<string, Json>).filter((n) => /^VLAN /.test(String(n.name_label)));
+    const vmRecs = Object.entries((await api('VM.get_all_records')) as Record<string, Json>).filter(([, v]) => v.is_control_domain !== true);
+    const pick = <T,>(xs: T[], i: number) => xs[(i * 7 + 1) % xs.length];
     for (let i = 0; i < SAMPLES; i++) {
-      const vif = vifs[i * 37 + 1];
-      const seen = page.evaluate(`new Promise((resolve) => {
-        const check = () => {
-          if (document.querySelector('g.node.vif[data-ref="${vif}"][data-effective-mode=disabled][data-mode-source=vif]')) resolve(performance.timeOrigin + performance.now());
-          else requestAnimationFrame(check);
-        };
-        check();
-      })`) as Promise<number>;
+      for (const [kind, rec] of [['host', pick(hosts, i)], ['network', pick(nets, i)], ['vm', pick(vmRecs, i)[1]]] as const) {
+        const r = await timeRoute(page, `#/${kind}/${String(rec.uuid)}`);
+        f.focus[kind].drawn.push(r.drawn);
+        f.focus[kind].ready.push(r.ready);
+        if (shots && i === 0) await page.screenshot({ path: join(shots, `64-hosts-${kind}.png`) });
+      }
+    }
+
+    // 4. a change to a focus picture: a VIF's locking mode, in its host's view, until its mark changes
+    const vifs = (await api('VIF.get_all_records')) as Record<string, Json>;
+    const vmHost = new Map(vmRecs.map(([r, v]) => [r, String(v.resident_on)]));
+    const hostUuid = new Map(Object.entries((await api('host.get_all_records')) as Record<string, Json>).map(([r, h]) => [r, String(h.uuid)]));
+    const vifRefs = Object.keys(vifs);
+    for (let i = 0; i < SAMPLES; i++) {
+      const vif = vifRefs[(i * 37 + 1) % vifRefs.length];
+      await timeRoute(page, `#/host/${hostUuid.get(vmHost.get(String(vifs[vif].VM))!)}`);
+      const seen = watchFor(page, `g.node.vif[data-ref="${vif}"][data-effective-mode=disabled][data-mode-source=vif]`);
       const t0 = Date.now();
       await api('VIF.set_locking_mode', vif, 'disabled');
-      lockLat.push((await seen) - t0);
+      const s = await seen;
+      f.pictureChange.e2e.push(s.at - t0);
+      f.pictureChange.page.push(s.at - s.eventAt);
     }
-    console.log(`VIF.set_locking_mode -> mark changed in the picture: median ${ms(median(lockLat))}, max ${ms(Math.max(...lockLat))} (${SAMPLES} VIFs)`);
-    const gap = await page.evaluate(() => (window as unknown as { __maxGap: number }).__maxGap);
-    console.log(`longest main-thread stall over the whole run: ${ms(gap)}`);
-    // zoomed in on the infrastructure, where words are drawn
-    for (let i = 0; i < 6; i++) await page.click('button[aria-label="Zoom in"]');
-    await page.screenshot({ path: join(ROOT, 'artifacts', 'console', 'bench-zoomed.png') });
-    console.log('screenshots: artifacts/console/bench-first-picture.png, bench-zoomed.png');
+    f.stallViews = await maxGap();
+
+    // 5. the whole pool in one picture (the console's only view before the overview)
+    await resetGap();
+    const w = await timeRoute(page, '#/pool', 300_000).catch(() => undefined);
+    f.whole = { drawn: w?.drawn, ready: w?.ready, stall: await maxGap() };
+    if (shots) await page.screenshot({ path: join(shots, '64-hosts-whole-pool.png') });
   } finally {
-    await browser.close();
+    await page.close();
     await d.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
+  return f;
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(CHROMIUM)) { console.log(`bench/console: ${CHROMIUM} is not installed (apt-get install chromium); nothing measured`); return; }
+  if (!existsSync(join(ROOT, 'console', 'dist', 'index.html'))) execFileSync('npm', ['run', '--silent', 'build:console'], { cwd: ROOT, stdio: 'inherit' });
+  console.log(`machine: ${cpus().length} cores, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  const shots = join(ROOT, 'artifacts', 'console');
+  mkdirSync(shots, { recursive: true });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  const runs: Figures[] = [];
+  try {
+    runs.push(await measure(SMALL, browser, undefined));
+    runs.push(await measure(LARGE, browser, shots));
+  } finally {
+    await browser.close();
+  }
+  const rows: [string, (f: Figures) => string, string][] = [
+    ['objects in the first event.from', (f) => String(f.objects ?? '—'), ''],
+    ['"Log in" -> the pool has arrived', (f) => ms(f.dumpAt), ''],
+    ['"Log in" -> first readable view (overview)', (f) => ms(f.firstView), '< 1000 ms'],
+    ['  longest main-thread stall until then', (f) => ms(f.stallToFirstView), ''],
+    ['network.create -> its row in the overview, page part', (f) => mm(f.overviewChange.page), '< 50 ms'],
+    ['  the same, from the API call', (f) => mm(f.overviewChange.e2e), ''],
+    ['VIF.set_locking_mode -> mark changed in the host view, page part', (f) => mm(f.pictureChange.page), '< 50 ms'],
+    ['  the same, from the API call', (f) => mm(f.pictureChange.e2e), ''],
+    ...(['host', 'network', 'vm'] as const).flatMap((k): [string, (f: Figures) => string, string][] => [
+      [`focus switch to a ${k === 'vm' ? 'VM' : k}: drawn`, (f) => mm(f.focus[k].drawn), '< 100 ms'],
+      ['  laid out by ELK', (f) => mm(f.focus[k].ready), ''],
+    ]),
+    ['longest main-thread stall (overview, focus views, changes)', (f) => ms(f.stallViews), ''],
+    ['whole pool in one picture (the old view): drawn', (f) => ms(f.whole.drawn), ''],
+    ['  laid out by ELK', (f) => ms(f.whole.ready), ''],
+    ['  longest main-thread stall meanwhile', (f) => ms(f.whole.stall), ''],
+  ];
+  const w0 = Math.max(...rows.map((r) => r[0].length)) + 2;
+  const cols = runs.map((r) => Math.max(r.pool.length, ...rows.map(([, g]) => g(r).length)) + 2);
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(w0) : c.padEnd(cols[i - 1] ?? 0))).join('');
+  console.log('');
+  console.log(line(['', ...runs.map((r) => r.pool), 'target']));
+  for (const [name, get, target] of rows) console.log(line([name, ...runs.map(get), target]));
+  console.log(`(${SAMPLES} samples each; "page part": from the event.from answer's arrival to the change drawn)`);
+  console.log('screenshots: artifacts/console/64-hosts-overview.png, 64-hosts-host.png, 64-hosts-network.png, 64-hosts-vm.png, 64-hosts-whole-pool.png');
 }
 
 // Run when started as a program (the pool builder is also used by the console's tests).

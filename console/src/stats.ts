@@ -9,6 +9,14 @@ export interface ConsoleStats {
   firstPaintAt?: number;
   /** The first complete picture: every object at ELK's places. */
   firstPictureMs?: number;
+  /** The first view an administrator can read (the overview, or a picture laid out). */
+  firstViewAt?: number;
+  /** The picture last drawn (at provisional places or laid out): its fragment, and when. */
+  viewDrawn?: { route: string; at: number };
+  /** The view last drawn complete: its fragment, and when (after a route change or an event). */
+  viewReady?: { route: string; at: number };
+  /** The last event.from batch that changed the cache: when it arrived. */
+  lastEventAt?: number;
   nodes: number;
   elkRuns: number;
   lastElkMs?: number;

@@ -105,6 +105,7 @@ export class LiveCache {
         const first = this.token === '';
         this.token = r.token;
         const changed = this.store.apply(r.events);
+        if (changed) stats.lastEventAt = performance.now();
         if (first) {
           this.loadedAt = performance.now();
           stats.dumpAt ??= this.loadedAt;

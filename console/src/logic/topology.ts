@@ -236,14 +236,30 @@ function node(kind: NodeKind, ref: Ref, title: string, lines: string[], badges: 
   return { id: nodeId(kind, ref), kind, ref, title, lines, badges, width: SIZE[kind].w, height, data: { kind, name: title, ...data }, tone };
 }
 
-export function buildGraph(store: Store): Graph {
+/**
+ * The objects a picture is limited to (a focus view); a class left out is not limited. Edges are
+ * drawn only between objects that are both in the picture.
+ */
+export interface Scope {
+  readonly hosts?: ReadonlySet<Ref>;
+  readonly pifs?: ReadonlySet<Ref>;
+  readonly networks?: ReadonlySet<Ref>;
+  readonly vifs?: ReadonlySet<Ref>;
+  readonly vms?: ReadonlySet<Ref>;
+}
+
+/** The marks a VIF carries beside its record: spoofing drops (alarms.ts), given by the caller. */
+export interface VifMark { readonly total: number; readonly alarm: boolean }
+
+export function buildGraph(store: Store, scope: Scope = {}, marks: ReadonlyMap<Ref, VifMark> = new Map()): Graph {
   const nodes: GNode[] = [];
+  const within = (set: ReadonlySet<Ref> | undefined) => ([ref]: [Ref, Rec]) => !set || set.has(ref);
   const edges: GEdge[] = [];
   const have = new Set<string>();
   const addEdge = (e: GEdge) => { if (have.has(e.source) && have.has(e.target)) edges.push(e); };
 
-  const hosts = store.all('host').sort(byName);
-  const pifs = store.all('pif').sort(byDevice);
+  const hosts = store.all('host').filter(within(scope.hosts)).sort(byName);
+  const pifs = store.all('pif').filter(within(scope.pifs)).sort(byDevice);
   const hostName = (h: unknown) => str(store.get('host', h), 'name_label');
 
   const mgmtOf = new Map(pifs.filter(([, p]) => p.management === true).map((e) => [str(e[1], 'host'), e]));
@@ -277,7 +293,7 @@ export function buildGraph(store: Store): Graph {
 
   const kinds = new Map(store.all('network').map(([r, n]) => [r, networkKind(store, n)]));
   const ORDER = ['external', 'bonded', 'vlan', 'private', 'sriov', 'internal'];
-  const networks = store.all('network').sort((a, b) => ORDER.indexOf(kinds.get(a[0])!) - ORDER.indexOf(kinds.get(b[0])!) || byName(a, b));
+  const networks = store.all('network').filter(within(scope.networks)).sort((a, b) => ORDER.indexOf(kinds.get(a[0])!) - ORDER.indexOf(kinds.get(b[0])!) || byName(a, b));
   for (const [ref, n] of networks) {
     const kind = kinds.get(ref)!;
     const vlan = networkVlan(store, n);
@@ -288,8 +304,8 @@ export function buildGraph(store: Store): Graph {
       { 'network-kind': kind, bridge: str(n, 'bridge'), vlan: vlan === undefined ? '' : String(vlan), 'default-locking': lock, name: str(n, 'name_label') || str(n, 'bridge') }));
   }
 
-  const vms = store.all('vm').filter(([, v]) => v.is_control_domain !== true && v.is_a_template !== true).sort(byName);
-  const vifs = store.all('vif').filter(([, v]) => store.get('vm', v.VM)?.is_control_domain !== true).sort((a, b) => {
+  const vms = store.all('vm').filter(within(scope.vms)).filter(([, v]) => v.is_control_domain !== true && v.is_a_template !== true).sort(byName);
+  const vifs = store.all('vif').filter(within(scope.vifs)).filter(([, v]) => store.get('vm', v.VM)?.is_control_domain !== true).sort((a, b) => {
     const va = str(store.get('vm', a[1].VM), 'name_label'), vb = str(store.get('vm', b[1].VM), 'name_label');
     return natural(va, vb) || natural(str(a[1], 'device'), str(b[1], 'device')) || cmp(a[0], b[0]);
   });
@@ -298,13 +314,18 @@ export function buildGraph(store: Store): Graph {
     const rate = vifRateKBs(v);
     const vm = store.get('vm', v.VM);
     const lines = [`${str(v, 'MAC')}${rate ? ` · ≤ ${rate} kB/s` : ''}`];
-    nodes.push(node('vif', ref, `VIF ${str(v, 'device')} · ${str(vm, 'name_label')}`, lines,
-      [{ text: eff.source === 'network' ? `${eff.mode} (network)` : eff.mode, tone: `lock-${eff.mode}` }],
-      { 'effective-mode': eff.mode, 'mode-source': eff.source, attached: String(v.currently_attached === true) }, v.currently_attached === true ? 'up' : 'down'));
+    const mark = marks.get(ref);
+    const badges: Badge[] = [{ text: eff.source === 'network' ? `${eff.mode} (network)` : eff.mode, tone: `lock-${eff.mode}` }];
+    if (mark && mark.total > 0) badges.push({ text: `${mark.total} dropped`, tone: mark.alarm ? 'alarm' : 'drops' });
+    nodes.push(node('vif', ref, `VIF ${str(v, 'device')} · ${str(vm, 'name_label')}`, lines, badges,
+      { 'effective-mode': eff.mode, 'mode-source': eff.source, attached: String(v.currently_attached === true), drops: String(mark?.total ?? 0), alarm: String(mark?.alarm === true) },
+      [v.currently_attached === true ? 'up' : 'down', mark?.alarm ? 'alarm' : ''].filter(Boolean).join(' ')));
   }
   for (const [ref, v] of vms) {
     const host = store.get('host', v.resident_on);
-    nodes.push(node('vm', ref, str(v, 'name_label'), [`${str(v, 'power_state')}${host ? ` on ${str(host, 'name_label')}` : ''}`], [], { 'power-state': str(v, 'power_state') }, str(v, 'power_state') === 'Running' ? 'up' : 'down'));
+    const alarm = strs(v, 'VIFs').some((r) => marks.get(r)?.alarm);
+    nodes.push(node('vm', ref, str(v, 'name_label'), [`${str(v, 'power_state')}${host ? ` on ${str(host, 'name_label')}` : ''}`], alarm ? [{ text: 'spoofing', tone: 'alarm' }] : [],
+      { 'power-state': str(v, 'power_state'), alarm: String(alarm) }, [str(v, 'power_state') === 'Running' ? 'up' : 'down', alarm ? 'alarm' : ''].filter(Boolean).join(' ')));
   }
 
   for (const n of nodes) have.add(n.id);

@@ -1,9 +1,10 @@
-// The console's shell: login, then the live picture, the tables and the actions the role allows.
+// The console's shell: login, then the view the URL names (the overview, a picture, a table),
+// search, spoofing alarms, and the actions the role allows.
 
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { ComponentChildren } from 'preact';
 import { elkLayout } from '../elk.ts';
-import { str } from '../logic/store.ts';
+import { str, type Ref } from '../logic/store.ts';
 import { LiveCache, Session } from '../xapi.ts';
 import { NewBondDialog } from './dialogs/NewBondDialog.tsx';
 import { NewNetworkWizard } from './dialogs/NewNetworkWizard.tsx';
@@ -11,6 +12,12 @@ import { AppCtx, ErrorBox, Field, failureOf, inputValue, useCan, type DialogSpec
 import { Details } from './Details.tsx';
 import { Alerts, NetworkTable, NicTables, VifTable } from './Tables.tsx';
 import { Topology } from './Topology.tsx';
+import { Overview } from './Overview.tsx';
+import { Search } from './Search.tsx';
+import { observe, vifAlarms, vifDrops, type Baseline } from '../logic/alarms.ts';
+import { defaultRoute, formatRoute, isFocus, isPicture, parseHash, type FocusView, type Route, type View } from '../logic/route.ts';
+import { uuidIndex } from '../logic/search.ts';
+import { describeRef, type VifMark } from '../logic/topology.ts';
 
 const KEY = 'poolnet.session';
 
@@ -37,8 +44,8 @@ function Login({ onLogin }: { onLogin: (s: Session) => void }) {
   );
 }
 
-type Tab = 'topology' | 'nics' | 'networks' | 'vifs' | 'alerts';
-const TABS: [Tab, string][] = [['topology', 'Topology'], ['nics', 'NICs'], ['networks', 'Networks'], ['vifs', 'VIFs'], ['alerts', 'Alerts']];
+/** The tabs: the overview, the picture (the whole pool or the last focus view), the tables. */
+const TABS: [string, string][] = [['overview', 'Overview'], ['topology', 'Picture'], ['nics', 'NICs'], ['networks', 'Networks'], ['vifs', 'VIFs'], ['alerts', 'Alerts']];
 
 function Toolbar({ open }: { open: (d: DialogSpec) => void }) {
   const can = useCan();
@@ -50,35 +57,111 @@ function Toolbar({ open }: { open: (d: DialogSpec) => void }) {
   );
 }
 
+const routeKey = (r: Route | undefined) => (r ? formatRoute(r) : '');
+
+/** The route the URL names, kept in step with it (back, forward, a pasted link). */
+function useRoute(): [Route | undefined, (r: Route, replace?: boolean) => void] {
+  const [route, setRoute] = useState<Route | undefined>(() => parseHash(location.hash));
+  useEffect(() => {
+    const on = () => setRoute(parseHash(location.hash) ?? { view: 'overview' });
+    window.addEventListener('hashchange', on);
+    return () => window.removeEventListener('hashchange', on);
+  }, []);
+  const go = (r: Route, replace = false) => {
+    const h = formatRoute(r);
+    if (replace) history.replaceState(null, '', h);
+    else if (location.hash !== h) history.pushState(null, '', h);
+    setRoute(parseHash(h));
+  };
+  return [route, go];
+}
+
+const FOCUS_WORD: Record<FocusView, string> = { host: 'Host', network: 'Network', vm: 'VM' };
+
 function Console({ session, onLogout }: { session: Session; onLogout: () => void }) {
   const cache = useMemo(() => new LiveCache(session, onLogout), [session]);
   const [version, setVersion] = useState(0);
-  const [tab, setTab] = useState<Tab>('topology');
+  const [route, go] = useRoute();
+  // the last picture shown (none until one is): it stays mounted behind the other views
+  const [lastPicture, setLastPicture] = useState<Route | undefined>();
   const [sel, setSel] = useState<Selection | undefined>();
   const [dialog, setDialog] = useState<DialogSpec | undefined>();
+  const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
     const off = cache.subscribe(() => setVersion(cache.store.version));
     cache.start();
-    return () => { off(); cache.stop(); };
+    const tick = setInterval(() => setNow(Date.now()), 20_000);
+    return () => { off(); cache.stop(); clearInterval(tick); };
   }, [cache]);
-  const ctx = { session, store: cache.store, version, select: setSel, open: (d: DialogSpec) => setDialog(() => d) };
-  const pool = cache.store.all('pool')[0]?.[1];
+  const store = cache.store;
+  const live = cache.state !== 'loading';
+
+  // Spoofing alarms: drop counts against what this page first saw, messages, recent changes.
+  const baseline: Baseline = useMemo(() => new Map(), [cache]);
+  const alarms = useMemo(() => vifAlarms(store, observe(baseline, store), Date.now()), [version, now]);
+  const marks = useMemo(() => {
+    const m = new Map<Ref, VifMark>();
+    for (const [ref, v] of store.table('vif')) {
+      const d = vifDrops(v);
+      if (d || alarms.has(ref)) m.set(ref, { total: d?.total ?? 0, alarm: alarms.has(ref) });
+    }
+    return m;
+  }, [alarms]);
+
+  // A first visit names no view: a small pool opens on its picture, a large one on the overview.
+  useEffect(() => {
+    if (route || !live) return;
+    const vifs = store.all('vif').filter(([, v]) => store.get('vm', v.VM)?.is_control_domain !== true).length;
+    go(defaultRoute(store.table('host').size, vifs), true);
+  }, [route, live]);
+
+  // The focused object, and the one the URL selects, from their uuids.
+  const index = useMemo(() => uuidIndex(store), [version]);
+  const focus = route && isFocus(route.view) && route.uuid ? index.get(route.uuid) : undefined;
+  const focusOk = !!focus && focus.cls === route?.view;
+  const key = routeKey(route);
+  useEffect(() => {
+    if (!route) return;
+    if (isPicture(route.view)) setLastPicture(route);
+    const s = route.select ? index.get(route.select) : undefined;
+    setSel(s ? { kind: s.cls, ref: s.ref } : undefined);
+  }, [key, live]);
+
+  const ctx = { session, store, version, select: setSel, open: (d: DialogSpec) => setDialog(() => d), go, alarms };
+  const pool = store.all('pool')[0]?.[1];
   const roles = session.who.superuser ? 'pool-admin (local superuser)' : session.who.roles.join(', ');
-  let content: ComponentChildren;
-  switch (tab) {
-    case 'topology': content = null; break;
+  const view = route?.view;
+  const activeTab = view === undefined ? '' : isPicture(view) ? 'topology' : view;
+  const picture = isPicture(view ?? 'overview') && route ? route : lastPicture;
+  const pictureFocus = picture?.uuid ? index.get(picture.uuid) : undefined;
+  const pictureShown = !!view && isPicture(view);
+
+  let content: ComponentChildren = null;
+  switch (view) {
+    case 'overview': content = <Overview alarms={alarms} go={go} />; break;
     case 'nics': content = <NicTables />; break;
     case 'networks': content = <NetworkTable />; break;
     case 'vifs': content = <VifTable />; break;
     case 'alerts': content = <Alerts />; break;
+    default: break;
   }
+  const focusName = focusOk && route ? describeRef(store, focus!.ref) ?? '' : '';
   return (
     <AppCtx.Provider value={ctx}>
       <div class="shell">
         <header class="top">
           <b>poolnet</b>
           <span>{str(pool, 'name_label') || 'pool'}</span>
-          <nav>{TABS.map(([t, label]) => <button key={t} class={tab === t ? 'tab active' : 'tab'} onClick={() => setTab(t)} data-tab={t}>{label}{t === 'alerts' && cache.store.table('message').size ? ` (${cache.store.table('message').size})` : ''}</button>)}</nav>
+          <nav>{TABS.map(([t, label]) => (
+            <button key={t} class={activeTab === t ? 'tab active' : 'tab'} data-tab={t}
+              onClick={() => go(t === 'topology' ? lastPicture ?? { view: 'pool' } : { view: t as View })}>
+              {label}{t === 'alerts' && store.table('message').size ? ` (${store.table('message').size})` : ''}
+            </button>
+          ))}</nav>
+          <Search go={go} />
+          <button class={`alarm-count${alarms.size ? ' on' : ''}`} data-testid="alarm-count" data-count={alarms.size} title="VIFs whose locking rules are dropping frames" onClick={() => go({ view: 'overview' })}>
+            {alarms.size ? `⚠ ${alarms.size} spoofing` : 'no alarms'}
+          </button>
           <Toolbar open={ctx.open} />
           <span class="spacer" />
           <span class={`live ${cache.state}`} data-testid="live-state" data-state={cache.state}>{cache.state === 'live' ? '● live' : cache.state}</span>
@@ -87,10 +170,22 @@ function Console({ session, onLogout }: { session: Session; onLogout: () => void
         </header>
         <main class={sel ? 'with-details' : ''}>
           <section class="content">
-            {cache.state === 'loading' ? <p class="muted">Loading the pool…</p> : (
+            {!live ? <p class="muted">Loading the pool…</p> : (
               <>
-                {/* the picture stays mounted behind the tables, so its layout is kept */}
-                <div class="picture-tab" hidden={tab !== 'topology'}><Topology elk={elkLayout} selected={sel} /></div>
+                {pictureShown && route && isFocus(route.view) && (
+                  <nav class="crumbs" data-testid="crumbs" data-view={route.view}>
+                    <a href="#/" onClick={(e) => { e.preventDefault(); go({ view: 'overview' }); }}>Overview</a> ›{' '}
+                    {focusOk ? <b data-testid="focus-name">{FOCUS_WORD[route.view as FocusView]}: {focusName}</b>
+                      : <span class="warning" data-testid="focus-missing">No {route.view} with uuid {route.uuid} in this pool (it may have been removed).</span>}
+                  </nav>
+                )}
+                {/* the picture stays mounted behind the other views, so its layout is kept */}
+                <div class="picture-tab" hidden={!pictureShown}>
+                  {picture && (picture.view === 'pool' || pictureFocus) && (
+                    <Topology key={routeKey({ view: picture.view, uuid: picture.uuid })} elk={elkLayout} selected={sel} marks={marks} shown={pictureShown}
+                      focus={isFocus(picture.view) && pictureFocus ? { view: picture.view, ref: pictureFocus.ref } : undefined} />
+                  )}
+                </div>
                 {content}
               </>
             )}

@@ -4,7 +4,9 @@
 import type { ComponentChildren } from 'preact';
 import { publicFields, type FieldType } from '../logic/model.ts';
 import { pifName } from '../logic/net.ts';
-import { isRef, str, strs, type Rec, type Store } from '../logic/store.ts';
+import { isRef, str, strs, type Rec, type Ref, type Store } from '../logic/store.ts';
+import { reasonText, vifDrops } from '../logic/alarms.ts';
+import { formatRoute, type Route } from '../logic/route.ts';
 import { describeRef, effectiveLocking, interfaceRole, ipSummary, lockingMeaning, networkKind, networkTitle } from '../logic/topology.ts';
 import { readableTime } from '../logic/time.ts';
 import { NETWORK_KINDS } from '../logic/networkKinds.ts';
@@ -46,6 +48,42 @@ function ActionButton({ methods, action, children, onClick }: { methods: string[
   const can = useCan();
   if (!can(...methods)) return null;
   return <button data-action={action} title={methods.join(', ')} onClick={onClick}>{children}</button>;
+}
+
+/** What the VIF's locking rules dropped, per reason (a poolnet extension: absent on other servers). */
+function DropsTable({ vif, rec }: { vif: Ref; rec: Rec }) {
+  const { alarms } = useApp();
+  const d = vifDrops(rec);
+  const a = alarms.get(vif);
+  if (!d) return <p class="muted" data-testid="drops" data-total="">The server does not report frames dropped by this VIF's locking rules.</p>;
+  return (
+    <div class={`drops${a ? ' alarm' : ''}`} data-testid="drops" data-total={d.total} data-alarm={String(!!a)}>
+      <p>
+        {a ? <b class="alarm-text">Spoofing alarm: </b> : null}
+        Frames dropped by its locking rules: <b data-testid="drops-total">{d.total}</b>
+        {a && a.rose > 0 ? <span> ({a.rose} since this page opened)</span> : null}
+        {d.changedAt ? <span class="muted"> · last rise {readableTime(new Date(d.changedAt).toISOString())}</span> : null}
+      </p>
+      {d.byReason.length > 0 && (
+        <table class="grid compact">
+          <tbody>{d.byReason.map((r) => <tr key={r.reason} data-reason={r.reason}><th>{reasonText(r.reason)}</th><td data-testid="count">{r.count}</td></tr>)}</tbody>
+        </table>
+      )}
+    </div>
+  );
+}
+
+/** A link to the focus view of an object (a VIF: its VM's, with the VIF selected; an interface: its host's). */
+function FocusLink({ cls, rec }: { cls: string; rec: Rec }) {
+  const { store, go } = useApp();
+  let r: Route | undefined;
+  if (cls === 'host' || cls === 'network') r = { view: cls, uuid: str(rec, 'uuid') };
+  else if (cls === 'VM') r = { view: 'vm', uuid: str(rec, 'uuid') };
+  else if (cls === 'VIF') r = { view: 'vm', uuid: str(store.get('vm', rec.VM), 'uuid'), select: str(rec, 'uuid') };
+  else if (cls === 'PIF') r = { view: 'host', uuid: str(store.get('host', rec.host), 'uuid'), select: str(rec, 'uuid') };
+  if (!r?.uuid) return null;
+  const target = r;
+  return <a class="focus-link" data-focus={r.view} href={formatRoute(r)} onClick={(e) => { e.preventDefault(); go(target); }}>Open the {r.view === 'vm' ? 'VM' : r.view}'s view</a>;
 }
 
 export function Details({ sel }: { sel: Selection }) {
@@ -106,6 +144,7 @@ export function Details({ sel }: { sel: Selection }) {
         <div data-testid="vif-details" data-effective-mode={eff.mode}>
           <p>Effective locking mode: <span class={`tag lock-${eff.mode}`}>{eff.mode}</span></p>
           <p class="muted">{eff.why} {lockingMeaning(rec, eff.mode)}</p>
+          <DropsTable vif={sel.ref} rec={rec} />
         </div>
       );
       actions = (
@@ -125,6 +164,7 @@ export function Details({ sel }: { sel: Selection }) {
   return (
     <aside class="details" data-testid="details" data-kind={cls}>
       <header><h2>{title}</h2><button class="icon" aria-label="Close details" onClick={() => select(undefined)}>×</button></header>
+      <FocusLink cls={cls} rec={rec} />
       {body}
       <div class="actions">{actions}</div>
       <Fields cls={cls} rec={rec} />

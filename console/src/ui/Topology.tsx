@@ -5,7 +5,10 @@
 import { memo } from 'preact/compat';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { EMPTY_CORE, fullLayout, layoutCore, provisionalCore, coreSignature, type Box, type CoreLayout, type ElkLayoutFn, type Point } from '../logic/layout.ts';
-import { BADGE_ROW, LINE, buildGraph, type GEdge, type GNode, type Graph } from '../logic/topology.ts';
+import { focusScope } from '../logic/focus.ts';
+import type { FocusView } from '../logic/route.ts';
+import { str, type Ref, type Store } from '../logic/store.ts';
+import { BADGE_ROW, LINE, buildGraph, type GEdge, type GNode, type Graph, type Scope, type VifMark } from '../logic/topology.ts';
 import { stats } from '../stats.ts';
 import { useApp, type Selection } from './common.tsx';
 
@@ -21,7 +24,7 @@ function pathOf(e: GEdge, pts: Point[]): string {
 }
 
 /** A node; its words only when `detail` (zoomed in enough to read them, and on screen). */
-function NodeViewImpl({ n, b, selected, detail, onSelect }: { n: GNode; b: Box; selected: boolean; detail: boolean; onSelect: (n: GNode) => void }) {
+function NodeViewImpl({ n, b, selected, detail, onSelect, onOpen }: { n: GNode; b: Box; selected: boolean; detail: boolean; onSelect: (n: GNode) => void; onOpen: (n: GNode) => void }) {
   const data: Record<string, string> = {};
   for (const [k, v] of Object.entries(n.data)) data[`data-${k}`] = v;
   let bx = 8;
@@ -38,7 +41,7 @@ function NodeViewImpl({ n, b, selected, detail, onSelect }: { n: GNode; b: Box; 
   });
   const top = 24 + (n.badges.length ? BADGE_ROW : 0);
   return (
-    <g class={`node ${n.kind} ${n.tone ?? ''} ${selected ? 'selected' : ''}`} transform={`translate(${b.x},${b.y})`} data-id={n.id} data-ref={n.ref} {...data} onClick={(e) => { e.stopPropagation(); onSelect(n); }}>
+    <g class={`node ${n.kind} ${n.tone ?? ''} ${selected ? 'selected' : ''}`} transform={`translate(${b.x},${b.y})`} data-id={n.id} data-ref={n.ref} {...data} onClick={(e) => { e.stopPropagation(); onSelect(n); }} onDblClick={(e) => { e.stopPropagation(); onOpen(n); }}>
       <rect class="box" width={b.w} height={b.h} rx={6} />
       {detail && (
         <>
@@ -68,9 +71,24 @@ const EdgeView = memo(EdgeViewImpl, (a, b) => a.d === b.d && a.e.label === b.e.l
 
 interface View { x: number; y: number; k: number }
 
-export function Topology({ elk, selected }: { elk: ElkLayoutFn; selected?: Selection }) {
-  const { store, version, select } = useApp();
-  const graph: Graph = useMemo(() => buildGraph(store), [version]);
+/** The focus view an object of the picture opens on a double click (a VIF: its VM's, a NIC: its host's). */
+function openRoute(store: Store, n: GNode): { view: FocusView; uuid: string } | undefined {
+  switch (n.kind) {
+    case 'host': case 'network': case 'vm': return { view: n.kind, uuid: str(store.get(n.kind, n.ref), 'uuid') };
+    case 'vif': return { view: 'vm', uuid: str(store.get('vm', store.get('vif', n.ref)?.VM), 'uuid') };
+    case 'nic': case 'bond': return { view: 'host', uuid: str(store.get('host', store.get('pif', n.ref)?.host), 'uuid') };
+  }
+}
+
+const NOTHING: Scope = { hosts: new Set(), pifs: new Set(), networks: new Set(), vifs: new Set(), vms: new Set() };
+
+/**
+ * The picture of the whole pool, or with `focus` of one host, network or VM and its
+ * neighbourhood; `marks` are the VIFs' spoofing drops and alarms.
+ */
+export function Topology({ elk, selected, focus, marks, shown = true }: { elk: ElkLayoutFn; selected?: Selection; focus?: { view: FocusView; ref: Ref }; marks?: ReadonlyMap<Ref, VifMark>; shown?: boolean }) {
+  const { store, version, select, go } = useApp();
+  const graph: Graph = useMemo(() => buildGraph(store, focus ? focusScope(store, focus.view, focus.ref) ?? NOTHING : {}, marks), [version, marks, focus?.view, focus?.ref]);
   const [core, setCore] = useState<CoreLayout>(EMPTY_CORE);
   const [running, setRunning] = useState(false);
   const latest = useRef(graph);
@@ -144,6 +162,15 @@ export function Topology({ elk, selected }: { elk: ElkLayoutFn; selected?: Selec
     if (done && stats.firstPictureMs === undefined && core.signature !== '') {
       requestAnimationFrame(() => { if (stats.firstPictureMs === undefined) stats.firstPictureMs = performance.now(); });
     }
+    if (!shown) return;
+    if (graph.nodes.length) requestAnimationFrame(() => { stats.viewDrawn = { route: location.hash, at: performance.now() }; });
+    if (done) {
+      requestAnimationFrame(() => {
+        const at = performance.now();
+        stats.firstViewAt ??= at;
+        stats.viewReady = { route: location.hash, at };
+      });
+    }
   });
 
   // Level of detail: words are drawn only when they can be read and only on screen, so that a
@@ -156,6 +183,9 @@ export function Topology({ elk, selected }: { elk: ElkLayoutFn; selected?: Selec
   const selectRef = useRef(select);
   selectRef.current = select;
   const onSelect = useMemo(() => (n: GNode) => selectRef.current({ kind: n.kind, ref: n.ref }), []);
+  const goRef = useRef(go);
+  goRef.current = go;
+  const onOpen = useMemo(() => (n: GNode) => { const r = openRoute(store, n); if (r?.uuid) goRef.current(r); }, [store]);
   return (
     <div class="topology">
       <div class="topology-tools">
@@ -169,6 +199,8 @@ export function Topology({ elk, selected }: { elk: ElkLayoutFn; selected?: Selec
           <span class="swatch lock-locked" /> locked
           <span class="swatch lock-unlocked" /> unlocked
           <span class="swatch lock-disabled" /> disabled
+          <span class="swatch alarm" /> spoofing alarm
+          <span>· double-click: its own view</span>
         </span>
       </div>
       <svg ref={svgRef} class="picture" data-testid="topology" data-layout={done ? 'done' : 'pending'} data-nodes={graph.nodes.length}
@@ -195,7 +227,7 @@ export function Topology({ elk, selected }: { elk: ElkLayoutFn; selected?: Selec
           <g class="nodes">
             {graph.nodes.map((n) => {
               const b = layout.pos.get(n.id);
-              return b ? <NodeView key={n.id} n={n} b={b} selected={selected?.ref === n.ref} detail={readable && inView(b)} onSelect={onSelect} /> : null;
+              return b ? <NodeView key={n.id} n={n} b={b} selected={selected?.ref === n.ref} detail={readable && inView(b)} onSelect={onSelect} onOpen={onOpen} /> : null;
             })}
           </g>
         </g>

@@ -5,7 +5,9 @@ import { createContext, type ComponentChildren } from 'preact';
 import { useContext, useEffect, useRef, useState } from 'preact/hooks';
 import { explain, type ExplainedError } from '../logic/explain.ts';
 import { allowed } from '../logic/model.ts';
-import type { Store } from '../logic/store.ts';
+import type { VifAlarm } from '../logic/alarms.ts';
+import type { Route } from '../logic/route.ts';
+import type { Ref, Store } from '../logic/store.ts';
 import { XapiCallError, type Session } from '../xapi.ts';
 
 export interface Selection { readonly kind: string; readonly ref: string }
@@ -16,6 +18,10 @@ export interface Ctx {
   readonly version: number;
   readonly select: (s: Selection | undefined) => void;
   readonly open: (d: DialogSpec) => void;
+  /** Show another view (and name it in the URL). */
+  readonly go: (r: Route) => void;
+  /** The VIFs in a spoofing alarm now. */
+  readonly alarms: ReadonlyMap<Ref, VifAlarm>;
 }
 
 export type DialogSpec = (close: () => void) => ComponentChildren;

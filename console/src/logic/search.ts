@@ -1,0 +1,111 @@
+// Finding any object by what an administrator has at hand: a name, a MAC, an address, a uuid.
+// Each hit says which view shows it (a route) and what to select there. Pure; the index is built
+// once per version of the cache.
+
+import { pifName } from './net.ts';
+import type { Route } from './route.ts';
+import { natural, str, strs, type Rec, type Ref, type Store } from './store.ts';
+import { networkTitle } from './topology.ts';
+
+const uuidCache = new WeakMap<Store, { version: number; map: Map<string, { cls: string; ref: Ref }> }>();
+
+/** Every object of the cache by its uuid (lower case). */
+export function uuidIndex(store: Store): ReadonlyMap<string, { cls: string; ref: Ref }> {
+  const hit = uuidCache.get(store);
+  if (hit && hit.version === store.version) return hit.map;
+  const map = new Map<string, { cls: string; ref: Ref }>();
+  for (const cls of ['host', 'network', 'vm', 'vif', 'pif']) {
+    for (const [ref, r] of store.table(cls)) {
+      const u = str(r, 'uuid').toLowerCase();
+      if (u) map.set(u, { cls, ref });
+    }
+  }
+  uuidCache.set(store, { version: store.version, map });
+  return map;
+}
+
+export type HitKind = 'host' | 'network' | 'vm' | 'vif' | 'pif';
+
+export interface Hit {
+  readonly kind: HitKind;
+  readonly ref: Ref;
+  /** What the list shows: "VM web", "VIF 0 of web". */
+  readonly title: string;
+  /** The key that matched ("02:16:00:01:00:01", "10.77.0.101"...). */
+  readonly matched: string;
+  /** Where it is shown. */
+  readonly route: Route;
+}
+
+interface Entry { readonly kind: HitKind; readonly ref: Ref; readonly title: string; readonly keys: readonly string[]; readonly route: Route }
+
+const indexCache = new WeakMap<Store, { version: number; entries: Entry[] }>();
+
+const isGuest = (vm: Rec | undefined) => !!vm && vm.is_control_domain !== true && vm.is_a_template !== true;
+
+function entries(store: Store): Entry[] {
+  const hit = indexCache.get(store);
+  if (hit && hit.version === store.version) return hit.entries;
+  const out: Entry[] = [];
+  const uuid = (r: Rec) => str(r, 'uuid');
+  for (const [ref, h] of store.table('host')) {
+    out.push({ kind: 'host', ref, title: `host ${str(h, 'name_label')}`, keys: [str(h, 'name_label'), str(h, 'hostname'), str(h, 'address'), uuid(h)], route: { view: 'host', uuid: uuid(h) } });
+  }
+  for (const [ref, n] of store.table('network')) {
+    out.push({ kind: 'network', ref, title: `network ${networkTitle(store, ref)}`, keys: [str(n, 'name_label'), str(n, 'bridge'), uuid(n)], route: { view: 'network', uuid: uuid(n) } });
+  }
+  for (const [ref, v] of store.table('vm')) {
+    if (!isGuest(v)) continue;
+    out.push({ kind: 'vm', ref, title: `VM ${str(v, 'name_label')}`, keys: [str(v, 'name_label'), uuid(v)], route: { view: 'vm', uuid: uuid(v) } });
+  }
+  for (const [ref, f] of store.table('vif')) {
+    const vm = store.get('vm', f.VM);
+    if (!isGuest(vm)) continue;
+    out.push({
+      kind: 'vif', ref, title: `VIF ${str(f, 'device')} of ${str(vm, 'name_label')}`,
+      keys: [str(f, 'MAC'), ...strs(f, 'ipv4_allowed'), ...strs(f, 'ipv6_allowed'), ...strs(f, 'ipv4_addresses'), ...strs(f, 'ipv6_addresses'), uuid(f)],
+      route: { view: 'vm', uuid: str(vm, 'uuid'), select: uuid(f) },
+    });
+  }
+  for (const [ref, p] of store.table('pif')) {
+    const h = store.get('host', p.host);
+    if (!h) continue;
+    out.push({
+      kind: 'pif', ref, title: `interface ${pifName(store, p)} on ${str(h, 'name_label')}`,
+      keys: [str(p, 'MAC'), str(p, 'IP'), ...strs(p, 'IPv6'), uuid(p)],
+      route: { view: 'host', uuid: uuid(h), select: uuid(p) },
+    });
+  }
+  indexCache.set(store, { version: store.version, entries: out });
+  return out;
+}
+
+const RANK: Record<HitKind, number> = { host: 0, network: 1, vm: 2, vif: 3, pif: 4 };
+
+/**
+ * The objects matching `query` (case-insensitive; a MAC may be typed with '-' or without
+ * separators): exact matches first, then prefixes, then anywhere; at most `limit`.
+ */
+export function search(store: Store, query: string, limit = 20): Hit[] {
+  const q = query.trim().toLowerCase();
+  if (!q) return [];
+  const hex = q.replace(/[-:.]/g, '');
+  const macLike = /^[0-9a-f]{4,12}$/.test(hex) && /[-:.]|^[0-9a-f]{12}$/.test(q);
+  const scored: { e: Entry; key: string; score: number }[] = [];
+  for (const e of entries(store)) {
+    let best = -1, bestKey = '';
+    for (const k of e.keys) {
+      if (!k) continue;
+      const kl = k.toLowerCase();
+      let s = kl === q ? 3 : kl.startsWith(q) ? 2 : kl.includes(q) ? 1 : -1;
+      if (s < 0 && macLike && /^[0-9a-f:]{17}$/.test(kl)) {
+        const kh = kl.replace(/:/g, '');
+        s = kh === hex ? 3 : kh.startsWith(hex) ? 2 : kh.includes(hex) ? 1 : -1;
+      }
+      if (s > best) { best = s; bestKey = k; }
+    }
+    if (best >= 0) scored.push({ e, key: bestKey, score: best });
+  }
+  scored.sort((a, b) => b.score - a.score || RANK[a.e.kind] - RANK[b.e.kind] || natural(a.e.title, b.e.title));
+  return scored.slice(0, limit).map(({ e, key }) => ({ kind: e.kind, ref: e.ref, title: e.title, matched: key, route: e.route }));
+}
