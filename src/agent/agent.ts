@@ -4,7 +4,7 @@
 // flushes anything: the first pass finds the switch already right and changes nothing.
 
 import { readFileSync } from 'node:fs';
-import type { Database, Obj } from '../db/database.ts';
+import type { Commit, Database, Obj } from '../db/database.ts';
 import { NULL_REF } from '../model/index.ts';
 import { netmaskOfPrefix } from '../domain/ipv4.ts';
 import { compile } from './compile.ts';
@@ -40,6 +40,8 @@ export class Agent {
   passes = 0;
   /** The lab's hypervisor (VM namespaces and their NICs), on lab hosts only: set before start(). */
   hypervisor: VmBackend | undefined;
+  /** Commits that change nothing the agent realises (the drop poller's counts): no pass. Set before start(). */
+  quiet: ((c: Commit) => boolean) | undefined;
 
   constructor(
     private readonly db: Database,
@@ -65,7 +67,7 @@ export class Agent {
   private refusedReported = new Set<string>();
 
   start(): void {
-    this.unsubscribe = this.db.onCommit(() => this.kick());
+    this.unsubscribe = this.db.onCommit((c) => { if (!this.quiet?.(c)) this.kick(); });
     this.sw.watch?.(() => this.kick());
     this.timer = setInterval(() => { void this.pass('timer'); }, this.opts.intervalMs);
     this.timer.unref();

@@ -133,15 +133,19 @@ export interface Reading {
   readonly made?: boolean;
 }
 
-/** Open vSwitch flow counters as readings: the drop flows of the VIFs named by cookie. */
-export function flowReadings(bridge: string, flows: readonly FlowStat[], vifOfCookie: ReadonlyMap<string, string>, secondsSinceLastRead: number | undefined): Reading[] {
+/**
+ * Open vSwitch flow counters as readings: the drop flows of the VIFs named by cookie.
+ * `ageResolution`: the seconds a flow's age is rounded down to (whole seconds over OpenFlow).
+ */
+export function flowReadings(bridge: string, flows: readonly FlowStat[], vifOfCookie: ReadonlyMap<string, string>, secondsSinceLastRead: number | undefined, ageResolution = 0.001): Reading[] {
   const out: Reading[] = [];
   for (const f of flows) {
     const reason = flowDropReason(f);
     const vif = vifOfCookie.get(f.cookie);
     if (!reason || !vif) continue;
-    // a flow younger than the time since the last read was (re)added meanwhile: all its counts are new
-    const made = secondsSinceLastRead === undefined ? undefined : f.ageSec < secondsSinceLastRead;
+    // a flow surely younger than the time since the last read was (re)added meanwhile: all its
+    // counts are new (otherwise a count lower than the last one still shows a reset)
+    const made = secondsSinceLastRead === undefined ? undefined : f.ageSec + ageResolution <= secondsSinceLastRead;
     out.push({ key: `${bridge} ${f.cookie} ${f.priority} ${f.match}`, vif, reason, packets: f.packets, made });
   }
   return out;

@@ -20,6 +20,8 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { checkRecordValues } from '../model/checks.ts';
 import { classDef, NULL_REF, XapiError } from '../model/index.ts';
 import { raiseAlert } from '../ops/message.ts';
+import { now } from '../api/marshal.ts';
+import { reportedDrops } from '../agent/dropstats.ts';
 import { forgetHost, joinIntroduce, preJoinChecks, syncNetworking, type HostInfo, type RemotePool } from '../ops/pool_join.ts';
 import { setManagement } from '../ops/pif.ts';
 import { poolImpls } from '../ops/pool.ts';
@@ -41,6 +43,8 @@ const STATUS_FIELDS: Record<string, readonly string[]> = {
   Bond: ['links_up'],
   host: ['address', 'nic_facts', 'hostname', 'certificate_fingerprint'],
   tunnel: ['status'],
+  // its VIFs' locking drops (src/agent/droppoller.ts): checked and merged by reportedDrops
+  VIF: ['locking_drops'],
 };
 
 export interface MembershipOptions {
@@ -458,6 +462,7 @@ export class Membership {
           const o = ctx.db.get(ref);
           if (!o) continue;
           const allowed = STATUS_FIELDS[o.cls] ?? [];
+          if (o.cls === 'VIF') { const d = reportedDrops(o.rec.locking_drops, patch.locking_drops, now()); if (d) ctx.tx.update(ref, d); continue; }
           // what a member reports is checked as the API checks it; a bad value is left out alone
           const valid = ([k, v]: [string, unknown]) => { try { checkRecordValues(classDef(o.cls), { [k]: v }, false); return true; } catch { return false; } };
           const clean = Object.fromEntries(Object.entries(patch).filter(([k]) => allowed.includes(k)).filter(valid));

@@ -22,7 +22,8 @@ import { initialise, isInitialised, type HostFacts, type NicFacts } from '../db/
 import { TunnelController } from './controller.ts';
 import { Membership } from './membership.ts';
 import { opsImpls } from '../ops/index.ts';
-import { raiseAlert } from '../ops/message.ts';
+import { raiseAlert, type Alert } from '../ops/message.ts';
+import { DropPoller } from '../agent/droppoller.ts';
 import { consoleHandler } from '../console/static.ts';
 import { ensureCertificate } from './tls.ts';
 
@@ -75,24 +76,31 @@ export interface Daemon {
   close(): Promise<void>;
 }
 
-function startAgent(o: ServeOptions, db: Database, thisHost: () => string, log: pino.Logger, membership: Membership): Agent | undefined {
+function startAgent(o: ServeOptions, db: Database, thisHost: () => string, log: pino.Logger, membership: Membership): { agent: Agent; drops: DropPoller } | undefined {
   if (!o.switchBackend || o.switchBackend === 'none') return undefined;
   const backend = BACKENDS[o.switchBackend];
   const setup = { ovsRunDir: o.ovsRunDir ?? '/var/run/openvswitch', datapath: o.datapath ?? 'netdev', log };
   const sw = backend.make(setup);
   const os = new HostOs({ stateDir: o.dataDir, manageDns: o.manageDns ?? false, manageHostname: o.manageHostname ?? false, guardPorts: backend.portsInKernel(setup) });
-  const agent = new Agent(db, thisHost, sw, os, log.child({ svc: 'agent' }), { intervalMs: o.agentIntervalMs ?? 10_000, debounceMs: 2 }, async (updates) => {
+  const write = async (updates: [string, Record<string, unknown>][]) => {
     if (membership.role === 'member') { await membership.callMaster('pool.replica_write', [updates]); return; }
     db.transact((tx) => { for (const [ref, patch] of updates) if (db.get(ref)) tx.update(ref, patch); });
-  }, async (alerts) => {
+  };
+  const raise = async (alerts: readonly Alert[]) => {
     // values the agent left out: a pool message, on the master (a member's database is a replica)
     if (membership.role === 'member') { for (const a of alerts) await membership.callMaster('message.create', [a.name, a.priority, a.cls, a.obj_uuid, a.body]); return; }
     db.transact((tx) => { for (const a of alerts) raiseAlert(tx, a); });
-  });
+  };
+  const agent = new Agent(db, thisHost, sw, os, log.child({ svc: 'agent' }), { intervalMs: o.agentIntervalMs ?? 10_000, debounceMs: 2 }, write, raise);
   if (sw instanceof OvsBackend) sw.onPortNumbered = () => agent.kick();
   if (o.labVmPrefix !== undefined) agent.hypervisor = new VmBackend(o.labVmPrefix, log.child({ svc: 'lab-hypervisor' }), o.labMountNsFd);
+  // the VIFs' locking drops, read about once a second (its writes need no agent pass)
+  const flowStats = sw instanceof OvsBackend ? (bridge: string) => sw.flowStats(bridge, '0x1', '0x1') : undefined;
+  const drops = new DropPoller({ db, host: thisHost, backend: o.switchBackend, ovsRunDir: setup.ovsRunDir, write, raise, flowStats, log: log.child({ svc: 'drops' }) });
+  agent.quiet = (c) => drops.onlyCounts(c);
   agent.start();
-  return agent;
+  drops.start();
+  return { agent, drops };
 }
 
 /**
@@ -176,7 +184,8 @@ export async function startDaemon(o: ServeOptions): Promise<Daemon> {
   api.addImpls(membership.impls());
   membership.start();
   const stopController = new TunnelController(db, () => membership.role === 'master').start();
-  const agent = startAgent(o, db, thisHost, log, membership);
+  const started = startAgent(o, db, thisHost, log, membership);
+  const agent = started?.agent;
   let closed = false;
   return {
     api, db, server, port, fingerprint: tls?.fingerprint, agent, membership,
@@ -186,6 +195,7 @@ export async function startDaemon(o: ServeOptions): Promise<Daemon> {
       membership.stop();
       sessions.stop();
       stopController();
+      started?.drops.stop();
       await agent?.stop();
       if (local) await new Promise<void>((resolve) => { local!.close(() => resolve()); local!.closeAllConnections(); });
       await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });
