@@ -1,13 +1,14 @@
 // What a host reports as VLANs made outside poolnet (for VLAN_IN_USE), read from a real
 // ovsdb-server: an Open vSwitch fake bridge (`ovs-vsctl add-br NAME PARENT TAG`) counts for every
 // NIC of its parent bridge, a bond's members included; poolnet's own fake bridges (external_ids
-// poolnet=true) do not; a switch that does not answer reports nothing. Kernel 802.1Q devices are
+// poolnet=true) do not; the switch's bridges (fake ones too) are reported; a switch that does not
+// answer reports nothing. Kernel 802.1Q devices are
 // checked in a namespace of the test's own when this kernel has 8021q (the skip says so).
 
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { foreignVlans, ovsForeignVlans } from '../src/agent/discover.ts';
+import { foreignVlans, ovsForeignVlans, switchFacts } from '../src/agent/discover.ts';
 import { haveOvs, startOvsdb, type OvsDb } from './helpers/ovs.ts';
 import { canMakeNamespaces } from './helpers/netns.ts';
 
@@ -37,12 +38,16 @@ describe('Open vSwitch fake bridges made outside poolnet', { skip: haveOvs() ? f
     assert.deepEqual(Object.fromEntries(got), { eth0: [7], eth1: [4, 9], eth2: [4, 9] });
     // only the NICs asked about
     assert.deepEqual(Object.fromEntries(foreignVlans(['eth0'], ovs.socket)), { eth0: [7] });
+    // the bridges the host reports (network.attach of an unmanaged network): fake bridges included
+    const sw = switchFacts(['eth0'], ovs.socket);
+    for (const b of ['xenbr0', 'xenbr1', 'xenbr3', 'fake7', 'fake9', 'xapi1']) assert.ok(sw.bridges?.includes(b), `${b} among ${String(sw.bridges)}`);
     vsctl('del-br', 'fake7');
     assert.deepEqual(Object.fromEntries(foreignVlans(['eth0', 'eth1', 'eth2', 'eth3'], ovs.socket)), { eth1: [4, 9], eth2: [4, 9] });
   });
 
-  it('no switch at the socket: nothing, and no throw', () => {
+  it('no switch at the socket: no VLANs, bridges not known, and no throw', () => {
     assert.deepEqual([...foreignVlans(['eth0'], `${ovs.dir}/absent.sock`)], []);
+    assert.equal(switchFacts(['eth0'], `${ovs.dir}/absent.sock`).bridges, undefined);
   });
 });
 

@@ -1,10 +1,15 @@
 // network.attach / attach_for_vm / detach_for_vm / pool_introduce through the XenAPI
 // (xapi_network.ml): attaching plugs the network's managed PIFs on that host only, attach_for_vm
-// does so for each network of the VM's VIFs, and pool_introduce stores the record as given.
+// does so for each network of the VM's VIFs, and pool_introduce stores the record as given. An
+// unmanaged network's bridge is the admin's: attaching it on a host whose switch lacks that bridge
+// is BRIDGE_NOT_AVAILABLE [bridge] (xapi's attach_internal), as the host knows its bridges (this
+// daemon's own facts) or reported them (a member's host.bridge_facts); not known, nothing is refused.
 
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, test } from 'node:test';
 import { Net, nic } from './helpers/net.ts';
+import type { HostFacts } from '../src/db/init.ts';
+import { FACTS, call, failure, login, startTestDaemon } from './helpers/daemon.ts';
 
 let n: Net;
 beforeEach(async () => { n = await Net.start(); });
@@ -82,4 +87,45 @@ test('network.create_new_blob makes a blob record and names it in the network\'s
   assert.equal((await n.rec('blob', c)).public, false);
   assert.deepEqual((await n.network(net)).blobs, { notes: b, more: c });
   assert.equal((await n.fail('network.create_new_blob', 'OpaqueRef:nope', 'x', 'text/plain', false))[0], 'HANDLE_INVALID');
+});
+
+test('an unmanaged network whose bridge this host lacks: BRIDGE_NOT_AVAILABLE [bridge] from attach and attach_for_vm; present, attached', async () => {
+  // a daemon of its own whose facts name the bridges of its switch (discoverHost's `bridges`)
+  const bridges = ['xenbr0', 'xenbr1', 'xenbr2'];
+  const facts: HostFacts = { ...FACTS, bridges };
+  const d = await startTestDaemon({ facts });
+  try {
+    const s = await login(d.url);
+    const host = ((await call(d.url, 'host.get_all', [s])) as string[])[0];
+    const net = (await call(d.url, 'network.pool_introduce', [s, 'admin bridge', '', 1500, {}, 'br-admin', false, []])) as string;
+    assert.deepEqual(await failure(call(d.url, 'network.attach', [s, net, host])), ['BRIDGE_NOT_AVAILABLE', 'br-admin']);
+    const vm = (await call(d.url, 'VM.create', [s, { name_label: 'g', name_description: '', is_a_template: false, other_config: {}, tags: [] }])) as string;
+    await call(d.url, 'VIF.create', [s, { device: '0', network: net, VM: vm, MAC: '02:16:3e:00:00:41', MTU: 1500, other_config: {}, qos_algorithm_type: '', qos_algorithm_params: {}, locking_mode: 'network_default', ipv4_allowed: [], ipv6_allowed: [], trunks: [] }]);
+    assert.deepEqual(await failure(call(d.url, 'network.attach_for_vm', [s, host, vm])), ['BRIDGE_NOT_AVAILABLE', 'br-admin']);
+    // the admin makes the bridge: attaching succeeds
+    bridges.push('br-admin');
+    await call(d.url, 'network.attach', [s, net, host]);
+    await call(d.url, 'network.attach_for_vm', [s, host, vm]);
+    // a managed network is poolnet's to make: never refused on that ground
+    const managed = (await call(d.url, 'network.create', [s, { name_label: 'internal', name_description: '', MTU: 1500, other_config: {} }])) as string;
+    await call(d.url, 'network.attach', [s, managed, host]);
+  } finally { await d.dispose(); }
+});
+
+test('a member\'s reported bridges decide for it; an unreported or malformed report refuses nothing', async () => {
+  const other = n.secondHost([nic('eth1', '02:00:00:00:09:01')]);
+  const net = (await n.call('network.pool_introduce', 'admin bridge', '', 1500, {}, 'br-admin', false, [])) as string;
+  // not reported (a host that has not said): attached as before
+  await n.call('network.attach', net, other.host);
+  n.db(other.host, { bridge_facts: JSON.stringify(['xenbr0', 'xenbr1']) });
+  await n.refused(['BRIDGE_NOT_AVAILABLE', 'br-admin'], 'network.attach', net, other.host);
+  n.db(other.host, { bridge_facts: JSON.stringify(['xenbr0', 'br-admin']) });
+  await n.call('network.attach', net, other.host);
+  for (const bad of ['{', '"br-admin"', '{"0":"br-admin"}']) {
+    n.db(other.host, { bridge_facts: bad });
+    await n.call('network.attach', net, other.host);
+  }
+  // only strings count: a report of [["br-admin"]] names no bridge
+  n.db(other.host, { bridge_facts: JSON.stringify([['br-admin']]) });
+  await n.refused(['BRIDGE_NOT_AVAILABLE', 'br-admin'], 'network.attach', net, other.host);
 });

@@ -97,24 +97,50 @@ export function ovsForeignVlans(output: string, nics: readonly string[]): Map<st
   return out;
 }
 
-/** The VLAN tags in use on each of `nics` outside poolnet (kernel devices; Open vSwitch at `ovsDbSocket`). */
-export function foreignVlans(nics: readonly string[], ovsDbSocket?: string): Map<string, number[]> {
-  const out = new Map<string, number[]>();
-  const add = (dev: string, tag: number) => { out.set(dev, [...new Set([...(out.get(dev) ?? []), tag])].sort((x, y) => x - y)); };
+/** Bridge names from the same output: every Bridge, and every fake bridge (as `ovs-vsctl list-br` shows them). */
+export function ovsBridgeNames(output: string): string[] {
+  const tables = output.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as OvsTable);
+  const names = [...ovsRows(tables[0]).map((b) => b.name), ...ovsRows(tables[1]).filter((p) => p.fake_bridge === true).map((p) => p.name)];
+  return names.filter((n): n is string => typeof n === 'string' && isTextIfName(n)).sort();
+}
+
+/** What `ovs-vsctl` shows of the switch at `socket` (the tables above), or undefined when it does not answer. */
+function readOvs(socket: string): string | undefined {
+  if (!existsSync(socket)) return undefined;
+  try {
+    return execFileSync('ovs-vsctl', [`--db=unix:${socket}`, '--timeout=2', '-f', 'json', '-d', 'json',
+      '--columns=name,ports', 'list', 'Bridge', '--', '--columns=_uuid,name,tag,fake_bridge,external_ids,interfaces', 'list', 'Port',
+      '--', '--columns=_uuid,name', 'list', 'Interface'], { encoding: 'utf8', timeout: 3000, stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch { return undefined; }
+}
+
+/**
+ * The host's switch as the toolstack's checks need it: the VLAN tags in use on each of `nics`
+ * outside poolnet (kernel devices; Open vSwitch at `ovsDbSocket`), and the bridges there are
+ * (Linux bridges, and Open vSwitch's; undefined when the Open vSwitch asked about does not answer).
+ */
+export function switchFacts(nics: readonly string[], ovsDbSocket?: string): { vlans: Map<string, number[]>; bridges: string[] | undefined } {
+  const vlans = new Map<string, number[]>();
+  const add = (dev: string, tag: number) => { vlans.set(dev, [...new Set([...(vlans.get(dev) ?? []), tag])].sort((x, y) => x - y)); };
   for (const [parent, tag] of kernelVlans()) for (const d of nicsUnder(parent, nics)) add(d, tag);
-  if (ovsDbSocket && existsSync(ovsDbSocket)) {
-    try {
-      const text = execFileSync('ovs-vsctl', [`--db=unix:${ovsDbSocket}`, '--timeout=2', '-f', 'json', '-d', 'json',
-        '--columns=name,ports', 'list', 'Bridge', '--', '--columns=_uuid,name,tag,fake_bridge,external_ids,interfaces', 'list', 'Port',
-        '--', '--columns=_uuid,name', 'list', 'Interface'], { encoding: 'utf8', timeout: 3000, stdio: ['ignore', 'pipe', 'ignore'] });
-      for (const [d, tags] of ovsForeignVlans(text, nics)) for (const t of tags) add(d, t);
-    } catch { /* no switch answering: none known there */ }
-  }
-  return out;
+  let linux: string[] = [];
+  try { linux = readdirSync(SYS).filter((d) => isTextIfName(d) && existsSync(`${SYS}/${d}/bridge`)); } catch { /* no sysfs */ }
+  if (!ovsDbSocket) return { vlans, bridges: linux.sort() };
+  const text = readOvs(ovsDbSocket);
+  if (text === undefined) return { vlans, bridges: undefined };
+  try {
+    for (const [d, tags] of ovsForeignVlans(text, nics)) for (const t of tags) add(d, t);
+    return { vlans, bridges: [...new Set([...linux, ...ovsBridgeNames(text)])].sort() };
+  } catch { return { vlans, bridges: undefined }; } // output poolnet cannot read: nothing known there
+}
+
+/** The VLAN tags in use on each of `nics` outside poolnet. */
+export function foreignVlans(nics: readonly string[], ovsDbSocket?: string): Map<string, number[]> {
+  return switchFacts(nics, ovsDbSocket).vlans;
 }
 
 export interface DiscoverOptions {
-  /** Open vSwitch's database socket, to find VLANs made on it outside poolnet. */
+  /** Open vSwitch's database socket: its bridges, and the VLANs made on it outside poolnet. */
   readonly ovsDbSocket?: string;
 }
 
@@ -124,7 +150,8 @@ export function discoverHost(only?: readonly string[], opts: DiscoverOptions = {
   let routes: { dst: string; gateway?: string; dev?: string }[] = [];
   try { addrs = ipJson<IpAddr[]>(['addr', 'show']); } catch { /* no iproute2: no addresses known */ }
   try { routes = ipJson<typeof routes>(['route', 'show', 'default']); } catch { /* none */ }
-  const vlans = foreignVlans(devices, opts.ovsDbSocket);
+  const sw = switchFacts(devices, opts.ovsDbSocket);
+  const vlans = sw.vlans;
   const nics: NicFacts[] = devices.map((device) => {
     const a = addrs.find((x) => x.ifname === device);
     const speed = Number(read(`${SYS}/${device}/speed`));
@@ -144,5 +171,5 @@ export function discoverHost(only?: readonly string[], opts: DiscoverOptions = {
   });
   const dns = (read('/etc/resolv.conf') ?? '').split('\n').map((l) => /^nameserver\s+(\S+)/.exec(l)?.[1]).filter((x): x is string => !!x && (isIpv4(x) || isIpv6(x)));
   const hostname = osHostname();
-  return { hostname: isHostname(hostname) ? hostname : 'localhost', nics, dns };
+  return { hostname: isHostname(hostname) ? hostname : 'localhost', nics, dns, ...(sw.bridges ? { bridges: sw.bridges } : {}) };
 }

@@ -41,7 +41,7 @@ const STATUS_FIELDS: Record<string, readonly string[]> = {
   PIF_metrics: ['carrier', 'speed', 'duplex', 'vendor_id', 'vendor_name', 'device_id', 'device_name', 'pci_bus_path', 'last_updated'],
   PIF: ['IP', 'netmask', 'gateway', 'IPv6', 'MAC', 'MTU'],
   Bond: ['links_up'],
-  host: ['address', 'nic_facts', 'hostname', 'certificate_fingerprint'],
+  host: ['address', 'nic_facts', 'bridge_facts', 'hostname', 'certificate_fingerprint'],
   tunnel: ['status'],
   // its VIFs' locking drops (src/agent/droppoller.ts): checked and merged by reportedDrops
   VIF: ['locking_drops'],
@@ -223,19 +223,26 @@ export class Membership {
     if (me === NULL_REF) return;
     // this host's certificate too: the master pins it for its calls here (recover_slaves)
     const cert = this.opts.ownFingerprint ? { certificate_fingerprint: this.opts.ownFingerprint } : {};
-    await this.callMaster('pool.replica_write', [[[me, { nic_facts: JSON.stringify(this.opts.facts().nics), ...cert }]]]);
+    await this.callMaster('pool.replica_write', [[[me, { ...this.switchReport(), ...cert }]]]);
     // a member (re)starting inherits the master's bonds, VLANs and tunnels
     await this.callMaster('host.sync_vlans', [me]);
   }
 
+  /** What the master's checks read about this host's NICs and switch (PIF.scan, VLAN_IN_USE, BRIDGE_NOT_AVAILABLE). */
+  private switchReport(): { nic_facts: string; bridge_facts: string } {
+    const facts = this.opts.facts();
+    return { nic_facts: JSON.stringify(facts.nics), bridge_facts: facts.bridges ? JSON.stringify(facts.bridges) : '' };
+  }
+
   private nicFactsAt = 0;
-  /** The NICs again, every few seconds and only when they changed: the master's PIF.scan and VLAN_IN_USE read them. */
+  /** The NICs and bridges again, every few seconds and only when they changed. */
   private async refreshNicFacts(): Promise<void> {
     const me = this.thisHost();
     if (me === NULL_REF || Date.now() - this.nicFactsAt < 5000) return;
     this.nicFactsAt = Date.now();
-    const nics = JSON.stringify(this.opts.facts().nics);
-    if (nics !== this.db.getOf('host', me)?.rec.nic_facts) await this.callMaster('pool.replica_write', [[[me, { nic_facts: nics }]]]);
+    const now = this.switchReport();
+    const host = this.db.getOf('host', me);
+    if (now.nic_facts !== host?.rec.nic_facts || now.bridge_facts !== host.rec.bridge_facts) await this.callMaster('pool.replica_write', [[[me, now]]]);
   }
 
   /** This host's PIF for an interface name as xapi's inventory holds it: a bridge or a device. */

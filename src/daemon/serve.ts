@@ -22,6 +22,8 @@ import { initialise, isInitialised, type HostFacts, type NicFacts } from '../db/
 import { TunnelController } from './controller.ts';
 import { Membership } from './membership.ts';
 import { opsImpls } from '../ops/index.ts';
+import type { BridgeFacts } from '../ops/network.ts';
+import type { Services } from '../api/context.ts';
 import { raiseAlert, type Alert } from '../ops/message.ts';
 import { DropPoller } from '../agent/droppoller.ts';
 import { consoleHandler } from '../console/static.ts';
@@ -162,7 +164,16 @@ export async function startDaemon(o: ServeOptions): Promise<Daemon> {
     if (host === thisHost()) return localFacts().nics;
     try { return JSON.parse(db.getOf('host', host)?.rec.nic_facts || '[]') as NicFacts[]; } catch { return []; }
   };
-  const api = new Api({ db, thisHost, log, hostNics }, opsImpls);
+  // the bridges of a host's switch: this host's now, a member's as it reported them (unknown: undefined)
+  const hostBridges = (host: string): readonly string[] | undefined => {
+    if (host === thisHost()) return localFacts().bridges;
+    try {
+      const v: unknown = JSON.parse(db.getOf('host', host)?.rec.bridge_facts || 'null');
+      return Array.isArray(v) ? v.filter((b): b is string => typeof b === 'string') : undefined;
+    } catch { return undefined; }
+  };
+  const services: Services & BridgeFacts = { db, thisHost, log, hostNics, hostBridges };
+  const api = new Api(services, opsImpls);
   const tls = o.insecureHttp ? undefined : await ensureCertificate(o.dataDir, db.getOf('host', thisHost())?.rec.hostname ?? 'poolnet');
   const onGet = consoleHandler(); // the web console on GET / (XenAPI stays on POST)
   const sessions = configureSessions(db, o.sessions ?? {}).start();

@@ -26,6 +26,8 @@ export interface HostFacts {
   readonly hostname: string;
   readonly nics: readonly NicFacts[];
   readonly dns: readonly string[];
+  /** The bridges the host's switch has, poolnet's and others' (undefined: not known). */
+  readonly bridges?: readonly string[];
 }
 
 export const PRODUCT_VERSION = '0.1.0';

@@ -1,7 +1,7 @@
 // network: create/destroy and the default locking mode (xapi_network.ml).
 
 import { XapiError } from '../model/index.ts';
-import type { Ctx, ImplTable } from '../api/context.ts';
+import type { Ctx, ImplTable, Services } from '../api/context.ts';
 import { now } from '../api/marshal.ts';
 import { plug } from './pif.ts';
 
@@ -16,13 +16,29 @@ export function nextBridgeName(used: ReadonlySet<string>): string {
 }
 
 /**
+ * What a daemon adds to the services when it knows the bridges of a host's switch (its own, from
+ * the kernel and Open vSwitch; a member's, as it reported them): src/daemon/serve.ts.
+ * Undefined: not known (a host that has not reported), and then nothing is refused on that ground.
+ */
+export interface BridgeFacts {
+  readonly hostBridges?: (host: string) => readonly string[] | undefined;
+}
+
+const hostBridges = (ctx: Ctx, host: string): readonly string[] | undefined => (ctx.svc as Services & BridgeFacts).hostBridges?.(host);
+
+/**
  * Bring a network up on a host (xapi's attach_internal): its managed PIFs there are plugged
  * (all of them when forced, else only those not attached yet). The agent realises the bridge,
- * including an internal one, from the records. An unmanaged network's bridge is the admin's.
+ * including an internal one, from the records. An unmanaged network's bridge is the admin's: the
+ * host must have it, or BRIDGE_NOT_AVAILABLE [bridge], as xapi asks its network daemon.
  */
 function attachOnHost(ctx: Ctx, network: string, host: string, force: boolean): void {
   const n = ctx.tx.must('network', network);
-  if (!n.rec.managed) return;
+  if (!n.rec.managed) {
+    const bridges = hostBridges(ctx, host);
+    if (bridges && !bridges.includes(n.rec.bridge)) throw new XapiError('BRIDGE_NOT_AVAILABLE', [n.rec.bridge]);
+    return;
+  }
   for (const ref of ctx.db.referrers(n.ref, 'PIF', 'network')) {
     const pif = ctx.db.getOf('PIF', ref)!;
     if (pif.rec.host !== host || !pif.rec.managed) continue;

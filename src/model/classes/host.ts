@@ -40,6 +40,8 @@ export const host = {
     f('ssl_legacy', t.bool, 'DynamicRO'),
     // poolnet: the NICs the host's kernel has (a member reports them; PIF.scan on the master reads them)
     f('nic_facts', t.string, 'DynamicRO', { internal: true }),
+    // poolnet: the bridges the host's switch has (what network.attach of an unmanaged network checks)
+    f('bridge_facts', t.string, 'DynamicRO', { internal: true }),
     // poolnet: the SHA-256 fingerprint of the host's API certificate, pinned when it joined; the
     // pool secret goes only to a host that presents it
     f('certificate_fingerprint', t.string, 'DynamicRO', { internal: true }),
