@@ -170,8 +170,25 @@ export function bridgeFlows(vifs: readonly VifLock[], ports: readonly PortSpec[]
   const flows: Flow[] = [base(0, '', 'drop'), base(1, 'in_port=LOCAL', 'NORMAL'), ...own.map((i) => base(1, `in_port=${i}`, 'NORMAL'))];
   const trunks = new Map(ports.filter((p) => p.kind === 'vif' && p.trunks?.length).map((p) => [p.name, p.trunks!]));
   // a VIF with a value that fails its check gets no flows: the table's last flow drops what it sends
-  for (const v of [...vifs].sort((a, b) => byName.compare(a.port, b.port))) flows.push(...orNone(() => vifFlows(v.trunks || !trunks.has(v.port) ? v : { ...v, trunks: trunks.get(v.port) })));
+  for (const v of [...vifs].sort((a, b) => byName.compare(a.port, b.port))) flows.push(...vifFlowsOf(v.trunks || !trunks.has(v.port) ? v : { ...v, trunks: trunks.get(v.port) }));
   return flows;
+}
+
+/**
+ * vifFlows (pure) remembered by the lock it was built from, [] for a lock that fails its check:
+ * a pass over 512 VIFs builds only the flows of the VIFs that changed, and the others are the
+ * same Flow objects as before (ovs.ts keys its per-VIF cache on them).
+ */
+const flowMemo = new Map<string, Flow[]>();
+function vifFlowsOf(v: VifLock): Flow[] {
+  const key = JSON.stringify(v);
+  let f = flowMemo.get(key);
+  if (f === undefined) {
+    f = orNone(() => vifFlows(v));
+    if (flowMemo.size >= 16_384) flowMemo.clear();
+    flowMemo.set(key, f);
+  }
+  return f;
 }
 
 /** ovs-ofctl flow syntax, one line per flow. */
