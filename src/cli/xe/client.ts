@@ -12,6 +12,8 @@ export interface Endpoint {
   readonly host: string;
   readonly port: number;
   readonly tls: boolean;
+  /** On-host: the API's unix socket, tried first; once it cannot be connected to, host:port. */
+  readonly local?: { readonly path: string; failed: boolean };
   readonly trust: Trust;
   readonly traceparent?: string;
   /** Warnings (first-use trust) and debug lines go here. */
@@ -77,19 +79,39 @@ function trustedSocket(ep: Endpoint, cb: (err: Error | null, s?: Duplex) => void
 
 let nextId = 1;
 
+/** The local socket could not be connected to (absent, refused, not a socket, not allowed). */
+class NoLocalSocket extends Error {}
+
 /** Call one XenAPI method; its result, or a thrown XeError ('api' for a XenAPI failure). */
-export function rpc(ep: Endpoint, method: string, params: readonly unknown[]): Promise<unknown> {
+export async function rpc(ep: Endpoint, method: string, params: readonly unknown[]): Promise<unknown> {
   const body = Buffer.from(JSON.stringify({ jsonrpc: '2.0', method, params, id: nextId++ }), 'utf8');
   ep.debug?.(`call ${method}`);
+  if (ep.local && !ep.local.failed) {
+    ep.debug?.(`Connecting to Unix socket [${ep.local.path}]`);
+    try { return await send(ep, body, method, ep.local.path); } catch (e) {
+      if (!(e instanceof NoLocalSocket)) throw e;
+      // as the real xe: on to TCP (and not the socket again for this command)
+      ep.debug?.(' failed');
+      ep.local.failed = true;
+    }
+  }
+  ep.debug?.(`Connecting via ${ep.tls ? 'stunnel' : 'TCP'} to [${ep.host}] port [${ep.port}]`);
+  return send(ep, body, method, undefined);
+}
+
+/** One request, over the unix socket at `socketPath` or to host:port. */
+function send(ep: Endpoint, body: Buffer, method: string, socketPath: string | undefined): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string | number> = { 'Content-Type': 'application/json', 'Content-Length': body.length, 'User-Agent': 'xe-cli/poolnet', originator: 'cli' };
     if (ep.traceparent) headers.traceparent = ep.traceparent;
+    let answered = false;
     const req = http.request({
-      host: bareHost(ep.host), port: ep.port, method: 'POST', path: '/jsonrpc', headers,
+      ...(socketPath !== undefined ? { socketPath } : { host: bareHost(ep.host), port: ep.port }), method: 'POST', path: '/jsonrpc', headers,
       // no agent: one connection per call. Over TLS, the callback form of createConnection
       // (only used without an agent) lets the certificate be checked before anything is written.
-      ...(ep.tls ? { createConnection: (_o: unknown, cb: (err: Error | null, s?: Duplex) => void) => { trustedSocket(ep, cb); return undefined; } } : { agent: false }),
+      ...(ep.tls && socketPath === undefined ? { createConnection: (_o: unknown, cb: (err: Error | null, s?: Duplex) => void) => { trustedSocket(ep, cb); return undefined; } } : { agent: false }),
     } as http.RequestOptions, (res) => {
+      answered = true;
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', (e) => reject(connectError(ep, e)));
@@ -111,7 +133,11 @@ export function rpc(ep: Endpoint, method: string, params: readonly unknown[]): P
         resolve(v.result);
       });
     });
-    req.on('error', (e: NodeJS.ErrnoException) => reject(connectError(ep, e)));
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      // the local socket is there or not before anything is sent: only then is TCP tried instead
+      if (socketPath !== undefined && !answered && ['ENOENT', 'ECONNREFUSED', 'EACCES', 'ENOTSOCK', 'EPERM'].includes(e.code ?? '')) reject(new NoLocalSocket(e.message));
+      else reject(connectError(ep, e));
+    });
     if (ep.timeoutMs !== undefined) req.setTimeout(ep.timeoutMs, () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
     req.end(body);
   });

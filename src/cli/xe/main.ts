@@ -9,7 +9,7 @@ import { complete } from './completion.ts';
 import { XeError, failureLines, type XeFailure } from './errors.ts';
 import { parseCommandLine } from './grammar.ts';
 import { printHelp } from './help.ts';
-import { parseOptions, parsePartial, portOf, usageText, type ClientOptions, type OptionSources } from './options.ts';
+import { isLocalhost, parseOptions, parsePartial, portOf, usageText, usesTls, type ClientOptions, type OptionSources } from './options.ts';
 import { makePrinter } from './printer.ts';
 import { Resolver } from './records.ts';
 import { knownServersTrust } from './trust.ts';
@@ -21,7 +21,12 @@ export interface Io {
   readonly readLine: () => Promise<string>;
   readonly readFile: (path: string) => string;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** The on-host API socket (default: xapi's, /var/lib/xcp/xapi; tests give their own). */
+  readonly localSocket?: string;
 }
+
+/** Where the real xe looks for the API of the host it runs on (newcli.ml). */
+export const LOCAL_SOCKET = '/var/lib/xcp/xapi';
 
 /** ~/.xe-known-servers: where first-use certificate fingerprints are kept (trust.ts). */
 export const knownServersFile = (home: string): string => `${home}/.xe-known-servers`;
@@ -33,9 +38,16 @@ function sources(io: Io): OptionSources {
   return { rcFile, extraArgs: io.env.XE_EXTRA_ARGS, readFile: io.readFile };
 }
 
+/**
+ * Where the calls go, by the real xe's rule (newcli.ml with_open_channels): the server named
+ * `127.0.0.1` is this host, reached through its local socket, or when that cannot be connected to,
+ * plain HTTP on the port (80 unless given); any other server over TLS (443 unless given) unless
+ * --nossl.
+ */
 function endpoint(o: ClientOptions, io: Io, debug: (l: string) => void): Endpoint {
   return {
-    host: o.server, port: portOf(o), tls: !o.nossl, traceparent: o.traceparent,
+    host: o.server, port: portOf(o), tls: usesTls(o), traceparent: o.traceparent,
+    local: isLocalhost(o.server) ? { path: io.localSocket ?? LOCAL_SOCKET, failed: false } : undefined,
     trust: knownServersTrust(knownServersFile(io.env.HOME ?? ''), o.fingerprint),
     warn: (l) => io.err(l + '\n'), debug,
   };

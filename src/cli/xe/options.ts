@@ -31,8 +31,17 @@ export function defaultOptions(): ClientOptions {
   };
 }
 
-/** The port: as given, else 443 with TLS and 80 without. */
-export const portOf = (o: ClientOptions): number => o.port ?? (o.nossl ? 80 : 443);
+/**
+ * The server named exactly `127.0.0.1` is this host, as the real xe decides it (newcli.ml
+ * is_localhost: the string, not what it resolves to; `localhost` or `127.0.0.2` are not).
+ */
+export const isLocalhost = (server: string): boolean => server === '127.0.0.1';
+
+/** TLS unless --nossl, and never on-host (the real xe: "never use SSL on-host"). */
+export const usesTls = (o: ClientOptions): boolean => !o.nossl && !isLocalhost(o.server);
+
+/** The port: as given, else 443 with TLS and 80 without (so 80 on-host, --nossl or not). */
+export const portOf = (o: ClientOptions): number => o.port ?? (usesTls(o) ? 443 : 80);
 
 class OptionError extends Error {
   constructor(message: string, readonly usage: boolean) { super(message); }
