@@ -4,11 +4,12 @@
 // text is not introduced, and an address, name server or hostname of the wrong syntax is left out
 // (a zone index in resolv.conf, a hostname with spaces).
 //
-// Also the VLANs the host already carries on each NIC outside poolnet (what xapi's network daemon
-// answers to Interface.has_vlan, for VLAN_IN_USE): kernel 802.1Q devices over the NIC (or over a
-// bond or bridge holding it), and Open vSwitch fake bridges on a bridge whose port is the NIC (or
-// a bond of it). Devices and ports poolnet made itself carry its mark and are left out, so that a
-// VLAN destroyed a moment ago and not yet removed from the switch does not count.
+// Also what xapi's checks ask its network daemon about the switch: the VLANs the host already
+// carries on each NIC outside poolnet (Interface.has_vlan, for VLAN_IN_USE): kernel 802.1Q devices
+// over the NIC (or over a bond or bridge holding it), and Open vSwitch fake bridges on a bridge
+// whose port is the NIC (or a bond of it); devices and ports poolnet made itself carry its mark and
+// are left out, so that a VLAN destroyed a moment ago and not yet removed does not count. And the
+// bridges there are (Bridge.get_all, for an unmanaged network's BRIDGE_NOT_AVAILABLE).
 
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';

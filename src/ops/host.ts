@@ -16,7 +16,7 @@ export function managementReconfigure(ctx: Ctx, pifRef: string): void {
   const db = ctx.db;
   const pif = ctx.tx.must('PIF', pifRef);
   if (thePool(db).rec.ha_enabled) throw new XapiError('HA_IS_ENABLED', []);
-  // the seed: putting the management interface on a VLAN network is not supported
+  // the XenServer documentation: putting the management interface on a VLAN network is not supported
   if (pifKind(db, pif) === 'vlan') throw new XapiError('OPERATION_NOT_ALLOWED', ['The management interface cannot be put on a VLAN network (not supported)']);
   if (pif.rec.managed) {
     if (isBondSlave(pif)) throw new XapiError('CANNOT_PLUG_BOND_SLAVE', [pif.ref]);

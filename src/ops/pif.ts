@@ -1,5 +1,5 @@
 // PIF: scan, introduce, forget, plug/unplug, IP configuration, properties (xapi_pif.ml),
-// plus the seed's rule on secondary interfaces sharing a subnet (an alert, not a refusal).
+// plus the XenServer documentation's rule on secondary interfaces sharing a subnet (an alert, not a refusal).
 // The PIF layer of ops: it imports only the leaf helpers; VLAN, tunnel and bond build on it
 // (PIF.create_VLAN and PIF.destroy, which make and remove VLANs, live in vlan.ts).
 
@@ -160,7 +160,7 @@ function reconfigureIp(ctx: Ctx, pif: Pif, a: ArgsOf<'PIF.reconfigure_ip'>): voi
 }
 
 /**
- * The seed: management and secondary interfaces must be on separate subnets, else traffic is
+ * The XenServer documentation: management and secondary interfaces must be on separate subnets, else traffic is
  * routed wrongly. xapi accepts such a configuration silently; poolnet accepts it too (existing
  * setups keep working) but raises a pool alert naming both interfaces and the subnet.
  */
