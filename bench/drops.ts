@@ -7,8 +7,9 @@
 // counters: over the backend's persistent OpenFlow connection (flow stats of the VIF cookies),
 // and one `ovs-ofctl dump-flows` process; each with the parse and the accounting dropstats.ts
 // does. Then the Linux bridge's nftables table for the same N VIFs in a namespace: one
-// `nft -j list counters`. The poller reads once a second, so the milliseconds are also the share
-// of a core it takes (ms / 10 = %). Nothing here asserts a time.
+// `nft -j list counters`. Times are wall-clock (the switch's and nft's work included); the poller
+// reads once a second, or every 10 times a read's duration when that is longer. Nothing here
+// asserts a time.
 
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -43,7 +44,8 @@ async function timed(f: () => Promise<unknown>): Promise<{ p50: number; max: num
   xs.sort((a, b) => a - b);
   return { p50: xs[Math.floor(xs.length / 2)], max: xs[xs.length - 1] };
 }
-const show = (what: string, r: { p50: number; max: number }) => console.log(`  ${what.padEnd(58)} p50 ${r.p50.toFixed(1).padStart(6)} ms   max ${r.max.toFixed(1).padStart(6)} ms   (${(r.p50 / 10).toFixed(1)}% of a core at 1 read/s)`);
+// the poller spaces reads out to 10 times a read's duration (at least 1 s, droppoller.ts)
+const show = (what: string, r: { p50: number; max: number }) => console.log(`  ${what.padEnd(58)} p50 ${r.p50.toFixed(1).padStart(6)} ms   max ${r.max.toFixed(1).padStart(6)} ms   -> a read every ${Math.max(1, r.p50 / 100).toFixed(1)} s`);
 
 async function main(): Promise<void> {
   if (!canMakeNamespaces()) { console.log('skipped: needs root, network namespaces and Open vSwitch'); return; }
