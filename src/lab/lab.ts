@@ -18,7 +18,7 @@ import type { BackendName } from '../domain/backend.ts';
 import { down } from './down.ts';
 import { daemon, limiter, pidAlive, sh, sleep } from './exec.ts';
 import { cable, makeFabric } from './fabric.ts';
-import { configureNics, hostDef, joinPool, makeNamespace, startHostSwitch, startPoolnetd, waitForPool } from './hosts.ts';
+import { configureNics, hostDef, joinPool, makeCertificate, makeNamespace, startHostSwitch, startPoolnetd, waitForPool } from './hosts.ts';
 import { Tally, type Progress } from './progress.ts';
 import { call, login, logout, waitForApi, type Link } from './rpc.ts';
 import { LAB_DIR, labNamespaces, readState, writeState, type LabHost, type LabState, type LabVm } from './state.ts';
@@ -113,7 +113,7 @@ export async function up(o: UpOptions, progress: Progress): Promise<LabState> {
     writeState(state);
   };
   const hostUp = hosts.map(async (h) => {
-    await step(switches, () => startHostSwitch(h));
+    await step(switches, () => Promise.all([startHostSwitch(h), makeCertificate(h)]));
     await step(daemons, async () => {
       startPoolnetd(h, password);
       record(h);
@@ -138,7 +138,7 @@ export async function up(o: UpOptions, progress: Progress): Promise<LabState> {
       tally.done('VMs', vm.name);
     });
   });
-  const results = await Promise.allSettled([...inPool, ...vms].map((p) => p.catch((e: unknown) => { failed ??= e; throw e; })));
+  const results = await Promise.allSettled([masterUp, ...inPool, ...vms].map((p) => p.catch((e: unknown) => { failed ??= e; throw e; })));
   if (failed !== undefined || results.some((r) => r.status === 'rejected')) throw failed;
   const m = master!;
   if (pool) await waitForPool(m, hosts.length);
