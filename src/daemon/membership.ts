@@ -27,6 +27,7 @@ import { setManagement } from '../ops/pif.ts';
 import { poolImpls } from '../ops/pool.ts';
 import { managementPif, pifsOfHost, thePool } from '../ops/topology.ts';
 import { PeerCertificateMismatch, callPeer, peerFingerprint, type Peer } from './rpcclient.ts';
+import { PollPacer, ReplicaFeed } from './replicafeed.ts';
 import type { BackendName } from '../domain/backend.ts';
 
 /** Calls a member answers itself; everything else goes to the master (HOST_IS_SLAVE). */
@@ -72,6 +73,9 @@ export class Membership {
   /** The pool.join in progress on this host: the nonce the master must deliver the secret with. */
   private pendingJoin: { nonce: string; secret?: string } | undefined;
   private lastLinkError = '';
+  /** The change stream's pace (replicafeed.ts): the master's shared batches, this member's polls. */
+  private readonly feed: ReplicaFeed;
+  private readonly pacer: PollPacer;
 
   constructor(
     private readonly db: Database,
@@ -79,7 +83,11 @@ export class Membership {
     private readonly thisHost: () => string,
     private readonly log: Log,
     private readonly opts: MembershipOptions,
-  ) {}
+  ) {
+    this.feed = new ReplicaFeed(db);
+    // never so long that the master's long poll and the emergency watchdog notice
+    this.pacer = new PollPacer({ burstMs: 250, minMs: 50, maxMs: Math.min(800, opts.masterTimeoutMs / 8) });
+  }
 
   get role(): 'master' | 'member' { return this.db.getLocal('role') === 'member' ? 'member' : 'master'; }
   get masterAddress(): string { return this.db.getLocal('master_address') ?? ''; }
@@ -169,6 +177,9 @@ export class Membership {
           this.lastLinkError = '';
           token = String(batch.generation);
           this.afterSync();
+          // a burst of the master's commits reaches this host in a few batches (replicafeed.ts)
+          const gap = batch.full || batch.rows.length || batch.dels.length ? this.pacer.changed(Date.now()) : 0;
+          if (gap > 0 && !this.stopped) await new Promise<void>((r) => { this.wake = r; setTimeout(r, gap); });
         } catch (e) {
           if (this.stopped) return;
           if (e instanceof XapiError && e.code === 'SESSION_INVALID') { this.session = undefined; continue; }
@@ -462,7 +473,7 @@ export class Membership {
         const since = token === '' || !/^\d+$/.test(token) || Number(token) > this.db.generation ? -1 : Number(token);
         const deadline = Date.now() + Math.min(Number(a.timeout) || 0, 60) * 1000;
         while (since >= 0 && this.db.generation <= since && Date.now() < deadline) await this.api.hub.wait(deadline - Date.now());
-        return this.db.replicaSince(since);
+        return this.feed.since(since);
       },
       'pool.replica_write': (ctx, a) => {
         for (const [ref, patch] of a.updates as [string, Record<string, unknown>][]) {
