@@ -1,15 +1,16 @@
 // XenAPI benchmark: `node --import tsx bench/api.ts` (npm run bench:api).
 //
 // Builds a pool database holding 10,000 VIFs (directly through the Database class, for
-// speed), starts the real daemon on it (`poolnet serve`, a child process) and measures over
-// loopback HTTP:
+// speed), starts the real daemon on two copies of it (`poolnet serve`, child processes): one as
+// it runs, one with its record cache and shared event answers off (POOLNET_API_CACHE=0, the
+// baseline), and measures both over loopback HTTP, taking turns:
 //   - VIF.get_all_records, JSON-RPC and XML-RPC (median of several runs)
 //   - simple calls per second over keep-alive connections
 //   - event.from delivery latency with 50 long-polling watchers while a writer creates networks
-// It prints its figures next to the targets; nothing here asserts.
+// It prints each figure beside its baseline, the ratio, and the target; nothing here asserts.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +24,8 @@ const VIFS_PER_VM = 4;
 const WATCHERS = 50;
 const PASSWORD = 'bench-pw';
 const BIN = fileURLToPath(new URL('../bin/poolnet.mjs', import.meta.url));
+/** API_PARTS=calls,records,events: only these measurements (all by default); API_NODE_FLAGS: node options for the daemons (--cpu-prof). */
+const part = (name: string): boolean => (process.env.API_PARTS ?? name).split(',').includes(name);
 
 const FACTS: HostFacts = {
   hostname: 'bench1',
@@ -65,8 +68,8 @@ function buildDatabase(dataDir: string): void {
 
 interface Child { proc: ChildProcess; port: number }
 
-async function serve(dataDir: string): Promise<Child> {
-  const proc = spawn(process.execPath, [BIN, 'serve', '--data-dir', dataDir, '--port', '0', '--bind', '127.0.0.1', '--insecure-http', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function serve(dataDir: string, env: Record<string, string>): Promise<Child> {
+  const proc = spawn(process.execPath, [...(process.env.API_NODE_FLAGS ?? '').split(' ').filter(Boolean), BIN, 'serve', '--data-dir', dataDir, '--port', '0', '--bind', '127.0.0.1', '--insecure-http', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     proc.stdout!.on('data', (c: Buffer) => {
@@ -81,23 +84,23 @@ async function serve(dataDir: string): Promise<Child> {
 
 // ---------------------------------------------------------------- HTTP
 
-let port = 0;
-let daemonPid = 0;
+/** One daemon under measurement: `now` (as it runs) or `baseline` (POOLNET_API_CACHE=0). */
+interface Target { readonly name: string; readonly port: number; readonly pid: number; session: string; vif: string }
 
 /** CPU time (user + system) the daemon has used so far, in ms (Linux; 0 elsewhere). Unlike wall time, it hardly depends on what else the machine runs. */
-function daemonCpuMs(): number {
+function daemonCpuMs(d: Target): number {
   try {
-    const fields = readFileSync(`/proc/${daemonPid}/stat`, 'utf8').split(') ')[1].split(' ');
+    const fields = readFileSync(`/proc/${d.pid}/stat`, 'utf8').split(') ')[1].split(' ');
     return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime in clock ticks of 10 ms
   } catch {
     return 0;
   }
 }
 
-function postRaw(agent: http.Agent, path: string, body: string, contentType: string): Promise<Buffer[]> {
+function postRaw(d: Target, agent: http.Agent, path: string, body: string, contentType: string): Promise<Buffer[]> {
   return new Promise((resolve, reject) => {
     const buf = Buffer.from(body);
-    const req = http.request({ host: '127.0.0.1', port, path, method: 'POST', agent, headers: { 'Content-Type': contentType, 'Content-Length': buf.length } }, (res) => {
+    const req = http.request({ host: '127.0.0.1', port: d.port, path, method: 'POST', agent, headers: { 'Content-Type': contentType, 'Content-Length': buf.length } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => (res.statusCode === 200 ? resolve(chunks) : reject(new Error(`HTTP ${res.statusCode}`))));
@@ -108,11 +111,11 @@ function postRaw(agent: http.Agent, path: string, body: string, contentType: str
   });
 }
 
-const post = async (agent: http.Agent, path: string, body: string, contentType: string): Promise<string> =>
-  Buffer.concat(await postRaw(agent, path, body, contentType)).toString('utf8');
+const post = async (d: Target, agent: http.Agent, path: string, body: string, contentType: string): Promise<string> =>
+  Buffer.concat(await postRaw(d, agent, path, body, contentType)).toString('utf8');
 
-async function jcall(agent: http.Agent, method: string, params: unknown[]): Promise<unknown> {
-  const v = JSON.parse(await post(agent, '/jsonrpc', JSON.stringify({ jsonrpc: '2.0', method, params, id: 1 }), 'application/json')) as { result?: unknown; error?: { message: string; data: unknown[] } };
+async function jcall(d: Target, agent: http.Agent, method: string, params: unknown[]): Promise<unknown> {
+  const v = JSON.parse(await post(d, agent, '/jsonrpc', JSON.stringify({ jsonrpc: '2.0', method, params, id: 1 }), 'application/json')) as { result?: unknown; error?: { message: string; data: unknown[] } };
   if (v.error) throw new Error(`${method}: ${v.error.message} ${JSON.stringify(v.error.data)}`);
   return v.result;
 }
@@ -130,77 +133,87 @@ function quantile(xs: number[], q: number): number {
 const median = (xs: number[]): number => quantile(xs, 0.5);
 const ms = (x: number): string => `${x.toFixed(1)} ms`;
 
-function report(what: string, figure: string, target: string, ok: boolean): void {
-  process.stdout.write(`${what.padEnd(52)} ${figure.padStart(14)}   target ${target.padEnd(14)} ${ok ? 'ok' : 'MISSED'}\n`);
+/** One figure: now, the baseline, how many times better now is, the target. */
+function report(what: string, now: string, baseline: string, ratio: number, target: string, ok: boolean): void {
+  process.stdout.write(`${what.padEnd(50)} ${now.padStart(11)} ${baseline.padStart(11)} ${`${ratio.toFixed(2)}×`.padStart(7)}   ${target.padEnd(12)} ${target ? (ok ? 'ok' : 'MISSED') : ''}\n`);
 }
 
 // ---------------------------------------------------------------- measurements
 
-async function getAllRecords(agent: http.Agent, session: string): Promise<void> {
+async function getAllRecords(targets: readonly Target[], agents: ReadonlyMap<Target, http.Agent>): Promise<void> {
   const runs = 9;
-  const bodies = {
-    'JSON-RPC': { path: '/jsonrpc', type: 'application/json', body: JSON.stringify({ jsonrpc: '2.0', method: 'VIF.get_all_records', params: [session], id: 1 }) },
-    'XML-RPC': { path: '/', type: 'text/xml', body: xmlCall('VIF.get_all_records', [session]) },
-  };
-  for (const [name, b] of Object.entries(bodies)) {
-    const times: number[] = [];
+  for (const name of ['JSON-RPC', 'XML-RPC'] as const) {
+    const times = new Map<Target, number[]>(targets.map((d) => [d, []]));
+    const cpu = new Map<Target, number>(targets.map((d) => [d, 0]));
     let size = 0;
-    let cpu0 = 0;
     for (let i = 0; i < runs + 1; i++) {
-      if (i === 1) cpu0 = daemonCpuMs();
-      // the time until the whole answer has arrived (the client's own decoding is not counted)
-      const t0 = performance.now();
-      const chunks = await postRaw(agent, b.path, b.body, b.type);
-      const dt = performance.now() - t0;
-      if (i > 0) times.push(dt); // the first run warms up
-      size = chunks.reduce((a, c) => a + c.length, 0);
-      if (i === 0) {
-        const text = Buffer.concat(chunks).toString('utf8');
-        const n = name === 'JSON-RPC' ? Object.keys((JSON.parse(text) as { result: object }).result).length : text.split('<name>OpaqueRef:').length - 1;
-        if (n !== VIFS) throw new Error(`expected ${VIFS} VIFs, got ${n}`);
+      for (const d of targets) {
+        const b = name === 'JSON-RPC'
+          ? { path: '/jsonrpc', type: 'application/json', body: JSON.stringify({ jsonrpc: '2.0', method: 'VIF.get_all_records', params: [d.session], id: 1 }) }
+          : { path: '/', type: 'text/xml', body: xmlCall('VIF.get_all_records', [d.session]) };
+        const cpu0 = daemonCpuMs(d);
+        // the time until the whole answer has arrived (the client's own decoding is not counted)
+        const t0 = performance.now();
+        const chunks = await postRaw(d, agents.get(d)!, b.path, b.body, b.type);
+        const dt = performance.now() - t0;
+        if (i > 0) { times.get(d)!.push(dt); cpu.set(d, cpu.get(d)! + daemonCpuMs(d) - cpu0); } // the first run warms up
+        size = chunks.reduce((a, c) => a + c.length, 0);
+        if (i === 0) {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const n = name === 'JSON-RPC' ? Object.keys((JSON.parse(text) as { result: object }).result).length : text.split('<name>OpaqueRef:').length - 1;
+          if (n !== VIFS) throw new Error(`${d.name}: expected ${VIFS} VIFs, got ${n}`);
+        }
       }
     }
-    const cpu = (daemonCpuMs() - cpu0) / runs;
-    const m = median(times);
-    report(`VIF.get_all_records, ${VIFS} VIFs, ${name} (median of ${runs})`, ms(m), '< 150 ms', m < 150);
-    process.stdout.write(`    ${(size / 1e6).toFixed(1)} MB, min ${ms(Math.min(...times))}, max ${ms(Math.max(...times))}; daemon CPU time per call ${ms(cpu)}\n`);
+    const [now, base] = targets.map((d) => median(times.get(d)!));
+    const target = name === 'XML-RPC' ? '< 100 ms' : '< 150 ms';
+    report(`VIF.get_all_records, ${VIFS} VIFs, ${name}, median of ${runs}`, ms(now), ms(base), base / now, target, now < (name === 'XML-RPC' ? 100 : 150));
+    const [cNow, cBase] = targets.map((d) => cpu.get(d)! / runs);
+    report('    daemon CPU time per call', ms(cNow), ms(cBase), cBase / cNow, '', true);
+    process.stdout.write(`    ${(size / 1e6).toFixed(1)} MB; min ${targets.map((d) => `${d.name} ${ms(Math.min(...times.get(d)!))}`).join(', ')}\n`);
   }
 }
 
-async function callsPerSecond(session: string, vif: string): Promise<void> {
-  const CONNS = 8, SECONDS = 3;
+async function callsPerSecond(targets: readonly Target[]): Promise<void> {
+  const CONNS = 8, SECONDS = 2;
   for (const transport of ['JSON-RPC', 'XML-RPC'] as const) {
-    const agent = new http.Agent({ keepAlive: true, maxSockets: CONNS });
-    const body = transport === 'JSON-RPC'
-      ? JSON.stringify({ jsonrpc: '2.0', method: 'VIF.get_MTU', params: [session, vif], id: 1 })
-      : xmlCall('VIF.get_MTU', [session, vif]);
-    const [path, type] = transport === 'JSON-RPC' ? ['/jsonrpc', 'application/json'] : ['/', 'text/xml'];
-    // warm up
-    for (let i = 0; i < 200; i++) await post(agent, path, body, type);
-    let count = 0;
-    const cpu0 = daemonCpuMs();
-    const end = performance.now() + SECONDS * 1000;
-    const t0 = performance.now();
-    await Promise.all(Array.from({ length: CONNS }, async () => {
-      while (performance.now() < end) {
-        const text = await post(agent, path, body, type);
-        if (!text.includes('1500')) throw new Error(`unexpected answer ${text}`);
-        count++;
-      }
-    }));
-    const rate = count / ((performance.now() - t0) / 1000);
-    const cpu = daemonCpuMs() - cpu0;
-    report(`VIF.get_MTU calls/s, ${CONNS} keep-alive connections, ${transport}`, `${Math.round(rate)}/s`, '> 3,000/s', rate > 3000);
-    process.stdout.write(`    ${count} calls; daemon CPU time per call ${(cpu * 1000 / count).toFixed(0)} µs (at most ${Math.round(count / (cpu / 1000))}/s on one core)\n`);
-    agent.destroy();
+    const rate = new Map<Target, number>(), perCall = new Map<Target, number>();
+    for (const d of targets) {
+      const agent = new http.Agent({ keepAlive: true, maxSockets: CONNS });
+      const body = transport === 'JSON-RPC'
+        ? JSON.stringify({ jsonrpc: '2.0', method: 'VIF.get_MTU', params: [d.session, d.vif], id: 1 })
+        : xmlCall('VIF.get_MTU', [d.session, d.vif]);
+      const [path, type] = transport === 'JSON-RPC' ? ['/jsonrpc', 'application/json'] : ['/', 'text/xml'];
+      for (let i = 0; i < 200; i++) await post(d, agent, path, body, type); // warm up
+      let count = 0;
+      const cpu0 = daemonCpuMs(d);
+      const end = performance.now() + SECONDS * 1000;
+      const t0 = performance.now();
+      await Promise.all(Array.from({ length: CONNS }, async () => {
+        while (performance.now() < end) {
+          const text = await post(d, agent, path, body, type);
+          if (!text.includes('1500')) throw new Error(`unexpected answer ${text}`);
+          count++;
+        }
+      }));
+      rate.set(d, count / ((performance.now() - t0) / 1000));
+      perCall.set(d, (daemonCpuMs(d) - cpu0) * 1000 / count);
+      agent.destroy();
+    }
+    const [now, base] = targets.map((d) => rate.get(d)!);
+    report(`VIF.get_MTU calls/s, ${CONNS} keep-alive connections, ${transport}`, `${Math.round(now)}/s`, `${Math.round(base)}/s`, now / base, '> 3,000/s', now > 3000);
+    const [cNow, cBase] = targets.map((d) => perCall.get(d)!);
+    report('    daemon CPU time per call', `${cNow.toFixed(0)} µs`, `${cBase.toFixed(0)} µs`, cBase / cNow, '', true);
   }
 }
 
-async function eventLatency(agent: http.Agent): Promise<void> {
+interface Latency { fromSend: number[]; fromAck: number[]; missing: number; cpuMs: number }
+
+async function eventLatency(d: Target, agent: http.Agent): Promise<Latency> {
   const CREATES = 200, PERIOD = 20;
   const watchAgent = new http.Agent({ keepAlive: true, maxSockets: WATCHERS + 1 });
-  const sessions = await Promise.all(Array.from({ length: WATCHERS }, () => jcall(agent, 'session.login_with_password', ['root', PASSWORD]) as Promise<string>));
-  const writer = (await jcall(agent, 'session.login_with_password', ['root', PASSWORD])) as string;
+  const sessions = await Promise.all(Array.from({ length: WATCHERS }, () => jcall(d, agent, 'session.login_with_password', ['root', PASSWORD]) as Promise<string>));
+  const writer = (await jcall(d, agent, 'session.login_with_password', ['root', PASSWORD])) as string;
   const sentAt = new Map<string, number>();
   const ackedAt = new Map<string, number>();
   const fromSend: number[] = [], fromAck: number[] = [];
@@ -209,10 +222,10 @@ async function eventLatency(agent: http.Agent): Promise<void> {
   let ready = 0;
 
   const watch = async (i: number): Promise<void> => {
-    let token = ((await jcall(watchAgent, 'event.from', [sessions[i], ['network'], '', 0])) as { token: string }).token;
+    let token = ((await jcall(d, watchAgent, 'event.from', [sessions[i], ['network'], '', 0])) as { token: string }).token;
     ready++;
     while (!stop) {
-      const r = (await jcall(watchAgent, 'event.from', [sessions[i], ['network'], token, 5])) as { token: string; events: { operation: string; snapshot?: { name_label: string } }[] };
+      const r = (await jcall(d, watchAgent, 'event.from', [sessions[i], ['network'], token, 5])) as { token: string; events: { operation: string; snapshot?: { name_label: string } }[] };
       const now = performance.now();
       token = r.token;
       for (const e of r.events) {
@@ -229,65 +242,95 @@ async function eventLatency(agent: http.Agent): Promise<void> {
   while (ready < WATCHERS) await new Promise((r) => setTimeout(r, 10));
   await new Promise((r) => setTimeout(r, 200)); // every watcher parked in event.from
 
+  const cpu0 = daemonCpuMs(d);
   for (let n = 0; n < CREATES; n++) {
     const name = `bench-${n}`;
     const next = performance.now() + PERIOD;
     sentAt.set(name, performance.now());
-    await jcall(agent, 'network.create', [writer, { name_label: name, name_description: '', MTU: 1500, other_config: {} }]);
+    await jcall(d, agent, 'network.create', [writer, { name_label: name, name_description: '', MTU: 1500, other_config: {} }]);
     ackedAt.set(name, performance.now());
     const wait = next - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
   // until every watcher has seen every create (at most 5 s more)
   for (const until = performance.now() + 5000; performance.now() < until && seen.some((n) => n < CREATES);) await new Promise((r) => setTimeout(r, 20));
+  const cpuMs = (daemonCpuMs(d) - cpu0) / CREATES;
   stop = true;
   // one more change releases every parked watcher
-  await jcall(agent, 'network.create', [writer, { name_label: 'stop-watchers', name_description: '', MTU: 1500, other_config: {} }]);
+  await jcall(d, agent, 'network.create', [writer, { name_label: 'stop-watchers', name_description: '', MTU: 1500, other_config: {} }]);
   await Promise.all(watchers);
   watchAgent.destroy();
+  // the networks made here go again, so that the next round starts from the same database
+  const nets = (await jcall(d, agent, 'network.get_all_records', [writer])) as Record<string, { name_label: string }>;
+  for (const [ref, n] of Object.entries(nets)) if (n.name_label.startsWith('bench-') || n.name_label === 'stop-watchers') await jcall(d, agent, 'network.destroy', [writer, ref]);
+  await Promise.all([writer, ...sessions].map((s) => jcall(d, agent, 'session.logout', [s])));
+  return { fromSend, fromAck, missing: seen.filter((n) => n !== CREATES).length, cpuMs };
+}
 
-  const missing = seen.filter((n) => n !== CREATES).length;
-  const p50 = quantile(fromSend, 0.5), p99 = quantile(fromSend, 0.99);
-  report(`event.from latency, ${WATCHERS} watchers, p50 (from send)`, ms(p50), '', true);
-  report(`event.from latency, ${WATCHERS} watchers, p99 (from send)`, ms(p99), '< 100 ms', p99 < 100);
-  process.stdout.write(`    from acknowledgement: p50 ${ms(quantile(fromAck, 0.5))}, p99 ${ms(quantile(fromAck, 0.99))}; ${fromSend.length} deliveries of ${CREATES} creates every ${PERIOD} ms; watchers missing events: ${missing}\n`);
+async function eventLatencies(targets: readonly Target[], agents: ReadonlyMap<Target, http.Agent>): Promise<void> {
+  const ROUNDS = 2;
+  const all = new Map<Target, Latency>(targets.map((d) => [d, { fromSend: [], fromAck: [], missing: 0, cpuMs: 0 }]));
+  // rounds taking turns, so that a burst of load elsewhere falls on both
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const d of targets) {
+      const l = await eventLatency(d, agents.get(d)!);
+      const a = all.get(d)!;
+      a.fromSend.push(...l.fromSend); a.fromAck.push(...l.fromAck); a.missing += l.missing; a.cpuMs += l.cpuMs / ROUNDS;
+    }
+  }
+  const [now, base] = targets.map((d) => all.get(d)!);
+  const row = (what: string, f: (l: Latency) => number, target = '', limit = Infinity) =>
+    report(what, ms(f(now)), ms(f(base)), f(base) / f(now), target, f(now) < limit);
+  row(`event.from latency, ${WATCHERS} watchers, p50 (from send)`, (l) => quantile(l.fromSend, 0.5));
+  row(`event.from latency, ${WATCHERS} watchers, p99 (from send)`, (l) => quantile(l.fromSend, 0.99), '< 10 ms', 10);
+  row('    p99 from the writer\'s acknowledgement', (l) => quantile(l.fromAck, 0.99));
+  row('    daemon CPU time per change (50 deliveries)', (l) => l.cpuMs);
+  process.stdout.write(`    ${now.fromSend.length} deliveries in ${ROUNDS} rounds of 200 creates every 20 ms; watchers missing events: now ${now.missing}, baseline ${base.missing}\n`);
 }
 
 // ---------------------------------------------------------------- main
 
 const dataDir = mkdtempSync(join(tmpdir(), 'poolnet-bench-'));
-let child: Child | undefined;
-const cleanup = () => { child?.proc.kill('SIGKILL'); rmSync(dataDir, { recursive: true, force: true }); };
+const children: Child[] = [];
+const cleanup = () => { for (const c of children) c.proc.kill('SIGKILL'); rmSync(dataDir, { recursive: true, force: true }); };
 process.once('SIGINT', () => { cleanup(); process.exit(130); });
 try {
   process.stdout.write(`${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} (figures are only comparable on a quiet machine)\n`);
   let t0 = performance.now();
-  buildDatabase(dataDir);
+  const nowDir = join(dataDir, 'now'), baseDir = join(dataDir, 'baseline');
+  mkdirSync(nowDir);
+  mkdirSync(baseDir);
+  buildDatabase(nowDir);
+  copyFileSync(join(nowDir, 'pool.db'), join(baseDir, 'pool.db'));
   process.stdout.write(`database with ${VIFS} VIFs on ${VIFS / VIFS_PER_VM} VMs built in ${ms(performance.now() - t0)}\n`);
   t0 = performance.now();
-  child = await serve(dataDir);
-  port = child.port;
-  daemonPid = child.proc.pid ?? 0;
-  process.stdout.write(`poolnet serve started in ${ms(performance.now() - t0)} on port ${port}\n\n`);
+  const targets: Target[] = [];
+  for (const [name, dir, env] of [['now', nowDir, {}], ['baseline', baseDir, { POOLNET_API_CACHE: '0' }]] as const) {
+    const c = await serve(dir, env);
+    children.push(c);
+    targets.push({ name, port: c.port, pid: c.proc.pid ?? 0, session: '', vif: '' });
+  }
+  process.stdout.write(`two poolnet serve started in ${ms(performance.now() - t0)}: now, and the baseline (POOLNET_API_CACHE=0: no record cache, no shared event answers)\n\n`);
 
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
-  const session = (await jcall(agent, 'session.login_with_password', ['root', PASSWORD])) as string;
-  const vif = ((await jcall(agent, 'VIF.get_all', [session])) as string[])[0];
-
+  const agents = new Map<Target, http.Agent>(targets.map((d) => [d, new http.Agent({ keepAlive: true, maxSockets: 4 })]));
+  for (const d of targets) {
+    d.session = (await jcall(d, agents.get(d)!, 'session.login_with_password', ['root', PASSWORD])) as string;
+    d.vif = ((await jcall(d, agents.get(d)!, 'VIF.get_all', [d.session])) as string[])[0];
+  }
+  process.stdout.write(`${''.padEnd(50)} ${'now'.padStart(11)} ${'baseline'.padStart(11)} ${'ratio'.padStart(7)}   target\n`);
   // small calls first: the garbage of the large answers would otherwise be collected while they run
-  await callsPerSecond(session, vif);
-  await getAllRecords(agent, session);
-  await eventLatency(agent);
-  agent.destroy();
+  if (part('calls')) await callsPerSecond(targets);
+  if (part('records')) await getAllRecords(targets, agents);
+  if (part('events')) await eventLatencies(targets, agents);
+  for (const a of agents.values()) a.destroy();
 } finally {
-  if (child) {
-    const proc = child.proc;
+  for (const c of children.splice(0)) {
+    const proc = c.proc;
     if (proc.exitCode === null && proc.signalCode === null) {
       const exited = new Promise((r) => proc.once('exit', r));
       proc.kill('SIGTERM');
       await exited;
     }
-    child = undefined;
   }
   cleanup();
 }

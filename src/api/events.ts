@@ -4,7 +4,7 @@
 import type { Database, Obj } from '../db/database.ts';
 import { XapiError, classByLowerName, roleAllows, storedClasses, t } from '../model/index.ts';
 import type { ImplTable } from './context.ts';
-import { I32, Typed } from './marshal.ts';
+import { CACHE, I32, Shared, storedRecord, Typed } from './marshal.ts';
 import { sessionRoles } from './sessions.ts';
 
 /** Subscriptions: `*`, lower-case class names, and single objects as `class/ref` (class lower-cased). */
@@ -27,7 +27,14 @@ function parseSubs(classes: string[]): Sub {
 }
 
 function matches(sub: Sub, lname: string, ref: string): boolean {
-  return sub.all || sub.classes.has(lname) || sub.objects.has(`${lname}/${ref}`);
+  return sub.all || sub.classes.has(lname) || (sub.objects.size > 0 && sub.objects.has(`${lname}/${ref}`));
+}
+
+/** Whether any object of the class can match (a whole class, or one of its objects, subscribed). */
+function mayMatch(sub: Sub, lname: string): boolean {
+  if (sub.all || sub.classes.has(lname)) return true;
+  for (const o of sub.objects) if (o.startsWith(`${lname}/`)) return true;
+  return false;
 }
 
 const pad = (n: number) => String(n).padStart(20, '0');
@@ -51,7 +58,7 @@ export interface EventRecord {
 
 function eventOf(db: Database, o: Obj, op: 'add' | 'mod', gen: number, timestamp: string): EventRecord {
   const lname = o.cls.toLowerCase();
-  return { id: String(gen), timestamp, class: lname, operation: op, ref: o.ref, snapshot: new Typed(t.record(o.cls), db.record(o)) };
+  return { id: String(gen), timestamp, class: lname, operation: op, ref: o.ref, snapshot: new Typed(t.record(o.cls), storedRecord(db, o)) };
 }
 
 /** Coalesced events after `since` (-1: every object as `add`), in xapi's order: adds, mods, dels. */
@@ -59,7 +66,7 @@ export function collect(db: Database, sub: Sub, since: number, timestamp = '0.0'
   const adds: EventRecord[] = [], mods: EventRecord[] = [], dels: EventRecord[] = [];
   if (since < 0) {
     for (const c of storedClasses()) {
-      if (!c.events) continue;
+      if (!c.events || !mayMatch(sub, c.lname)) continue;
       for (const o of db.all(c.name)) if (matches(sub, c.lname, o.ref)) adds.push(eventOf(db, o, 'add', o.modified, timestamp));
     }
     return adds;
@@ -85,9 +92,17 @@ export function validRefCounts(db: Database): Record<string, I32> {
   return out;
 }
 
+/** event.from's answer. */
+interface FromAnswer { events: EventRecord[]; valid_ref_counts: Record<string, I32>; token: string }
+
 /** Long-poll support: wakes waiters on every commit, and sessions on logout. */
 export class EventHub {
   private waiters = new Set<() => void>();
+  /**
+   * event.from's answers at one generation, by subscription and token: the watchers a commit
+   * wakes mostly share both, and then get one answer, collected and encoded once (Shared).
+   */
+  private answers = { gen: -1, bySubToken: new Map<string, Shared>() };
   /** Legacy event.register state per session. */
   private readonly registered = new Map<string, { sub: string[]; since: number }>();
 
@@ -119,13 +134,23 @@ export class EventHub {
     const deadline = Date.now() + (timeout > 0 ? Math.min(timeout, 3600) : 0) * 1000;
     for (;;) {
       if (!this.db.getOf('session', sessionRef)) throw new XapiError('SESSION_INVALID', [sessionRef]);
-      const gen = this.db.generation;
-      const events = collect(this.db, sub, since);
-      if (events.length > 0 || Date.now() >= deadline) {
-        return { events, valid_ref_counts: validRefCounts(this.db), token: tokenOf(gen) };
-      }
+      const answer = this.answer(sub, classes, since);
+      if ((answer instanceof Shared ? (answer.value as FromAnswer) : answer).events.length > 0 || Date.now() >= deadline) return answer;
       await this.wait(deadline - Date.now());
     }
+  }
+
+  /** The events after `since` and the token to go on from, shared while the generation stays. */
+  private answer(sub: Sub, classes: readonly string[], since: number): FromAnswer | Shared {
+    const gen = this.db.generation;
+    const make = (): FromAnswer => ({ events: collect(this.db, sub, since), valid_ref_counts: validRefCounts(this.db), token: tokenOf(gen) });
+    // a first call (every object) is not kept: it can be large, and each client makes it once
+    if (!CACHE || since < 0) return make();
+    if (this.answers.gen !== gen) this.answers = { gen, bySubToken: new Map() };
+    const key = `${since} ${[...new Set(classes)].sort().join(' ')}`;
+    let a = this.answers.bySubToken.get(key);
+    if (!a) this.answers.bySubToken.set(key, (a = new Shared(make())));
+    return a;
   }
 
   register(sessionRef: string, classes: string[]): void {

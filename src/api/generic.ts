@@ -3,7 +3,7 @@
 import type { Obj } from '../db/database.ts';
 import { NULL_REF, XapiError, ctorFields, type ClassDef, type MessageDef } from '../model/index.ts';
 import type { Ctx } from './context.ts';
-import { fromWire } from './marshal.ts';
+import { fromWire, storedRecord } from './marshal.ts';
 import { compileWhere } from './where.ts';
 import type { WireValue } from './xmlrpc.ts';
 
@@ -38,7 +38,7 @@ export function runGeneric(ctx: Ctx, cls: ClassDef, msg: MessageDef, a: GenericA
   const self = (): Obj => db.must(cls.name, a.self!);
   const fd = msg.field ? cls.fieldMap.get(msg.field)! : undefined;
   switch (msg.generic) {
-    case 'get_record': return db.record(self());
+    case 'get_record': return storedRecord(db, self());
     case 'get_by_uuid': {
       const o = db.byUuidOf(cls.name, a.uuid!);
       if (!o) throw new XapiError('UUID_INVALID', [cls.name, a.uuid]);
@@ -96,8 +96,8 @@ export function runGeneric(ctx: Ctx, cls: ClassDef, msg: MessageDef, a: GenericA
 function allRecords(ctx: Ctx, cls: ClassDef, keep: (r: Record<string, unknown>) => boolean): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const o of ctx.db.all(cls.name)) {
-    const r = ctx.db.record(o);
-    if (keep(r)) out[o.ref] = r;
+    const r = storedRecord(ctx.db, o);
+    if (keep(r.record)) out[o.ref] = r;
   }
   return out;
 }

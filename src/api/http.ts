@@ -16,7 +16,7 @@ import { XapiError } from '../model/index.ts';
 import { ConnectionTracker } from './connlimit.ts';
 import type { Api, CallResult } from './dispatch.ts';
 import { LoginThrottle, type ThrottleStart } from './login-throttle.ts';
-import { toXml, toXmlBuffers } from './marshal.ts';
+import { jsonText, toXml, toXmlBuffers } from './marshal.ts';
 import { ParseError, parseMethodCall, xmlBare, xmlFailure, xmlSuccess, xmlSuccessBuffers, type WireValue } from './xmlrpc.ts';
 
 export interface HttpLimits {
@@ -125,7 +125,7 @@ export function parseJsonCall(body: string, maxDepth = DEFAULT_LIMITS.maxJsonDep
 export function jsonResponse(version: 1 | 2, id: JsonId, r: CallResult): string {
   const idText = JSON.stringify(id);
   if (r.ok) {
-    const value = JSON.stringify(r.value ?? '');
+    const value = jsonText(r.value ?? '');
     return version === 2 ? `{"jsonrpc":"2.0","result":${value},"id":${idText}}` : `{"result":${value},"error":null,"id":${idText}}`;
   }
   const d = r.error.description;

@@ -2,13 +2,15 @@
 // Internal values are already JSON-shaped (strings, numbers, booleans, arrays, objects), so the
 // JSON side is nearly free; XML-RPC needs the type to print int64 as untyped text, etc.
 
-import { classDef, XapiError, type FieldType } from '../model/index.ts';
+import type { Obj, Rec } from '../db/database.ts';
+import { classDef, t, XapiError, type FieldType } from '../model/index.ts';
 import { escapeXml, XBase64, XDate, XDouble, XInt, type WireValue } from './xmlrpc.ts';
 
 /** A value whose type is known, inside a dynamically typed result (event.from). */
 export class Typed {
   constructor(readonly type: FieldType, readonly value: unknown) {}
-  toJSON(): unknown { return this.value; }
+  // JSON.stringify calls toJSON once: a value that has its own (a StoredRecord) is asked here
+  toJSON(): unknown { return this.value instanceof StoredRecord ? this.value.record : this.value; }
 }
 
 /** A 32-bit int: printed <i4> in XML-RPC (valid_ref_counts). */
@@ -17,10 +19,85 @@ export class I32 {
   toJSON(): number { return this.value; }
 }
 
+// ---------------------------------------------------------------- stored records
+
+/**
+ * A stored object's published record as of one generation, and its XML-RPC encoding, made when
+ * first asked. get_record, get_all_records(_where) and event snapshots answer with these, and
+ * they are kept per object while it does not change (storedRecord): the 10,000 records of a
+ * VIF.get_all_records are then copied, not built and encoded again. JSON sees the record.
+ */
+export class StoredRecord {
+  /**
+   * `<member><name>REF</name><value><struct>…</struct></value></member>` as UTF-8, once encoded:
+   * the record as a member of get_all_records's map (keyed by its ref); `xml` is the value alone,
+   * a view into the same bytes.
+   */
+  member: Buffer | undefined;
+  xml: Buffer | undefined;
+  constructor(readonly ref: string, readonly cls: string, readonly record: Record<string, unknown>) {}
+  toJSON(): Record<string, unknown> { return this.record; }
+}
+
+/**
+ * POOLNET_API_CACHE=0 turns the cache off, and the sharing of event answers (events.ts):
+ * bench/api.ts compares. An entry is valid while its
+ * object has the same record (a change replaces `rec`) and the same generation (a commit bumps
+ * `modified`; also when only a reverse field changed: the transaction touches the object).
+ */
+export const CACHE = process.env.POOLNET_API_CACHE !== '0';
+/** Encoded records kept at most (bytes); past it the cache starts again empty. */
+const CACHE_BYTES = 64 * 1024 * 1024;
+let cache = new WeakMap<Obj, { readonly modified: number; readonly rec: Rec; readonly value: StoredRecord }>();
+let cachedBytes = 0;
+
+/** The object's record now, from the cache when it has not changed since it was last taken. */
+export function storedRecord(db: { record(o: Obj): Record<string, unknown> }, o: Obj): StoredRecord {
+  if (!CACHE) return new StoredRecord(o.ref, o.cls, db.record(o));
+  const e = cache.get(o);
+  if (e && e.modified === o.modified && e.rec === o.rec) return e.value;
+  const value = new StoredRecord(o.ref, o.cls, db.record(o));
+  cache.set(o, { modified: o.modified, rec: o.rec, value });
+  return value;
+}
+
+/** Encode the record (as a member of its ref, and as a value), once per StoredRecord. */
+function encode(v: StoredRecord, emit: Emit): StoredRecord & { member: Buffer; xml: Buffer } {
+  if (v.member && v.xml) return v as StoredRecord & { member: Buffer; xml: Buffer };
+  const head = `<member><name>${escapeXml(v.ref)}</name>`;
+  const pieces: string[] = [head];
+  emit(v.record, { add: (s) => { pieces.push(s); }, addBytes: (b) => { pieces.push(b.toString('utf8')); } });
+  pieces.push('</member>');
+  const member = utf8(pieces.join(''));
+  const start = Buffer.byteLength(head);
+  const enc = { member, xml: member.subarray(start, member.length - '</member>'.length) };
+  if (!CACHE) return Object.assign(new StoredRecord(v.ref, v.cls, v.record), enc);
+  if (cachedBytes + member.length > CACHE_BYTES) { cache = new WeakMap(); cachedBytes = 0; }
+  cachedBytes += member.length;
+  return Object.assign(v, enc);
+}
+
+/**
+ * One answer that many calls return (event.from's, to every watcher woken by the same commit):
+ * encoded once per transport. JSON-RPC takes it through jsonText.
+ */
+export class Shared {
+  json: string | undefined;
+  xml: Buffer | undefined;
+  constructor(readonly value: unknown) {}
+  toJSON(): unknown { return this.value; }
+}
+
+/** JSON text of a call's result: a Shared answer's is made once. */
+export function jsonText(v: unknown): string {
+  if (v instanceof Shared) return (v.json ??= JSON.stringify(v.value));
+  return JSON.stringify(v);
+}
+
 // ---------------------------------------------------------------- to XML
 
 export function toXml(v: unknown, type: FieldType): string {
-  const out = new Parts((s) => s);
+  const out = new Parts((s) => s, false);
   xmlEmitter(type)(v, out);
   return out.done().join('');
 }
@@ -31,7 +108,7 @@ export function toXml(v: unknown, type: FieldType): string {
  * one huge string would be a deep tree of concatenations to keep alive, flatten and copy.
  */
 export function toXmlBuffers(v: unknown, type: FieldType): Buffer[] {
-  const out = new Parts(utf8);
+  const out = new Parts(utf8, true);
   xmlEmitter(type)(v, out);
   return out.done();
 }
@@ -41,29 +118,48 @@ const PART_SIZE = 64 * 1024;
 /** UTF-8 bytes of a string; ASCII (the usual case: as many bytes as characters) is copied, not encoded. */
 const utf8 = (s: string): Buffer => Buffer.from(s, Buffer.byteLength(s, 'utf8') === s.length ? 'latin1' : 'utf8');
 
-interface Sink { add(s: string): void }
+interface Sink {
+  add(s: string): void;
+  /** Text already encoded as UTF-8 (a StoredRecord's). */
+  addBytes(b: Buffer): void;
+}
 
 /**
  * Collects printed pieces and joins them every PART_SIZE characters (only ever between two
  * pieces). Joining a small list is much cheaper than growing a string by concatenation, which
- * builds a tree of pieces that must be flattened later.
+ * builds a tree of pieces that must be flattened later. Encoded pieces (addBytes) are copied in
+ * as they are.
  */
-class Parts<T> implements Sink {
+class Parts<T extends string | Buffer> implements Sink {
   private readonly parts: T[] = [];
   private pieces: string[] = [];
+  /** Sealed text and encoded pieces of the part being made, in order (buffers only). */
+  private bytes: Buffer[] = [];
   private size = 0;
-  constructor(private readonly seal: (s: string) => T) {}
+  constructor(private readonly seal: (s: string) => T, private readonly binary: boolean) {}
   add(s: string): void {
     this.pieces.push(s);
     this.size += s.length;
     if (this.size >= PART_SIZE) this.flush();
   }
+  addBytes(b: Buffer): void {
+    if (!this.binary) { this.add(b.toString('utf8')); return; }
+    if (this.pieces.length > 0) { this.bytes.push(utf8(this.pieces.join(''))); this.pieces = []; }
+    this.bytes.push(b);
+    this.size += b.length;
+    if (this.size >= PART_SIZE) this.flush();
+  }
   done(): T[] {
-    if (this.pieces.length > 0 || this.parts.length === 0) this.flush();
+    if (this.pieces.length > 0 || this.bytes.length > 0 || this.parts.length === 0) this.flush();
     return this.parts;
   }
   private flush(): void {
-    this.parts.push(this.seal(this.pieces.join('')));
+    if (this.bytes.length === 0) this.parts.push(this.seal(this.pieces.join('')));
+    else {
+      if (this.pieces.length > 0) this.bytes.push(utf8(this.pieces.join('')));
+      this.parts.push(Buffer.concat(this.bytes) as T);
+      this.bytes = [];
+    }
     this.pieces = [];
     this.size = 0;
   }
@@ -111,12 +207,16 @@ function compileEmitter(type: Exclude<FieldType, { k: 'record' }>): Emit {
     }
     case 'map': {
       const value = xmlEmitter(type.value);
+      const member = type.value.k === 'record' ? recordMember(type.value.cls) : undefined;
       return (v, out) => {
         const m = v as Record<string, unknown>;
         out.add('<value><struct>');
         for (const k of Object.keys(m)) {
+          const x = m[k];
+          // get_all_records: each record is already encoded as a member under its ref
+          if (member && x instanceof StoredRecord && x.ref === k) { out.addBytes(member(x)); continue; }
           out.add(`<member><name>${escapeXml(k)}</name>`);
-          value(m[k], out);
+          value(x, out);
           out.add('</member>');
         }
         out.add('</struct></value>');
@@ -126,9 +226,19 @@ function compileEmitter(type: Exclude<FieldType, { k: 'record' }>): Emit {
   }
 }
 
-function recordEmitter(cls: string): Emit {
+/** A StoredRecord of class `cls` as its encoded member. */
+function recordMember(cls: string): (v: StoredRecord) => Buffer {
+  const plain = plainRecordEmitter(cls);
+  return (v) => encode(v, plain).member;
+}
+
+const plainRecordEmitters = new Map<string, Emit>();
+
+function plainRecordEmitter(cls: string): Emit {
+  let e = plainRecordEmitters.get(cls);
+  if (e) return e;
   const fields = classDef(cls).publicFields.map((fd) => ({ name: fd.name, head: `<member><name>${fd.name}</name>`, emit: xmlEmitter(fd.type) }));
-  return (v, out) => {
+  e = (v, out) => {
     const r = v as Record<string, unknown>;
     out.add('<value><struct>');
     for (const f of fields) {
@@ -139,10 +249,27 @@ function recordEmitter(cls: string): Emit {
     }
     out.add('</struct></value>');
   };
+  plainRecordEmitters.set(cls, e);
+  return e;
+}
+
+/** A record, plain (built by an implementation) or stored (encoded once). */
+function recordEmitter(cls: string): Emit {
+  const plain = plainRecordEmitter(cls);
+  return (v, out) => { if (v instanceof StoredRecord) out.addBytes(encode(v, plain).xml); else plain(v, out); };
 }
 
 function dynamicXml(v: unknown, out: Sink): void {
   if (v instanceof Typed) xmlEmitter(v.type)(v.value, out);
+  else if (v instanceof Shared) {
+    if (!v.xml) {
+      const inner = new Parts(utf8, true);
+      dynamicXml(v.value, inner);
+      v.xml = Buffer.concat(inner.done());
+    }
+    out.addBytes(v.xml);
+  }
+  else if (v instanceof StoredRecord) xmlEmitter(t.record(v.cls))(v, out);
   else if (v instanceof I32) out.add(`<value><i4>${v.value}</i4></value>`);
   else if (typeof v === 'string') out.add(v === '' ? '<value></value>' : `<value>${escapeXml(v)}</value>`);
   else if (typeof v === 'number') out.add(Number.isInteger(v) ? `<value>${v}</value>` : `<value><double>${formatDouble(v)}</double></value>`);

@@ -6,7 +6,7 @@
 // threads under a password-guessing attack hold 64 MB, this thread 16 MB. The login throttle
 // keeps the queue short.
 
-import { randomBytes, scryptSync, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { createHmac, randomBytes, scryptSync, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 
 const N = 16384;
@@ -66,8 +66,33 @@ export function hashPasswordSync(password: string): string {
 // for a real user: the time of a refusal tells nothing about which user names exist.
 let dummy: Promise<string> | undefined;
 
+// Passwords that matched lately. Each `xe` call logs in, and a shell loop over 512 VIFs would pay
+// a scrypt (~40 ms) 512 times. A match is remembered as HMAC(key made at start, stored hash,
+// password) for a few minutes; the same password against the same stored hash then matches
+// without scrypt. Only matches are remembered: a wrong guess costs a scrypt as before, and a
+// changed password (a new hash, a new salt) never meets an old entry.
+const VERIFIED_MS = 5 * 60_000;
+const VERIFIED_MAX = 64;
+const verifiedKey = randomBytes(32);
+const verified = new Map<string, number>(); // digest -> when it expires
+const verifiedDigest = (password: string, stored: string): string =>
+  createHmac('sha256', verifiedKey).update(stored).update('\0').update(password).digest('base64');
+
 /** True when `password` matches `stored`; with no stored hash, a check that always fails but costs the same. */
 export async function verifyPassword(password: string, stored: string | undefined): Promise<boolean> {
+  const real = stored !== undefined && stored !== '';
+  const digest = real ? verifiedDigest(password, stored) : '';
+  if (real && (verified.get(digest) ?? 0) > Date.now()) return true;
+  const ok = await verifyByHash(password, stored);
+  if (ok) {
+    verified.delete(digest);
+    if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
+    verified.set(digest, Date.now() + VERIFIED_MS);
+  }
+  return ok;
+}
+
+async function verifyByHash(password: string, stored: string | undefined): Promise<boolean> {
   const real = stored !== undefined && stored !== '';
   const hash = real ? stored : await (dummy ??= hashPassword(randomBytes(16).toString('hex')));
   const parts = hash.split('$');
