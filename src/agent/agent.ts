@@ -15,6 +15,7 @@ import type { DesiredHost } from './desired.ts';
 import type { HostOs } from './hostos.ts';
 import type { RefusedFilter, SwitchBackend } from './switch.ts';
 import type { VmBackend } from './vms.ts';
+import { MigrationAnswers } from './migration.ts';
 
 export type { RefusedFilter, SwitchBackend } from './switch.ts';
 
@@ -38,6 +39,7 @@ export class Agent {
   private waiters: (() => void)[] = [];
   lastError: string | undefined;
   passes = 0;
+  private readonly migrations: MigrationAnswers;
   /** The lab's hypervisor (VM namespaces and their NICs), on lab hosts only: set before start(). */
   hypervisor: VmBackend | undefined;
   /** Commits that change nothing the agent realises (the drop poller's counts): no pass. Set before start(). */
@@ -58,7 +60,7 @@ export class Agent {
     private readonly raise: (alerts: readonly RejectionAlert[]) => Promise<void> = async (alerts) => {
       db.transact((tx) => { for (const a of alerts) raiseAlert(tx, a); });
     },
-  ) {}
+  ) { this.migrations = new MigrationAnswers(db, host, log); }
 
   /** Bodies of the rejection messages raised by this process (each is raised once). */
   private readonly raised = new Set<string>();
@@ -91,6 +93,7 @@ export class Agent {
     this.waiters = [];
     this.running = (async () => {
       try {
+        const compiledAt = this.db.generation;
         const desired = compile(this.db, this.host());
         // what compile() left out: one pool message per object and reason; never holds up the pass
         const alerts = newRejectionAlerts(this.db, this.host(), desired.rejected ?? [], this.raised);
@@ -107,8 +110,11 @@ export class Agent {
           const hv = this.hypervisor;
           await hv.apply(hv.desired(this.db, this.host())).catch((e: Error) => this.log.error({ err: e.message }, 'the lab hypervisor failed; will retry'));
         }
+        await this.answerMigrations('nics', desired, compiledAt, []);
         const r = await this.sw.apply(desired).catch((e: unknown) => { swError = e; return undefined; });
         if (r) await this.reportRefused(desired, r.refused ?? []);
+        // a live migration's destination answers once its switch has the ports (migration.ts)
+        if (r) await this.answerMigrations('switch', desired, compiledAt, r.refused ?? []);
         const osChanges = this.os ? await this.os.apply(desired) : 0;
         await this.reportStatus(desired);
         if (swError !== undefined) throw swError;
@@ -130,6 +136,12 @@ export class Agent {
       }
     })();
     return this.running;
+  }
+
+  /** A live migration's destination answers the master (migration.ts): its NICs arrived, or its switch has the ports. */
+  private async answerMigrations(stage: 'nics' | 'switch', desired: DesiredHost, at: number, refused: readonly RefusedFilter[]): Promise<void> {
+    const u = await this.migrations.answer(stage, desired, at, refused, this.sw, this.hypervisor);
+    if (u.length) await this.writeStatus(u);
   }
 
   /**

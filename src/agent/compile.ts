@@ -21,6 +21,7 @@ import {
 import type { BondSpec, BridgeSpec, DesiredHost, InterfaceSpec, PortSpec, VifLockSpec } from './desired.ts';
 import { firstReferrer, map, read, referrers, str, type Raw, type Reader } from './raw.ts';
 import { Rejections } from './rejections.ts';
+import { migrationOfport, migrationOrder } from '../domain/migration.ts';
 
 const IGNORED = 'the value is ignored (the default applies)';
 
@@ -265,7 +266,7 @@ function tunnels(h: HostBuild): void {
 
 /** The VMs running here (not the control domain) whose domid and uuid are fit for port names and ids, by domid. */
 function runningVms(h: HostBuild): Raw<'VM'>[] {
-  return referrers(h.db, h.hostRef, 'VM', 'resident_on').filter((vm) => vm.rec.power_state === 'Running' && !vm.rec.is_control_domain)
+  return [...referrers(h.db, h.hostRef, 'VM', 'resident_on'), ...incomingVms(h)].filter((vm) => vm.rec.power_state === 'Running' && !vm.rec.is_control_domain)
     .filter((vm) => {
       const domid = vm.rec.domid;
       const ok = typeof domid === 'number' && Number.isSafeInteger(domid) && domid >= 0 && domid < 0x7fffffff;
@@ -275,6 +276,19 @@ function runningVms(h: HostBuild): Raw<'VM'>[] {
     })
     .sort((a, b) => (a.rec.domid as number) - (b.rec.domid as number));
 }
+
+/** VMs migrating here (src/domain/migration.ts): their ports are readied under the domain id they will have here. */
+function incomingVms(h: HostBuild): Raw<'VM'>[] {
+  return [...h.db.all('VM')].flatMap((vm) => {
+    const o = migrationOrder(vm.rec.migration);
+    return o?.destination === h.hostRef && vm.rec.resident_on !== h.hostRef ? [{ ...vm, rec: { ...vm.rec, domid: o.domid }, incoming: true }] : [];
+  });
+}
+
+const incomingOfport = (vm: Raw<'VM'>, device: string): { ofportRequest?: number } => {
+  const n = 'incoming' in vm ? migrationOfport(vm.rec.domid as number, device) : undefined;
+  return n === undefined ? {} : { ofportRequest: n };
+};
 
 /** VIF locks: what a VIF of effective mode `mode` may send. A bad allowed address is dropped (the VIF then passes less, never more). */
 function vifLock(h: HostBuild, vif: Raw<'VIF'>, mode: LockingMode, mac: string): VifLockSpec {
@@ -339,7 +353,9 @@ function vifPorts(h: HostBuild): string[] {
         bridge: where.bridge,
         port: { name, kind: 'vif', interfaces: [name], type: '', tag: where.tag, trunks: trunks.length ? trunks : undefined, mtu,
           externalIds: { 'xs-vif-uuid': str(vif, 'uuid'), 'xs-vm-uuid': str(vm, 'uuid'), 'xs-network-uuid': str(net, 'uuid'), 'attached-mac': lock.mac },
-          vifUuid: str(vif, 'uuid'), lock, rateKbps: vifRate(vif, h.rej) },
+          vifUuid: str(vif, 'uuid'), lock, rateKbps: vifRate(vif, h.rej),
+          // a migrating VIF's port is numbered in advance, so that its flows wait for its device
+          ...incomingOfport(vm, str(vif, 'device')) },
       });
     }
   }

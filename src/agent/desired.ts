@@ -39,6 +39,8 @@ export interface PortSpec {
   readonly lock?: VifLockSpec;
   /** VIF ports: rate limit of what the VM sends, in KiB/s (the API's `kbps`, src/domain/qos.ts). */
   readonly rateKbps?: number;
+  /** VIF ports migrating in: the OpenFlow port number asked for (OVS ofport_request, src/domain/migration.ts). */
+  readonly ofportRequest?: number;
   /** Tunnel ports: OVS `protected`, no forwarding between them (a private network's split horizon). */
   readonly protected?: boolean;
 }

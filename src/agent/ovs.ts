@@ -93,6 +93,7 @@ function ifaceColumns(p: PortSpec, name: string): Row {
     external_ids: ovsMap(p.kind === 'vif' ? { ...(p.externalIds ?? {}) } : {}),
   };
   if (p.mtu && p.mtu > 0) row.mtu_request = p.mtu;
+  if (p.ofportRequest) row.ofport_request = p.ofportRequest;
   return row;
 }
 
@@ -302,6 +303,8 @@ export class OvsBackend {
   private readonly ifaces = new Map<string, { name: string; ofport: number }>();
   private switchDirty = true;
   private switchClean: string | undefined;
+  /** OpenFlow port numbers asked for (ofport_request) by port name, from the last desired state. */
+  private requested = new Map<string, number>();
   /** Called when ovs-vswitchd numbers a port whose device it could not open before. */
   onPortNumbered: (() => void) | undefined;
   /** Table writes so far, by the way they went. */
@@ -413,6 +416,7 @@ export class OvsBackend {
   async applySwitch(input: DesiredHost): Promise<number> {
     // checked where the rows are built: a bridge or port with a value unfit for OVSDB is left out alone
     const desired = switchFit(input);
+    this.requested = new Map(desired.bridges.flatMap((b) => b.ports.flatMap((p) => (p.ofportRequest ? [[p.name, p.ofportRequest] as const] : []))));
     const c = await this.db();
     const key = switchKey(desired);
     await this.sync(c);
@@ -601,7 +605,8 @@ export class OvsBackend {
     await this.db();
     for (let i = 0; ; i++) {
       const byName = new Map([...this.ifaces.values()].map((x) => [x.name, x.ofport]));
-      if (i >= 200 || ![...names].some((n) => byName.get(n) === 0)) return new Map([...byName].filter(([, n]) => n > 0));
+      // a port numbered in advance (a migration's destination) before its device is here: by the number asked for
+      if (i >= 200 || ![...names].some((n) => byName.get(n) === 0)) return new Map([...[...this.requested].filter(([n]) => names.has(n)), ...[...byName].filter(([, n]) => n > 0)]);
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
   }
@@ -777,6 +782,21 @@ export class OvsBackend {
       if (diff.trim()) { out.push(b.name); this.appliedFlows.delete(b.name); this.appliedMeters.delete(b.name); }
     }
     return out;
+  }
+
+  /**
+   * Frames sent as if `port` had received them, through the bridge's table (its locks decide):
+   * a migrated VM's announcements. Waits (up to 2 s) for ovs-vswitchd to have the port's device.
+   */
+  async inject(bridge: string, port: string, frames: readonly Uint8Array[]): Promise<void> {
+    await this.db();
+    let n = 0;
+    for (let i = 0; i < 80 && n <= 0; i++) {
+      n = [...this.ifaces.values()].find((x) => x.name === port)?.ofport ?? 0;
+      if (n <= 0) await new Promise((r) => setTimeout(r, 25));
+    }
+    if (n <= 0) throw new Error(`port ${port} has no device in the switch`);
+    await this.ofctl(['packet-out', this.ofTarget(bridge), String(n), 'table', ...frames.map((f) => Buffer.from(f).toString('hex'))]);
   }
 
   /** A bond port's members (up, active), from ovs-appctl bond/show. */

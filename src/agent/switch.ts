@@ -27,5 +27,7 @@ export interface SwitchBackend {
   bondMembers?(port: string): Promise<readonly BondMember[] | undefined>;
   /** Call `changed` when the switch lost state behind the agent's back (a restarted ovs-vswitchd). */
   watch?(changed: () => void): void;
+  /** Send frames as if a port had received them, through its locks (a migrated VM's announcements). */
+  inject?(bridge: string, port: string, frames: readonly Uint8Array[]): Promise<void>;
   close(): void;
 }

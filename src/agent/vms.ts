@@ -10,6 +10,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Database, Obj } from '../db/database.ts';
 import { asIfName, asMac, asMtu, isTextIfName, isUuid, type IfName, type Mac, type Mtu } from './checked.ts';
+import { migrationOrder } from '../domain/migration.ts';
 
 /** One NIC of a running VM: the host's end and the guest's. */
 export interface NicWant {
@@ -68,8 +69,12 @@ export function desiredVms(db: Database, host: string, prefix: string): VmsWante
     if (!ns) { if (here) problems.push(`VM ${String(vm.rec.uuid)}: its name ${JSON.stringify(vm.rec.name_label)} cannot name a lab namespace`); continue; }
     if (taken.has(ns)) { if (here) problems.push(`VM ${String(vm.rec.uuid)}: another running VM is named ${JSON.stringify(vm.rec.name_label)}`); continue; }
     taken.add(ns);
-    if (!here) { elsewhere.push(ns); continue; }
-    const domid = vm.rec.domid;
+    // a live migration's switch phase (src/domain/migration.ts): the destination takes the NICs
+    // over under the VM's domain id there, and the source leaves them to it
+    const order = migrationOrder(vm.rec.migration);
+    const switching = order?.phase === 'switch';
+    if (switching ? order.destination !== host : !here) { elsewhere.push(ns); continue; }
+    const domid = switching ? order.domid : vm.rec.domid;
     if (typeof domid !== 'number' || !Number.isSafeInteger(domid) || domid < 1 || !isUuid(String(vm.rec.uuid))) { problems.push(`VM ${String(vm.rec.uuid)}: no domain id`); continue; }
     const nics: NicWant[] = [];
     for (const r of db.referrers(vm.ref, 'VIF', 'VM')) {
@@ -230,6 +235,15 @@ export class VmBackend {
 
   desired(db: Database, host: string): VmsWanted { return desiredVms(db, host, this.prefix); }
 
+  /** The namespace of a VM named `name` here, or undefined. */
+  namespaceOf(name: unknown): NsName | undefined { return vmNamespace(this.prefix, name); }
+
+  /** Host ends of the NICs of VMs running here that the last pass left wired (found so, or made or pulled in without a failure). */
+  private wired = new Set<string>();
+
+  /** Whether each of `devs` was wired here by the last pass (a migration's NICs have arrived). */
+  arrived(devs: readonly string[]): boolean { return devs.every((d) => this.wired.has(d)); }
+
   async observe(want: VmsWanted): Promise<Observed> {
     const list = JSON.parse((await run(['-j', 'netns', 'list'])) || '[]') as { name: string }[];
     const namespaces = new Set(list.map((n) => n.name));
@@ -248,15 +262,19 @@ export class VmBackend {
     const steps = planVms(want, seen, this.owned, this.prefix);
     for (const v of want.vms) this.owned.add(v.ns);
     let changes = 0;
+    const failed = new Set<string>();
     for (const s of steps) {
       try {
         await this.step(s);
         changes++;
         if (s.op === 'del-ns') this.owned.delete(s.ns);
       } catch (e) {
+        if ('nic' in s) failed.add(s.nic.host);
+        if (s.op === 'add-ns') for (const n of want.vms.find((v) => v.ns === s.ns)?.nics ?? []) failed.add(n.host);
         this.log.warn({ step: s.op, err: (e as Error).message }, 'the lab hypervisor could not make a change; will retry');
       }
     }
+    this.wired = new Set(want.vms.flatMap((v) => v.nics.map((n) => n.host as string)).filter((h) => !failed.has(h)));
     for (const ns of want.elsewhere) this.owned.delete(ns);
     if (changes) this.log.info({ changes: steps.map((s) => `${s.op} ${'ns' in s ? s.ns : ''}${'dev' in s ? ` ${s.dev}` : ''}${'nic' in s ? ` ${s.nic.host}` : ''}`) }, 'lab VMs wired');
     return changes;
@@ -282,13 +300,16 @@ export class VmBackend {
         if (!from) throw new Error(`no device ${s.fromIndex} in ${s.from}`);
         // into this process's namespace, renamed on the way (one netlink request)
         await run(['-n', s.from, 'link', 'set', asIfName(from.name), 'netns', String(process.pid), 'name', s.nic.host]);
+        this.log.info({ dev: s.nic.host, from: s.from, at: Date.now() }, 'live migration: a NIC pulled in from its source');
         await this.hostEnd(s.nic);
         return;
       }
       case 'create': {
-        await run(['link', 'add', s.nic.host, 'mtu', String(s.nic.mtu), 'type', 'veth', 'peer', 'name', s.nic.guest, 'netns', s.ns]);
-        await this.guestEnd(s.ns, s.nic);
+        // the guest's end is made with the VIF's MAC: it never shows another
+        await run(['link', 'add', s.nic.host, 'mtu', String(s.nic.mtu), 'type', 'veth', 'peer', 'name', s.nic.guest, 'address', s.nic.mac, 'mtu', String(s.nic.mtu), 'netns', s.ns]);
+        // the host's end first: when the guest sees its NIC up, the host's end is ready (no IPv6 of its own)
         await this.hostEnd(s.nic);
+        await this.guestEnd(s.ns, s.nic);
         return;
       }
       case 'set-guest':

@@ -42,7 +42,9 @@ const STATUS_FIELDS: Record<string, readonly string[]> = {
   PIF_metrics: ['carrier', 'speed', 'duplex', 'vendor_id', 'vendor_name', 'device_id', 'device_name', 'pci_bus_path', 'last_updated'],
   PIF: ['IP', 'netmask', 'gateway', 'IPv6', 'MAC', 'MTU'],
   Bond: ['links_up'],
-  host: ['address', 'nic_facts', 'bridge_facts', 'hostname', 'certificate_fingerprint'],
+  host: ['address', 'nic_facts', 'bridge_facts', 'hostname', 'certificate_fingerprint', 'software_version'],
+  // a live migration's destination answers the master's order (src/domain/migration.ts)
+  VM: ['migration_report'],
   tunnel: ['status'],
   // its VIFs' locking drops (src/agent/droppoller.ts): checked and merged by reportedDrops
   VIF: ['locking_drops'],

@@ -55,6 +55,7 @@ export const ERRORS = {
   // the datamodel names one; xapi's operation checks send the VM and the operation refused
   VM_IS_TEMPLATE: E(['vm', 'operation'], 'The operation attempted is not valid for a template VM'),
   VM_HAS_SRIOV_VIF: E(['vm'], 'The VM has SR-IOV VIFs and cannot be migrated.'),
+  VM_MIGRATE_FAILED: E(['vm', 'source', 'destination', 'msg'], 'An error occurred during the migration process.'),
   NOT_IN_EMERGENCY_MODE: E([], 'This pool is not in emergency mode.'),
   POOL_NOT_IN_EMERGENCY_MODE: E([], 'This pool is not in emergency mode.'),
   HA_IS_ENABLED: E([], 'The operation could not be performed because HA is enabled on the Pool'),

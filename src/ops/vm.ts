@@ -9,6 +9,7 @@ import type { Database, ObjOf, Txn } from '../db/database.ts';
 import { NULL_REF, XapiError } from '../model/index.ts';
 import { freeVf, isSriovNetwork, sriovOfNetworkOnHost } from './network_sriov.ts';
 import { hostCanSeeNetwork } from './topology.ts';
+import { migrationOrder, migrationReport, orderFields, MIGRATION_CAPABILITY, type MigrationOrder, type MigrationReport } from '../domain/migration.ts';
 
 export { hostCanSeeNetwork }; // (its home is topology.ts: the bond rule for VIFs needs it below the VM layer)
 
@@ -108,9 +109,10 @@ export function refreshVifOperations(tx: Txn, db: Database, vm: string): void {
   }
 }
 
-/** The smallest domain id free on a host (0 is the control domain), as Xen hands them out. */
+/** The smallest domain id free on a host (0 is the control domain), as Xen hands them out; those of VMs migrating in are taken. */
 export function freeDomid(db: Database, host: string): number {
   const used = new Set(db.referrers(host, 'VM', 'resident_on').map((r) => db.getOf('VM', r)!.rec.domid));
+  for (const vm of db.all('VM')) { const o = migrationOrder(vm.rec.migration); if (o?.destination === host) used.add(o.domid); }
   let id = 1;
   while (used.has(id)) id++;
   return id;
@@ -145,6 +147,56 @@ export function allowedVifDevices(db: Database, vm: string): string[] {
   return out;
 }
 
+/** How long the destination has to answer each phase of a live migration. */
+export const MIGRATION_PHASE_TIMEOUT_MS = 30_000;
+
+/** Whether a host's agent answers live-migration orders (it says so in its software_version). */
+const answersMigrations = (db: Database, host: string): boolean => db.getOf('host', host)?.rec.software_version[MIGRATION_CAPABILITY] !== undefined;
+
+/** The destination's answer to migration `id` once it is one of `states`, or undefined after `ms`. */
+function answer(db: Database, vm: string, id: string, states: readonly MigrationReport['state'][], ms: number): Promise<MigrationReport | undefined> {
+  const now = (): MigrationReport | undefined => {
+    const r = migrationReport(db.getOf('VM', vm)?.rec.migration_report);
+    return r?.id === id && states.includes(r.state) ? r : undefined;
+  };
+  return new Promise((resolve) => {
+    const done = (r: MigrationReport | undefined) => { clearTimeout(timer); stop(); resolve(r); };
+    const stop = db.onCommit(() => { const r = now(); if (r) done(r); });
+    const timer = setTimeout(() => done(undefined), ms);
+    const r = now();
+    if (r) done(r);
+  });
+}
+
+/**
+ * The master's side of a live migration (src/domain/migration.ts): prepare, then switch, then
+ * commit, each phase answered by the destination. A destination that cannot prepare, fails, or
+ * does not answer before the switch leaves the VM where it was, its ports there untouched.
+ */
+async function twoPhases(db: Database, vmRef: string, order: MigrationOrder): Promise<void> {
+  const abort = (why: string): never => {
+    db.transact((tx) => {
+      const vm = db.getOf('VM', vmRef);
+      if (vm && migrationOrder(vm.rec.migration)?.id === order.id) tx.update(vm, { migration: {}, current_operations: {} });
+    });
+    throw new XapiError('VM_MIGRATE_FAILED', [vmRef, order.source, order.destination, why]);
+  };
+  const stillOurs = () => migrationOrder(db.getOf('VM', vmRef)?.rec.migration)?.id === order.id && db.getOf('VM', vmRef)?.rec.power_state === 'Running';
+  const prepared = await answer(db, vmRef, order.id, ['prepared', 'failed'], MIGRATION_PHASE_TIMEOUT_MS);
+  if (!stillOurs()) abort('the VM stopped or the migration was cancelled');
+  if (!prepared) abort('the destination did not ready the VM\'s ports in time');
+  if (prepared!.state === 'failed') abort(`the destination could not ready the VM's ports: ${prepared!.reason}`);
+  db.transact((tx) => tx.update('VM', vmRef, { migration: orderFields({ ...order, phase: 'switch' }) }));
+  const switched = await answer(db, vmRef, order.id, ['switched', 'failed'], MIGRATION_PHASE_TIMEOUT_MS);
+  if (!stillOurs()) abort('the VM stopped or the migration was cancelled');
+  if (!switched) abort('the destination did not take the VM\'s NICs over in time');
+  if (switched!.state === 'failed') abort(`the destination could not take the VM's NICs over: ${switched!.reason}`);
+  db.transact((tx) => {
+    tx.update('VM', vmRef, { resident_on: order.destination, domid: order.domid, migration: {}, current_operations: {} });
+    refreshVifOperations(tx, db, vmRef);
+  });
+}
+
 export const vmImpls: ImplTable = {
   // every VM gets a mac_seed (xapi's VM.create), so that VIF.create with MAC "" can derive one
   'VM.create': (ctx, a) => {
@@ -165,7 +217,16 @@ export const vmImpls: ImplTable = {
     // A VF ties the VM to its NIC (the seed: no live migration with an SR-IOV VF).
     if (vifsOf(db, vm.ref).some((v) => isSriovNetwork(db, v.rec.network))) throw new XapiError('VM_HAS_SRIOV_VIF', [vm.ref]);
     assertCanSeeNetworks(db, vm, host.ref);
-    if (vm.rec.resident_on !== host.ref) tx.update(vm, { resident_on: host.ref, domid: freeDomid(db, host.ref) });
+    if (vm.rec.resident_on === host.ref) return undefined;
+    const busy = migrationOrder(vm.rec.migration);
+    if (busy) throw new XapiError('OTHER_OPERATION_IN_PROGRESS', ['VM', vm.ref, 'pool_migrate', Object.keys(vm.rec.current_operations)[0] ?? busy.id]);
+    const domid = freeDomid(db, host.ref);
+    // a destination whose agent does not answer migrations (no switch agent: nothing to ready) gets the VM at once
+    if (!answersMigrations(db, host.ref)) { tx.update(vm, { resident_on: host.ref, domid }); return undefined; }
+    const order: MigrationOrder = { id: randomUUID(), phase: 'prepare', source: vm.rec.resident_on, destination: host.ref, domid };
+    tx.update(vm, { migration: orderFields(order), current_operations: { [ctx.task ?? order.id]: 'pool_migrate' } });
+    // the phases run after this transaction commits: each is an order in the database, answered by the destination's agent
+    return twoPhases(db, vm.ref, order);
   },
 
   'VM.get_allowed_VIF_devices': (ctx, a) => allowedVifDevices(ctx.db, ctx.tx.must('VM', a.vm).ref),
