@@ -192,6 +192,7 @@ async function measure(size: PoolSize, browser: import('playwright-core').Browse
     f.dumpAt = rel(st.dumpAt);
     f.firstView = rel(st.firstViewAt);
     f.stallToFirstView = await maxGap();
+    console.log(`[${label}] first readable view ${ms(f.firstView)} after "Log in"`);
     if (shots) await page.screenshot({ path: join(shots, '64-hosts-overview.png') });
 
     // 2. a change in the overview: a network created through the API, until its row is drawn
@@ -206,6 +207,7 @@ async function measure(size: PoolSize, browser: import('playwright-core').Browse
       f.overviewChange.page.push(s.at - s.eventAt);
     }
 
+    console.log(`[${label}] overview changes: ${mm(f.overviewChange.page)}`);
     // 3. focus switches: a host, a network, a VM (as a click in the overview or a search does)
     const hosts = Object.values((await api('host.get_all_records')) as Record<string, Json>).sort((a, b) => String(a.name_label).localeCompare(String(b.name_label), 'en', { numeric: true }));
     const nets = Object.values((await api('network.get_all_records')) as Record<string, Json>).filter((n) => /^VLAN /.test(String(n.name_label)));
@@ -220,6 +222,7 @@ async function measure(size: PoolSize, browser: import('playwright-core').Browse
       }
     }
 
+    console.log(`[${label}] focus switches: ${(['host', 'network', 'vm'] as const).map((k) => `${k} ${mm(f.focus[k].ready)}`).join(', ')}`);
     // 4. a change to a focus picture: a VIF's locking mode, in its host's view, until its mark changes
     const vifs = (await api('VIF.get_all_records')) as Record<string, Json>;
     const vmHost = new Map(vmRecs.map(([r, v]) => [r, String(v.resident_on)]));
@@ -237,6 +240,7 @@ async function measure(size: PoolSize, browser: import('playwright-core').Browse
     }
     f.stallViews = await maxGap();
 
+    console.log(`[${label}] picture changes: ${mm(f.pictureChange.page)}`);
     // 5. the whole pool in one picture (the console's only view before the overview)
     await resetGap();
     const w = await timeRoute(page, '#/pool', 300_000).catch(() => undefined);
@@ -259,7 +263,8 @@ async function main(): Promise<void> {
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
   const runs: Figures[] = [];
   try {
-    runs.push(await measure(SMALL, browser, undefined));
+    // BENCH_CONSOLE_ONLY=64 measures the large pool alone
+    if (process.env.BENCH_CONSOLE_ONLY !== '64') runs.push(await measure(SMALL, browser, undefined));
     runs.push(await measure(LARGE, browser, shots));
   } finally {
     await browser.close();

@@ -46,9 +46,20 @@ function count(v: unknown): number | undefined {
   return Number.isInteger(n) && n >= 0 && n <= MAX_COUNT ? n : undefined;
 }
 
+/** Records are replaced, never changed, when an event arrives: their counts are read once. */
+const dropsCache = new WeakMap<Rec, Drops | undefined>();
+
 /** The VIF's drop counts, or undefined when the server does not report them (field absent or malformed). */
 export function vifDrops(vif: Rec | undefined): Drops | undefined {
-  const m = vif?.locking_drops;
+  if (!vif) return undefined;
+  if (dropsCache.has(vif)) return dropsCache.get(vif);
+  const d = readDrops(vif);
+  dropsCache.set(vif, d);
+  return d;
+}
+
+function readDrops(vif: Rec): Drops | undefined {
+  const m = vif.locking_drops;
   if (!m || typeof m !== 'object' || Array.isArray(m)) return undefined;
   const order = Object.keys(DROP_REASONS);
   const byReason: { reason: string; count: number }[] = [];
@@ -61,7 +72,7 @@ export function vifDrops(vif: Rec | undefined): Drops | undefined {
   }
   const rank = (r: string) => { const i = order.indexOf(r); return i < 0 ? order.length : i; };
   byReason.sort((a, b) => rank(a.reason) - rank(b.reason) || (a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0));
-  const t = parseXapiTime(vif?.locking_drops_changed);
+  const t = parseXapiTime(vif.locking_drops_changed);
   return { total, byReason, changedAt: t !== undefined && t > 0 ? t : undefined };
 }
 

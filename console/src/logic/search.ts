@@ -8,19 +8,21 @@ import { natural, str, strs, type Rec, type Ref, type Store } from './store.ts';
 import { networkTitle } from './topology.ts';
 
 const uuidCache = new WeakMap<Store, { version: number; map: Map<string, { cls: string; ref: Ref }> }>();
+const INDEXED = ['host', 'network', 'vm', 'vif', 'pif'];
 
 /** Every object of the cache by its uuid (lower case). */
 export function uuidIndex(store: Store): ReadonlyMap<string, { cls: string; ref: Ref }> {
+  const version = store.versionOf(...INDEXED);
   const hit = uuidCache.get(store);
-  if (hit && hit.version === store.version) return hit.map;
+  if (hit && hit.version === version) return hit.map;
   const map = new Map<string, { cls: string; ref: Ref }>();
-  for (const cls of ['host', 'network', 'vm', 'vif', 'pif']) {
+  for (const cls of INDEXED) {
     for (const [ref, r] of store.table(cls)) {
       const u = str(r, 'uuid').toLowerCase();
       if (u) map.set(u, { cls, ref });
     }
   }
-  uuidCache.set(store, { version: store.version, map });
+  uuidCache.set(store, { version, map });
   return map;
 }
 

@@ -21,6 +21,8 @@ export class Store {
   private readonly tables = new Map<string, Map<Ref, Rec>>();
   /** Bumped by every applied batch that changed something. */
   version = 0;
+  /** Per class: bumped by every batch that changed that class (views depend on a few classes). */
+  private readonly classVersions = new Map<string, number>();
 
   constructor() {
     for (const c of WATCHED) this.tables.set(c, new Map());
@@ -52,19 +54,30 @@ export class Store {
 
   /** Apply one event.from batch; true when anything changed. */
   apply(events: readonly XenEvent[]): boolean {
-    let changed = false;
+    const touched = new Set<string>();
     for (const e of events) {
-      const t = this.table(e.class);
-      if (e.operation === 'del') changed = t.delete(e.ref) || changed;
-      else if (e.snapshot) { t.set(e.ref, e.snapshot); changed = true; }
+      const cls = e.class.toLowerCase();
+      const t = this.table(cls);
+      if (e.operation === 'del') { if (t.delete(e.ref)) touched.add(cls); }
+      else if (e.snapshot) { t.set(e.ref, e.snapshot); touched.add(cls); }
     }
-    if (changed) this.version++;
-    return changed;
+    if (!touched.size) return false;
+    this.version++;
+    for (const cls of touched) this.classVersions.set(cls, this.version);
+    return true;
+  }
+
+  /** A number that changes whenever any of these classes changed (for caches that read only them). */
+  versionOf(...classes: string[]): number {
+    let v = 0;
+    for (const c of classes) v = Math.max(v, this.classVersions.get(c) ?? 0);
+    return v;
   }
 
   clear(): void {
     for (const t of this.tables.values()) t.clear();
     this.version++;
+    for (const c of this.tables.keys()) this.classVersions.set(c, this.version);
   }
 }
 

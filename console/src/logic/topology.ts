@@ -253,13 +253,19 @@ export interface VifMark { readonly total: number; readonly alarm: boolean }
 
 export function buildGraph(store: Store, scope: Scope = {}, marks: ReadonlyMap<Ref, VifMark> = new Map()): Graph {
   const nodes: GNode[] = [];
-  const within = (set: ReadonlySet<Ref> | undefined) => ([ref]: [Ref, Rec]) => !set || set.has(ref);
+  // the records in scope, read through the scope's sets (a focus view costs what it shows)
+  const pick = (cls: string, set: ReadonlySet<Ref> | undefined): [Ref, Rec][] => {
+    if (!set) return store.all(cls);
+    const out: [Ref, Rec][] = [];
+    for (const ref of set) { const r = store.get(cls, ref); if (r) out.push([ref, r]); }
+    return out;
+  };
   const edges: GEdge[] = [];
   const have = new Set<string>();
   const addEdge = (e: GEdge) => { if (have.has(e.source) && have.has(e.target)) edges.push(e); };
 
-  const hosts = store.all('host').filter(within(scope.hosts)).sort(byName);
-  const pifs = store.all('pif').filter(within(scope.pifs)).sort(byDevice);
+  const hosts = pick('host', scope.hosts).sort(byName);
+  const pifs = pick('pif', scope.pifs).sort(byDevice);
   const hostName = (h: unknown) => str(store.get('host', h), 'name_label');
 
   const mgmtOf = new Map(pifs.filter(([, p]) => p.management === true).map((e) => [str(e[1], 'host'), e]));
@@ -291,9 +297,10 @@ export function buildGraph(store: Store, scope: Scope = {}, marks: ReadonlyMap<R
     }
   }
 
-  const kinds = new Map(store.all('network').map(([r, n]) => [r, networkKind(store, n)]));
+  const netsInScope = pick('network', scope.networks);
+  const kinds = new Map(netsInScope.map(([r, n]) => [r, networkKind(store, n)]));
   const ORDER = ['external', 'bonded', 'vlan', 'private', 'sriov', 'internal'];
-  const networks = store.all('network').filter(within(scope.networks)).sort((a, b) => ORDER.indexOf(kinds.get(a[0])!) - ORDER.indexOf(kinds.get(b[0])!) || byName(a, b));
+  const networks = netsInScope.sort((a, b) => ORDER.indexOf(kinds.get(a[0])!) - ORDER.indexOf(kinds.get(b[0])!) || byName(a, b));
   for (const [ref, n] of networks) {
     const kind = kinds.get(ref)!;
     const vlan = networkVlan(store, n);
@@ -304,8 +311,8 @@ export function buildGraph(store: Store, scope: Scope = {}, marks: ReadonlyMap<R
       { 'network-kind': kind, bridge: str(n, 'bridge'), vlan: vlan === undefined ? '' : String(vlan), 'default-locking': lock, name: str(n, 'name_label') || str(n, 'bridge') }));
   }
 
-  const vms = store.all('vm').filter(within(scope.vms)).filter(([, v]) => v.is_control_domain !== true && v.is_a_template !== true).sort(byName);
-  const vifs = store.all('vif').filter(within(scope.vifs)).filter(([, v]) => store.get('vm', v.VM)?.is_control_domain !== true).sort((a, b) => {
+  const vms = pick('vm', scope.vms).filter(([, v]) => v.is_control_domain !== true && v.is_a_template !== true).sort(byName);
+  const vifs = pick('vif', scope.vifs).filter(([, v]) => store.get('vm', v.VM)?.is_control_domain !== true).sort((a, b) => {
     const va = str(store.get('vm', a[1].VM), 'name_label'), vb = str(store.get('vm', b[1].VM), 'name_label');
     return natural(va, vb) || natural(str(a[1], 'device'), str(b[1], 'device')) || cmp(a[0], b[0]);
   });

@@ -25,8 +25,8 @@ export const dropsText = (store: Store, vif: Ref | undefined): string =>
   (vifDrops(store.get('vif', vif))?.byReason ?? []).filter((r) => r.count > 0).map((r) => `${reasonText(r.reason)}: ${r.count}`).join(', ');
 
 export function AlarmPanel({ alarms, go }: { alarms: ReadonlyMap<Ref, unknown>; go: (r: Route) => void }) {
-  const { store, version } = useApp();
-  const msgs = useMemo(() => alarmMessages(store), [version]);
+  const { store } = useApp();
+  const msgs = useMemo(() => alarmMessages(store), [store.versionOf('message', 'vif', 'vm', 'network', 'host')]);
   // VIFs in alarm that no message names yet (their counts rose while the page watched)
   const silent = useMemo(() => [...alarms.keys()].filter((r) => !msgs.some((m) => m.vif === r)), [alarms, msgs]);
   const now = Date.now();

@@ -98,7 +98,8 @@ function Console({ session, onLogout }: { session: Session; onLogout: () => void
 
   // Spoofing alarms: drop counts against what this page first saw, messages, recent changes.
   const baseline: Baseline = useMemo(() => new Map(), [cache]);
-  const alarms = useMemo(() => vifAlarms(store, observe(baseline, store), Date.now()), [version, now]);
+  const alarmVersion = store.versionOf('vif', 'vm', 'message');
+  const alarms = useMemo(() => vifAlarms(store, observe(baseline, store), Date.now()), [alarmVersion, now]);
   const marks = useMemo(() => {
     const m = new Map<Ref, VifMark>();
     for (const [ref, v] of store.table('vif')) {
@@ -116,7 +117,7 @@ function Console({ session, onLogout }: { session: Session; onLogout: () => void
   }, [route, live]);
 
   // The focused object, and the one the URL selects, from their uuids.
-  const index = useMemo(() => uuidIndex(store), [version]);
+  const index = uuidIndex(store);
   const focus = route && isFocus(route.view) && route.uuid ? index.get(route.uuid) : undefined;
   const focusOk = !!focus && focus.cls === route?.view;
   const key = routeKey(route);

@@ -3,7 +3,8 @@
 // interface and holds the number of VIFs of the VMs running there; red marks spoofing alarms.
 // Rows, columns and cells lead to the focus views.
 
-import { useEffect, useMemo } from 'preact/hooks';
+import { memo } from 'preact/compat';
+import { useEffect, useMemo, useRef } from 'preact/hooks';
 import { NETWORK_KINDS } from '../logic/networkKinds.ts';
 import { overview, type OverviewHost, type OverviewNetwork } from '../logic/overview.ts';
 import { formatRoute, type Route } from '../logic/route.ts';
@@ -20,9 +21,35 @@ function cellTitle(h: OverviewHost, n: OverviewNetwork, i: number): string {
   return parts.join(' · ');
 }
 
+/** What the overview reads: it is computed again only when one of these changed. */
+const OVERVIEW_CLASSES = ['host', 'network', 'pif', 'vm', 'vif', 'vlan', 'bond', 'tunnel', 'network_sriov'];
+
+/** One network's row; drawn again only when what it shows changed (a pool's events touch few rows). */
+function RowImpl({ n, hosts, go }: { n: OverviewNetwork; hosts: readonly OverviewHost[]; go: (r: Route) => void }) {
+  const link = (e: Event) => { e.preventDefault(); go({ view: 'network', uuid: n.uuid }); };
+  return (
+    <tr data-network={n.title} data-uuid={n.uuid} data-alarms={n.alarms} class={n.alarms ? 'alarm' : ''}>
+      <th class="net-row" title={`${n.title}: ${NETWORK_KINDS[n.kind].label}${n.vlan !== undefined ? `, VLAN ${n.vlan}` : ''}`}>
+        <a href={formatRoute({ view: 'network', uuid: n.uuid })} onClick={link}>{n.title}</a>
+        <span class={`kind net-${n.kind}`}>{NETWORK_KINDS[n.kind].label}</span>
+      </th>
+      {n.cells.map((c, i) => (
+        <td key={i} class={`${c.reached ? 'reached' : ''}${c.alarms ? ' alarm' : ''}`} title={cellTitle(hosts[i], n, i)} onClick={link}>{c.vifs || ''}</td>
+      ))}
+      <td class="total" data-testid="net-hosts">{n.hosts}</td>
+      <td class="total" data-testid="net-vifs">{n.vifs}{n.alarms ? <span class="alarm-text"> ⚠{n.alarms}</span> : null}</td>
+    </tr>
+  );
+}
+const sameRow = (a: OverviewNetwork, b: OverviewNetwork) => a.ref === b.ref && a.uuid === b.uuid && a.title === b.title && a.kind === b.kind && a.vlan === b.vlan
+  && a.hosts === b.hosts && a.vifs === b.vifs && a.alarms === b.alarms && a.cells.length === b.cells.length
+  && a.cells.every((c, i) => c.reached === b.cells[i].reached && c.vifs === b.cells[i].vifs && c.alarms === b.cells[i].alarms);
+const sameHosts = (a: readonly OverviewHost[], b: readonly OverviewHost[]) => a === b || (a.length === b.length && a.every((h, i) => h.ref === b[i].ref && h.name === b[i].name));
+const Row = memo(RowImpl, (a, b) => sameRow(a.n, b.n) && sameHosts(a.hosts, b.hosts));
+
 export function Overview({ alarms, go }: { alarms: ReadonlyMap<Ref, unknown>; go: (r: Route) => void }) {
-  const { store, version } = useApp();
-  const ov = useMemo(() => overview(store, alarms), [version, alarms]);
+  const { store } = useApp();
+  const ov = useMemo(() => overview(store, alarms), [store.versionOf(...OVERVIEW_CLASSES), alarms]);
   useEffect(() => {
     requestAnimationFrame(() => {
       const at = performance.now();
@@ -31,6 +58,10 @@ export function Overview({ alarms, go }: { alarms: ReadonlyMap<Ref, unknown>; go
     });
   });
   const link = (r: Route) => (e: Event) => { e.preventDefault(); go(r); };
+  // one function for every row, so that a row's memo is not defeated by a new closure
+  const goLatest = useRef(go);
+  goLatest.current = go;
+  const goRef = useMemo(() => (r: Route) => goLatest.current(r), []);
   return (
     <div class="overview" data-testid="overview" data-hosts={ov.hosts.length} data-networks={ov.networks.length} data-vifs={ov.vifs}>
       <p class="summary">
@@ -55,19 +86,7 @@ export function Overview({ alarms, go }: { alarms: ReadonlyMap<Ref, unknown>; go
             </tr>
           </thead>
           <tbody>
-            {ov.networks.map((n) => (
-              <tr key={n.ref} data-network={n.title} data-uuid={n.uuid} data-alarms={n.alarms} class={n.alarms ? 'alarm' : ''}>
-                <th class="net-row" title={`${n.title}: ${NETWORK_KINDS[n.kind].label}${n.vlan !== undefined ? `, VLAN ${n.vlan}` : ''}`}>
-                  <a href={formatRoute({ view: 'network', uuid: n.uuid })} onClick={link({ view: 'network', uuid: n.uuid })}>{n.title}</a>
-                  <span class={`kind net-${n.kind}`}>{NETWORK_KINDS[n.kind].label}</span>
-                </th>
-                {n.cells.map((c, i) => (
-                  <td key={i} class={`${c.reached ? 'reached' : ''}${c.alarms ? ' alarm' : ''}`} title={cellTitle(ov.hosts[i], n, i)} onClick={() => go({ view: 'network', uuid: n.uuid })}>{c.vifs || ''}</td>
-                ))}
-                <td class="total" data-testid="net-hosts">{n.hosts}</td>
-                <td class="total" data-testid="net-vifs">{n.vifs}{n.alarms ? <span class="alarm-text"> ⚠{n.alarms}</span> : null}</td>
-              </tr>
-            ))}
+            {ov.networks.map((n) => <Row key={n.ref} n={n} hosts={ov.hosts} go={goRef} />)}
           </tbody>
           <tfoot>
             <tr>
