@@ -9,14 +9,19 @@
 // vif<domid>.1 without IPv6, on which the VM reaches the other host's VM over VLAN 300; unplug takes
 // both ends away (and the VM no longer reaches it); a VM started on host2 gets its namespace and
 // NIC there and reaches vm1; shut down, its namespace is gone; VM.pool_migrate alone moves a VM's
-// NIC to the target host, the guest keeping its address.
+// NIC to the target host, the guest keeping its address, in two phases (the target's port has its
+// flows before the NIC leaves the source); a target that cannot ready the port (a stale device
+// holds its name) fails the migration and the VM runs on where it was, its traffic flowing.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { asIfName, asMac, asMtu } from '../src/agent/checked.ts';
 import { planVms, vmNamespace, type Link, type NicWant, type Observed, type VmsWanted } from '../src/agent/vms.ts';
 import { startLab, type TestLab } from './helpers/lab.ts';
-import { ping, poolLabSkip, reachable, run, until } from './helpers/pool-lab.ts';
+import { ping, Pinger, poolLabSkip, reachable, run, until } from './helpers/pool-lab.ts';
+import { cookieOf } from '../src/agent/ovsflows.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const VLAN_NET = '10.88.0';
 
@@ -31,6 +36,7 @@ describe('the lab hypervisor: VIF hot-plug and VM start through the API', { skip
   const link = (ns: string, dev: string): IpLink | undefined => links(ns).find((l) => l.ifname === dev);
   const call = (method: string, params: unknown[]) => t.call(1, method, [s, ...params]);
   const vmRef = async (name: string) => ((await call('VM.get_by_name_label', [name])) as string[])[0];
+  const vsctlList = (i: number) => t.host(i, 'ovs-vsctl', [`--db=unix:${t.state.hosts[i - 1].dir}/ovs/db.sock`, '--columns=name', 'list', 'Interface']);
 
   before(async () => {
     t = await startLab({ tag: 'hv', hosts: 2, nics: 2, vms: 2 });
@@ -98,13 +104,16 @@ describe('the lab hypervisor: VIF hot-plug and VM start through the API', { skip
     await until(() => (link(v.ns, 'eth1') ? undefined : true), 30_000, 'vm1\'s eth1 gone again');
   });
 
-  it('VM.pool_migrate alone moves the VM\'s NIC to the target host: the guest keeps its eth0 and its address', async () => {
+  it('VM.pool_migrate alone moves the VM\'s NIC to the target host, in two phases: the target\'s port had its flows before the NIC left the source', async () => {
     const v = t.state.vms[1];
     const ref = await vmRef(v.name);
     const before = link(v.ns, 'eth0')!;
+    const vif0 = ((await call('VM.get_VIFs', [ref])) as string[]);
+    const vifUuid = (await Promise.all(vif0.map(async (r) => ({ dev: await call('VIF.get_device', [r]), uuid: await call('VIF.get_uuid', [r]) })))).find((x) => x.dev === '0')!.uuid as string;
     await call('VM.pool_migrate', [ref, hostRef.get(1), {}]);
     const domid = (await call('VM.get_domid', [ref])) as number;
-    await until(() => link(t.state.hosts[0].ns, `vif${domid}.0`), 30_000, `vif${domid}.0 on host1`);
+    const port = `vif${domid}.0`;
+    await until(() => link(t.state.hosts[0].ns, port), 30_000, `${port} on host1`);
     await until(() => (link(t.state.hosts[1].ns, v.port) ? undefined : true), 30_000, `${v.port} gone from host2`);
     // its hot-plugged NIC on VLAN 300 too
     await until(() => link(t.state.hosts[0].ns, `vif${domid}.1`), 30_000, `vif${domid}.1 on host1`);
@@ -112,6 +121,64 @@ describe('the lab hypervisor: VIF hot-plug and VM start through the API', { skip
     assert.equal(after.address, before.address);
     assert.match(t.lab.inNs(v.ns, 'ip', ['-4', 'addr', 'show', 'dev', 'eth0']), new RegExp(`inet ${v.ip.replace(/\./g, '\\.')}/`));
     assert.equal(await reachable(v.ns, t.state.vms[0].ip), true, `${v.name} on host1 reaches vm1`);
+
+    // The two phases, as the destination answered them, and as the switches and host1's hypervisor recorded them.
+    const report = (await call('VM.get_migration_report', [ref])) as Record<string, string>;
+    assert.equal(report.state, 'switched');
+    assert.ok(Number(report.prepared_at) <= Number(report.switched_at), JSON.stringify(report));
+    assert.deepEqual(await call('VM.get_migration', [ref]), {}, 'the order is gone once the VM moved');
+    // the port was numbered before its device came (the flows were written for that number)...
+    const vsctl = (i: number, ...a: string[]) => t.host(i, 'ovs-vsctl', [`--db=unix:${t.state.hosts[i - 1].dir}/ovs/db.sock`, ...a]).trim();
+    assert.equal(vsctl(1, 'get', 'Interface', port, 'ofport'), String(32768 + domid * 16));
+    // ...and Open vSwitch's own age of the VIF's flows in host1's table against the moment host1's
+    // hypervisor pulled the NIC away from host2 (its log): the flows were there first. (The age is
+    // read after the dump returned: the install time computed from it can only come out later.)
+    const dump = t.host(1, 'ovs-ofctl', ['-O', 'OpenFlow13', 'dump-flows', `unix:${t.state.hosts[0].dir}/ovs/xenbr0.mgmt`, `cookie=${cookieOf(vifUuid)}/-1`]);
+    const now = Date.now();
+    const ages = [...dump.matchAll(/duration=([\d.]+)s/g)].map((m) => Number(m[1]) * 1000);
+    assert.ok(ages.length > 0 && dump.includes(`in_port=${32768 + domid * 16}`), dump);
+    const flowsSince = now - Math.max(...ages);
+    const pulls = readFileSync(join(t.state.hosts[0].dir, 'poolnetd.log'), 'utf8').split('\n').filter((l) => l.includes('a NIC pulled in from its source')).map((l) => JSON.parse(l) as { dev: string; at: number });
+    const pulled = pulls.filter((x) => x.dev === port).at(-1);
+    assert.ok(pulled, `host1's log records pulling ${port}`);
+    assert.ok(flowsSince < pulled.at, `the flows of ${port} (in the table since ${flowsSince}) were there before the NIC left host2 (${pulled.at})`);
+    assert.ok(pulled.at >= Number(report.prepared_at), 'the NIC moved after the destination said it was prepared');
+  });
+
+  it('a destination that cannot ready the VM\'s ports leaves it running on its source, its traffic flowing', async () => {
+    const v = t.state.vms[1]; // on host1 now
+    const ref = await vmRef(v.name);
+    const domidHere = (await call('VM.get_domid', [ref])) as number;
+    // host2 would give it the smallest free domain id: a stale device there holds that port's name
+    const there = (await call('VM.get_all_records_where', [`field "resident_on"="${hostRef.get(2)}"`])) as Record<string, { domid: number }>;
+    const used = new Set(Object.values(there).map((r) => Number(r.domid)));
+    let domid = 1;
+    while (used.has(domid)) domid++;
+    const squat = `vif${domid}.0`;
+    const hostNs = t.state.hosts[1].ns;
+    t.lab.inNs(hostNs, 'ip', ['link', 'add', squat, 'type', 'veth', 'peer', 'name', 'pnsquat0']);
+    const p = new Pinger(v.ns, t.state.vms[0].ip, 0.1);
+    try {
+      await until(() => (p.replies >= 10 ? true : undefined), 30_000, '10 answers before');
+      const err = await call('VM.pool_migrate', [ref, hostRef.get(2), {}]).then(() => undefined, (e: Error & { code?: string }) => e);
+      assert.equal(err?.code, 'VM_MIGRATE_FAILED', String(err));
+      assert.match(err.message, /already on this host/);
+      assert.equal(await call('VM.get_resident_on', [ref]), hostRef.get(1));
+      assert.equal(await call('VM.get_domid', [ref]), domidHere);
+      assert.deepEqual(await call('VM.get_migration', [ref]), {});
+      // the NIC never left host1, and traffic goes on through it
+      assert.equal(link(t.state.hosts[0].ns, `vif${domidHere}.0`)?.flags.includes('UP'), true);
+      const before = p.replies;
+      await until(() => (p.replies >= before + 20 ? true : undefined), 30_000, '20 answers after the failed migration');
+      const r = await p.stop();
+      // nothing moved: a loss would be the machine's, not the migration's (bounded widely)
+      assert.ok(r.lost <= r.sent / 4, `lost ${r.lost} of ${r.sent}`);
+      // the port host2 readied went with the order
+      await until(() => (vsctlList(2).includes(squat) ? undefined : true), 30_000, `${squat} gone from host2's switch`);
+    } finally {
+      p.kill();
+      t.lab.inNs(hostNs, 'ip', ['link', 'del', squat]);
+    }
   });
 
   it('a VM started on host2 with VM.start_on gets its namespace and NIC there; shut down, they are gone', async () => {
