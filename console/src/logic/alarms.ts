@@ -115,12 +115,11 @@ export interface AlarmMessage {
 
 /** The pool's VIF_LOCKING_DROPS messages, newest first. */
 export function alarmMessages(store: Store): AlarmMessage[] {
-  const byUuid = uuidIndex(store);
   const out: AlarmMessage[] = [];
   for (const [ref, m] of store.table('message')) {
     if (str(m, 'name') !== ALARM_MESSAGE) continue;
     const uuid = str(m, 'obj_uuid');
-    const hit = byUuid.get(uuid.toLowerCase());
+    const hit = uuidIndex(store).get(uuid.toLowerCase());
     out.push({ ref, at: parseXapiTime(m.timestamp), body: str(m, 'body'), uuid, vif: hit?.cls === 'vif' ? hit.ref : undefined });
   }
   return out.sort((a, b) => (b.at ?? 0) - (a.at ?? 0) || (a.ref < b.ref ? -1 : 1));

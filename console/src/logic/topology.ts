@@ -268,7 +268,8 @@ export function buildGraph(store: Store, scope: Scope = {}, marks: ReadonlyMap<R
   const pifs = pick('pif', scope.pifs).sort(byDevice);
   const hostName = (h: unknown) => str(store.get('host', h), 'name_label');
 
-  const mgmtOf = new Map(pifs.filter(([, p]) => p.management === true).map((e) => [str(e[1], 'host'), e]));
+  // a host's management interface, even when a focus view leaves its PIF out
+  const mgmtOf = new Map(store.all('pif').filter(([, p]) => p.management === true).map((e) => [str(e[1], 'host'), e]));
   for (const [ref, h] of hosts) {
     const mgmt = mgmtOf.get(ref);
     nodes.push(node('host', ref, str(h, 'name_label') || str(h, 'hostname'), [mgmt ? `management ${ipSummary(mgmt[1]) || str(mgmt[1], 'device')}` : 'no management interface'], []));

@@ -117,14 +117,15 @@ function Console({ session, onLogout }: { session: Session; onLogout: () => void
   }, [route, live]);
 
   // The focused object, and the one the URL selects, from their uuids.
-  const index = uuidIndex(store);
-  const focus = route && isFocus(route.view) && route.uuid ? index.get(route.uuid) : undefined;
+  // (the index is built only when a view names an object: the overview and the tables need none)
+  const byUuid = (u: string | undefined) => (u ? uuidIndex(store).get(u) : undefined);
+  const focus = route && isFocus(route.view) ? byUuid(route.uuid) : undefined;
   const focusOk = !!focus && focus.cls === route?.view;
   const key = routeKey(route);
   useEffect(() => {
     if (!route) return;
     if (isPicture(route.view)) setLastPicture(route);
-    const s = route.select ? index.get(route.select) : undefined;
+    const s = byUuid(route.select);
     setSel(s ? { kind: s.cls, ref: s.ref } : undefined);
   }, [key, live]);
 
@@ -134,7 +135,7 @@ function Console({ session, onLogout }: { session: Session; onLogout: () => void
   const view = route?.view;
   const activeTab = view === undefined ? '' : isPicture(view) ? 'topology' : view;
   const picture = isPicture(view ?? 'overview') && route ? route : lastPicture;
-  const pictureFocus = picture?.uuid ? index.get(picture.uuid) : undefined;
+  const pictureFocus = byUuid(picture?.uuid);
   const pictureShown = !!view && isPicture(view);
 
   let content: ComponentChildren = null;

@@ -21,6 +21,8 @@ function cellTitle(h: OverviewHost, n: OverviewNetwork, i: number): string {
   return parts.join(' · ');
 }
 
+const NAME_W = 220, CELL_W = 18, TOTAL_W = 56;
+
 /** What the overview reads: it is computed again only when one of these changed. */
 const OVERVIEW_CLASSES = ['host', 'network', 'pif', 'vm', 'vif', 'vlan', 'bond', 'tunnel', 'network_sriov'];
 
@@ -72,7 +74,14 @@ export function Overview({ alarms, go }: { alarms: ReadonlyMap<Ref, unknown>; go
       </p>
       <AlarmPanel alarms={alarms} go={go} />
       <div class="matrix-wrap">
-        <table class="matrix" data-testid="overview-matrix">
+        {/* fixed widths: a change redraws one row without measuring the whole table again */}
+        <table class="matrix" data-testid="overview-matrix" style={{ width: `${NAME_W + ov.hosts.length * CELL_W + 2 * TOTAL_W}px` }}>
+          <colgroup>
+            <col style={{ width: `${NAME_W}px` }} />
+            {ov.hosts.map((h) => <col key={h.ref} style={{ width: `${CELL_W}px` }} />)}
+            <col style={{ width: `${TOTAL_W}px` }} />
+            <col style={{ width: `${TOTAL_W}px` }} />
+          </colgroup>
           <thead>
             <tr>
               <th class="corner">network \ host</th>

@@ -71,6 +71,9 @@ const EdgeView = memo(EdgeViewImpl, (a, b) => a.d === b.d && a.e.label === b.e.l
 
 interface View { x: number; y: number; k: number }
 
+/** The least zoom at which words are drawn. */
+const READABLE = 0.4;
+
 /** The focus view an object of the picture opens on a double click (a VIF: its VM's, a NIC: its host's). */
 function openRoute(store: Store, n: GNode): { view: FocusView; uuid: string } | undefined {
   switch (n.kind) {
@@ -123,7 +126,11 @@ export function Topology({ elk, selected, focus, marks, shown = true }: { elk: E
     if (!el || !layout.width) return;
     const r = el.getBoundingClientRect();
     if (r.width === 0) return;
-    const k = Math.min(1.2, Math.max(0.02, Math.min((r.width - 40) / layout.width, (r.height - 40) / layout.height)));
+    const all = Math.min((r.width - 40) / layout.width, (r.height - 40) / layout.height);
+    // a focus view is read in full detail: as wide as the panel (up to life size), from its top,
+    // panned down by dragging, rather than shrunk until its words cannot be drawn
+    const width = Math.min(1, (r.width - 40) / layout.width);
+    const k = Math.min(1.2, Math.max(0.02, focus && all < READABLE ? Math.max(all, width) : all));
     setView({ k, x: 20, y: 20 });
   };
   // Fit the picture when it is first laid out, and when the panel beside it opens or closes,
@@ -176,7 +183,7 @@ export function Topology({ elk, selected, focus, marks, shown = true }: { elk: E
   // Level of detail: words are drawn only when they can be read and only on screen, so that a
   // pool of thousands of objects stays quick to draw; boxes and lines are always there.
   const [size, setSize] = useState({ w: 1600, h: 1000 });
-  const readable = v.k >= 0.4;
+  const readable = v.k >= READABLE;
   const margin = 200 / v.k;
   const vis = { x: -v.x / v.k - margin, y: -v.y / v.k - margin, w: size.w / v.k + 2 * margin, h: size.h / v.k + 2 * margin };
   const inView = (b: Box) => b.x < vis.x + vis.w && vis.x < b.x + b.w && b.y < vis.y + vis.h && vis.y < b.y + b.h;
