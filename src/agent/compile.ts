@@ -100,6 +100,23 @@ export const vifPortName = (domid: number, device: string): string => `vif${domi
 const LEFT_OUT = 'the object is left out of the host\'s desired state';
 const OFF = 'the VIF is left off the switch (it passes nothing)';
 
+/** Rejections that also count every attempt (a repeated one too): what a VIF's memo must not skip. */
+class CountedRejections extends Rejections {
+  attempts = 0;
+  override add(o: Parameters<Rejections['add']>[0], field: string, value: unknown, outcome: string): void { this.attempts++; super.add(o, field, value, outcome); }
+}
+
+/**
+ * A VIF's port as the last compile() built it, and what it was built from: the records of the
+ * VIF, its VM and its network (the store gives an object a new record on every change, so the
+ * same records mean the same values) and its attachment point. Only a port whose building
+ * rejected nothing is remembered, so that reusing it leaves the rejections as they would be.
+ * With it, a change to one VIF rebuilds that VIF's port alone, and every other port is the same
+ * object as before (the backends key their own caches on it).
+ */
+interface VifMemo { readonly vif: object; readonly vm: object; readonly net: object; readonly host: string; readonly bridge: string; readonly tag?: number; readonly port: PortSpec | 'detached' | 'off' }
+const vifMemo = new WeakMap<object, VifMemo>();
+
 /** A bridge while compile() fills it. */
 interface BridgeBuild { name: string; mac?: string; ports: PortSpec[]; networkUuids: string[] }
 
@@ -108,7 +125,7 @@ interface BridgeBuild { name: string; mac?: string; ports: PortSpec[]; networkUu
  * realised, and the bridges, VIF attachment points and devices built so far.
  */
 class HostBuild {
-  readonly rej = new Rejections();
+  readonly rej = new CountedRejections();
   readonly bridges = new Map<string, BridgeBuild>();
   /** network ref -> { real bridge, tag } where its VIFs attach */
   readonly attach = new Map<string, { bridge: string; tag?: number }>();
@@ -336,31 +353,43 @@ function vifPorts(h: HostBuild): string[] {
       const net = h.goodNet(vif.rec.network);
       const where = net && attachPoint(h, net);
       if (!net || !where) continue;
-      const name = vifPortName(vm.rec.domid as number, str(vif, 'device'));
-      if (!/^\d{1,4}$/.test(str(vif, 'device')) || !isTextIfName(name)) { h.rej.add(vif, 'device', vif.rec.device, OFF); continue; }
-      if (!isUuid(str(vif, 'uuid'))) { h.rej.add(vif, 'uuid', vif.rec.uuid, OFF); continue; }
-      const mode = effectiveMode(h.db, vif, h.rej);
-      if (mode === undefined) continue;
-      if (mode === 'disabled') { detached.push(name); continue; }
-      const mac = h.rej.take(vif, 'MAC', vif.rec.MAC, asMac, OFF);
-      if (mac === undefined) continue;
-      const trunks = vifTrunks(h, vif);
-      if (trunks === undefined) continue;
-      const lock = vifLock(h, vif, mode, mac);
-      const ownMtu = map(vif, 'other_config').mtu;
-      const mtu = (ownMtu !== undefined && ownMtu !== '' ? h.rej.take(vif, 'other_config:mtu', intText(ownMtu) ?? ownMtu, asMtu, 'the network\'s MTU is used') : undefined) ?? h.netMtu(net);
-      placed.push({
-        bridge: where.bridge,
-        port: { name, kind: 'vif', interfaces: [name], type: '', tag: where.tag, trunks: trunks.length ? trunks : undefined, mtu,
-          externalIds: { 'xs-vif-uuid': str(vif, 'uuid'), 'xs-vm-uuid': str(vm, 'uuid'), 'xs-network-uuid': str(net, 'uuid'), 'attached-mac': lock.mac },
-          vifUuid: str(vif, 'uuid'), lock, rateKbps: vifRate(vif, h.rej),
-          // a migrating VIF's port is numbered in advance, so that its flows wait for its device
-          ...incomingOfport(vm, str(vif, 'device')) },
-      });
+      const memo = vifMemo.get(vif);
+      if (memo && memo.vif === vif.rec && memo.vm === vm.rec && memo.net === net.rec && memo.host === h.hostRef && memo.bridge === where.bridge && memo.tag === where.tag) {
+        if (memo.port === 'detached') detached.push(vifPortName(vm.rec.domid as number, str(vif, 'device')));
+        else if (memo.port !== 'off') placed.push({ bridge: where.bridge, port: memo.port });
+        continue;
+      }
+      const attempts = h.rej.attempts;
+      const built = vifPort(h, vm, vif, net, where);
+      if (h.rej.attempts === attempts) vifMemo.set(vif, { vif: vif.rec, vm: vm.rec, net: net.rec, host: h.hostRef, bridge: where.bridge, tag: where.tag, port: built ?? 'off' });
+      if (built === 'detached') detached.push(vifPortName(vm.rec.domid as number, str(vif, 'device')));
+      else if (built) placed.push({ bridge: where.bridge, port: built });
     }
   }
   for (const v of placed) h.bridges.get(v.bridge)!.ports.push(v.port);
   return detached;
+}
+
+/** One VIF's port on its bridge, 'detached' (a disabled VIF leaves the bridge), or undefined (left off the switch; reported). */
+function vifPort(h: HostBuild, vm: Raw<'VM'>, vif: Raw<'VIF'>, net: Raw<'network'>, where: { bridge: string; tag?: number }): PortSpec | 'detached' | undefined {
+  const name = vifPortName(vm.rec.domid as number, str(vif, 'device'));
+  if (!/^\d{1,4}$/.test(str(vif, 'device')) || !isTextIfName(name)) { h.rej.add(vif, 'device', vif.rec.device, OFF); return undefined; }
+  if (!isUuid(str(vif, 'uuid'))) { h.rej.add(vif, 'uuid', vif.rec.uuid, OFF); return undefined; }
+  const mode = effectiveMode(h.db, vif, h.rej);
+  if (mode === undefined) return undefined;
+  if (mode === 'disabled') return 'detached';
+  const mac = h.rej.take(vif, 'MAC', vif.rec.MAC, asMac, OFF);
+  if (mac === undefined) return undefined;
+  const trunks = vifTrunks(h, vif);
+  if (trunks === undefined) return undefined;
+  const lock = vifLock(h, vif, mode, mac);
+  const ownMtu = map(vif, 'other_config').mtu;
+  const mtu = (ownMtu !== undefined && ownMtu !== '' ? h.rej.take(vif, 'other_config:mtu', intText(ownMtu) ?? ownMtu, asMtu, 'the network\'s MTU is used') : undefined) ?? h.netMtu(net);
+  return { name, kind: 'vif', interfaces: [name], type: '', tag: where.tag, trunks: trunks.length ? trunks : undefined, mtu,
+    externalIds: { 'xs-vif-uuid': str(vif, 'uuid'), 'xs-vm-uuid': str(vm, 'uuid'), 'xs-network-uuid': str(net, 'uuid'), 'attached-mac': lock.mac },
+    vifUuid: str(vif, 'uuid'), lock, rateKbps: vifRate(vif, h.rej),
+    // a migrating VIF's port is numbered in advance, so that its flows wait for its device
+    ...incomingOfport(vm, str(vif, 'device')) };
 }
 
 /** The host OS: addresses on the bridge device of each PIF with an IP configuration (management first), the default route, DNS. */

@@ -168,24 +168,51 @@ function inPortName(match: string): string | undefined {
  * not hold back the other VIFs' flows. They go in on a later pass, once the port has a number.
  */
 function numberedByCookie(flows: readonly Flow[], ports: ReadonlyMap<string, number>): Map<string, string> {
-  const byCookie = new Map<string, string>();
+  const groups = new Map<string, Flow[]>();
   for (const f of flows) {
+    const g = groups.get(f.cookie);
+    if (g) g.push(f); else groups.set(f.cookie, [f]);
+  }
+  const byCookie = new Map<string, string>();
+  for (const [cookie, group] of groups) {
+    const text = numberedCookie(cookie, group, ports);
+    if (text !== undefined) byCookie.set(cookie, text);
+  }
+  return byCookie;
+}
+
+/**
+ * One cookie's flows numbered, remembered with the Flow objects and port numbers they came from:
+ * ovsflows.ts gives an unchanged VIF the same Flow objects on every pass, so a pass over 512 VIFs
+ * numbers only the VIFs that changed (and the text stays the same string: comparing it is cheap).
+ */
+interface NumberedCookie { readonly flows: readonly Flow[]; readonly ports: readonly (readonly [string, number | undefined])[]; readonly text: string | undefined }
+const numberedMemo = new Map<string, NumberedCookie>();
+
+function numberedCookie(cookie: string, group: readonly Flow[], ports: ReadonlyMap<string, number>): string | undefined {
+  const m = numberedMemo.get(cookie);
+  if (m && m.flows.length === group.length && m.flows.every((f, i) => f === group[i]) && m.ports.every(([n, k]) => ports.get(n) === k)) return m.text;
+  const used = new Map<string, number | undefined>();
+  const num = (n: string) => { const k = ports.get(n); used.set(n, k); return k; };
+  let text: string | undefined;
+  for (const f of group) {
     const name = inPortName(f.match);
-    if (name !== undefined && !ports.has(name)) continue;
+    if (name !== undefined && num(name) === undefined) continue;
     const at = name === undefined ? undefined : inPortAt(f.match)!;
     const match = at ? f.match.slice(0, at[0]) + ports.get(name!) + f.match.slice(at[1]) : f.match;
     // output:<port name> in actions (the split horizon of private networks) is numbered too
     let actions = f.actions;
     if (actions.includes('output:')) {
-      const named = [...actions.matchAll(/output:([^,\s]+)/g)].map((m) => m[1]).filter((n) => !/^\d+$/.test(n));
-      if (named.some((n) => !ports.has(n))) continue;
+      const named = [...actions.matchAll(/output:([^,\s]+)/g)].map((x) => x[1]).filter((n) => !/^\d+$/.test(n));
+      if (named.map(num).some((k) => k === undefined)) continue;
       for (const n of named) actions = actions.split(`output:${n}`).join(`output:${ports.get(n)}`);
     }
     const line = flowText({ cookie: f.cookie, priority: f.priority, match, actions });
-    const text = byCookie.get(f.cookie);
-    byCookie.set(f.cookie, text === undefined ? line : `${text}\n${line}`);
+    text = text === undefined ? line : `${text}\n${line}`;
   }
-  return byCookie;
+  if (numberedMemo.size >= 65_536) numberedMemo.clear();
+  numberedMemo.set(cookie, { flows: group, ports: [...used], text });
+  return text;
 }
 
 const tableText = (t: ReadonlyMap<string, string>): string => [...t.values()].join('\n') + '\n';
@@ -599,7 +626,7 @@ export class OvsBackend {
     for (const f of flows) {
       const port = inPortName(f.match);
       if (port) names.add(port);
-      for (const m of f.actions.matchAll(/output:([^,\s]+)/g)) if (!/^\d+$/.test(m[1])) names.add(m[1]);
+      if (f.actions.includes('output:')) for (const m of f.actions.matchAll(/output:([^,\s]+)/g)) if (!/^\d+$/.test(m[1])) names.add(m[1]);
     }
     if (names.size === 0) return new Map();
     await this.db();
@@ -786,9 +813,12 @@ export class OvsBackend {
 
   /**
    * Frames sent as if `port` had received them, through the bridge's table (its locks decide):
-   * a migrated VM's announcements. Waits (up to 2 s) for ovs-vswitchd to have the port's device.
+   * a migrated VM's announcements. A packet-out teaches this switch nothing, and it may still
+   * hold the VM's MAC behind a tunnel (its old host), where a frame from another tunnel is never
+   * sent: so each frame's source MAC is forgotten on `vlan` first, and the VM's next frame (or a
+   * flood meanwhile) puts it on the port. Waits (up to 2 s) for ovs-vswitchd to have the port's device.
    */
-  async inject(bridge: string, port: string, frames: readonly Uint8Array[]): Promise<void> {
+  async inject(bridge: string, port: string, frames: readonly Uint8Array[], vlan: number): Promise<void> {
     await this.db();
     let n = 0;
     for (let i = 0; i < 80 && n <= 0; i++) {
@@ -796,7 +826,12 @@ export class OvsBackend {
       if (n <= 0) await new Promise((r) => setTimeout(r, 25));
     }
     if (n <= 0) throw new Error(`port ${port} has no device in the switch`);
-    await this.ofctl(['packet-out', this.ofTarget(bridge), String(n), 'table', ...frames.map((f) => Buffer.from(f).toString('hex'))]);
+    const macs = [...new Set(frames.map((f) => [...f.slice(6, 12)].map((b) => b.toString(16).padStart(2, '0')).join(':')))];
+    const ctl = join(this.opts.runDir, 'ovs-vswitchd.ctl');
+    await Promise.all([
+      ...macs.map((m) => run('ovs-appctl', ['-t', ctl, 'fdb/del', bridge, String(vlan), m]).catch(() => undefined)), // none learnt: nothing to forget
+      this.ofctl(['packet-out', this.ofTarget(bridge), String(n), 'table', ...frames.map((f) => Buffer.from(f).toString('hex'))]),
+    ]);
   }
 
   /** A bond port's members (up, active), from ovs-appctl bond/show. */

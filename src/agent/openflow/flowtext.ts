@@ -8,8 +8,7 @@
 // TCI, which is Nicira's NXM_OF_VLAN_TCI: `vlan_tci=V/M` and `dl_vlan=N` are exactly that field.
 // The decoder is the reverse, for flow statistics; it renders fields it does not know as numbers.
 
-import { isIPv4, isIPv6 } from 'node:net';
-import { OFPP, type Action, type FlowModSpec } from './wire.ts';
+import { flowMod, OFPFC, OFPP, type Action, type FlowModSpec } from './wire.ts';
 
 export class UnsupportedFlow extends Error {}
 
@@ -53,68 +52,250 @@ export interface ParsedFlow {
   readonly actions: readonly Action[];
 }
 
-const ETH = { ip: 0x0800, arp: 0x0806, ipv6: 0x86dd, vlan: 0x8100, qinq: 0x88a8 } as const;
-const PROTO = { icmp: 1, tcp: 6, udp: 17, icmp6: 58 } as const;
-/** ovs-ofctl's shorthands: an Ethernet type and, for some, an IP protocol. */
-const SHORTHANDS: Record<string, [number, number?]> = {
-  ip: [ETH.ip], arp: [ETH.arp], ipv6: [ETH.ipv6], icmp: [ETH.ip, PROTO.icmp], tcp: [ETH.ip, PROTO.tcp], udp: [ETH.ip, PROTO.udp],
-  icmp6: [ETH.ipv6, PROTO.icmp6], tcp6: [ETH.ipv6, PROTO.tcp], udp6: [ETH.ipv6, PROTO.udp],
+const ETH_IP = 0x0800, ETH_ARP = 0x0806, ETH_IPV6 = 0x86dd;
+const PROTO_ICMP = 1, PROTO_TCP = 6, PROTO_UDP = 17, PROTO_ICMP6 = 58;
+/** ovs-ofctl's shorthands: an Ethernet type and, for some, an IP protocol (-1: none). */
+const SHORTHANDS: Readonly<Record<string, readonly [number, number]>> = {
+  ip: [ETH_IP, -1], arp: [ETH_ARP, -1], ipv6: [ETH_IPV6, -1], icmp: [ETH_IP, PROTO_ICMP], tcp: [ETH_IP, PROTO_TCP], udp: [ETH_IP, PROTO_UDP],
+  icmp6: [ETH_IPV6, PROTO_ICMP6], tcp6: [ETH_IPV6, PROTO_TCP], udp6: [ETH_IPV6, PROTO_UDP],
 };
-const RESERVED_PORTS: Record<string, number> = { LOCAL: OFPP.LOCAL, NORMAL: OFPP.NORMAL, IN_PORT: OFPP.IN_PORT, FLOOD: OFPP.FLOOD, ALL: OFPP.ALL };
+const RESERVED_PORTS: Readonly<Record<string, number>> = { LOCAL: OFPP.LOCAL, NORMAL: OFPP.NORMAL, IN_PORT: OFPP.IN_PORT, FLOOD: OFPP.FLOOD, ALL: OFPP.ALL };
 
 const fail = (why: string): never => { throw new UnsupportedFlow(why); };
 
+// The parser writes each field's value (and mask) into a fixed slot of a scratch buffer, in
+// ORDER's numbering: no allocation per field, and the encoding order falls out of the slots.
+// (A line of a 15,000-flow table is parsed in a few microseconds: the whole table's first write
+// must not cost more than ovs-ofctl's own parse.)
+const SLOTS = ORDER.length;
+const SLOT = Object.fromEntries(ORDER.map((k, i) => [k, i])) as Record<FieldKey, number>;
+const WIDTH = 16;
+const values = Buffer.alloc(SLOTS * WIDTH);
+const masks = Buffer.alloc(SLOTS * WIDTH);
+const present = new Uint8Array(SLOTS);
+const masked = new Uint8Array(SLOTS);
+const candidate = Buffer.alloc(2 * WIDTH);
+
+const hexDigit = (c: number): number => (c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1);
+
+/** A decimal (digits only) or 0x-hexadecimal number below 2^bits. */
 function uint(text: string, bits: number, what: string): number {
-  const n = /^0x[0-9a-f]+$/i.test(text) ? parseInt(text, 16) : /^\d+$/.test(text) ? Number(text) : NaN;
-  if (!Number.isSafeInteger(n) || n < 0 || n >= 2 ** bits) fail(`${what}: not a ${bits}-bit number: ${text}`);
+  let n = 0;
+  if (text.length > 2 && text.charCodeAt(0) === 48 && (text.charCodeAt(1) | 32) === 120) {
+    for (let i = 2; i < text.length; i++) { const d = hexDigit(text.charCodeAt(i)); if (d < 0) return fail(`${what}: not a number: ${text}`); n = n * 16 + d; }
+  } else {
+    if (text.length === 0) fail(`${what}: empty`);
+    for (let i = 0; i < text.length; i++) { const c = text.charCodeAt(i) - 48; if (c < 0 || c > 9) return fail(`${what}: not a number: ${text}`); n = n * 10 + c; }
+  }
+  if (!Number.isSafeInteger(n) || n >= 2 ** bits) fail(`${what}: not a ${bits}-bit number: ${text}`);
   return n;
 }
 
-function u16(n: number): Buffer { const b = Buffer.alloc(2); b.writeUInt16BE(n); return b; }
-function u32(n: number): Buffer { const b = Buffer.alloc(4); b.writeUInt32BE(n >>> 0); return b; }
-
-function mac(text: string): Buffer {
-  if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(text)) fail(`not a MAC address: ${text}`);
-  return Buffer.from(text.replace(/:/g, ''), 'hex');
-}
-
-function ipv4(text: string): Buffer {
-  if (!isIPv4(text)) fail(`not an IPv4 address: ${text}`);
-  return Buffer.from(text.split('.').map(Number));
-}
-
-/** An IPv6 address's 16 bytes (no zone, no prefix: those are not in ovsflows.ts's vocabulary). */
-export function ipv6Bytes(text: string): Buffer {
-  if (!isIPv6(text) || text.includes('%')) fail(`not an IPv6 address: ${text}`);
-  let s = text;
-  const tail: number[] = [];
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
-  if (v4) {
-    const b = v4[1].split('.').map(Number);
-    tail.push((b[0] << 8) | b[1], (b[2] << 8) | b[3]);
-    s = s.slice(0, -v4[1].length);
-    if (s.endsWith(':') && !s.endsWith('::')) s = s.slice(0, -1);
+/** Six colon-separated pairs of hex digits into `b` at `at`. */
+function macInto(text: string, b: Buffer, at: number): void {
+  if (text.length !== 17) fail(`not a MAC address: ${text}`);
+  for (let i = 0; i < 6; i++) {
+    const h = hexDigit(text.charCodeAt(i * 3)), l = hexDigit(text.charCodeAt(i * 3 + 1));
+    if (h < 0 || l < 0 || (i < 5 && text.charCodeAt(i * 3 + 2) !== 58)) fail(`not a MAC address: ${text}`);
+    b[at + i] = (h << 4) | l;
   }
-  const [head, rest] = s.split('::');
-  const words = (t: string | undefined) => (t ? t.split(':').filter((x) => x !== '').map((h) => parseInt(h, 16)) : []);
-  const a = words(head), z = [...words(rest), ...tail];
-  const groups = rest === undefined ? [...a, ...tail] : [...a, ...new Array<number>(8 - a.length - z.length).fill(0), ...z];
-  if (groups.length !== 8) fail(`not an IPv6 address: ${text}`);
+}
+
+/** A dotted-quad IPv4 address (decimal octets without leading zeros) into `b` at `at`; false when it is not one. */
+function ipv4Into(text: string, start: number, end: number, b: Buffer, at: number): boolean {
+  let octet = 0, digits = 0, k = 0;
+  for (let i = start; i <= end; i++) {
+    const c = i === end ? 46 : text.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || k > 3) return false;
+      b[at + k++] = octet;
+      octet = 0; digits = 0;
+    } else {
+      const d = c - 48;
+      if (d < 0 || d > 9 || (digits === 1 && octet === 0)) return false;
+      octet = octet * 10 + d;
+      if (++digits > 3 || octet > 255) return false;
+    }
+  }
+  return k === 4;
+}
+
+/** An IPv6 address (RFC 4291 text: hex groups, one `::` at most, an IPv4 tail) into `b` at `at`; no zone, no prefix. */
+function ipv6Into(text: string, b: Buffer, at: number): void {
+  const bad = () => fail(`not an IPv6 address: ${text}`);
+  const groups: number[] = [];
+  let gap = -1, i = 0;
+  const n = text.length;
+  if (n < 2 || n > 45) bad();
+  if (text.charCodeAt(0) === 58) { if (text.charCodeAt(1) !== 58) bad(); gap = 0; i = 2; }
+  while (i < n) {
+    // an IPv4 tail: the rest holds a dot, and only as the last 32 bits
+    let j = i, v = 0, digits = 0;
+    while (j < n && text.charCodeAt(j) !== 58) { if (text.charCodeAt(j) === 46) break; const d = hexDigit(text.charCodeAt(j)); if (d < 0) bad(); v = v * 16 + d; digits++; j++; }
+    if (j < n && text.charCodeAt(j) === 46) {
+      if (!ipv4Into(text, i, n, candidate, 0)) bad();
+      groups.push((candidate[0] << 8) | candidate[1], (candidate[2] << 8) | candidate[3]);
+      break;
+    }
+    if (digits === 0 || digits > 4) bad();
+    groups.push(v);
+    if (j === n) break;
+    // a colon: a second one makes the gap (once), and a trailing single colon is malformed
+    if (j + 1 < n && text.charCodeAt(j + 1) === 58) { if (gap >= 0) bad(); gap = groups.length; i = j + 2; } else { if (j + 1 === n) bad(); i = j + 1; }
+  }
+  if (groups.length > 8 || (gap < 0 && groups.length !== 8) || (gap >= 0 && groups.length > 7)) bad();
+  const fill = 8 - groups.length;
+  let k = 0;
+  for (let g = 0; g < 8; g++) {
+    const val = gap >= 0 && g >= gap && g < gap + fill ? 0 : groups[k++];
+    b[at + g * 2] = val >> 8; b[at + g * 2 + 1] = val & 0xff;
+  }
+}
+
+/** An IPv6 address's 16 bytes (UnsupportedFlow when the text is not one, or has a zone or prefix). */
+export function ipv6Bytes(text: string): Buffer {
   const b = Buffer.alloc(16);
-  groups.forEach((g, i) => b.writeUInt16BE(g, i * 2));
+  ipv6Into(text, b, 0);
   return b;
 }
 
-/** `key=value` items of a match, split at commas. */
-function items(text: string): [string, string | undefined][] {
-  return text === '' ? [] : text.split(',').map((it) => {
-    const eq = it.indexOf('=');
-    return eq < 0 ? [it, undefined] : [it.slice(0, eq), it.slice(eq + 1)];
-  });
+// Setting a field: target(field) says where its value goes (its slot, or the candidate buffer
+// when the field is already set), the caller writes it there, then done(field, mask) records it
+// or checks that the second value is the first (a shorthand and an explicit field may say the
+// same thing, ip,dl_type=0x0800; never two different things).
+let tgt = values, tgtAt = 0;
+function target(field: FieldKey): void {
+  const slot = SLOT[field];
+  if (present[slot]) { tgt = candidate; tgtAt = 0; } else { tgt = values; tgtAt = slot * WIDTH; }
+}
+function done(field: FieldKey, mask?: number): void {
+  const slot = SLOT[field], len = F[field].len, at = slot * WIDTH;
+  if (tgt === values) {
+    present[slot] = 1;
+    if (mask !== undefined) { masks.writeUIntBE(mask, at, len); masked[slot] = 1; }
+    return;
+  }
+  if (values.compare(candidate, 0, len, at, at + len) !== 0 || (mask !== undefined) !== (masked[slot] === 1) || (mask !== undefined && masks.readUIntBE(at, len) !== mask)) fail(`${field} given twice`);
 }
 
-function parseActions(text: string): { meter?: number; actions: Action[] } {
-  if (text === 'drop') return { actions: [] };
+function putUint(field: FieldKey, n: number, mask?: number): void {
+  target(field);
+  tgt.writeUIntBE(n, tgtAt, F[field].len);
+  done(field, mask);
+}
+
+let cookieText = '', cookieValue = 0n;
+
+/** The parsed line's cookie, priority, meter and actions (the match is in the slots). */
+interface Parsed { cookie: bigint; priority: number; meter: number | undefined; actions: Action[] }
+
+/** Parse a flow line into the slots; UnsupportedFlow for anything outside the vocabulary. */
+function parseInto(line: string): Parsed {
+  const ai = line.indexOf(',actions=');
+  if (ai < 0) fail(`not one flow line: ${line}`);
+  for (let i = 0; i < line.length; i++) { const c = line.charCodeAt(i); if (c <= 32 || c === 127) fail(`not one flow line: ${line}`); }
+  for (let i = 0; i < SLOTS; i++) { present[i] = 0; masked[i] = 0; }
+  let cookie: bigint | undefined, priority = -1, proto = -1;
+  // dependent items (icmp_type, tp_dst) read the protocol, which a shorthand anywhere in the line sets: they come second
+  let deferred: [string, string][] | undefined;
+  for (let start = 0; start <= ai;) {
+    let end = line.indexOf(',', start);
+    if (end < 0 || end > ai) end = ai;
+    const eq = line.indexOf('=', start);
+    if (eq < 0 || eq > end) {
+      const item = line.slice(start, end);
+      const sh = Object.hasOwn(SHORTHANDS, item) ? SHORTHANDS[item] : fail(`match item not supported: ${item}`);
+      putUint('dl_type', sh[0]);
+      if (sh[1] >= 0) { putUint('nw_proto', sh[1]); proto = sh[1]; }
+    } else {
+      const k = line.slice(start, eq), v = line.slice(eq + 1, end);
+      if (k === 'cookie') {
+        if (cookie !== undefined || v.length < 3 || v.length > 18 || !v.startsWith('0x')) fail(`cookie: ${v}`);
+        if (v !== cookieText) { for (let i = 2; i < v.length; i++) if (hexDigit(v.charCodeAt(i)) < 0) fail(`cookie: ${v}`); cookieText = v; cookieValue = BigInt(v); }
+        cookie = cookieValue;
+      } else if (k === 'priority') {
+        if (priority >= 0) fail('priority given twice');
+        priority = uint(v, 16, 'priority');
+      } else if (k === 'icmp_type' || k === 'tp_dst') (deferred ??= []).push([k, v]);
+      else field(k, v);
+    }
+    start = end + 1;
+  }
+  if (cookie === undefined || priority < 0) throw new UnsupportedFlow(`a flow line without cookie or priority: ${line}`);
+  for (const [k, v] of deferred ?? []) {
+    if (k === 'icmp_type') {
+      const t = uint(v, 8, 'icmp_type');
+      if (proto === PROTO_ICMP6) putUint('icmpv6_type', t);
+      else if (proto === PROTO_ICMP) putUint('icmp_type', t);
+      else fail('icmp_type without icmp or icmp6');
+    } else {
+      const t = uint(v, 16, 'tp_dst');
+      if (proto === PROTO_UDP) putUint('udp_dst', t);
+      else if (proto === PROTO_TCP) putUint('tcp_dst', t);
+      else fail('tp_dst without tcp or udp');
+    }
+  }
+  prerequisites(proto, line);
+  return { cookie, priority, ...parseActions(line.slice(ai + 9)) };
+}
+
+/** One `key=value` match item into its slot. */
+function field(k: string, v: string): void {
+  switch (k) {
+    case 'in_port': {
+      const p = Object.hasOwn(RESERVED_PORTS, v) ? RESERVED_PORTS[v] : uint(v, 32, 'in_port');
+      if (p === 0 || (p > 0xffffff00 && p !== OFPP.LOCAL)) fail(`in_port: ${v}`);
+      putUint('in_port', p);
+      return;
+    }
+    case 'vlan_tci': {
+      const slash = v.indexOf('/');
+      const val = slash < 0 ? v : v.slice(0, slash), mask = slash < 0 ? undefined : v.slice(slash + 1);
+      if (!val.startsWith('0x') || val.length > 6 || (mask !== undefined && (!mask.startsWith('0x') || mask.length > 6))) fail(`vlan_tci: ${v}`);
+      if (present[SLOT.vlan_tci]) fail('two VLAN matches');
+      const m = mask === undefined ? undefined : uint(mask, 16, 'vlan_tci');
+      const x = uint(val, 16, 'vlan_tci');
+      putUint('vlan_tci', m === undefined ? x : x & m, m);
+      return;
+    }
+    case 'dl_vlan': {
+      const vid = uint(v, 12, 'dl_vlan');
+      if (present[SLOT.vlan_tci]) fail('two VLAN matches');
+      // ovs-ofctl: a VLAN header with this VID (the CFI bit), any priority
+      putUint('vlan_tci', 0x1000 | vid, 0x1fff);
+      return;
+    }
+    case 'dl_type': putUint('dl_type', uint(v, 16, 'dl_type')); return;
+    case 'arp_op': putUint('arp_op', uint(v, 16, 'arp_op')); return;
+    case 'dl_src': case 'dl_dst': case 'arp_sha': case 'nd_sll': target(k); macInto(v, tgt, tgtAt); done(k); return;
+    case 'nw_src': case 'nw_dst': case 'arp_spa': case 'arp_tpa':
+      target(k);
+      if (!ipv4Into(v, 0, v.length, tgt, tgtAt)) fail(`not an IPv4 address: ${v}`);
+      done(k);
+      return;
+    case 'ipv6_src': case 'ipv6_dst': case 'nd_target': target(k); ipv6Into(v, tgt, tgtAt); done(k); return;
+    default: fail(`match field not supported: ${k}`);
+  }
+}
+
+const has = (f: FieldKey): boolean => present[SLOT[f]] === 1;
+
+/** Fields whose prerequisite (ovs-fields(7)) is missing: the parser refuses, and ovs-ofctl says why. */
+function prerequisites(proto: number, line: string): void {
+  const et = has('dl_type') ? values.readUInt16BE(SLOT.dl_type * WIDTH) : -1;
+  const icmp6 = proto === PROTO_ICMP6 && has('icmpv6_type') ? values[SLOT.icmpv6_type * WIDTH] : -1;
+  if ((has('nw_src') || has('nw_dst')) && et !== ETH_IP) fail(`nw_src/nw_dst without ip: ${line}`);
+  if ((has('arp_spa') || has('arp_tpa') || has('arp_sha') || has('arp_op')) && et !== ETH_ARP) fail(`arp fields without arp: ${line}`);
+  if ((has('ipv6_src') || has('ipv6_dst')) && et !== ETH_IPV6) fail(`ipv6_src/ipv6_dst without ipv6: ${line}`);
+  if (has('nd_sll') && icmp6 !== 135) fail(`nd_sll without icmp6,icmp_type=135: ${line}`);
+  if (has('nd_target') && icmp6 !== 135 && icmp6 !== 136) fail(`nd_target without icmp6,icmp_type=135 or 136: ${line}`);
+}
+
+const NORMAL_ONLY: readonly Action[] = [{ type: 'output', port: OFPP.NORMAL }];
+
+function parseActions(text: string): { meter: number | undefined; actions: Action[] } {
+  if (text === 'drop') return { meter: undefined, actions: [] };
+  if (text === 'NORMAL') return { meter: undefined, actions: NORMAL_ONLY as Action[] };
   let meter: number | undefined;
   const actions: Action[] = [];
   for (const a of text.split(',')) {
@@ -122,7 +303,7 @@ function parseActions(text: string): { meter?: number; actions: Action[] } {
       if (meter !== undefined || actions.length) fail(`meter where ovsflows.ts puts none: ${text}`);
       meter = uint(a.slice(6), 32, 'meter');
       if (meter === 0 || meter > 0xffff0000) fail(`meter id out of range: ${a}`);
-    } else if (a in RESERVED_PORTS) actions.push({ type: 'output', port: RESERVED_PORTS[a] });
+    } else if (Object.hasOwn(RESERVED_PORTS, a)) actions.push({ type: 'output', port: RESERVED_PORTS[a] });
     else if (a.startsWith('output:')) {
       const p = uint(a.slice(7), 32, 'output');
       if (p === 0 || p > 0xffffff00) fail(`output port out of range: ${a}`);
@@ -133,98 +314,45 @@ function parseActions(text: string): { meter?: number; actions: Action[] } {
   return { meter, actions };
 }
 
+const oxmScratch = Buffer.alloc(SLOTS * (4 + 2 * WIDTH));
+
+/** The slots' fields as OXM, in order (a view of a scratch buffer: copy before the next parse). */
+function slotsOxm(): Buffer {
+  let at = 0;
+  for (let slot = 0; slot < SLOTS; slot++) {
+    if (!present[slot]) continue;
+    const d: FieldDef = F[ORDER[slot]];
+    const m = masked[slot] === 1;
+    oxmScratch.writeUInt16BE(d.cls, at);
+    oxmScratch[at + 2] = (d.field << 1) | (m ? 1 : 0);
+    oxmScratch[at + 3] = m ? d.len * 2 : d.len;
+    const from = slot * WIDTH;
+    for (let i = 0; i < d.len; i++) oxmScratch[at + 4 + i] = values[from + i];
+    if (m) for (let i = 0; i < d.len; i++) oxmScratch[at + 4 + d.len + i] = masks[from + i];
+    at += 4 + (m ? 2 : 1) * d.len;
+  }
+  return oxmScratch.subarray(0, at);
+}
+
+/** The ADD flow_mod (xid 0) of a flow line as ovs.ts writes it; UnsupportedFlow for anything outside the vocabulary. */
+export function addFlowMod(line: string): Buffer {
+  const p = parseInto(line);
+  return flowMod(0, OFPFC.ADD, { cookie: p.cookie, priority: p.priority, oxm: slotsOxm(), meter: p.meter, actions: p.actions });
+}
+
 /**
  * A flow line as ovs.ts gives it to ovs-ofctl (`cookie=..,priority=..,<match>,actions=..`),
- * parsed; UnsupportedFlow for anything outside the vocabulary.
+ * parsed into structure; UnsupportedFlow for anything outside the vocabulary.
  */
 export function parseFlowText(line: string): ParsedFlow {
-  const ai = line.indexOf(',actions=');
-  if (ai < 0 || /\s/.test(line)) fail(`not one flow line: ${line}`);
-  const fields = new Map<FieldKey, MatchField>();
-  const put = (field: FieldKey, value: Buffer, mask?: Buffer) => {
-    const had = fields.get(field);
-    if (had) {
-      // a shorthand and an explicit field may say the same thing (ip,dl_type=0x0800); never two different things
-      if (!had.value.equals(value) || !!had.mask !== !!mask || (mask && !had.mask!.equals(mask))) fail(`${field} given twice: ${line}`);
-      return;
-    }
-    fields.set(field, { field, value, mask });
-  };
-  let cookie: bigint | undefined, priority: number | undefined;
-  let proto: number | undefined;
-  const pending: [string, string][] = [];
-  for (const [k, v] of items(line.slice(0, ai))) {
-    if (v === undefined) {
-      const sh = SHORTHANDS[k] ?? fail(`match item not supported: ${k}`);
-      put('dl_type', u16(sh[0]));
-      if (sh[1] !== undefined) { put('nw_proto', Buffer.from([sh[1]])); proto = sh[1]; }
-      continue;
-    }
-    if (k === 'cookie') {
-      if (!/^0x[0-9a-f]{1,16}$/i.test(v) || cookie !== undefined) fail(`cookie: ${v}`);
-      cookie = BigInt(v);
-    } else if (k === 'priority') {
-      if (priority !== undefined) fail('priority given twice');
-      priority = uint(v, 16, 'priority');
-    } else pending.push([k, v]);
+  const p = parseInto(line);
+  const match: MatchField[] = [];
+  for (let slot = 0; slot < SLOTS; slot++) {
+    if (!present[slot]) continue;
+    const len = F[ORDER[slot]].len;
+    match.push({ field: ORDER[slot], value: Buffer.from(values.subarray(slot * WIDTH, slot * WIDTH + len)), mask: masked[slot] ? Buffer.from(masks.subarray(slot * WIDTH, slot * WIDTH + len)) : undefined });
   }
-  if (cookie === undefined || priority === undefined) throw new UnsupportedFlow(`a flow line without cookie or priority: ${line}`);
-  const ethType = () => fields.get('dl_type')?.value.readUInt16BE(0);
-  // after the shorthands: fields whose meaning depends on them (icmp_type, tp_dst)
-  for (const [k, v] of pending) {
-    switch (k) {
-      case 'in_port': {
-        const p = v in RESERVED_PORTS ? RESERVED_PORTS[v] : uint(v, 32, 'in_port');
-        if (p === 0 || (p > 0xffffff00 && p !== OFPP.LOCAL)) fail(`in_port: ${v}`);
-        put('in_port', u32(p));
-        break;
-      }
-      case 'vlan_tci': {
-        const m = /^(0x[0-9a-f]{1,4})(?:\/(0x[0-9a-f]{1,4}))?$/i.exec(v) ?? fail(`vlan_tci: ${v}`);
-        if (fields.has('vlan_tci')) fail('two VLAN matches');
-        put('vlan_tci', u16(parseInt(m[1], 16)), m[2] ? u16(parseInt(m[2], 16)) : undefined);
-        break;
-      }
-      case 'dl_vlan': {
-        const vid = uint(v, 12, 'dl_vlan');
-        if (fields.has('vlan_tci')) fail('two VLAN matches');
-        // ovs-ofctl: a VLAN header with this VID (the CFI bit), any priority
-        put('vlan_tci', u16(0x1000 | vid), u16(0x1fff));
-        break;
-      }
-      case 'dl_type': put('dl_type', u16(uint(v, 16, 'dl_type'))); break;
-      case 'dl_src': put('dl_src', mac(v)); break;
-      case 'dl_dst': put('dl_dst', mac(v)); break;
-      case 'nw_src': case 'nw_dst': case 'arp_spa': case 'arp_tpa': put(k, ipv4(v)); break;
-      case 'arp_sha': put('arp_sha', mac(v)); break;
-      case 'arp_op': put('arp_op', u16(uint(v, 16, 'arp_op'))); break;
-      case 'ipv6_src': case 'ipv6_dst': case 'nd_target': put(k, ipv6Bytes(v)); break;
-      case 'nd_sll': put('nd_sll', mac(v)); break;
-      case 'icmp_type':
-        if (proto === PROTO.icmp6) put('icmpv6_type', Buffer.from([uint(v, 8, 'icmp_type')]));
-        else if (proto === PROTO.icmp) put('icmp_type', Buffer.from([uint(v, 8, 'icmp_type')]));
-        else fail('icmp_type without icmp or icmp6');
-        break;
-      case 'tp_dst':
-        if (proto === PROTO.udp) put('udp_dst', u16(uint(v, 16, 'tp_dst')));
-        else if (proto === PROTO.tcp) put('tcp_dst', u16(uint(v, 16, 'tp_dst')));
-        else fail('tp_dst without tcp or udp');
-        break;
-      default: fail(`match field not supported: ${k}`);
-    }
-  }
-  // prerequisites ovs-ofctl would complain about: the parser refuses, and ovs-ofctl says why
-  const et = ethType();
-  const needs: [FieldKey[], boolean][] = [
-    [['nw_src', 'nw_dst'], et === ETH.ip],
-    [['arp_spa', 'arp_tpa', 'arp_sha', 'arp_op'], et === ETH.arp],
-    [['ipv6_src', 'ipv6_dst'], et === ETH.ipv6],
-    [['nd_sll'], proto === PROTO.icmp6 && fields.get('icmpv6_type')?.value[0] === 135],
-    [['nd_target'], proto === PROTO.icmp6 && [135, 136].includes(fields.get('icmpv6_type')?.value[0] ?? -1)],
-  ];
-  for (const [fs, ok] of needs) if (!ok && fs.some((f) => fields.has(f))) fail(`${fs.filter((f) => fields.has(f)).join(',')} without its prerequisite: ${line}`);
-  const { meter, actions } = parseActions(line.slice(ai + 9));
-  return { cookie, priority, match: ORDER.flatMap((k) => fields.get(k) ?? []), meter, actions };
+  return { cookie: p.cookie, priority: p.priority, match, meter: p.meter, actions: p.actions };
 }
 
 /** The OXM fields of a match, in order. */

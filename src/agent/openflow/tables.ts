@@ -4,10 +4,9 @@
 // then its flows added). A refusal names the cookies whose messages the switch refused.
 
 import type { OfConnection } from './conn.ts';
-import { flowModSpec, parseFlowText } from './flowtext.ts';
+import { addFlowMod } from './flowtext.ts';
 import { bundle, deleteAll, deleteCookie, OfTransactionRefused } from './transact.ts';
 import { errorName } from './errors.ts';
-import { flowMod, OFPFC } from './wire.ts';
 
 /** Encoded ADD flow_mods by their text (xid 0; the bundle writes each one's own): a whole-table write re-encodes nothing unchanged. */
 const encoded = new Map<string, Buffer>();
@@ -17,7 +16,7 @@ const ENCODED_MAX = 200_000;
 export function addMessage(line: string): Buffer {
   let m = encoded.get(line);
   if (m === undefined) {
-    m = flowMod(0, OFPFC.ADD, flowModSpec(parseFlowText(line)));
+    m = addFlowMod(line);
     if (encoded.size >= ENCODED_MAX) encoded.clear();
     encoded.set(line, m);
   }

@@ -5,7 +5,7 @@
 import { OfConnection, OfRefused } from './conn.ts';
 import { matchText } from './flowtext.ts';
 import {
-  barrier, bundleAdd, bundleControl, flowMod, flowStatsRequest, meterConfigRequest, meterMod, OFPBCT, OFPBF, OFPFC,
+  barrier, bundleControl, bundleStream, flowMod, flowStatsRequest, meterConfigRequest, meterMod, OFPBCT, OFPBF, OFPFC,
   parseFlowStats, parseMeterConfigs, type MeterConfig, type OfError,
 } from './wire.ts';
 import { errorName, OFPBFC_MSG_FAILED, OFPET_BUNDLE_FAILED } from './errors.ts';
@@ -39,10 +39,7 @@ export function bundle(c: OfConnection, messages: readonly Buffer[], xids: reado
     const openX = c.xid(), fenceX = c.xid();
     const opened = later(c.reply(openX, TRANSACTION_MS));
     const fenced = later(c.reply(fenceX, TRANSACTION_MS));
-    const out: Buffer[] = [bundleControl(openX, id, OFPBCT.OPEN_REQUEST, flags)];
-    for (let i = 0; i < messages.length; i++) out.push(bundleAdd(id, flags, messages[i], xids[i]));
-    out.push(barrier(fenceX));
-    c.send(out);
+    c.send([bundleStream(id, flags, openX, messages, xids, fenceX)]);
     try { await opened; } catch (e) { await fenced.catch(() => undefined); throw e instanceof OfRefused ? new OfTransactionRefused([{ xid: e.xid, error: e.error }]) : e; }
     await fenced;
     const refusedAtAdd = c.takeStray();
