@@ -414,6 +414,9 @@ describe('switch-port locking with real packets', { skip: skip(), timeout: 300_0
     // d unlocked too: everything passes, forged addresses and router advertisements included
     await setLock(d, 'unlocked');
     await settled(d, 'unlocked', [], [], bridge);
+    // d's ARP for e may still be INCOMPLETE from its pings while disabled (the probes it has left all
+    // went out then): start the resolution again, as a new neighbour, so that the ping tests the switch
+    t.lab.inNs(d.ns, 'ip', ['neigh', 'flush', 'dev', 'eth0']);
     const r = await ping(d, e.ip);
     assert.equal(r.received, r.sent, r.out);
     markE = pe.mark();
