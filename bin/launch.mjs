@@ -15,18 +15,22 @@ export function freshBundle(name) {
   const bundle = `${ROOT}dist/${name}.mjs`;
   try {
     const built = statSync(bundle).mtimeMs;
-    for (const p of readFileSync(`${ROOT}dist/${name}.inputs`, 'utf8').split('\n')) {
-      if (p !== '' && statSync(ROOT + p).mtimeMs > built) return undefined;
-    }
+    const inputs = readFileSync(`${ROOT}dist/${name}.inputs`, 'utf8').split('\n').filter((p) => p !== '');
+    if (inputs.length === 0) return undefined; // a build lists at least its own script
+    for (const p of inputs) if (statSync(ROOT + p).mtimeMs > built) return undefined;
   } catch {
     return undefined; // no bundle, no list, or an input gone: the sources decide
   }
   return bundle;
 }
 
+/** Where the command was started from, for tests and debugging: { from: 'bundle' | 'sources', path }. */
+export const LAUNCHED = Symbol.for('poolnet.launched');
+
 /** Run NAME from its bundle, or SOURCE (a path from the repository root) through tsx. */
 export async function launch(name, source) {
   const bundle = freshBundle(name);
+  globalThis[LAUNCHED] = bundle ? { from: 'bundle', path: bundle } : { from: 'sources', path: ROOT + source };
   if (bundle) return import(pathToFileURL(bundle).href);
   const { register } = await import('tsx/esm/api');
   register();

@@ -88,9 +88,10 @@ export async function buildBundle(name: string): Promise<{ bytes: number; inputs
   });
   const sources = Object.keys(r.metafile.inputs).filter((p) => !p.includes('node_modules/')).map((p) => relative(ROOT, resolve(ROOT, p)));
   const inputs = [...new Set([...sources, ...ALWAYS])].sort();
-  writeFileSync(join(DIST, `${name}.inputs`), inputs.join('\n') + '\n');
+  // each file appears whole or not at all: a launcher never reads a half-written one
+  writeFileSync(`${tmp}.inputs`, inputs.join('\n') + '\n');
+  renameSync(`${tmp}.inputs`, join(DIST, `${name}.inputs`));
   utimesSync(tmp, started, started);
-  // the bundle appears whole or not at all: a launcher never reads a half-written file
   renameSync(tmp, out);
   return { bytes: statSync(out).size, inputs: inputs.length };
 }
