@@ -3,7 +3,6 @@
 import { X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generate } from 'selfsigned';
 
 export interface Tls { key: string; cert: string; fingerprint: string }
 
@@ -11,6 +10,8 @@ export async function ensureCertificate(dataDir: string, hostname: string): Prom
   const keyPath = join(dataDir, 'server.key');
   const certPath = join(dataDir, 'server.crt');
   if (!existsSync(keyPath) || !existsSync(certPath)) {
+    // loaded only to make a certificate (once per host): the library is a good part of a daemon's memory
+    const { generate } = await import('selfsigned');
     const pems = await generate([{ name: 'commonName', value: hostname }], {
       keySize: 2048, algorithm: 'sha256', notAfterDate: new Date(Date.now() + 10 * 365 * 86400_000),
       extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: hostname }, { type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] }],

@@ -19,6 +19,21 @@ export function hostDef(i: number, nics: number, stack: BackendName, masterTimeo
   return { name: `host${i}`, ns: hostNs(i), ip: hostIp(i), dir, socket: join(dir, 'xapi.sock'), nics, stack, masterTimeoutMs };
 }
 
+/**
+ * The daemon's prebuilt bundle (dist/poolnet.mjs, scripts/build.ts), rebuilt first when a source
+ * is newer: bin/poolnet.mjs runs the TypeScript sources through tsx otherwise, and 64 hosts would
+ * each compile them at start (seconds of CPU) and keep the compiler (some 30 MB each). What it
+ * says: whether the bundle is used, for the progress.
+ */
+export async function freshBundle(): Promise<string> {
+  try {
+    const out = await run(process.execPath, ['--import', 'tsx', join(REPO, 'scripts', 'build.ts'), '--if-stale'], { env: { ...process.env }, timeoutMs: 120_000 });
+    return out.trim().split('\n').filter(Boolean).join('; ') || 'dist/poolnet.mjs is up to date';
+  } catch (e) {
+    return `no bundle (${(e as Error).message.split('\n')[0]}): hosts run the TypeScript sources`;
+  }
+}
+
 /** The host's namespace and its resolver file (before its NICs are cabled). */
 export async function makeNamespace(h: LabHost): Promise<void> {
   mkdirSync(join(h.dir, 'data'), { recursive: true });

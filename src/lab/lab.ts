@@ -18,7 +18,7 @@ import type { BackendName } from '../domain/backend.ts';
 import { down } from './down.ts';
 import { daemon, limiter, pidAlive, sh, sleep } from './exec.ts';
 import { cable, makeFabric } from './fabric.ts';
-import { configureNics, hostDef, joinPool, makeCertificate, makeNamespace, startHostSwitch, startPoolnetd, waitForPool } from './hosts.ts';
+import { configureNics, freshBundle, hostDef, joinPool, makeCertificate, makeNamespace, startHostSwitch, startPoolnetd, waitForPool } from './hosts.ts';
 import { Tally, type Progress } from './progress.ts';
 import { call, login, logout, waitForApi, type Link } from './rpc.ts';
 import { LAB_DIR, labNamespaces, readState, writeState, type LabHost, type LabState, type LabVm } from './state.ts';
@@ -85,8 +85,9 @@ export async function up(o: UpOptions, progress: Progress): Promise<LabState> {
   const state: LabState = { hosts: [], vms: [], stack: o.stack, port: o.port, password, created: new Date().toISOString() };
   writeState(state);
 
-  progress('fabric: namespace, Open vSwitch, DHCP server');
-  await makeFabric();
+  progress('fabric: namespace, Open vSwitch, DHCP server; the daemon\'s bundle');
+  const [bundle] = await Promise.all([freshBundle(), makeFabric()]);
+  progress(bundle);
 
   const hosts = Array.from({ length: o.hosts }, (_, x) => hostDef(x + 1, o.nics, o.stack, o.masterTimeoutMs));
   const pool = o.pool !== false && hosts.length > 1;
