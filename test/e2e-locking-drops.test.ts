@@ -1,9 +1,9 @@
 // Spoofing alarms with real packets: a locked VM sends spoofed ARP, a spoofed IPv4 source, a
 // foreign source MAC, an IPv6 router advertisement and a frame tagged with a VLAN its port does not
 // carry (scapy, test/scapy's interpreter); within a few seconds its VIF's `locking_drops` on the
-// master has risen by at least what it sent, per reason, and one VIF_LOCKING_DROPS message names
-// the VM, the VIF and the network; a second burst within the minute raises the counts but no
-// second message. The well-behaved VMs (locked to their own addresses, pinging each other) get
+// master has risen by at least what it sent, per reason, and VIF_LOCKING_DROPS messages name the
+// VM, the VIF and the network; a second burst within the minute raises the counts but no further
+// message (each reason at most once a minute per VIF). The well-behaved VMs (locked to their own addresses, pinging each other) get
 // neither. On Open vSwitch the spoofer runs on a member, so its counts travel through
 // pool.replica_write; then the same on the Linux bridge stack, where the lab can bring one up.
 
@@ -66,6 +66,7 @@ function alarmSuite(getLab: () => { t: TestLab; s: string; spoofer: LabVm; good:
       .filter((m) => m.name === VIF_LOCKING_DROPS && m.obj_uuid === vm.vif && !seenBefore.has(m.uuid));
 
   let before0: Counts = {};
+  let afterFirst = 0;
   let goodBefore: Counts[] = [];
 
   /**
@@ -83,7 +84,7 @@ function alarmSuite(getLab: () => { t: TestLab; s: string; spoofer: LabVm; good:
     seenBefore = new Set(Object.values((await l.t.call(1, 'message.get_all_records', [l.s])) as Record<string, { uuid: string }>).map((m) => m.uuid));
   };
 
-  it('counts each spoofed frame under its reason on the master within seconds, and raises one message naming the VM', async (tc) => {
+  it('counts each spoofed frame under its reason on the master within seconds, and raises a message naming the VM', async (tc) => {
     const l = lab(tc);
     if (!l) return;
     await quiet(l);
@@ -103,21 +104,27 @@ function alarmSuite(getLab: () => { t: TestLab; s: string; spoofer: LabVm; good:
     console.log(`# locking_drops rose ${JSON.stringify(rose)} ${tSeen - tSent} ms after the attack ended (${tSent - t0} ms to send it)`);
     const changed = (await l.t.call(1, 'VIF.get_locking_drops_changed', [l.s, await vifRef(l, l.spoofer)])) as string;
     assert.match(changed, /^\d{8}T\d{2}:\d{2}:\d{2}Z$/);
-    const msgs = await until(async () => { const m = await messages(l, l.spoofer); return m.length ? m : undefined; }, 20_000, 'a VIF_LOCKING_DROPS message');
-    assert.equal(msgs.length, 1, JSON.stringify(msgs));
-    const [m] = msgs;
+    await until(async () => ((await messages(l, l.spoofer)).length ? true : undefined), 20_000, 'a VIF_LOCKING_DROPS message');
+    // one message, or one more for each reason first seen a poll later (a reason not yet reported goes out at once)
+    await sleep(2500);
+    const msgs = await messages(l, l.spoofer);
+    assert.ok(msgs.length >= 1 && msgs.length <= Object.keys(ATTACK).length, JSON.stringify(msgs));
+    afterFirst = msgs.length;
+    const m = msgs.sort((a, b) => a.body.length - b.body.length)[0];
     const vmName = (await l.t.call(1, 'VM.get_name_label', [l.s, (await l.t.call(1, 'VM.get_by_uuid', [l.s, l.spoofer.uuid])) as string])) as string;
     assert.equal(m.cls, 'VIF');
     assert.equal(Number(m.priority), 3);
-    assert.ok(m.body.includes(`VM ${JSON.stringify(vmName)}`), m.body);
-    assert.ok(m.body.includes(l.spoofer.mac), m.body);
-    assert.match(m.body, /on network "[^"]+"/);
+    for (const x of msgs) {
+      assert.ok(x.body.includes(`VM ${JSON.stringify(vmName)}`), x.body);
+      assert.ok(x.body.includes(l.spoofer.mac), x.body);
+      assert.match(x.body, /on network "[^"]+"/);
+    }
     // what was dropped when the VIF started dropping (the rest waits for the minute to end)
     const named = Object.keys(ATTACK).filter((r) => new RegExp(`\\b${r} \\d+ \\(`).test(m.body));
     assert.ok(named.length > 0, `a reason and its count in ${m.body}`);
   });
 
-  it('counts a second burst within the minute but sends no second message', async (tc) => {
+  it('counts a second burst within the minute but sends no further message', async (tc) => {
     const l = lab(tc);
     if (!l) return;
     const mid = await drops(l, l.spoofer);
@@ -128,7 +135,7 @@ function alarmSuite(getLab: () => { t: TestLab; s: string; spoofer: LabVm; good:
       return (d.foreign_ip ?? 0) >= ATTACK.foreign_ip && (d.foreign_mac ?? 0) >= ATTACK.foreign_mac ? true : undefined;
     }, 20_000, 'the second burst counted', 200);
     await sleep(2500);
-    assert.equal((await messages(l, l.spoofer)).length, 1, 'rate-limited: one message per VIF per minute');
+    assert.equal((await messages(l, l.spoofer)).length, afterFirst, 'rate-limited: no reason reported twice in a minute');
   });
 
   it('reports nothing for the well-behaved VMs, whose traffic passes', async (tc) => {

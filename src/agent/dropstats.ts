@@ -218,13 +218,16 @@ export function alertBody(n: VifNames, counts: DropCounts, seconds: number): str
 }
 
 /**
- * Which VIFs get a message now: a VIF whose drops rose gets one at once when it had none in the
- * last ALERT_INTERVAL_MS; otherwise its counts wait and go in one message when the interval is
- * over. At most ALERTS_PER_INTERVAL messages per interval from this host.
+ * Which VIFs get a message now. A VIF whose drops rose gets one at once when it had none in the
+ * last ALERT_INTERVAL_MS, or when it drops for a reason not yet reported in that time (a new kind
+ * of attack is never held back behind an earlier one); otherwise its counts wait and go in one
+ * message when the interval is over. So a VIF gets at most one message a minute per reason, and a
+ * host at most ALERTS_PER_INTERVAL a minute in all (the rest wait, their counts kept).
  */
 export class AlertLimiter {
   private readonly pending = new Map<string, { counts: DropCounts; since: number }>();
-  private readonly lastSent = new Map<string, number>();
+  /** Per VIF: when its current interval began (its first message then) and the reasons reported since. */
+  private readonly windows = new Map<string, { start: number; reasons: Set<LockingDropReason> }>();
   private sentAt: number[] = [];
 
   constructor(private readonly intervalMs = ALERT_INTERVAL_MS, private readonly perInterval = ALERTS_PER_INTERVAL) {}
@@ -237,16 +240,22 @@ export class AlertLimiter {
     }
     // VIFs gone from this host: nothing more to say about them here
     for (const vif of this.pending.keys()) if (!present.has(vif)) this.pending.delete(vif);
-    for (const [vif, at] of this.lastSent) if (now - at >= this.intervalMs && !this.pending.has(vif)) this.lastSent.delete(vif);
+    for (const [vif, w] of this.windows) if (now - w.start >= this.intervalMs && !this.pending.has(vif)) this.windows.delete(vif);
     this.sentAt = this.sentAt.filter((t) => now - t < this.intervalMs);
     const out: { vif: string; counts: DropCounts; seconds: number }[] = [];
     for (const [vif, p] of [...this.pending].sort((a, b) => a[1].since - b[1].since)) {
       if (this.sentAt.length >= this.perInterval) break;
-      const last = this.lastSent.get(vif);
-      if (last !== undefined && now - last < this.intervalMs) continue;
+      const reasons = LOCKING_DROP_REASONS.filter((r) => p.counts[r]);
+      let w = this.windows.get(vif);
+      if (w && now - w.start < this.intervalMs) {
+        if (reasons.every((r) => w!.reasons.has(r))) continue;
+        for (const r of reasons) w.reasons.add(r);
+      } else {
+        w = { start: now, reasons: new Set(reasons) };
+        this.windows.set(vif, w);
+      }
       out.push({ vif, counts: p.counts, seconds: Math.max(1, (now - p.since) / 1000) });
       this.pending.delete(vif);
-      this.lastSent.set(vif, now);
       this.sentAt.push(now);
     }
     return out;
@@ -256,6 +265,6 @@ export class AlertLimiter {
   retry(vif: string, counts: DropCounts, since: number): void {
     const p = this.pending.get(vif);
     this.pending.set(vif, p ? { counts: plus(p.counts, counts), since: Math.min(p.since, since) } : { counts, since });
-    this.lastSent.delete(vif);
+    this.windows.delete(vif);
   }
 }
