@@ -180,14 +180,18 @@ export function bridgeFlows(vifs: readonly VifLock[], ports: readonly PortSpec[]
  * same Flow objects as before (ovs.ts keys its per-VIF cache on them).
  */
 const flowMemo = new Map<string, Flow[]>();
+const flowsOfLock = new WeakMap<VifLock, Flow[]>();
 function vifFlowsOf(v: VifLock): Flow[] {
+  let f = flowsOfLock.get(v);
+  if (f !== undefined) return f;
   const key = JSON.stringify(v);
-  let f = flowMemo.get(key);
+  f = flowMemo.get(key);
   if (f === undefined) {
     f = orNone(() => vifFlows(v));
     if (flowMemo.size >= 16_384) flowMemo.clear();
     flowMemo.set(key, f);
   }
+  flowsOfLock.set(v, f);
   return f;
 }
 
@@ -213,7 +217,7 @@ export function meterIds(vifUuids: readonly string[]): Map<string, number> {
   const out = new Map<string, number>();
   const used = new Set<number>();
   for (const u of [...vifUuids].sort()) {
-    let id = (createHash('sha256').update(u).digest().readUInt32BE(0) % 0x7ffffffe) + 1;
+    let id = meterHash(u);
     while (used.has(id)) id = (id % 0x7ffffffe) + 1;
     used.add(id);
     out.set(u, id);
@@ -221,11 +225,24 @@ export function meterIds(vifUuids: readonly string[]): Map<string, number> {
   return out;
 }
 
+/** A VIF's preferred meter id (remembered: every pass asks for every VIF's). */
+const meterHashes = new Map<string, number>();
+function meterHash(vifUuid: string): number {
+  let id = meterHashes.get(vifUuid);
+  if (id === undefined) {
+    if (meterHashes.size >= 65_536) meterHashes.clear();
+    meterHashes.set(vifUuid, id = (createHash('sha256').update(vifUuid).digest().readUInt32BE(0) % 0x7ffffffe) + 1);
+  }
+  return id;
+}
+
 /** What the Open vSwitch backend writes besides OVSDB: per bridge, the whole OpenFlow table and the meters. */
 export interface OvsTables {
   readonly flows: Readonly<Record<string, readonly Flow[]>>;
   readonly meters: Readonly<Record<string, readonly MeterSpec[]>>;
 }
+
+const lockOf = new WeakMap<PortSpec, VifLock>();
 
 /** A VIF port's lock as the flows need it: on its port, under its VIF's cookie, through its meter. */
 function vifLocks(b: BridgeSpec): { locks: VifLock[]; meters: MeterSpec[] } {
@@ -236,7 +253,11 @@ function vifLocks(b: BridgeSpec): { locks: VifLock[]; meters: MeterSpec[] } {
   for (const p of vifs) {
     const meter = p.rateKbps ? ids.get(p.vifUuid) : undefined;
     if (meter) meters.push({ id: meter, kbits: meterKbits(p.rateKbps!), vif: p.vifUuid });
-    locks.push({ port: p.name, vifUuid: p.vifUuid, mac: p.lock.mac, mode: p.lock.mode, ipv4: p.lock.ipv4, ipv6: p.lock.ipv6, meter });
+    // the same port with the same meter: the same lock object (vifFlowsOf finds its flows by it)
+    const had = lockOf.get(p);
+    const lock = had && had.meter === meter ? had : { port: p.name, vifUuid: p.vifUuid, mac: p.lock.mac, mode: p.lock.mode, ipv4: p.lock.ipv4, ipv6: p.lock.ipv6, meter };
+    if (lock !== had) lockOf.set(p, lock);
+    locks.push(lock);
   }
   return { locks, meters };
 }
