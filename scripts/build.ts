@@ -13,6 +13,7 @@ import { mkdirSync, readFileSync, renameSync, statSync, utimesSync, writeFileSyn
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type Plugin } from 'esbuild';
+import { builtinModules } from 'node:module';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const DIST = join(ROOT, 'dist');
@@ -47,6 +48,22 @@ const sourceUrls: Plugin = {
   },
 };
 
+/**
+ * Node's own modules and the native addons, required where they are used: an `import` of them
+ * would be hoisted to the top of the bundle and loaded at every start, also by commands that never
+ * reach the module importing them (`poolnet lab status` loads no SQLite, `xe --nossl` no TLS).
+ * Each becomes a CommonJS module `module.exports = require(...)` (the banner's require, resolved
+ * from dist/ like the sources' imports), initialised with the module that imports it.
+ */
+const requiredWhereUsed: Plugin = {
+  name: 'required-where-used',
+  setup(b) {
+    const names = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`), ...EXTERNAL]);
+    b.onResolve({ filter: /^[@a-z]/ }, (args) => (args.kind === 'import-statement' || args.kind === 'dynamic-import') && names.has(args.path) ? { path: args.path, namespace: 'required' } : undefined);
+    b.onLoad({ filter: /.*/, namespace: 'required' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+  },
+};
+
 /** dist/NAME.inputs as written by the last build, or undefined. */
 function readInputs(name: string): string[] | undefined {
   try { return readFileSync(join(DIST, `${name}.inputs`), 'utf8').split('\n').filter(Boolean); } catch { return undefined; }
@@ -76,7 +93,7 @@ export async function buildBundle(name: string): Promise<{ bytes: number; inputs
     format: 'esm',
     target: 'node20',
     external: EXTERNAL,
-    plugins: [sourceUrls],
+    plugins: [sourceUrls, requiredWhereUsed],
     // CommonJS packages bundled into an ES module still call require() for Node's own modules
     banner: { js: `import { createRequire as __poolnetRequire } from 'node:module';\nconst require = __poolnetRequire(import.meta.url);` },
     minifyWhitespace: true,
@@ -86,7 +103,7 @@ export async function buildBundle(name: string): Promise<{ bytes: number; inputs
     logLevel: 'warning',
     write: true,
   });
-  const sources = Object.keys(r.metafile.inputs).filter((p) => !p.includes('node_modules/')).map((p) => relative(ROOT, resolve(ROOT, p)));
+  const sources = Object.keys(r.metafile.inputs).filter((p) => !p.includes('node_modules/') && !p.startsWith('required:')).map((p) => relative(ROOT, resolve(ROOT, p)));
   const inputs = [...new Set([...sources, ...ALWAYS])].sort();
   // each file appears whole or not at all: a launcher never reads a half-written one
   writeFileSync(`${tmp}.inputs`, inputs.join('\n') + '\n');

@@ -2,7 +2,6 @@
 
 import { spawnSync } from 'node:child_process';
 import { Command, InvalidArgumentError } from 'commander';
-import { ServeError, startDaemon } from '../daemon/serve.ts';
 import { PRODUCT_VERSION } from '../db/init.ts';
 import { isBackendName } from '../domain/backend.ts';
 
@@ -44,6 +43,8 @@ program.command('serve')
   .option('--lab-vms <prefix>', 'a lab host: make the namespaces and NICs of VMs resident here (named <prefix><VM name>)')
   .option('--lab-mount-ns-fd <n>', 'with --lab-vms: an inherited descriptor of the machine\'s mount namespace', int)
   .action(async (o: { dataDir: string; port?: number; bind: string; insecureHttp: boolean; nics?: string; backend: string; logLevel: string; switch: string; ovsRundir: string; datapath: string; unixSocket?: string; manageDns: boolean; manageHostname: boolean; masterTimeout: number; labVms?: string; labMountNsFd?: number }) => {
+    // the daemon's modules (SQLite, the agent, TLS, pino) load only for `serve`: `poolnet lab ...` starts without them
+    const { ServeError, startDaemon } = await import('../daemon/serve.ts');
     try {
       const d = await startDaemon({
         dataDir: o.dataDir, bind: o.bind, insecureHttp: o.insecureHttp,
