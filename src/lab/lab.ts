@@ -67,6 +67,8 @@ export interface UpOptions {
   pool?: boolean;
   /** How long members tolerate an unreachable master before emergency mode (poolnetd --master-timeout). */
   masterTimeoutMs?: number;
+  /** The last hosts left out of the pool, standalone (to time a join into a pool of the others); VMs go to the others. */
+  standalone?: number;
 }
 
 export async function up(o: UpOptions, progress: Progress): Promise<LabState> {
@@ -91,6 +93,8 @@ export async function up(o: UpOptions, progress: Progress): Promise<LabState> {
 
   const hosts = Array.from({ length: o.hosts }, (_, x) => hostDef(x + 1, o.nics, o.stack, o.masterTimeoutMs));
   const pool = o.pool !== false && hosts.length > 1;
+  // the hosts that join (all but host1 and those left standalone) and those that take VMs
+  const pooled = pool ? Math.max(1, hosts.length - Math.max(0, o.standalone ?? 0)) : hosts.length;
   progress(`${hosts.length} host namespaces, ${hosts.length * o.nics} NICs cabled to the fabric`);
   await Promise.all(hosts.map(makeNamespace));
   const cabling = hosts.map((h, x) => ({ host: x + 1, ns: h.ns, nics: o.nics }));
@@ -99,7 +103,7 @@ export async function up(o: UpOptions, progress: Progress): Promise<LabState> {
 
   const tally = new Tally(progress);
   tally.expect('hosts up', hosts.length);
-  if (pool) tally.expect('joined', hosts.length - 1);
+  if (pool) tally.expect('joined', pooled - 1);
   tally.expect('VMs', o.vms);
   progress(`${hosts.length} hosts (Open vSwitch, poolnetd)${pool ? ', joining the pool of host1' : ''}${o.vms ? `, ${o.vms} VMs` : ''}: side by side`);
   // the first failure stops every step not yet begun, and `up` waits for those under way
@@ -124,14 +128,14 @@ export async function up(o: UpOptions, progress: Progress): Promise<LabState> {
   });
   let master: Link | undefined;
   const masterUp = hostUp[0].then(async () => (master = await login(hosts[0].socket, password)));
-  const inPool = hosts.map((h, x) => x === 0 || !pool ? hostUp[x] : hostUp[x].then(async () => {
+  const inPool = hosts.map((h, x) => x === 0 || !pool || x >= pooled ? hostUp[x] : hostUp[x].then(async () => {
     await masterUp;
     await step(joins, () => joinPool(h, hosts[0].ip, password));
     tally.done('joined', h.name);
   }));
   const vms = Array.from({ length: o.vms }, (_, x) => {
     const j = x + 1;
-    const hx = x % hosts.length;
+    const hx = x % pooled;
     return Promise.all([masterUp, inPool[hx]]).then(async ([m]) => {
       const vm: LabVm = await createVm(hosts[hx], j, password, undefined, m, (fn) => step(vmCalls, fn));
       state.vms = [...state.vms, vm].sort((a, b) => Number(a.name.slice(2)) - Number(b.name.slice(2)));
@@ -142,7 +146,7 @@ export async function up(o: UpOptions, progress: Progress): Promise<LabState> {
   const results = await Promise.allSettled([masterUp, ...inPool, ...vms].map((p) => p.catch((e: unknown) => { failed ??= e; throw e; })));
   if (failed !== undefined || results.some((r) => r.status === 'rejected')) throw failed;
   const m = master!;
-  if (pool) await waitForPool(m, hosts.length);
+  if (pool) await waitForPool(m, pooled);
   if (o.stack === 'openvswitch' && ((await call<string[]>(m, 'SDN_controller.get_all')).length === 0)) {
     // poolnet's own controller, so that cross-server private networks can be made at once
     await call(m, 'SDN_controller.introduce', 'pssl', '', 0);
