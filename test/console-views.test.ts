@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { buildPool, FACTS, LARGE } from '../bench/console.ts';
 import { alarmMessages, observe, rollup, vifAlarms, vifDrops, ALARM_MESSAGE, ALARM_WINDOW_MS } from '../console/src/logic/alarms.ts';
 import { focusScope } from '../console/src/logic/focus.ts';
+import { columnsCore, fullLayout } from '../console/src/logic/layout.ts';
 import { overview } from '../console/src/logic/overview.ts';
 import { defaultRoute, formatRoute, parseHash, type Route } from '../console/src/logic/route.ts';
 import { search, uuidIndex } from '../console/src/logic/search.ts';
@@ -106,6 +107,29 @@ describe('focus views', () => {
     assert.deepEqual(new Set(kinds('network').map((x) => x.ref)), nets);
     // each network the host carries is joined to a NIC or bond of that host
     for (const e of g.edges.filter((x) => x.kind === 'pif')) assert.ok(nets.has(e.target.slice('network:'.length)));
+  });
+
+  test('a focus view is laid out in columns at once: hosts, NICs, bonds, networks; no overlaps; edges run left to right', () => {
+    for (const [view, ref] of [['host', byName('host', 'host7')[0]], ['network', byName('network', 'VLAN 105')[0]], ['vm', byName('vm', 'vm10')[0]]] as const) {
+      const g = buildGraph(store, focusScope(store, view, ref));
+      const layout = fullLayout(columnsCore(g), g);
+      const boxes = g.nodes.map((n) => ({ n, b: layout.pos.get(n.id)! }));
+      assert.ok(boxes.every((x) => x.b), `${view}: every object placed`);
+      const xOf = (k: string) => [...new Set(boxes.filter((x) => x.n.kind === k).map((x) => x.b.x))];
+      for (const k of ['host', 'nic', 'bond', 'network']) assert.ok(xOf(k).length <= 1, `${view}: one column of ${k}`);
+      const order = ['host', 'nic', 'bond', 'network'].map((k) => xOf(k)[0]).filter((x) => x !== undefined);
+      assert.deepEqual(order, [...order].sort((a, b) => a - b), `${view}: columns left to right`);
+      for (let i = 0; i < boxes.length; i++) {
+        for (let j = i + 1; j < boxes.length; j++) {
+          const [a, b] = [boxes[i].b, boxes[j].b];
+          assert.ok(!(a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h), `${view}: ${boxes[i].n.id} and ${boxes[j].n.id} overlap`);
+        }
+      }
+      for (const e of g.edges) {
+        const [s0, t0] = [layout.pos.get(e.source)!, layout.pos.get(e.target)!];
+        assert.ok(s0.x + s0.w <= t0.x, `${view}: ${e.id} runs left to right`);
+      }
+    }
   });
 
   test('an object that is not there has no view', () => {

@@ -268,3 +268,48 @@ export function placeLabels(items: readonly { id: string; text: string; at: Poin
   }
   return out;
 }
+
+/** The columns of the infrastructure in a layered picture, left to right. */
+const COLUMN: Readonly<Record<string, number>> = { host: 0, nic: 1, bond: 2, network: 3 };
+const COLUMN_GAP = 150;
+const ROW_GAP = 14;
+
+/**
+ * The infrastructure in columns (hosts, NICs, bonds, networks) without ELK, for focus views: each
+ * node as near the barycentre of the nodes it comes from as the ones above it allow, so that edges
+ * run mostly level. Linear in the size of the picture and synchronous: a focus view is drawn in
+ * one pass, at its final places.
+ */
+export function columnsCore(g: Graph): CoreLayout {
+  const core = g.nodes.filter(isCore);
+  const preds = new Map<string, string[]>();
+  for (const e of g.edges) {
+    if (!coreEdge(e)) continue;
+    const l = preds.get(e.target);
+    if (l) l.push(e.source); else preds.set(e.target, [e.source]);
+  }
+  const columns: GNode[][] = [[], [], [], []];
+  for (const n of core) columns[COLUMN[n.kind]].push(n);
+  const pos = new Map<string, Box>();
+  let x = 0;
+  for (const col of columns) {
+    if (!col.length) continue;
+    const bary = new Map<string, number>();
+    for (const n of col) {
+      let s = 0, k = 0;
+      for (const p of preds.get(n.id) ?? []) { const b = pos.get(p); if (b) { s += b.y + b.h / 2; k++; } }
+      bary.set(n.id, k ? s / k : Infinity);
+    }
+    // stable: nodes keep the graph's order (names) among equals
+    const order = col.map((n, i) => ({ n, i })).sort((a, b) => bary.get(a.n.id)! - bary.get(b.n.id)! || a.i - b.i);
+    let cursor = 0;
+    for (const { n } of order) {
+      const c = bary.get(n.id)!;
+      const y = Math.max(cursor, Number.isFinite(c) ? c - n.height / 2 : cursor);
+      pos.set(n.id, { x, y, w: n.width, h: n.height });
+      cursor = y + n.height + ROW_GAP;
+    }
+    x += Math.max(...col.map((n) => n.width)) + COLUMN_GAP;
+  }
+  return { pos, routes: new Map(), signature: coreSignature(g), provisional: new Set() };
+}

@@ -29,6 +29,9 @@ export class Store {
   }
 
   table(cls: string): Map<Ref, Rec> {
+    // callers mostly name classes in lower case already: the common path is one lookup
+    const hit = this.tables.get(cls);
+    if (hit) return hit;
     let t = this.tables.get(cls.toLowerCase());
     if (!t) this.tables.set(cls.toLowerCase(), (t = new Map()));
     return t;

@@ -2,6 +2,7 @@
 
 import { useMemo, useState } from 'preact/hooks';
 import { vifRateKBs } from '../logic/net.ts';
+import { vifDrops } from '../logic/alarms.ts';
 import { cmp, natural, num, str, strs, type Rec, type Ref } from '../logic/store.ts';
 import { effectiveLocking, interfaceRole, ipSummary, linkText, networkHosts, networkKind, networkTitle, networkVlan, pifKind } from '../logic/topology.ts';
 import { allowed } from '../logic/model.ts';
@@ -113,7 +114,7 @@ export function NetworkTable() {
 }
 
 export function VifTable() {
-  const { store, version, select } = useApp();
+  const { store, version, select, alarms } = useApp();
   const [filter, setFilter] = useState('');
   const rows = useMemo(() => store.all('vif').map(([ref, v]) => {
     const vm = store.get('vm', v.VM);
@@ -127,7 +128,7 @@ export function VifTable() {
       <input class="filter" placeholder="Filter by VM, network, MAC, mode or address" value={filter} onInput={(e) => setFilter(inputValue(e))} aria-label="Filter VIFs" />
       <span class="muted"> {shown.length} of {rows.length} VIFs</span>
       <table class="grid" data-testid="vif-table">
-        <thead><tr><th>VM</th><th>Device</th><th>Network</th><th>MAC</th><th>Effective locking mode</th><th>Allowed addresses</th><th>Rate limit (kB/s)</th></tr></thead>
+        <thead><tr><th>VM</th><th>Device</th><th>Network</th><th>MAC</th><th>Effective locking mode</th><th>Allowed addresses</th><th>Rate limit (kB/s)</th><th title="Frames its locking rules dropped (a poolnet extension)">Dropped</th></tr></thead>
         <tbody>
           {shown.map((r) => (
             <tr key={r.ref} data-ref={r.ref} data-vm={r.vm} class="clickable" onClick={() => select({ kind: 'vif', ref: r.ref })}>
@@ -138,6 +139,7 @@ export function VifTable() {
               <td data-testid="effective-mode"><span class={`tag lock-${r.eff.mode}`}>{r.eff.mode}</span> <span class="muted">{r.eff.source === 'network' ? '(network default)' : '(VIF setting)'}</span></td>
               <td data-testid="allowed">{r.addrs.join(', ') || '—'}</td>
               <td>{r.rate !== undefined ? `${r.rate} kB/s` : 'no limit'}</td>
+              <td data-testid="dropped" class={alarms.has(r.ref) ? 'alarm-text' : ''}>{vifDrops(r.v)?.total ?? '—'}{alarms.has(r.ref) ? ' ⚠' : ''}</td>
             </tr>
           ))}
         </tbody>

@@ -4,7 +4,7 @@
 
 import { memo } from 'preact/compat';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { EMPTY_CORE, fullLayout, layoutCore, provisionalCore, coreSignature, type Box, type CoreLayout, type ElkLayoutFn, type Point } from '../logic/layout.ts';
+import { EMPTY_CORE, columnsCore, fullLayout, layoutCore, provisionalCore, coreSignature, type Box, type CoreLayout, type ElkLayoutFn, type Point } from '../logic/layout.ts';
 import { focusScope } from '../logic/focus.ts';
 import type { FocusView } from '../logic/route.ts';
 import { str, type Ref, type Store } from '../logic/store.ts';
@@ -98,9 +98,12 @@ export function Topology({ elk, selected, focus, marks, shown = true }: { elk: E
   latest.current = graph;
   const wantSig = useMemo(() => coreSignature(graph), [graph]);
 
+  // A focus view is laid out in columns, at once; the whole pool by ELK.
+  const columns = useMemo(() => (focus ? columnsCore(graph) : undefined), [focus ? wantSig : '']);
+
   // Run ELK whenever the infrastructure changed; one run at a time, always on the latest graph.
   useEffect(() => {
-    if (running || wantSig === core.signature) return;
+    if (focus || running || wantSig === core.signature) return;
     setRunning(true);
     const g = latest.current;
     const t0 = performance.now();
@@ -114,9 +117,9 @@ export function Topology({ elk, selected, focus, marks, shown = true }: { elk: E
     }).finally(() => setRunning(false));
   }, [wantSig, running, core.signature]);
 
-  const placed = useMemo(() => provisionalCore(core, graph), [core, graph]);
+  const placed = useMemo(() => provisionalCore(columns ?? core, graph), [columns ?? core, graph]);
   const layout = useMemo(() => fullLayout(placed, graph), [placed, graph]);
-  const done = !running && wantSig === core.signature;
+  const done = columns ? true : !running && wantSig === core.signature;
 
   // Pan and zoom.
   const svgRef = useRef<SVGSVGElement>(null);
@@ -136,7 +139,7 @@ export function Topology({ elk, selected, focus, marks, shown = true }: { elk: E
   // Fit the picture when it is first laid out, and when the panel beside it opens or closes,
   // until the person pans or zooms it themselves.
   const moved = useRef(false);
-  useEffect(() => { if (done && !moved.current && graph.nodes.length) fitView(); }, [done, core]);
+  useEffect(() => { if (done && !moved.current && graph.nodes.length) fitView(); }, [done, core, columns]);
   const fitRef = useRef(fitView);
   fitRef.current = fitView;
   useEffect(() => {
