@@ -115,6 +115,7 @@ export const PLAIN: Readonly<Record<string, Explainer>> = {
   VM_REQUIRES_NETWORK: (p, d) => `${d(p[0])} needs ${d(p[1])}, which the host cannot reach.`,
   VM_BAD_POWER_STATE: (p, d) => `${d(p[0])} is ${p[2] ?? 'in the wrong state'}; it must be ${p[1] ?? ''}.`,
   VM_HAS_SRIOV_VIF: (p, d) => `${d(p[0])} has an SR-IOV VIF and so cannot be migrated.`,
+  VM_MIGRATE_FAILED: (p, d) => `${d(p[0])} could not move from ${d(p[1])} to ${d(p[2])}${p[3] ? `: ${p[3]}` : ''}. It keeps running where it was; try again, or check that both hosts reach its networks.`,
   VM_LACKS_FEATURE: (p, d) => `${d(p[0])} lacks the guest feature needed.`,
   DEVICE_ALREADY_ATTACHED: () => 'The VIF is already plugged in.',
   DEVICE_ALREADY_DETACHED: () => 'The VIF is already unplugged.',
