@@ -167,18 +167,41 @@ function inPortName(match: string): string | undefined {
  * could not open the device) are left out: no traffic comes from there, and one such port must
  * not hold back the other VIFs' flows. They go in on a later pass, once the port has a number.
  */
-function numberedByCookie(flows: readonly Flow[], ports: ReadonlyMap<string, number>): Map<string, string> {
-  const groups = new Map<string, Flow[]>();
-  for (const f of flows) {
-    const g = groups.get(f.cookie);
-    if (g) g.push(f); else groups.set(f.cookie, [f]);
-  }
+function numberedByCookie(groups: ReadonlyMap<string, readonly Flow[]>, ports: ReadonlyMap<string, number>): Map<string, string> {
   const byCookie = new Map<string, string>();
   for (const [cookie, group] of groups) {
     const text = numberedCookie(cookie, group, ports);
     if (text !== undefined) byCookie.set(cookie, text);
   }
   return byCookie;
+}
+
+/** A table's flows by cookie, in the table's order. */
+function byCookie(flows: readonly Flow[]): Map<string, Flow[]> {
+  const groups = new Map<string, Flow[]>();
+  for (const f of flows) {
+    const g = groups.get(f.cookie);
+    if (g) g.push(f); else groups.set(f.cookie, [f]);
+  }
+  return groups;
+}
+
+const sameFlows = (a: readonly Flow[], b: readonly Flow[]) => a.length === b.length && a.every((f, i) => f === b[i]);
+
+/** The port names a cookie's flows name (in_port, output:), remembered by the flows (the same Flow objects while a VIF is unchanged). */
+const namesMemo = new Map<string, { readonly flows: readonly Flow[]; readonly names: readonly string[] }>();
+function portNamesOf(cookie: string, group: readonly Flow[]): readonly string[] {
+  const m = namesMemo.get(cookie);
+  if (m && sameFlows(m.flows, group)) return m.names;
+  const names = new Set<string>();
+  for (const f of group) {
+    const port = inPortName(f.match);
+    if (port) names.add(port);
+    if (f.actions.includes('output:')) for (const x of f.actions.matchAll(/output:([^,\s]+)/g)) if (!/^\d+$/.test(x[1])) names.add(x[1]);
+  }
+  if (namesMemo.size >= 65_536) namesMemo.clear();
+  namesMemo.set(cookie, { flows: group, names: [...names] });
+  return [...names];
 }
 
 /**
@@ -191,7 +214,7 @@ const numberedMemo = new Map<string, NumberedCookie>();
 
 function numberedCookie(cookie: string, group: readonly Flow[], ports: ReadonlyMap<string, number>): string | undefined {
   const m = numberedMemo.get(cookie);
-  if (m && m.flows.length === group.length && m.flows.every((f, i) => f === group[i]) && m.ports.every(([n, k]) => ports.get(n) === k)) return m.text;
+  if (m && sameFlows(m.flows, group) && m.ports.every(([n, k]) => ports.get(n) === k)) return m.text;
   const used = new Map<string, number | undefined>();
   const num = (n: string) => { const k = ports.get(n); used.set(n, k); return k; };
   let text: string | undefined;
@@ -637,13 +660,9 @@ export class OvsBackend {
   }
 
   /** The OpenFlow numbers of the ports `flows` name, waiting (up to 5 s) for ovs-vswitchd to number new ports. */
-  private async portNumbers(flows: readonly Flow[]): Promise<Map<string, number>> {
+  private async portNumbers(groups: ReadonlyMap<string, readonly Flow[]>): Promise<Map<string, number>> {
     const names = new Set<string>();
-    for (const f of flows) {
-      const port = inPortName(f.match);
-      if (port) names.add(port);
-      if (f.actions.includes('output:')) for (const m of f.actions.matchAll(/output:([^,\s]+)/g)) if (!/^\d+$/.test(m[1])) names.add(m[1]);
-    }
+    for (const [cookie, group] of groups) for (const n of portNamesOf(cookie, group)) names.add(n);
     if (names.size === 0) return new Map();
     await this.db();
     for (let i = 0; ; i++) {
@@ -740,8 +759,9 @@ export class OvsBackend {
     let meterOps = 0;
     const flows = withTestDamage(tables.flows[bridge] ?? []);
     const meters = tables.meters[bridge] ?? [];
-    const ports = await this.portNumbers(flows);
-    const want = numberedByCookie(flows, ports);
+    const groups = byCookie(flows);
+    const ports = await this.portNumbers(groups);
+    const want = numberedByCookie(groups, ports);
     const refused = this.refusals.get(bridge) ?? new Map<string, Refusal>();
     const meterKey = JSON.stringify(meters);
     const have = this.appliedFlows.get(bridge);
@@ -774,7 +794,8 @@ export class OvsBackend {
 
   /** Replace only one VIF's flows (by its cookie) in one bundle: what applyFlows does for a one-VIF change. */
   async replaceVifFlows(bridge: string, cookie: string, flows: readonly Flow[]): Promise<void> {
-    const mine = numberedByCookie(flows, await this.portNumbers(flows));
+    const groups = byCookie(flows);
+    const mine = numberedByCookie(groups, await this.portNumbers(groups));
     const have = this.appliedFlows.get(bridge);
     this.appliedFlows.delete(bridge);
     await this.replaceCookies(bridge, [cookie], mine);
