@@ -235,6 +235,8 @@ describe('the lab hypervisor\'s plan', () => {
     assert.deepEqual(planVms(want, there('pnx-host2'), new Set(), P).map((s) => s.op), ['pull']);
     // a peer anywhere else is not pulled: the NIC is made anew
     assert.deepEqual(planVms(want, there('other-ns'), new Set(), P).map((s) => s.op), ['del-guest', 'create']);
+    // a VM leaving (its migration's destination may have its NIC before this host's copy says so): neither pulled back nor made anew
+    assert.deepEqual(planVms({ ...want, vms: [{ ...want.vms[0], leaving: true }] }, there('pnx-host2'), new Set(), P), []);
     const early = seen({ here: [lk('vif3.0', 9, 'pnx-vm9', 2)] });
     assert.deepEqual(planVms({ vms: [], elsewhere: [], problems: [] }, early, new Set(), P), []);
   });

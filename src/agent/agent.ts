@@ -61,7 +61,7 @@ export class Agent {
     private readonly raise: (alerts: readonly RejectionAlert[]) => Promise<void> = async (alerts) => {
       db.transact((tx) => { for (const a of alerts) raiseAlert(tx, a); });
     },
-  ) { this.migrations = new MigrationAnswers(db, host, log); }
+  ) { this.migrations = new MigrationAnswers(db, host, log, sw); }
 
   /** Bodies of the rejection messages raised by this process (each is raised once). */
   private readonly raised = new Set<string>();
@@ -222,6 +222,7 @@ export class Agent {
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
+    this.migrations.close();
     if (this.timer) clearInterval(this.timer);
     if (this.pending) clearImmediate(this.pending);
     await this.running;

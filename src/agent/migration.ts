@@ -23,12 +23,54 @@ interface Log { info: (o: object, m?: string) => void; warn: (o: object, m?: str
 
 /** Repeats of an announcement after the first (ms after it), as QEMU's announce rounds: for a switch that missed one. */
 const REPEATS_MS = [50, 150];
+/** How often a bystander drops its switch's cached flows while a VM switches over, and for how long at most. */
+const PURGE_MS = 40;
+const PURGE_FOR_MS = 3000;
 
 export class MigrationAnswers {
   private readonly announced = new Set<string>();
   private readonly logged = new Set<string>();
 
-  constructor(private readonly db: Database, private readonly host: () => string, private readonly log: Log) {}
+  /** Migrations this host's switch relearns from (a bystander's). */
+  private readonly relearning = new Set<string>();
+  private closed = false;
+
+  private readonly unsubscribe: () => void;
+
+  constructor(private readonly db: Database, private readonly host: () => string, private readonly log: Log, sw: SwitchBackend) {
+    this.relearn(sw);
+    this.unsubscribe = db.onCommit(() => this.relearn(sw));
+  }
+
+  close(): void { this.closed = true; this.unsubscribe(); }
+
+  /**
+   * A bystander of a migration (its source, or any host with a PIF on one of the VM's networks):
+   * while the destination switches the VM over, and once more when it says it has announced it,
+   * the switch's cached forwarding is dropped (every PURGE_MS), so that the MAC table, which
+   * learns the VM's new place from the announcement, decides at once. Driven by commits, not by
+   * the agent's pass, which may be busy.
+   */
+  private relearn(sw: SwitchBackend): void {
+    if (!sw.relearn) return;
+    const me = this.host();
+    for (const vm of this.db.all('VM')) {
+      const order = migrationOrder(vm.rec.migration);
+      if (order?.phase !== 'switch' || order.destination === me || this.relearning.has(order.id)) continue;
+      const nets = new Set(this.db.referrers(vm.ref, 'VIF', 'VM').map((v) => String(this.db.get(v)?.rec.network)));
+      if (![...nets].some((n) => this.db.referrers(n, 'PIF', 'network').some((p) => this.db.get(p)?.rec.host === me))) continue;
+      this.relearning.add(order.id);
+      const until = Date.now() + PURGE_FOR_MS;
+      const tick = () => {
+        const now = this.db.get(vm.ref);
+        const r = migrationReport(now?.rec.migration_report);
+        const over = r?.id === order.id && r.state !== 'prepared';
+        void sw.relearn!().catch((e: Error) => this.log.warn({ err: e.message }, 'live migration: could not drop the switch\'s cached flows'));
+        if (!over && !this.closed && Date.now() < until && migrationOrder(now?.rec.migration)?.id === order.id) setTimeout(tick, PURGE_MS).unref();
+      };
+      setTimeout(tick, PURGE_MS).unref();
+    }
+  }
 
   /**
    * The status writes to make in a pass whose `desired` was compiled at generation `at`: for the
@@ -98,7 +140,7 @@ export class MigrationAnswers {
     const send = async () => {
       for (const p of ports) {
         const frames = p.port.lock ? announcements(p.port.lock) : [];
-        if (frames.length) await sw.inject!(p.bridge, p.port.name, frames).catch((e: Error) => this.log.warn({ port: p.port.name, err: e.message }, 'live migration: could not announce the VM'));
+        if (frames.length) await sw.inject!(p.bridge, p.port.name, frames, p.port.tag ?? 0).catch((e: Error) => this.log.warn({ port: p.port.name, err: e.message }, 'live migration: could not announce the VM'));
       }
     };
     await send();

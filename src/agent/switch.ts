@@ -27,7 +27,9 @@ export interface SwitchBackend {
   bondMembers?(port: string): Promise<readonly BondMember[] | undefined>;
   /** Call `changed` when the switch lost state behind the agent's back (a restarted ovs-vswitchd). */
   watch?(changed: () => void): void;
-  /** Send frames as if a port had received them, through its locks (a migrated VM's announcements). */
-  inject?(bridge: string, port: string, frames: readonly Uint8Array[]): Promise<void>;
+  /** Send frames as if a port (on `vlan`) had received them, through its locks, the switch forgetting where their senders were (a migrated VM's announcements). */
+  inject?(bridge: string, port: string, frames: readonly Uint8Array[], vlan: number): Promise<void>;
+  /** Drop the forwarding decisions the switch has cached, so that its MAC table (which learnt a VM's new place) decides again. */
+  relearn?(): Promise<void>;
   close(): void;
 }

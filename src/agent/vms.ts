@@ -24,6 +24,8 @@ export interface VmWant {
   readonly ns: NsName;
   readonly uuid: string;
   readonly nics: readonly NicWant[];
+  /** Being migrated away (its destination may take its NICs before this host's copy of the database says so): a NIC gone is not brought back. */
+  readonly leaving?: boolean;
 }
 
 export interface VmsWanted {
@@ -91,7 +93,7 @@ export function desiredVms(db: Database, host: string, prefix: string): VmsWante
       }
     }
     nics.sort((a, b) => a.host.localeCompare(b.host));
-    vms.push({ ns, uuid: String(vm.rec.uuid), nics });
+    vms.push({ ns, uuid: String(vm.rec.uuid), nics, ...(order && order.destination !== host ? { leaving: true } : {}) });
   }
   return { vms, elsewhere, problems };
 }
@@ -165,6 +167,8 @@ export function planVms(want: VmsWanted, seen: Observed, owned: ReadonlySet<stri
         if (!h.up || !seen.noIpv6.has(h.name)) steps.push({ op: 'host-end', nic });
         continue;
       }
+      // a VM leaving: its NIC may be on its destination already (this host's copy lags)
+      if (vm.leaving) continue;
       // the guest's NIC is another host's end (a migration): move that end here, as a
       // hypervisor's destination backend takes over the device; the guest keeps its NIC
       if (!h && g?.peerNs && g.peerIndex !== undefined && g.peerNs !== vm.ns && isHostNs(prefix, g.peerNs, wanted, elsewhere)) {
@@ -301,7 +305,7 @@ export class VmBackend {
         // into this process's namespace, renamed on the way (one netlink request)
         await run(['-n', s.from, 'link', 'set', asIfName(from.name), 'netns', String(process.pid), 'name', s.nic.host]);
         this.log.info({ dev: s.nic.host, from: s.from, at: Date.now() }, 'live migration: a NIC pulled in from its source');
-        await this.hostEnd(s.nic);
+        await this.hostEnd(s.nic, true);
         return;
       }
       case 'create': {
@@ -331,10 +335,12 @@ export class VmBackend {
    * The host's end carries no IPv6 of its own (else the host's kernel sends router
    * solicitations, neighbour discovery and MLD straight into the VM, past the switch and its locks).
    */
-  private async hostEnd(nic: NicWant): Promise<void> {
+  private async hostEnd(nic: NicWant, offloadLater = false): Promise<void> {
     if (!isTextIfName(nic.host)) throw new Error(`bad device ${nic.host}`);
     try { writeFileSync(`/proc/sys/net/ipv6/conf/${nic.host}/disable_ipv6`, '1'); } catch { /* no IPv6 in this kernel */ }
     await run(['link', 'set', nic.host, 'up']);
-    await run(['-K', nic.host, 'tx', 'off'], 'ethtool').catch(() => undefined);
+    const offload = run(['-K', nic.host, 'tx', 'off'], 'ethtool').catch(() => undefined);
+    // a migrated NIC: its traffic is under way again before this (TCP's checksums follow within milliseconds)
+    if (!offloadLater) await offload;
   }
 }
