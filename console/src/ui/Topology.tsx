@@ -8,7 +8,7 @@ import { EMPTY_CORE, columnsCore, fullLayout, layoutCore, provisionalCore, coreS
 import { focusScope } from '../logic/focus.ts';
 import type { FocusView } from '../logic/route.ts';
 import { str, type Ref, type Store } from '../logic/store.ts';
-import { BADGE_ROW, LINE, buildGraph, type GEdge, type GNode, type Graph, type Scope, type VifMark } from '../logic/topology.ts';
+import { BADGE_ROW, LINE, buildGraph, nodeId, type GEdge, type GNode, type Graph, type Scope, type VifMark } from '../logic/topology.ts';
 import { stats } from '../stats.ts';
 import { useApp, type Selection } from './common.tsx';
 
@@ -134,7 +134,10 @@ export function Topology({ elk, selected, focus, marks, shown = true }: { elk: E
     // panned down by dragging, rather than shrunk until its words cannot be drawn
     const width = Math.min(1, (r.width - 40) / layout.width);
     const k = Math.min(1.2, Math.max(0.02, focus && all < READABLE ? Math.max(all, width) : all));
-    setView({ k, x: 20, y: 20 });
+    // ... with the focused object in the middle of the panel when the picture is taller than it
+    const b = focus ? layout.pos.get(nodeId(focus.view, focus.ref)) : undefined;
+    const y = b ? Math.min(20, Math.max(r.height - 20 - layout.height * k, r.height / 2 - (b.y + b.h / 2) * k)) : 20;
+    setView({ k, x: 20, y });
   };
   // Fit the picture when it is first laid out, and when the panel beside it opens or closes,
   // until the person pans or zooms it themselves.
