@@ -4,8 +4,9 @@
 // VLAN) becomes thousands of batches and agent passes. Two remedies, one per side:
 // - the master computes each batch once per generation and token, for every member waiting there
 //   (instead of walking the database once per member);
-// - a member, while batches come back to back, waits a little before it asks again, so that a
-//   burst reaches it in a few batches; a change after a quiet spell still comes at once.
+// - a member, while the master has changes waiting each time it asks, waits a little longer
+//   before it asks again, so that a burst reaches it in a few batches; a change after a quiet
+//   spell still comes at once.
 
 import type { Database, ReplicaBatch } from '../db/database.ts';
 
@@ -32,20 +33,19 @@ export class ReplicaFeed {
 }
 
 /**
- * The member's side: how long to wait before the next poll. A batch that comes within `burstMs`
- * of the one before doubles the wait (from `minMs` up to `maxMs`); a batch after a quiet spell
- * resets it to nothing.
+ * The member's side: how long to wait before the next poll. A batch that was already waiting when
+ * the member asked (the long poll answered within `burstMs`) doubles the wait, from `minMs` up to
+ * `maxMs`: the master is busy, and what it commits meanwhile comes in the next batch. A batch the
+ * member had to wait for (a change after a quiet spell) resets it to nothing.
  */
 export class PollPacer {
-  private last = -Infinity;
   private gap = 0;
 
-  constructor(private readonly o: { burstMs: number; minMs: number; maxMs: number } = { burstMs: 250, minMs: 50, maxMs: 800 }) {}
+  constructor(private readonly o: { burstMs: number; minMs: number; maxMs: number } = { burstMs: 250, minMs: 50, maxMs: 2000 }) {}
 
-  /** A batch with changes came at `now`: the milliseconds to wait before asking again. */
-  changed(now: number): number {
-    this.gap = now - this.last < this.o.burstMs ? Math.min(this.o.maxMs, Math.max(this.o.minMs, this.gap * 2)) : 0;
-    this.last = now;
+  /** A batch with changes came `waitedMs` after the poll was sent: the milliseconds to wait before the next. */
+  changed(waitedMs: number): number {
+    this.gap = waitedMs < this.o.burstMs ? Math.min(this.o.maxMs, Math.max(this.o.minMs, this.gap * 2)) : 0;
     return this.gap;
   }
 }
