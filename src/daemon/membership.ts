@@ -88,7 +88,7 @@ export class Membership {
   ) {
     this.feed = new ReplicaFeed(db);
     // never so long that the master's long poll and the emergency watchdog notice
-    this.pacer = new PollPacer({ burstMs: 250, minMs: 50, maxMs: Math.min(800, opts.masterTimeoutMs / 8) });
+    this.pacer = new PollPacer({ burstMs: 250, minMs: 50, maxMs: Math.min(2000, opts.masterTimeoutMs / 5) });
   }
 
   get role(): 'master' | 'member' { return this.db.getLocal('role') === 'member' ? 'member' : 'master'; }
@@ -169,6 +169,7 @@ export class Membership {
           }
           if (token === '') await this.reportManagement();
           if (this.stopped) return;
+          const asked = Date.now();
           const batch = (await callPeer(this.peer, 'pool.replica_from', [this.session, token, token === '' ? 0 : pollS], Math.max(10_000, pollS * 2000 + 5000), abort.signal)) as ReplicaBatch;
           if (this.stopped) return;
           this.lastContact = Date.now();
@@ -180,7 +181,7 @@ export class Membership {
           token = String(batch.generation);
           this.afterSync();
           // a burst of the master's commits reaches this host in a few batches (replicafeed.ts)
-          const gap = batch.full || batch.rows.length || batch.dels.length ? this.pacer.changed(Date.now()) : 0;
+          const gap = batch.full || batch.rows.length || batch.dels.length ? this.pacer.changed(Date.now() - asked) : 0;
           if (gap > 0 && !this.stopped) await new Promise<void>((r) => { this.wake = r; setTimeout(r, gap); });
         } catch (e) {
           if (this.stopped) return;
