@@ -123,3 +123,13 @@ export function flowStatsOn(c: OfConnection, cookie = 0n, mask = 0n): Promise<Fl
     }));
   });
 }
+
+/** One round trip to the switch (a barrier): what each step of a transaction waits for at least. */
+export function roundTrip(c: OfConnection): Promise<void> {
+  return c.exclusive(async () => {
+    const x = c.xid();
+    const r = later(c.reply(x, TRANSACTION_MS));
+    c.send([barrier(x)]);
+    await r;
+  });
+}
