@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runXe } from '../src/cli/xe/main.ts';
 import { VIF_LOCKING_DROPS, alertBody } from '../src/agent/dropstats.ts';
+import { DropPoller } from '../src/agent/droppoller.ts';
 import { ROOT_PASSWORD, call, failure, login, startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
 
 describe('locking drops reported to the master', () => {
@@ -81,12 +82,27 @@ describe('locking drops reported to the master', () => {
     assert.equal((await counts()).other, undefined);
   });
 
+  it('needs no agent pass for a commit that changes only the counts', async () => {
+    const poller = new DropPoller({ db: d.db, host: () => 'OpaqueRef:NULL', backend: 'openvswitch', ovsRunDir: '/nonexistent', write: async () => undefined, raise: async () => undefined, log: { warn: () => undefined, error: () => undefined } });
+    const seen: boolean[] = [];
+    const off = d.db.onCommit((commit) => { const only = poller.onlyCounts(commit); if (commit.touched.includes(vif)) seen.push(only); });
+    try {
+      await report({ locking_drops: { foreign_ip: 20 } }); // first sight of the VIF: a pass
+      await report({ locking_drops: { foreign_ip: 21 } });
+      await c('VIF.set_locking_mode', vif, 'locked');
+      await report({ locking_drops: { foreign_ip: 22 } });
+    } finally { off(); }
+    // the counts alone; the locking mode (in however many commits the operation takes); the counts alone
+    assert.deepEqual([seen[0], seen[1], seen.at(-1)], [false, true, true], JSON.stringify(seen));
+    assert.ok(seen.length >= 4 && seen.slice(2, -1).every((x) => !x), JSON.stringify(seen));
+  });
+
   it('shows in xe vif-param-list, and the message in xe message-list', async () => {
     const list = await xe(['vif-param-list', `uuid=${vifUuid}`]);
-    assert.match(list, /locking-drops \(MRO\): foreign_ip: 12; neighbour_spoof: 3; tagged: 4/);
+    assert.match(list, /locking-drops \(MRO\): foreign_ip: 22; neighbour_spoof: 3; tagged: 4/);
     assert.match(list, /locking-drops-changed \( RO\): \d{8}T/);
-    assert.equal((await xe(['vif-param-get', `uuid=${vifUuid}`, 'param-name=locking-drops', 'param-key=foreign_ip'])).trim(), '12');
-    const body = alertBody({ vm: 'spoofer', device: '0', mac: '02:aa:00:00:00:07', network: 'net' }, { foreign_ip: 12 }, 1);
+    assert.equal((await xe(['vif-param-get', `uuid=${vifUuid}`, 'param-name=locking-drops', 'param-key=foreign_ip'])).trim(), '22');
+    const body = alertBody({ vm: 'spoofer', device: '0', mac: '02:aa:00:00:00:07', network: 'net' }, { foreign_ip: 22 }, 1);
     await c('message.create', VIF_LOCKING_DROPS, 3, 'VIF', vifUuid, body);
     const msgs = await xe(['message-list', `obj-uuid=${vifUuid}`]);
     assert.match(msgs, /name \( RO\): VIF_LOCKING_DROPS/);
