@@ -33,13 +33,15 @@ export class MigrationAnswers {
 
   /** Migrations this host's switch relearns from (a bystander's). */
   private readonly relearning = new Set<string>();
+  private started = false;
   private closed = false;
 
   private readonly unsubscribe: () => void;
 
   constructor(private readonly db: Database, private readonly host: () => string, private readonly log: Log, sw: SwitchBackend) {
-    this.relearn(sw);
-    this.unsubscribe = db.onCommit(() => this.relearn(sw));
+    this.relearn(sw, [...db.all('VM')]);
+    // only the VMs a commit touched (a replica's batch, or one transaction)
+    this.unsubscribe = db.onCommit((c) => this.relearn(sw, c.touched.map((r) => db.get(r)).filter((o): o is Obj => o?.cls === 'VM')));
   }
 
   close(): void { this.closed = true; this.unsubscribe(); }
@@ -51,24 +53,34 @@ export class MigrationAnswers {
    * learns the VM's new place from the announcement, decides at once. Driven by commits, not by
    * the agent's pass, which may be busy.
    */
-  private relearn(sw: SwitchBackend): void {
+  private relearn(sw: SwitchBackend, vms: readonly Obj[]): void {
     if (!sw.relearn) return;
+    if (this.relearning.size > 10_000) this.relearning.clear();
     const me = this.host();
-    for (const vm of this.db.all('VM')) {
+    const first = !this.started;
+    this.started = true;
+    for (const vm of vms) {
       const order = migrationOrder(vm.rec.migration);
-      if (order?.phase !== 'switch' || order.destination === me || this.relearning.has(order.id)) continue;
+      const report = migrationReport(vm.rec.migration_report);
+      // the order while it switches; or only its answer (this host's copy may get the whole switch-over at once)
+      const id = order?.phase === 'switch' ? order.id : report?.state === 'switched' ? report.id : undefined;
+      if (id === undefined || this.relearning.has(id)) continue;
+      this.relearning.add(id);
+      const destination = order?.id === id ? order.destination : vm.rec.resident_on;
+      if (first || destination === me) continue;
       const nets = new Set(this.db.referrers(vm.ref, 'VIF', 'VM').map((v) => String(this.db.get(v)?.rec.network)));
       if (![...nets].some((n) => this.db.referrers(n, 'PIF', 'network').some((p) => this.db.get(p)?.rec.host === me))) continue;
-      this.relearning.add(order.id);
       const until = Date.now() + PURGE_FOR_MS;
+      let last = false;
       const tick = () => {
+        void sw.relearn!().catch((e: Error) => this.log.warn({ err: e.message }, 'live migration: could not drop the switch\'s cached flows'));
         const now = this.db.get(vm.ref);
         const r = migrationReport(now?.rec.migration_report);
-        const over = r?.id === order.id && r.state !== 'prepared';
-        void sw.relearn!().catch((e: Error) => this.log.warn({ err: e.message }, 'live migration: could not drop the switch\'s cached flows'));
-        if (!over && !this.closed && Date.now() < until && migrationOrder(now?.rec.migration)?.id === order.id) setTimeout(tick, PURGE_MS).unref();
+        const ongoing = migrationOrder(now?.rec.migration)?.id === id && !(r?.id === id && r.state !== 'prepared');
+        // once more after the answer: the announcement may reach this switch just after it
+        if (!this.closed && Date.now() < until && (ongoing || !last)) { last = !ongoing; setTimeout(tick, PURGE_MS).unref(); }
       };
-      setTimeout(tick, PURGE_MS).unref();
+      if (order?.id === id) setTimeout(tick, PURGE_MS).unref(); else tick();
     }
   }
 
