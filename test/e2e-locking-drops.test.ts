@@ -3,7 +3,8 @@
 // carry (scapy, test/scapy's interpreter); within a few seconds its VIF's `locking_drops` on the
 // master has risen by at least what it sent, per reason, and VIF_LOCKING_DROPS messages name the
 // VM, the VIF and the network; a second burst within the minute raises the counts but no further
-// message (each reason at most once a minute per VIF). The well-behaved VMs (locked to their own addresses, pinging each other) get
+// message (each reason at most once a minute per VIF); disabled, everything it sends counts as
+// `disabled`. The well-behaved VMs (locked to their own addresses, pinging each other) get
 // neither. On Open vSwitch the spoofer runs on a member, so its counts travel through
 // pool.replica_write; then the same on the Linux bridge stack, where the lab can bring one up.
 
@@ -136,6 +137,20 @@ function alarmSuite(getLab: () => { t: TestLab; s: string; spoofer: LabVm; good:
     }, 20_000, 'the second burst counted', 200);
     await sleep(2500);
     assert.equal((await messages(l, l.spoofer)).length, afterFirst, 'rate-limited: no reason reported twice in a minute');
+  });
+
+  it('counts everything a disabled VIF sends, under disabled', async (tc) => {
+    const l = lab(tc);
+    if (!l) return;
+    const ref = await vifRef(l, l.spoofer);
+    await l.t.call(1, 'VIF.set_locking_mode', [l.s, ref, 'disabled']);
+    await sleep(3000); // the VIF leaves its bridge
+    const start = await drops(l, l.spoofer);
+    const frames = `[Ether(src=${JSON.stringify(l.spoofer.mac)}, dst="ff:ff:ff:ff:ff:ff")/IP(src=${JSON.stringify(l.spoofer.ip)}, dst="10.77.0.255")/UDP(sport=40003, dport=9)] * 6`;
+    const sent = await run(l.spoofer.ns, PYTHON, ['-c', `from scapy.layers.l2 import Ether\nfrom scapy.layers.inet import IP, UDP\nfrom scapy.sendrecv import sendp\nsendp(${frames}, iface="eth0", inter=0.01, verbose=False)`]);
+    assert.equal(sent.code, 0, sent.out);
+    const d = await until(async () => { const x = diff(await drops(l, l.spoofer), start); return (x.disabled ?? 0) >= 6 ? x : undefined; }, 20_000, 'disabled to rise by 6', 200);
+    console.log(`# disabled VIF: ${JSON.stringify(d)}`);
   });
 
   it('reports nothing for the well-behaved VMs, whose traffic passes', async (tc) => {
