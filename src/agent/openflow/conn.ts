@@ -42,22 +42,26 @@ export class OfConnection {
       const fail = (e: Error) => { clearTimeout(timer); sock.destroy(); reject(e); };
       sock.once('error', (e) => fail(new OfTransportError(`${path}: ${e.message}`)));
       sock.once('connect', () => sock.write(hello(0)));
+      sock.once('close', () => fail(new OfTransportError(`${path}: closed before its HELLO`)));
       const onHello = (chunk: Buffer) => {
         c.buf = Buffer.concat([c.buf, chunk]);
         if (c.buf.length < HEADER_LEN) return;
         const h = header(c.buf);
+        if (h.length < HEADER_LEN) return fail(new OfTransportError(`${path}: malformed OpenFlow message`));
         if (c.buf.length < h.length) return;
-        sock.off('data', onHello);
+        sock.off('data', onData);
         const msg = c.buf.subarray(0, h.length);
         c.buf = c.buf.subarray(h.length);
         if (h.type !== OFPT.HELLO) return fail(new OfTransportError(`${path}: first message is type ${h.type}, not HELLO`));
         if (!helloVersions(msg).includes(OFP_VERSION)) return fail(new OfTransportError(`${path}: the bridge does not allow OpenFlow 1.4 (its protocols column)`));
         clearTimeout(timer);
         sock.removeAllListeners('error');
+        sock.removeAllListeners('close');
         c.attach();
         resolve(c);
       };
-      sock.on('data', onHello);
+      const onData = (chunk: Buffer) => { try { onHello(chunk); } catch { fail(new OfTransportError(`${path}: malformed OpenFlow HELLO`)); } };
+      sock.on('data', onData);
     });
   }
 
@@ -72,11 +76,12 @@ export class OfConnection {
   private drain(): void {
     while (this.buf.length >= HEADER_LEN) {
       const h = header(this.buf);
-      if (h.length < HEADER_LEN) { this.end(new OfTransportError('malformed OpenFlow message')); return; }
+      if (h.length < HEADER_LEN || h.version !== OFP_VERSION) { this.end(new OfTransportError('malformed OpenFlow message')); return; }
       if (this.buf.length < h.length) return;
       const msg = this.buf.subarray(0, h.length);
       this.buf = this.buf.subarray(h.length);
-      this.dispatch(h.type, h.xid, msg);
+      // a message too short for its type ends the connection (it reconnects), never the daemon
+      try { this.dispatch(h.type, h.xid, msg); } catch { this.end(new OfTransportError(`malformed OpenFlow message of type ${h.type}`)); return; }
     }
   }
 
