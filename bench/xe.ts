@@ -11,7 +11,7 @@
 // freshness check. Nothing here asserts.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -78,15 +78,22 @@ const s = await rpc('session.login_with_password', ['root', ${JSON.stringify(PAS
 process.stdout.write(JSON.stringify(await rpc(${JSON.stringify(method)}, [s, ...${JSON.stringify(args)}])));
 await rpc('session.logout', [s]);`;
 
-interface Variant { readonly name: string; readonly argv: readonly string[]; readonly env?: Record<string, string>; readonly expect?: string }
+interface Variant { readonly name: string; readonly argv: readonly string[]; readonly env?: Record<string, string>; readonly expect?: string; readonly bundle?: boolean }
 
-/** Wall time of one process, in ms; throws when it fails or prints something unexpected. */
-function timeOnce(v: Variant): number {
+// each process reports the CPU time it used (user + system, µs) as its last line on stderr: on a
+// busy machine wall times wander, CPU times much less
+const CPU_REPORT = `data:text/javascript,${encodeURIComponent("process.on('exit', () => { const u = process.cpuUsage(); process.stderr.write('\\ncpu ' + (u.user + u.system) + '\\n'); })")}`;
+
+/** Wall and CPU time of one process, in ms; throws when it fails or prints something unexpected. */
+async function timeOnce(v: Variant): Promise<{ wall: number; cpu: number }> {
+  // a source saved meanwhile (others work in this tree) would send the bundle variant to tsx
+  if (v.bundle && isStale('xe')) await buildBundle('xe');
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, v.argv, { env: { ...process.env, ...v.env }, encoding: 'utf8' });
-  const dt = performance.now() - t0;
-  if (r.status !== 0 || (v.expect !== undefined && !r.stdout.includes(v.expect))) throw new Error(`${v.name}: exit ${r.status}: ${r.stdout} ${r.stderr}`);
-  return dt;
+  const r = spawnSync(process.execPath, ['--import', CPU_REPORT, ...v.argv], { env: { ...process.env, ...v.env }, encoding: 'utf8' });
+  const wall = performance.now() - t0;
+  const cpu = /\ncpu (\d+)\n$/.exec(r.stderr);
+  if (r.status !== 0 || !cpu || (v.expect !== undefined && !r.stdout.includes(v.expect))) throw new Error(`${v.name}: exit ${r.status}: ${r.stdout} ${r.stderr}`);
+  return { wall, cpu: Number(cpu[1]) / 1000 };
 }
 
 const quantile = (xs: readonly number[], q: number): number => {
@@ -95,18 +102,18 @@ const quantile = (xs: readonly number[], q: number): number => {
 };
 const ms = (x: number): string => `${x.toFixed(1)} ms`;
 
-/** Each variant ROUNDS times, taking turns; medians and p90s. */
-function race(title: string, variants: readonly Variant[]): Map<string, number> {
-  const times = new Map<string, number[]>(variants.map((v) => [v.name, []]));
-  for (const v of variants) timeOnce(v); // warm the file cache
-  for (let i = 0; i < ROUNDS; i++) for (const v of variants) times.get(v.name)!.push(timeOnce(v));
-  process.stdout.write(`\n${title} (${ROUNDS} rounds, variants taking turns)\n`);
-  process.stdout.write(`  ${'variant'.padEnd(46)} ${'median'.padStart(10)} ${'p90'.padStart(10)} ${'min'.padStart(10)}\n`);
-  const medians = new Map<string, number>();
+/** Each variant ROUNDS times, taking turns; medians (wall and CPU) and p90s. */
+async function race(title: string, variants: readonly Variant[]): Promise<Map<string, { wall: number; cpu: number }>> {
+  const times = new Map<string, { wall: number; cpu: number }[]>(variants.map((v) => [v.name, []]));
+  for (const v of variants) await timeOnce(v); // warm the file cache
+  for (let i = 0; i < ROUNDS; i++) for (const v of variants) times.get(v.name)!.push(await timeOnce(v));
+  process.stdout.write(`\n${title} (${ROUNDS} rounds, variants taking turns; CPU: the xe process's own)\n`);
+  process.stdout.write(`  ${'variant'.padEnd(46)} ${'median'.padStart(10)} ${'p90'.padStart(10)} ${'min'.padStart(10)} ${'CPU'.padStart(10)}\n`);
+  const medians = new Map<string, { wall: number; cpu: number }>();
   for (const v of variants) {
-    const t = times.get(v.name)!;
-    medians.set(v.name, quantile(t, 0.5));
-    process.stdout.write(`  ${v.name.padEnd(46)} ${ms(quantile(t, 0.5)).padStart(10)} ${ms(quantile(t, 0.9)).padStart(10)} ${ms(Math.min(...t)).padStart(10)}\n`);
+    const w = times.get(v.name)!.map((x) => x.wall), c = times.get(v.name)!.map((x) => x.cpu);
+    medians.set(v.name, { wall: quantile(w, 0.5), cpu: quantile(c, 0.5) });
+    process.stdout.write(`  ${v.name.padEnd(46)} ${ms(quantile(w, 0.5)).padStart(10)} ${ms(quantile(w, 0.9)).padStart(10)} ${ms(Math.min(...w)).padStart(10)} ${ms(quantile(c, 0.5)).padStart(10)}\n`);
   }
   return medians;
 }
@@ -116,6 +123,26 @@ function freshnessCheckMs(): number {
   const code = `const { freshBundle } = await import(${JSON.stringify(LAUNCH)}); const t = performance.now(); const b = freshBundle('xe'); process.stdout.write(String(b ? performance.now() - t : -1));`;
   const cold = Array.from({ length: 5 }, () => Number(spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8' }).stdout));
   return quantile(cold, 0.5);
+}
+
+/** `poolnet serve` on DIR until it listens: the wall time and the CPU time it took, in ms. */
+async function daemonStart(dir: string, env: Record<string, string>): Promise<{ wall: number; cpu: number }> {
+  const t0 = performance.now();
+  const proc = spawn(process.execPath, [POOLNET, 'serve', '--data-dir', dir, '--port', '0', '--bind', '127.0.0.1', '--insecure-http', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      proc.stdout!.on('data', (c: Buffer) => { out += c.toString(); if (/XenAPI on/.test(out)) resolve(); });
+      proc.once('exit', (code) => reject(new Error(`poolnet serve exited ${code}`)));
+    });
+    const wall = performance.now() - t0;
+    const fields = readFileSync(`/proc/${proc.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return { wall, cpu: (Number(fields[11]) + Number(fields[12])) * 10 };
+  } finally {
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGTERM');
+    await exited;
+  }
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), 'poolnet-bench-xe-'));
@@ -141,17 +168,27 @@ try {
   ];
   let perVif = 0, perVifTsx = 0;
   for (const c of commands) {
-    const m = race(c.title, [
+    const m = await race(c.title, [
       { name: 'node -e 0', argv: ['-e', '0'] },
       { name: 'node + the 3 HTTP calls by hand (the floor)', argv: ['--input-type=module', '-e', rawCalls(d.port, c.method, c.args)] },
-      { name: 'bin/xe.mjs, bundle (dist/xe.mjs)', argv: [XE, ...conn, ...c.xe], expect: c.expect },
+      { name: 'bin/xe.mjs, bundle (dist/xe.mjs)', argv: [XE, ...conn, ...c.xe], expect: c.expect, bundle: true },
       { name: 'bin/xe.mjs, tsx (POOLNET_BUNDLE=0)', argv: [XE, ...conn, ...c.xe], env: { POOLNET_BUNDLE: '0' }, expect: c.expect },
     ]);
     const bundle = m.get('bin/xe.mjs, bundle (dist/xe.mjs)')!, tsx = m.get('bin/xe.mjs, tsx (POOLNET_BUNDLE=0)')!;
-    process.stdout.write(`  bundle: ${ms(bundle)} (target < 120 ms: ${bundle < 120 ? 'ok' : 'MISSED'}), ${(tsx / bundle).toFixed(1)}× faster than tsx; above node -e 0: ${ms(bundle - m.get('node -e 0')!)}, above the floor: ${ms(bundle - m.get('node + the 3 HTTP calls by hand (the floor)')!)}\n`);
-    if (c.xe[0] === 'vif-param-get') { perVif = bundle; perVifTsx = tsx; }
+    const node = m.get('node -e 0')!, floor = m.get('node + the 3 HTTP calls by hand (the floor)')!;
+    process.stdout.write(`  bundle: ${ms(bundle.wall)} (target < 120 ms: ${bundle.wall < 120 ? 'ok' : 'MISSED'}), ${(tsx.wall / bundle.wall).toFixed(1)}× faster than tsx (CPU ${(tsx.cpu / bundle.cpu).toFixed(1)}×); above node -e 0: ${ms(bundle.wall - node.wall)} (CPU ${ms(bundle.cpu - node.cpu)}), above the floor: ${ms(bundle.wall - floor.wall)} (CPU ${ms(bundle.cpu - floor.cpu)})\n`);
+    if (c.xe[0] === 'vif-param-get') { perVif = bundle.wall; perVifTsx = tsx.wall; }
   }
   process.stdout.write(`\na shell loop of 512 vif-param-get calls (one per VIF of a full host): ${(512 * perVif / 1000).toFixed(1)} s with the bundle, ${(512 * perVifTsx / 1000).toFixed(1)} s through tsx\n`);
+  if (isStale('poolnet')) await buildBundle('poolnet');
+  const starts = { bundle: [] as { wall: number; cpu: number }[], tsx: [] as { wall: number; cpu: number }[] };
+  for (let i = 0; i < 3; i++) {
+    starts.bundle.push(await daemonStart(dataDir, {}));
+    starts.tsx.push(await daemonStart(dataDir, { POOLNET_BUNDLE: '0' }));
+  }
+  const line = (name: string, xs: { wall: number; cpu: number }[]) =>
+    `${ms(quantile(xs.map((x) => x.wall), 0.5))} until it listens, ${ms(quantile(xs.map((x) => x.cpu), 0.5))} of CPU (${name})`;
+  process.stdout.write(`poolnet serve (an existing database, plain HTTP), median of 3: ${line('bundle', starts.bundle)}; ${line('tsx', starts.tsx)}\n`);
   process.stdout.write(`the launcher's freshness check (one stat per file dist/xe.mjs was built from; the first call in a process): ${freshnessCheckMs().toFixed(2)} ms\n`);
 } finally {
   if (daemon && daemon.exitCode === null && daemon.signalCode === null) {
