@@ -186,6 +186,9 @@ function byCookie(flows: readonly Flow[]): Map<string, Flow[]> {
   return groups;
 }
 
+/** Cookies (VIFs) remembered at most: 8 times a host's 512 VIFs, a few MB (VIFs come and go; the caches start again when full). */
+const MEMO_COOKIES = 4_096;
+
 const sameFlows = (a: readonly Flow[], b: readonly Flow[]) => a.length === b.length && a.every((f, i) => f === b[i]);
 
 /** The port names a cookie's flows name (in_port, output:), remembered by the flows (the same Flow objects while a VIF is unchanged). */
@@ -199,7 +202,7 @@ function portNamesOf(cookie: string, group: readonly Flow[]): readonly string[] 
     if (port) names.add(port);
     if (f.actions.includes('output:')) for (const x of f.actions.matchAll(/output:([^,\s]+)/g)) if (!/^\d+$/.test(x[1])) names.add(x[1]);
   }
-  if (namesMemo.size >= 65_536) namesMemo.clear();
+  if (namesMemo.size >= MEMO_COOKIES) namesMemo.clear();
   namesMemo.set(cookie, { flows: group, names: [...names] });
   return [...names];
 }
@@ -233,7 +236,7 @@ function numberedCookie(cookie: string, group: readonly Flow[], ports: ReadonlyM
     const line = flowText({ cookie: f.cookie, priority: f.priority, match, actions });
     text = text === undefined ? line : `${text}\n${line}`;
   }
-  if (numberedMemo.size >= 65_536) numberedMemo.clear();
+  if (numberedMemo.size >= MEMO_COOKIES) numberedMemo.clear();
   numberedMemo.set(cookie, { flows: group, ports: [...used], text });
   return text;
 }

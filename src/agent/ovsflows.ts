@@ -188,7 +188,7 @@ function vifFlowsOf(v: VifLock): Flow[] {
   f = flowMemo.get(key);
   if (f === undefined) {
     f = orNone(() => vifFlows(v));
-    if (flowMemo.size >= 16_384) flowMemo.clear();
+    if (flowMemo.size >= 4_096) flowMemo.clear();
     flowMemo.set(key, f);
   }
   flowsOfLock.set(v, f);

@@ -8,9 +8,13 @@ import { addFlowMod } from './flowtext.ts';
 import { bundle, deleteAll, deleteCookie, OfTransactionRefused } from './transact.ts';
 import { errorName } from './errors.ts';
 
-/** Encoded ADD flow_mods by their text (xid 0; the bundle writes each one's own): a whole-table write re-encodes nothing unchanged. */
+/**
+ * Encoded ADD flow_mods by their text (xid 0; the bundle writes each one's own): a whole-table
+ * write re-encodes nothing unchanged. At most about 4 tables of 512 VIFs (some 12 MB); it starts
+ * again when full.
+ */
 const encoded = new Map<string, Buffer>();
-const ENCODED_MAX = 200_000;
+const ENCODED_MAX = 65_536;
 
 /** The ADD flow_mod of one flow line; UnsupportedFlow when the line is outside the vocabulary. */
 export function addMessage(line: string): Buffer {
