@@ -16,7 +16,7 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 describe('migration orders and answers', () => {
   it('reads an order back as written, and nothing that is not one', () => {
-    const o = { id: ID, phase: 'switch' as const, source: H1, destination: H2, domid: 7 };
+    const o = { id: ID, phase: 'switch' as const, source: H1, destination: H2, domid: 7, since: 1796490000000 };
     assert.deepEqual(migrationOrder(orderFields(o)), o);
     for (const bad of [undefined, null, 'x', [], {}, { ...orderFields(o), phase: 'commit' }, { ...orderFields(o), domid: '0' }, { ...orderFields(o), domid: '-1' },
       { ...orderFields(o), domid: '1e3' }, { ...orderFields(o), id: 'not-a-uuid' }, { ...orderFields(o), destination: 'host2; rm -rf /' }, { ...orderFields(o), source: 7 }]) {

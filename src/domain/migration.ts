@@ -25,6 +25,8 @@ export interface MigrationOrder {
   readonly destination: string;
   /** The VM's domain id on the destination (its ports are named vif<domid>.<device> there). */
   readonly domid: number;
+  /** When the master wrote the first phase (ms since the epoch; 0 when unknown). */
+  readonly since: number;
 }
 
 /** VM.migration_report, as the destination's agent wrote it. */
@@ -50,11 +52,12 @@ export function migrationOrder(v: unknown): MigrationOrder | undefined {
   if (phase !== 'prepare' && phase !== 'switch') return undefined;
   if (typeof source !== 'string' || !REF.test(source) || typeof destination !== 'string' || !REF.test(destination)) return undefined;
   if (typeof domid !== 'string' || !/^\d{1,9}$/.test(domid) || Number(domid) < 1) return undefined;
-  return { id, phase, source, destination, domid: Number(domid) };
+  const since = typeof m.since === 'string' && /^\d{1,15}$/.test(m.since) ? Number(m.since) : 0;
+  return { id, phase, source, destination, domid: Number(domid), since };
 }
 
 export const orderFields = (o: MigrationOrder): Record<string, string> =>
-  ({ id: o.id, phase: o.phase, source: o.source, destination: o.destination, domid: String(o.domid) });
+  ({ id: o.id, phase: o.phase, source: o.source, destination: o.destination, domid: String(o.domid), since: String(o.since) });
 
 /** The report in VM.migration_report, or undefined. */
 export function migrationReport(v: unknown): MigrationReport | undefined {

@@ -218,12 +218,13 @@ export const vmImpls: ImplTable = {
     if (vifsOf(db, vm.ref).some((v) => isSriovNetwork(db, v.rec.network))) throw new XapiError('VM_HAS_SRIOV_VIF', [vm.ref]);
     assertCanSeeNetworks(db, vm, host.ref);
     if (vm.rec.resident_on === host.ref) return undefined;
+    // an order older than its phases' time (its master stopped half-way) is over: the VM never left its source
     const busy = migrationOrder(vm.rec.migration);
-    if (busy) throw new XapiError('OTHER_OPERATION_IN_PROGRESS', ['VM', vm.ref, 'pool_migrate', Object.keys(vm.rec.current_operations)[0] ?? busy.id]);
+    if (busy && Date.now() - busy.since < 2 * MIGRATION_PHASE_TIMEOUT_MS + 10_000) throw new XapiError('OTHER_OPERATION_IN_PROGRESS', ['VM', vm.ref, 'pool_migrate', Object.keys(vm.rec.current_operations)[0] ?? busy.id]);
     const domid = freeDomid(db, host.ref);
     // a destination whose agent does not answer migrations (no switch agent: nothing to ready) gets the VM at once
     if (!answersMigrations(db, host.ref)) { tx.update(vm, { resident_on: host.ref, domid }); return undefined; }
-    const order: MigrationOrder = { id: randomUUID(), phase: 'prepare', source: vm.rec.resident_on, destination: host.ref, domid };
+    const order: MigrationOrder = { id: randomUUID(), phase: 'prepare', source: vm.rec.resident_on, destination: host.ref, domid, since: Date.now() };
     tx.update(vm, { migration: orderFields(order), current_operations: { [ctx.task ?? order.id]: 'pool_migrate' } });
     // the phases run after this transaction commits: each is an order in the database, answered by the destination's agent
     return twoPhases(db, vm.ref, order);
