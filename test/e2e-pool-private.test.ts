@@ -198,6 +198,11 @@ if control_mac:
     const r = await p.stop();
     console.log(`# migration of vm1 host1 -> host3: ${took} ms; pings sent ${r.sent}, received ${r.received}, lost ${r.lost} (seqs ${r.missing.join(' ')})`);
     assert.equal(moved.host, 'host3');
+    // in two phases: host3 readied the port before it took the NIC over (e2e-lab-hypervisor observes it on the switches)
+    const s1 = await t.session(1);
+    const report = (await t.call(1, 'VM.get_migration_report', [s1, await t.call(1, 'VM.get_by_uuid', [s1, moved.uuid])])) as Record<string, string>;
+    assert.equal(report.state, 'switched');
+    assert.ok(Number(report.prepared_at) <= Number(report.switched_at), JSON.stringify(report));
     // the VIF is on host3's switch now, and gone from host1's: traffic resumes there, and only there
     const bridgeA = (await t.call(1, 'network.get_bridge', [await t.session(1), netA])) as string;
     assert.ok(hostVsctl(t.state.hosts[2], t.lab.inNs, 'list-ports', bridgeA).split('\n').includes(moved.port), `host3's ${bridgeA} has ${moved.port}`);
