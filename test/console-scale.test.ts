@@ -74,6 +74,14 @@ describe('the console at 64 hosts and 5,000 VIFs, in chromium', { skip, timeout:
     assert.equal(await m.locator('tr[data-network="VLAN 100"] [data-testid=net-hosts]').textContent(), '64');
     assert.equal(await m.locator('tr[data-network="private 1"] td.reached').count(), 0);
     assert.equal(await page.locator('svg[data-testid=topology]').count(), 0, 'no picture of the whole pool is drawn');
+    // asked for, the whole pool in one picture is offered only with a warning (and the overview instead)
+    await page.click('[data-tab=topology]');
+    assert.equal(await hash(), '#/pool');
+    await page.locator('[data-testid=whole-pool-large]').waitFor();
+    assert.equal(await page.locator('svg[data-testid=topology]').count(), 0);
+    await page.click('[data-testid=whole-pool-large] button.primary');
+    await page.locator('[data-testid=overview-matrix]').waitFor();
+    assert.equal(await hash(), '#/');
   });
 
   test('a network\'s row opens its view; the URL names it and survives a reload', async () => {

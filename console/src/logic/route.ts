@@ -55,6 +55,14 @@ export function formatRoute(r: Route): string {
 /** A pool small enough that its whole picture reads well opens on it; a larger one on the overview. */
 export const SMALL_POOL = { hosts: 4, vifs: 64 } as const;
 
+/**
+ * Above this, the whole pool in one picture is neither readable nor quick to draw (bench/console:
+ * seconds at 16 hosts and 1,000 VIFs, over a minute at 64 hosts and 5,000): the console asks first.
+ */
+export const LARGE_POOL = { hosts: 16, vifs: 1000 } as const;
+
+export const isLargePool = (hosts: number, vifs: number): boolean => hosts > LARGE_POOL.hosts || vifs > LARGE_POOL.vifs;
+
 export function defaultRoute(hosts: number, vifs: number): Route {
   return hosts <= SMALL_POOL.hosts && vifs <= SMALL_POOL.vifs ? { view: 'pool' } : { view: 'overview' };
 }

@@ -15,7 +15,7 @@ import { Topology } from './Topology.tsx';
 import { Overview } from './Overview.tsx';
 import { Search } from './Search.tsx';
 import { observe, vifAlarms, vifDrops, type Baseline } from '../logic/alarms.ts';
-import { defaultRoute, formatRoute, isFocus, isPicture, parseHash, type FocusView, type Route, type View } from '../logic/route.ts';
+import { defaultRoute, formatRoute, isFocus, isLargePool, isPicture, parseHash, type FocusView, type Route, type View } from '../logic/route.ts';
 import { uuidIndex } from '../logic/search.ts';
 import { describeRef, type VifMark } from '../logic/topology.ts';
 
@@ -110,11 +110,14 @@ function Console({ session, onLogout }: { session: Session; onLogout: () => void
   }, [alarms]);
 
   // A first visit names no view: a small pool opens on its picture, a large one on the overview.
+  const guestVifs = () => store.all('vif').filter(([, v]) => store.get('vm', v.VM)?.is_control_domain !== true).length;
   useEffect(() => {
     if (route || !live) return;
-    const vifs = store.all('vif').filter(([, v]) => store.get('vm', v.VM)?.is_control_domain !== true).length;
-    go(defaultRoute(store.table('host').size, vifs), true);
+    go(defaultRoute(store.table('host').size, guestVifs()), true);
   }, [route, live]);
+  // The whole pool in one picture is drawn for a large pool only when asked for.
+  const [wholeAnyway, setWholeAnyway] = useState(false);
+  const wholeTooLarge = live && !wholeAnyway && isLargePool(store.table('host').size, guestVifs());
 
   // The focused object, and the one the URL selects, from their uuids.
   // (the index is built only when a view names an object: the overview and the tables need none)
@@ -183,7 +186,15 @@ function Console({ session, onLogout }: { session: Session; onLogout: () => void
                 )}
                 {/* the picture stays mounted behind the other views, so its layout is kept */}
                 <div class="picture-tab" hidden={!pictureShown}>
-                  {picture && (picture.view === 'pool' || pictureFocus) && (
+                  {picture?.view === 'pool' && wholeTooLarge && (
+                    <div class="warning" data-testid="whole-pool-large">
+                      <p>This pool ({store.table('host').size} hosts, {guestVifs()} VIFs) is too large to read, or to draw quickly, in one picture.
+                        The overview shows every network by every host; a host, a network or a VM opens in full detail from there or from the search.</p>
+                      <button class="primary" onClick={() => go({ view: 'overview' })}>Open the overview</button>{' '}
+                      <button data-testid="draw-anyway" onClick={() => setWholeAnyway(true)}>Draw the whole pool anyway</button>
+                    </div>
+                  )}
+                  {picture && ((picture.view === 'pool' && !wholeTooLarge) || pictureFocus) && (
                     <Topology key={routeKey({ view: picture.view, uuid: picture.uuid })} elk={elkLayout} selected={sel} marks={marks} shown={pictureShown}
                       focus={isFocus(picture.view) && pictureFocus ? { view: picture.view, ref: pictureFocus.ref } : undefined} />
                   )}
