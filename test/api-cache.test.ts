@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { call, login, post, startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
-import { StoredRecord, storedRecord, toXml, toXmlBuffers, Typed } from '../src/api/marshal.ts';
+import { jsonText, StoredRecord, storedRecord, toXml, toXmlBuffers, Typed } from '../src/api/marshal.ts';
 import { hashPassword, verifyPassword } from '../src/api/passwords.ts';
 import { parseMethodResponse, type WireValue } from '../src/api/xmlrpc.ts';
 import { Database } from '../src/db/database.ts';
@@ -92,6 +92,7 @@ describe('records kept encoded per generation', () => {
             assert.equal(toXml(new Typed(t.record(cls), stored), t.any), toXml(plain, t.record(cls)));
           }
           assert.equal(JSON.stringify(stored), JSON.stringify(plain));
+          for (let i = 0; i < 2; i++) assert.equal(jsonText(stored), JSON.stringify(plain));
           assert.equal(JSON.stringify(new Typed(t.record(cls), stored)), JSON.stringify(plain));
         }
         const plainMap = Object.fromEntries([...db.all(cls)].map((o) => [o.ref, db.record(o)]));
@@ -99,6 +100,8 @@ describe('records kept encoded per generation', () => {
         const type = t.map(t.ref(cls), t.record(cls));
         assert.equal(Buffer.concat(toXmlBuffers(storedMap, type)).toString('utf8'), toXml(plainMap, type));
         assert.equal(toXml(storedMap, type), toXml(plainMap, type));
+        for (let i = 0; i < 2; i++) assert.equal(jsonText(storedMap), JSON.stringify(plainMap));
+        assert.equal(jsonText({}), '{}');
       }
       const net = [...db.all('network')].find((o) => o.rec.name_label === '')!;
       const before = storedRecord(db, net);
@@ -106,6 +109,8 @@ describe('records kept encoded per generation', () => {
       const after = storedRecord(db, net);
       assert.notEqual(after, before);
       assert.match(toXml(after, t.record('network')), /<name>name_label<\/name><value>renamed<\/value>/);
+      assert.equal(JSON.parse(jsonText(after)).name_label, 'renamed');
+      assert.equal(JSON.parse(jsonText({ [net.ref]: after })) [net.ref].name_label, 'renamed');
     } finally {
       db.close();
       rmSync(dir, { recursive: true, force: true });
@@ -136,7 +141,7 @@ describe('event.from answers shared by watchers', () => {
     await json('network.set_name_label', n1, 'shared-1b');
     // from the first token: both networks, each once, as they are now
     const late = await from(w[2], ['network'], t0, 0);
-    assert.deepEqual(late.events.map((e) => [e.operation, e.ref, e.snapshot?.name_label]).sort(), [['add', n1, 'shared-1b'], ['add', n2, 'shared-2']]);
+    assert.deepEqual(late.events.map((e) => [e.operation, e.ref, e.snapshot?.name_label]).sort(), [['add', n1, 'shared-1b'], ['add', n2, 'shared-2']].sort());
     const next = await from(w[0], ['network'], a.token, 0);
     assert.deepEqual(next.events.map((e) => [e.operation, e.ref, e.snapshot?.name_label]), [['add', n2, 'shared-2'], ['mod', n1, 'shared-1b']]);
     // another subscription at the same token is answered for itself

@@ -35,6 +35,8 @@ export class StoredRecord {
    */
   member: Buffer | undefined;
   xml: Buffer | undefined;
+  /** The record as JSON text, once made (jsonText). */
+  json: string | undefined;
   constructor(readonly ref: string, readonly cls: string, readonly record: Record<string, unknown>) {}
   toJSON(): Record<string, unknown> { return this.record; }
 }
@@ -88,10 +90,37 @@ export class Shared {
   toJSON(): unknown { return this.value; }
 }
 
-/** JSON text of a call's result: a Shared answer's is made once. */
+/** JSON text of a call's result: a Shared answer's is made once, a StoredRecord's once per generation. */
 export function jsonText(v: unknown): string {
   if (v instanceof Shared) return (v.json ??= JSON.stringify(v.value));
+  if (v instanceof StoredRecord) return recordJson(v);
+  if (isRecordMap(v)) {
+    // get_all_records: the records' kept texts, joined
+    const parts: string[] = [];
+    for (const k of Object.keys(v)) parts.push(`${JSON.stringify(k)}:${recordJson(v[k])}`);
+    return `{${parts.join(',')}}`;
+  }
   return JSON.stringify(v);
+}
+
+/** A plain object whose values are all StoredRecords (and at least one). */
+function isRecordMap(v: unknown): v is Record<string, StoredRecord> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || Object.getPrototypeOf(v) !== Object.prototype) return false;
+  let any = false;
+  for (const k in v) {
+    if (!((v as Record<string, unknown>)[k] instanceof StoredRecord)) return false;
+    any = true;
+  }
+  return any;
+}
+
+function recordJson(r: StoredRecord): string {
+  if (r.json !== undefined) return r.json;
+  const json = JSON.stringify(r.record);
+  if (!CACHE) return json;
+  if (cachedBytes + json.length > CACHE_BYTES) { cache = new WeakMap(); cachedBytes = 0; }
+  cachedBytes += json.length;
+  return (r.json = json);
 }
 
 // ---------------------------------------------------------------- to XML
