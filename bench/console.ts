@@ -205,7 +205,7 @@ async function measure(size: PoolSize, browser: import('playwright-core').Browse
     f.firstView = rel(st.firstViewAt);
     f.stallToFirstView = await maxGap();
     console.log(`[${label}] first readable view ${ms(f.firstView)} after "Log in"`);
-    if (shots) await page.screenshot({ path: join(shots, '64-hosts-overview.png') });
+    if (shots) await page.screenshot({ path: join(shots, 'overview-64-hosts.png') });
 
     // 2. a change in the overview: a network created through the API, until its row is drawn
     await resetGap();
@@ -230,7 +230,7 @@ async function measure(size: PoolSize, browser: import('playwright-core').Browse
         const r = await timeRoute(page, `#/${kind}/${String(rec.uuid)}`);
         f.focus[kind].drawn.push(r.drawn);
         f.focus[kind].ready.push(r.ready);
-        if (shots && i === 0) await page.screenshot({ path: join(shots, `64-hosts-${kind}.png`) });
+        if (shots && i === 0) await page.screenshot({ path: join(shots, `${kind}-view-64-hosts.png`) });
       }
     }
 
@@ -306,7 +306,7 @@ async function main(): Promise<void> {
   console.log(line(['', ...runs.map((r) => r.pool), 'target']));
   for (const [name, get, target] of rows) console.log(line([name, ...runs.map(get), target]));
   console.log(`(${SAMPLES} samples each; "page part": from the event.from answer's arrival to the change drawn)`);
-  console.log('screenshots: artifacts/console/64-hosts-overview.png, 64-hosts-host.png, 64-hosts-network.png, 64-hosts-vm.png');
+  console.log('screenshots: artifacts/console/overview-64-hosts.png, host-view-64-hosts.png, network-view-64-hosts.png, vm-view-64-hosts.png');
 }
 
 // Run when started as a program (the pool builder is also used by the console's tests).

@@ -171,7 +171,7 @@ describe('spoofing alarms in the console, from real packets', { skip: why, timeo
     ]);
     const timeout = (what: string) => new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} not seen within ${WIDE_MS} ms`)), WIDE_MS).unref());
     const [dropAt, alarmAt] = await Promise.all([Promise.race([seenDrop, timeout('the drop count')]), Promise.race([seenAlarm, timeout('the alarm')])]);
-    console.log(`# spoofed frames sent -> drop count and mark in the host's view: ${dropAt - t0} ms; -> the alarm in the overview's panel: ${alarmAt - t0} ms (target 2000 ms)`);
+    console.log(`# spoofed frames sent -> drop count and mark in the host's view: ${Math.round(dropAt - t0)} ms; -> the alarm in the overview's panel: ${Math.round(alarmAt - t0)} ms (target 2000 ms)`);
     const first = await drops(hostPage, spoofer);
     assert.ok(first > 0);
 
