@@ -377,6 +377,10 @@ try {
   if (part('calls')) await callsPerSecond(targets);
   if (part('records')) await getAllRecords(targets, agents);
   if (part('events')) await eventLatencies(targets, agents);
+  // what the kept records cost: the daemons' resident memory after all of the above
+  const rss = (d: Target) => { try { return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${d.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024; } catch { return 0; } };
+  const [rNow, rBase] = targets.map(rss);
+  report('daemon resident memory at the end (RSS)', `${rNow.toFixed(0)} MB`, `${rBase.toFixed(0)} MB`, rBase / rNow, '', true);
   for (const a of agents.values()) a.destroy();
 } finally {
   for (const c of children.splice(0)) {
