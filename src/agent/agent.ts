@@ -44,6 +44,17 @@ export class Agent {
   hypervisor: VmBackend | undefined;
   /** Commits that change nothing the agent realises (the drop poller's counts): no pass. Set before start(). */
   quiet: ((c: Commit) => boolean) | undefined;
+  /**
+   * What the last clean pass realised (the desired state and the lab hypervisor's wanted VMs, as
+   * JSON). In a pool every commit reaches every member, and most of them (another host's status,
+   * a VIF elsewhere) change nothing here: a pass for a commit that leaves this the same only
+   * answers migrations. The timer's passes, the switch's own events and settled() always apply
+   * in full (drift and link changes are found there).
+   */
+  private realised: string | undefined;
+  private full = true;
+  /** Change passes that found nothing to do (tests, benches). */
+  unchangedPasses = 0;
 
   constructor(
     private readonly db: Database,
@@ -71,7 +82,7 @@ export class Agent {
 
   start(): void {
     this.unsubscribe = this.db.onCommit((c) => { if (!this.quiet?.(c)) this.kick(); });
-    this.sw.watch?.(() => this.kick());
+    this.sw.watch?.(() => { this.full = true; this.kick(); });
     this.timer = setInterval(() => { void this.pass('timer'); }, this.opts.intervalMs);
     this.timer.unref();
     this.kick();
@@ -89,7 +100,7 @@ export class Agent {
 
   /** Wait for a full pass that begins after this call. */
   settled(): Promise<void> {
-    return new Promise((resolve) => { this.waiters.push(resolve); this.kick(); });
+    return new Promise((resolve) => { this.waiters.push(resolve); this.full = true; this.kick(); });
   }
 
   private async pass(reason: 'change' | 'timer'): Promise<void> {
@@ -101,6 +112,17 @@ export class Agent {
       try {
         const compiledAt = this.db.generation;
         const desired = compile(this.db, this.host());
+        const full = this.full || reason === 'timer';
+        this.full = false;
+        const key = JSON.stringify([desired, this.hypervisor?.desired(this.db, this.host()) ?? null]);
+        if (!full && key === this.realised) {
+          // nothing of this host changed: only a migration's destination may owe the master an answer
+          await this.answerMigrations('nics', desired, compiledAt, []);
+          await this.answerMigrations('switch', desired, compiledAt, []);
+          this.unchangedPasses++;
+          return;
+        }
+        this.realised = undefined;
         // what compile() left out: one pool message per object and reason; never holds up the pass
         const alerts = newRejectionAlerts(this.db, this.host(), desired.rejected ?? [], this.raised);
         if (alerts.length) {
@@ -111,10 +133,11 @@ export class Agent {
         // a switch that failed (partly) does not hold up the host OS step and the status: each
         // backend applies what it can, and the failure is raised after them
         let swError: unknown;
+        let hvFailed = false;
         // the VMs' NICs first: the switch takes in a VIF's device in the pass that makes it
         if (this.hypervisor) {
           const hv = this.hypervisor;
-          await hv.apply(hv.desired(this.db, this.host())).catch((e: Error) => this.log.error({ err: e.message }, 'the lab hypervisor failed; will retry'));
+          await hv.apply(hv.desired(this.db, this.host())).catch((e: Error) => { hvFailed = true; this.log.error({ err: e.message }, 'the lab hypervisor failed; will retry'); });
         }
         await this.answerMigrations('nics', desired, compiledAt, []);
         const r = await this.sw.apply(desired).catch((e: unknown) => { swError = e; return undefined; });
@@ -125,6 +148,7 @@ export class Agent {
         await this.reportStatus(desired);
         if (swError !== undefined) throw swError;
         if (!r) return;
+        if (!(r.refused ?? []).length && !hvFailed) this.realised = key;
         this.passes++;
         this.lastError = undefined;
         if (reason === 'timer' && (r.switchChanges > 0 || drifted.length > 0 || r.filterBridges.length > 0)) {
