@@ -14,6 +14,7 @@
 // Options: --rounds N (5), --part migrate|failover|both (both).
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -127,8 +128,10 @@ async function main(): Promise<void> {
       const domid = await api<number>('VM.get_domid', vmRef);
       vm1 = { ...vm1, host: target.name, port: `vif${domid}.0` };
       const phases = { prepare: prepared - t0, switch: switched - prepared, commit: t1 - switched };
+      // the destination's announcement went out (its agent logs a failure to send it)
+      const unannounced = st.hosts.some((h) => { try { return readFileSync(join(h.dir, 'poolnetd.log'), 'utf8').split('\n').some((l) => l.includes('could not announce') && Number((/"time":(\d+)/.exec(l) ?? [])[1]) >= t0); } catch { return false; } });
       rows.push({ what: 'live migration', ms: took, ...r, phases });
-      log(`vm1 ${from} -> ${vm1.host}: ${took} ms (prepare ${phases.prepare} ms, switch ${phases.switch} ms, commit ${phases.commit} ms), ${r.lost} of ${r.sent} pings lost`);
+      log(`vm1 ${from} -> ${vm1.host}: ${took} ms (prepare ${phases.prepare} ms, switch ${phases.switch} ms, commit ${phases.commit} ms), ${r.lost} of ${r.sent} pings lost${unannounced ? ' (the VM was not announced)' : ''}`);
     }
   }
 

@@ -26,6 +26,7 @@ const REPEATS_MS = [50, 150];
 /** How often a bystander drops its switch's cached flows while a VM switches over, and for how long at most. */
 const PURGE_MS = 40;
 const PURGE_FOR_MS = 3000;
+const PURGES_AFTER = 2;
 
 export class MigrationAnswers {
   private readonly announced = new Set<string>();
@@ -71,14 +72,15 @@ export class MigrationAnswers {
       const nets = new Set(this.db.referrers(vm.ref, 'VIF', 'VM').map((v) => String(this.db.get(v)?.rec.network)));
       if (![...nets].some((n) => this.db.referrers(n, 'PIF', 'network').some((p) => this.db.get(p)?.rec.host === me))) continue;
       const until = Date.now() + PURGE_FOR_MS;
-      let last = false;
+      let after = PURGES_AFTER;
       const tick = () => {
         void sw.relearn!().catch((e: Error) => this.log.warn({ err: e.message }, 'live migration: could not drop the switch\'s cached flows'));
         const now = this.db.get(vm.ref);
         const r = migrationReport(now?.rec.migration_report);
         const ongoing = migrationOrder(now?.rec.migration)?.id === id && !(r?.id === id && r.state !== 'prepared');
-        // once more after the answer: the announcement may reach this switch just after it
-        if (!this.closed && Date.now() < until && (ongoing || !last)) { last = !ongoing; setTimeout(tick, PURGE_MS).unref(); }
+        // a few more after the answer: the announcement (and the VM's first frames) may reach this switch just after it
+        if (!ongoing) after--;
+        if (!this.closed && Date.now() < until && after > 0) setTimeout(tick, PURGE_MS).unref();
       };
       if (order?.id === id) setTimeout(tick, PURGE_MS).unref(); else tick();
     }
@@ -156,6 +158,8 @@ export class MigrationAnswers {
       }
     };
     await send();
+    // this switch too may hold cached flows that sent the VM's traffic elsewhere (where it was before)
+    if (sw.relearn) await sw.relearn().catch((e: Error) => this.log.warn({ err: e.message }, 'live migration: could not drop the switch\'s cached flows'));
     for (const ms of REPEATS_MS) setTimeout(() => { void send(); }, ms).unref();
   }
 }

@@ -870,11 +870,13 @@ export class OvsBackend {
    * flood meanwhile) puts it on the port. Waits (up to 2 s) for ovs-vswitchd to have the port's device.
    */
   async inject(bridge: string, port: string, frames: readonly Uint8Array[], vlan: number): Promise<void> {
-    await this.db();
+    const c = await this.db();
     let n = 0;
-    for (let i = 0; i < 80 && n <= 0; i++) {
-      n = [...this.ifaces.values()].find((x) => x.name === port)?.ofport ?? 0;
-      if (n <= 0) await new Promise((r) => setTimeout(r, 25));
+    // asked of ovsdb-server itself: the number ovs-vswitchd wrote once it opened the device
+    for (let i = 0; i < 100 && n <= 0; i++) {
+      const [r] = await c.transact(DB, [{ op: 'select', table: 'Interface', where: [['name', '==', port]], columns: ['ofport'] }]);
+      n = Math.max(0, ...(r.rows ?? []).map((x) => (typeof x.ofport === 'number' ? x.ofport : 0)));
+      if (n <= 0) await new Promise((res) => setTimeout(res, 20));
     }
     if (n <= 0) throw new Error(`port ${port} has no device in the switch`);
     const macs = [...new Set(frames.map((f) => [...f.slice(6, 12)].map((b) => b.toString(16).padStart(2, '0')).join(':')))];
