@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { foreignVlans, ovsForeignVlans, switchFacts } from '../src/agent/discover.ts';
+import { foreignVlans, ovsForeignVlans, switchFacts, switchFactsAsync } from '../src/agent/discover.ts';
 import { haveOvs, startOvsdb, type OvsDb } from './helpers/ovs.ts';
 import { canMakeNamespaces } from './helpers/netns.ts';
 
@@ -28,7 +28,7 @@ describe('Open vSwitch fake bridges made outside poolnet', { skip: haveOvs() ? f
     assert.deepEqual([...foreignVlans(['eth0', 'eth1', 'eth2', 'eth3'], ovs.socket)], []);
   });
 
-  it('a fake bridge counts for its parent\'s NIC, or each NIC of its parent\'s bond; poolnet\'s own do not', () => {
+  it('a fake bridge counts for its parent\'s NIC, or each NIC of its parent\'s bond; poolnet\'s own do not', async () => {
     vsctl('add-br', 'fake7', 'xenbr0', '7');
     vsctl('add-br', 'fake9', 'xenbr1', '9');
     vsctl('add-br', 'fake4', 'xenbr1', '4');
@@ -41,13 +41,16 @@ describe('Open vSwitch fake bridges made outside poolnet', { skip: haveOvs() ? f
     // the bridges the host reports (network.attach of an unmanaged network): fake bridges included
     const sw = switchFacts(['eth0'], ovs.socket);
     for (const b of ['xenbr0', 'xenbr1', 'xenbr3', 'fake7', 'fake9', 'xapi1']) assert.ok(sw.bridges?.includes(b), `${b} among ${String(sw.bridges)}`);
+    // the daemon's periodic report reads the same without blocking its event loop
+    assert.deepEqual(await switchFactsAsync(['eth0', 'eth1', 'eth2', 'eth3'], ovs.socket), switchFacts(['eth0', 'eth1', 'eth2', 'eth3'], ovs.socket));
     vsctl('del-br', 'fake7');
     assert.deepEqual(Object.fromEntries(foreignVlans(['eth0', 'eth1', 'eth2', 'eth3'], ovs.socket)), { eth1: [4, 9], eth2: [4, 9] });
   });
 
-  it('no switch at the socket: no VLANs, bridges not known, and no throw', () => {
+  it('no switch at the socket: no VLANs, bridges not known, and no throw', async () => {
     assert.deepEqual([...foreignVlans(['eth0'], `${ovs.dir}/absent.sock`)], []);
     assert.equal(switchFacts(['eth0'], `${ovs.dir}/absent.sock`).bridges, undefined);
+    assert.equal((await switchFactsAsync(['eth0'], `${ovs.dir}/absent.sock`)).bridges, undefined);
   });
 });
 
@@ -86,5 +89,31 @@ describe('kernel 802.1Q devices made outside poolnet', () => {
       'import("./src/agent/discover.ts").then((m) => console.log(JSON.stringify(Object.fromEntries(m.foreignVlans(["eth5"])))))');
     assert.equal(out.status, 0, out.stderr);
     assert.deepEqual(JSON.parse(out.stdout.trim()), { eth5: [8] });
+  });
+
+});
+
+describe('discovery without blocking the event loop', () => {
+  const ns = `pndisc${process.pid % 100000}`;
+  const inNs = (...args: string[]) => spawnSync('ip', ['netns', 'exec', ns, ...args], { encoding: 'utf8' });
+  const skip = canMakeNamespaces() ? false : 'needs root and network namespaces';
+  after(() => { if (!skip) spawnSync('ip', ['netns', 'del', ns]); });
+
+  it('discoverHostAsync finds what discoverHost finds: NICs, MACs, addresses, gateway', { skip }, () => {
+    spawnSync('ip', ['netns', 'add', ns]);
+    inNs('ip', 'link', 'add', 'eth5', 'type', 'veth', 'peer', 'name', 'eth6');
+    inNs('ip', 'link', 'set', 'eth5', 'up');
+    inNs('ip', 'addr', 'add', '192.0.2.5/24', 'dev', 'eth5');
+    inNs('ip', 'route', 'add', 'default', 'via', '192.0.2.1', 'dev', 'eth5');
+    const out = inNs(process.execPath, '--import', 'tsx', '-e',
+      'import("./src/agent/discover.ts").then(async (m) => console.log(JSON.stringify([m.discoverHost(), await m.discoverHostAsync()])))');
+    assert.equal(out.status, 0, out.stderr);
+    const [sync, async] = JSON.parse(out.stdout.trim()) as [{ nics: { device: string; mac: string; ipv4: unknown; gateway: string }[] }, unknown];
+    assert.deepEqual(async, sync);
+    assert.deepEqual(sync.nics.map((n) => n.device), ['eth5', 'eth6']);
+    const eth5 = sync.nics.find((n) => n.device === 'eth5');
+    assert.match(eth5?.mac ?? '', /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
+    assert.deepEqual(eth5?.ipv4, [{ ip: '192.0.2.5', prefix: 24 }]);
+    assert.equal(eth5?.gateway, '192.0.2.1');
   });
 });

@@ -11,9 +11,10 @@
 // are left out, so that a VLAN destroyed a moment ago and not yet removed does not count. And the
 // bridges there are (Bridge.get_all, for an unmanaged network's BRIDGE_NOT_AVAILABLE).
 
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
+import { promisify } from 'node:util';
 import type { HostFacts, NicFacts } from '../db/init.ts';
 import { isHostname, isIpv4, isIpv6, isMac, isMtu } from '../model/valid.ts';
 import { isTextIfName } from './checked.ts';
@@ -33,8 +34,15 @@ export function isPhysicalNic(dev: string): boolean {
 
 interface IpAddr { ifname: string; mtu: number; address?: string; operstate?: string; addr_info?: { family: string; local: string; prefixlen: number; scope: string }[] }
 
+const run = promisify(execFile);
+
 function ipJson<T>(args: string[]): T {
   return JSON.parse(execFileSync('ip', ['-j', ...args], { encoding: 'utf8' })) as T;
+}
+
+/** ipJson without blocking the event loop (a member's daemon discovers every few seconds). */
+async function ipJsonAsync<T>(args: string[]): Promise<T> {
+  return JSON.parse((await run('ip', ['-j', ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })).stdout) as T;
 }
 
 /** Natural order: eth2 before eth10. */
@@ -58,10 +66,23 @@ const MARK = 'poolnet';
 
 interface IpLink { ifname: string; link?: string; ifalias?: string; linkinfo?: { info_kind?: string; info_data?: { id?: number } } }
 
+const VLAN_LINKS = ['-d', 'link', 'show', 'type', 'vlan'];
+
 /** Kernel 802.1Q devices not made by poolnet, as [parent device, tag]. */
 function kernelVlans(): [string, number][] {
   let links: IpLink[];
-  try { links = ipJson<IpLink[]>(['-d', 'link', 'show', 'type', 'vlan']); } catch { return []; } // no iproute2, or no 8021q
+  try { links = ipJson<IpLink[]>(VLAN_LINKS); } catch { return []; } // no iproute2, or no 8021q
+  return vlansOfLinks(links);
+}
+
+async function kernelVlansAsync(): Promise<[string, number][]> {
+  let links: IpLink[];
+  try { links = await ipJsonAsync<IpLink[]>(VLAN_LINKS); } catch { return []; } // no iproute2, or no 8021q
+  return vlansOfLinks(links);
+}
+
+function vlansOfLinks(links: IpLink[]): [string, number][] {
+  if (!Array.isArray(links)) return [];
   return links.flatMap((l) => {
     const tag = l.linkinfo?.info_data?.id;
     return l.linkinfo?.info_kind === 'vlan' && l.ifalias !== MARK && typeof l.link === 'string' && isTag(tag) ? [[l.link, tag] as [string, number]] : [];
@@ -105,13 +126,22 @@ export function ovsBridgeNames(output: string): string[] {
   return names.filter((n): n is string => typeof n === 'string' && isTextIfName(n)).sort();
 }
 
+const ovsArgs = (socket: string): string[] => [`--db=unix:${socket}`, '--timeout=2', '-f', 'json', '-d', 'json',
+  '--columns=name,ports', 'list', 'Bridge', '--', '--columns=_uuid,name,tag,fake_bridge,external_ids,interfaces', 'list', 'Port',
+  '--', '--columns=_uuid,name', 'list', 'Interface'];
+
 /** What `ovs-vsctl` shows of the switch at `socket` (the tables above), or undefined when it does not answer. */
 function readOvs(socket: string): string | undefined {
   if (!existsSync(socket)) return undefined;
   try {
-    return execFileSync('ovs-vsctl', [`--db=unix:${socket}`, '--timeout=2', '-f', 'json', '-d', 'json',
-      '--columns=name,ports', 'list', 'Bridge', '--', '--columns=_uuid,name,tag,fake_bridge,external_ids,interfaces', 'list', 'Port',
-      '--', '--columns=_uuid,name', 'list', 'Interface'], { encoding: 'utf8', timeout: 3000, stdio: ['ignore', 'pipe', 'ignore'] });
+    return execFileSync('ovs-vsctl', ovsArgs(socket), { encoding: 'utf8', timeout: 3000, stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 * 1024 * 1024 });
+  } catch { return undefined; }
+}
+
+async function readOvsAsync(socket: string): Promise<string | undefined> {
+  if (!existsSync(socket)) return undefined;
+  try {
+    return (await run('ovs-vsctl', ovsArgs(socket), { encoding: 'utf8', timeout: 3000, maxBuffer: 64 * 1024 * 1024 })).stdout;
   } catch { return undefined; }
 }
 
@@ -120,14 +150,26 @@ function readOvs(socket: string): string | undefined {
  * outside poolnet (kernel devices; Open vSwitch at `ovsDbSocket`), and the bridges there are
  * (Linux bridges, and Open vSwitch's; undefined when the Open vSwitch asked about does not answer).
  */
-export function switchFacts(nics: readonly string[], ovsDbSocket?: string): { vlans: Map<string, number[]>; bridges: string[] | undefined } {
+export function switchFacts(nics: readonly string[], ovsDbSocket?: string): SwitchFacts {
+  return switchFactsOf(nics, kernelVlans(), ovsDbSocket, ovsDbSocket ? readOvs(ovsDbSocket) : undefined);
+}
+
+/** switchFacts without blocking the event loop. */
+export async function switchFactsAsync(nics: readonly string[], ovsDbSocket?: string): Promise<SwitchFacts> {
+  const [kernel, text] = await Promise.all([kernelVlansAsync(), ovsDbSocket ? readOvsAsync(ovsDbSocket) : undefined]);
+  return switchFactsOf(nics, kernel, ovsDbSocket, text);
+}
+
+export interface SwitchFacts { vlans: Map<string, number[]>; bridges: string[] | undefined }
+
+/** switchFacts from what was read: kernel VLAN devices, and `ovs-vsctl`'s output (undefined: no answer). */
+function switchFactsOf(nics: readonly string[], kernel: [string, number][], ovsDbSocket: string | undefined, text: string | undefined): SwitchFacts {
   const vlans = new Map<string, number[]>();
   const add = (dev: string, tag: number) => { vlans.set(dev, [...new Set([...(vlans.get(dev) ?? []), tag])].sort((x, y) => x - y)); };
-  for (const [parent, tag] of kernelVlans()) for (const d of nicsUnder(parent, nics)) add(d, tag);
+  for (const [parent, tag] of kernel) for (const d of nicsUnder(parent, nics)) add(d, tag);
   let linux: string[] = [];
   try { linux = readdirSync(SYS).filter((d) => isTextIfName(d) && existsSync(`${SYS}/${d}/bridge`)); } catch { /* no sysfs */ }
   if (!ovsDbSocket) return { vlans, bridges: linux.sort() };
-  const text = readOvs(ovsDbSocket);
   if (text === undefined) return { vlans, bridges: undefined };
   try {
     for (const [d, tags] of ovsForeignVlans(text, nics)) for (const t of tags) add(d, t);
@@ -145,13 +187,39 @@ export interface DiscoverOptions {
   readonly ovsDbSocket?: string;
 }
 
+interface IpRoute { dst: string; gateway?: string; dev?: string }
+
+const nicDevices = (only?: readonly string[]): string[] =>
+  readdirSync(SYS).filter((d) => isTextIfName(d) && (only ? only.includes(d) : isPhysicalNic(d))).sort(byDeviceName);
+
+/**
+ * The host's facts, read with synchronous child processes: for the API's checks that need them
+ * at once (PIF.scan, VLAN_IN_USE on the master). A daemon's periodic report uses discoverHostAsync.
+ */
 export function discoverHost(only?: readonly string[], opts: DiscoverOptions = {}): HostFacts {
-  const devices = readdirSync(SYS).filter((d) => isTextIfName(d) && (only ? only.includes(d) : isPhysicalNic(d))).sort(byDeviceName);
+  const devices = nicDevices(only);
   let addrs: IpAddr[] = [];
-  let routes: { dst: string; gateway?: string; dev?: string }[] = [];
+  let routes: IpRoute[] = [];
   try { addrs = ipJson<IpAddr[]>(['addr', 'show']); } catch { /* no iproute2: no addresses known */ }
-  try { routes = ipJson<typeof routes>(['route', 'show', 'default']); } catch { /* none */ }
-  const sw = switchFacts(devices, opts.ovsDbSocket);
+  try { routes = ipJson<IpRoute[]>(['route', 'show', 'default']); } catch { /* none */ }
+  return hostFactsOf(devices, addrs, routes, switchFacts(devices, opts.ovsDbSocket));
+}
+
+/** discoverHost without blocking the event loop: the same facts, its child processes run side by side. */
+export async function discoverHostAsync(only?: readonly string[], opts: DiscoverOptions = {}): Promise<HostFacts> {
+  const devices = nicDevices(only);
+  const [addrs, routes, sw] = await Promise.all([
+    ipJsonAsync<IpAddr[]>(['addr', 'show']).catch((): IpAddr[] => []), // no iproute2: no addresses known
+    ipJsonAsync<IpRoute[]>(['route', 'show', 'default']).catch((): IpRoute[] => []),
+    switchFactsAsync(devices, opts.ovsDbSocket),
+  ]);
+  return hostFactsOf(devices, addrs, routes, sw);
+}
+
+/** A host's facts from what was read (pure but for sysfs and resolv.conf). */
+function hostFactsOf(devices: string[], addrs: IpAddr[], routes: IpRoute[], sw: SwitchFacts): HostFacts {
+  if (!Array.isArray(addrs)) addrs = [];
+  if (!Array.isArray(routes)) routes = [];
   const vlans = sw.vlans;
   const nics: NicFacts[] = devices.map((device) => {
     const a = addrs.find((x) => x.ifname === device);

@@ -56,6 +56,8 @@ export interface MembershipOptions {
   /** Talk plain HTTP to peers (tests on loopback only). */
   readonly insecurePeers: boolean;
   readonly facts: () => HostFacts;
+  /** The same facts without blocking the event loop (a member reads them every few seconds); else facts(). */
+  readonly factsAsync?: () => Promise<HostFacts>;
   readonly backend: BackendName;
   /** The SHA-256 fingerprint of this daemon's API certificate (none with insecurePeers). */
   readonly ownFingerprint?: string;
@@ -237,14 +239,14 @@ export class Membership {
     if (me === NULL_REF) return;
     // this host's certificate too: the master pins it for its calls here (recover_slaves)
     const cert = this.opts.ownFingerprint ? { certificate_fingerprint: this.opts.ownFingerprint } : {};
-    await this.callMaster('pool.replica_write', [[[me, { ...this.switchReport(), ...cert }]]]);
+    await this.callMaster('pool.replica_write', [[[me, { ...(await this.switchReport()), ...cert }]]]);
     // a member (re)starting inherits the master's bonds, VLANs and tunnels
     await this.callMaster('host.sync_vlans', [me]);
   }
 
   /** What the master's checks read about this host's NICs and switch (PIF.scan, VLAN_IN_USE, BRIDGE_NOT_AVAILABLE). */
-  private switchReport(): { nic_facts: string; bridge_facts: string } {
-    const facts = this.opts.facts();
+  private async switchReport(): Promise<{ nic_facts: string; bridge_facts: string }> {
+    const facts = this.opts.factsAsync ? await this.opts.factsAsync() : this.opts.facts();
     return { nic_facts: JSON.stringify(facts.nics), bridge_facts: facts.bridges ? JSON.stringify(facts.bridges) : '' };
   }
 
@@ -254,7 +256,8 @@ export class Membership {
     const me = this.thisHost();
     if (me === NULL_REF || Date.now() - this.nicFactsAt < 5000) return;
     this.nicFactsAt = Date.now();
-    const now = this.switchReport();
+    const now = await this.switchReport();
+    if (this.stopped) return;
     const host = this.db.getOf('host', me);
     if (now.nic_facts !== host?.rec.nic_facts || now.bridge_facts !== host.rec.bridge_facts) await this.callMaster('pool.replica_write', [[[me, now]]]);
   }

@@ -16,7 +16,7 @@ import { VmBackend } from '../agent/vms.ts';
 import type { BackendName } from '../domain/backend.ts';
 import { setRootPassword } from '../api/sessions.ts';
 import { failInterruptedTasks } from '../api/tasks.ts';
-import { discoverHost } from '../agent/discover.ts';
+import { discoverHost, discoverHostAsync } from '../agent/discover.ts';
 import { Database } from '../db/database.ts';
 import { initialise, isInitialised, type HostFacts, type NicFacts } from '../db/init.ts';
 import { TunnelController } from './controller.ts';
@@ -159,6 +159,7 @@ export async function startDaemon(o: ServeOptions): Promise<Daemon> {
   // The NICs the kernel has now: fixed facts (tests) or discovered at each call (PIF.scan after a hot-add).
   const ovsDbSocket = o.switchBackend === 'openvswitch' ? join(o.ovsRunDir ?? '/var/run/openvswitch', 'db.sock') : undefined;
   const localFacts = () => o.facts ?? discoverHost(o.nics, { ovsDbSocket });
+  const localFactsAsync = async () => o.facts ?? discoverHostAsync(o.nics, { ovsDbSocket });
   // a member's NICs are what it reported (host.nic_facts); this host's, what the kernel has now
   const hostNics = (host: string) => {
     if (host === thisHost()) return localFacts().nics;
@@ -190,7 +191,7 @@ export async function startDaemon(o: ServeOptions): Promise<Daemon> {
     log.info({ socket: o.unixSocket }, 'XenAPI on a unix socket');
   }
   const membership = new Membership(db, api, thisHost, log.child({ svc: 'pool' }), {
-    masterTimeoutMs: o.masterTimeoutMs ?? 10_000, insecurePeers: o.insecureHttp, facts: localFacts, backend: o.backend ?? 'openvswitch', ownFingerprint: tls?.fingerprint,
+    masterTimeoutMs: o.masterTimeoutMs ?? 10_000, insecurePeers: o.insecureHttp, facts: localFacts, factsAsync: localFactsAsync, backend: o.backend ?? 'openvswitch', ownFingerprint: tls?.fingerprint,
   });
   api.addImpls(membership.impls());
   membership.start();
