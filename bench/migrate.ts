@@ -6,7 +6,12 @@
 // What a transition costs the traffic that crosses it, as pings lost at 10 a second, beside the
 // transition's own duration (the tests only bound these widely, so that a busy machine passes):
 //   1. live migration: a pool of 3 hosts, a cross-server private network (GRE) with vm1 on host1
-//      and vm2 on host2; vm2 pings vm1 while vm1 migrates host1 -> host3 -> host1 ... (--rounds);
+//      and vm2 on host2; vm2 pings vm1 while vm1 migrates host1 -> host3 -> host1 ... (--rounds),
+//      by VM.pool_migrate alone (the guest announces nothing itself: what the pool does is measured).
+//      Each round also prints the two-phase migration's phases from the destination's answer
+//      (VM.migration_report): prepare (the order until the destination's ports and flows are in),
+//      switch (until the NICs moved in and the VM was announced), commit (until the call returned);
+//      and the one-phase figures measured before, for comparison;
 //   2. bond fail-over: an active-backup bond of eth1+eth2 on host2, vm3 on its network pings the
 //      master's management address; the fabric takes the active member's link down, and up again
 //      before the next round (with bond-updelay 0, so that it is back at once).
