@@ -208,7 +208,9 @@ function suite(stack: BackendName): void {
       const ip = '10.77.0.105';
       const hostRef = ((await t.call(1, 'host.get_all', [s])) as string[])[0];
       const net = ((await t.call(1, 'network.get_all_where', [s, 'field "bridge"="xenbr0"'])) as string[])[0];
-      const vm = (await t.call(1, 'VM.create', [s, { name_label: 'vm5', name_description: 'plugged while spoofing', other_config: {} }])) as string;
+      // a name the lab's hypervisor cannot give a namespace (a space): it leaves this VM's NIC to
+      // the test, which makes it below (else the two race to make vm5's eth0)
+      const vm = (await t.call(1, 'VM.create', [s, { name_label: 'vm5 plugged by the test', name_description: 'plugged while spoofing', other_config: {} }])) as string;
       const vif = (await t.call(1, 'VIF.create', [s, { device: '0', network: net, VM: vm, MAC: '', MTU: 1500, other_config: {}, qos_algorithm_type: '', qos_algorithm_params: {},
         locking_mode: 'locked', ipv4_allowed: [ip], ipv6_allowed: [], trunks: [] }])) as string;
       await t.call(1, 'VM.start_on', [s, vm, hostRef, false, false]);
