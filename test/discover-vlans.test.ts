@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { foreignVlans, ovsForeignVlans, switchFacts, switchFactsAsync } from '../src/agent/discover.ts';
+import { discoverHost, discoverHostAsync, foreignVlans, ovsForeignVlans, switchFacts, switchFactsAsync } from '../src/agent/discover.ts';
 import { haveOvs, startOvsdb, type OvsDb } from './helpers/ovs.ts';
 import { canMakeNamespaces } from './helpers/netns.ts';
 
@@ -43,6 +43,15 @@ describe('Open vSwitch fake bridges made outside poolnet', { skip: haveOvs() ? f
     for (const b of ['xenbr0', 'xenbr1', 'xenbr3', 'fake7', 'fake9', 'xapi1']) assert.ok(sw.bridges?.includes(b), `${b} among ${String(sw.bridges)}`);
     // the daemon's periodic report reads the same without blocking its event loop
     assert.deepEqual(await switchFactsAsync(['eth0', 'eth1', 'eth2', 'eth3'], ovs.socket), switchFacts(['eth0', 'eth1', 'eth2', 'eth3'], ovs.socket));
+    const nics = ['eth0', 'eth1', 'eth2', 'eth3'];
+    const [sync, async] = [discoverHost(nics, { ovsDbSocket: ovs.socket }), await discoverHostAsync(nics, { ovsDbSocket: ovs.socket })];
+    assert.deepEqual(async, sync);
+    for (const b of ['xenbr0', 'fake9']) assert.ok(async.bridges?.includes(b), `${b} among ${String(async.bridges)}`);
+    // read again only when the database changed: a fake bridge made now is seen at once
+    vsctl('add-br', 'fake5', 'xenbr0', '5');
+    assert.deepEqual(Object.fromEntries((await switchFactsAsync(['eth0'], ovs.socket)).vlans), { eth0: [5, 7] });
+    vsctl('del-br', 'fake5');
+    assert.deepEqual(Object.fromEntries((await switchFactsAsync(['eth0'], ovs.socket)).vlans), { eth0: [7] });
     vsctl('del-br', 'fake7');
     assert.deepEqual(Object.fromEntries(foreignVlans(['eth0', 'eth1', 'eth2', 'eth3'], ovs.socket)), { eth1: [4, 9], eth2: [4, 9] });
   });

@@ -1,0 +1,45 @@
+// The host OS step reads addresses and default routes in one `ip -batch` process: the same as the
+// two reads apart, in a namespace of the test's own; and its parser takes nothing but the answers asked for.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { after, describe, it } from 'node:test';
+import { parseBatchJson } from '../src/agent/hostos.ts';
+import { canMakeNamespaces } from './helpers/netns.ts';
+
+describe('HostOs.read', () => {
+  const ns = `pnhread${process.pid % 100000}`;
+  const inNs = (...args: string[]) => spawnSync('ip', ['netns', 'exec', ns, ...args], { encoding: 'utf8' });
+  const skip = canMakeNamespaces() ? false : 'needs root and network namespaces';
+  after(() => { if (!skip) spawnSync('ip', ['netns', 'del', ns]); });
+
+  it('one process: the addresses and default routes the two reads apart give', { skip }, () => {
+    spawnSync('ip', ['netns', 'add', ns]);
+    inNs('ip', 'link', 'add', 'eth5', 'type', 'veth', 'peer', 'name', 'eth6');
+    inNs('ip', 'link', 'set', 'eth5', 'up');
+    inNs('ip', 'addr', 'add', '192.0.2.5/24', 'dev', 'eth5');
+    inNs('ip', 'route', 'add', 'default', 'via', '192.0.2.1', 'dev', 'eth5');
+    const out = inNs(process.execPath, '--import', 'tsx', '-e', `
+      import("./src/agent/hostos.ts").then(async (m) => {
+        const { execFileSync } = await import("node:child_process");
+        const os = new m.HostOs({ stateDir: "/nonexistent", manageDns: false });
+        const read = await os.read();
+        const apart = { links: await os.links(), routes: JSON.parse(execFileSync("ip", ["-j", "route", "show", "default"], { encoding: "utf8" })) };
+        console.log(JSON.stringify([read, apart]));
+      })`);
+    assert.equal(out.status, 0, out.stderr);
+    const [read, apart] = JSON.parse(out.stdout.trim()) as [{ links: { ifname: string; addr_info: { local: string }[] }[]; routes: { gateway: string; dev: string }[] }, unknown];
+    assert.deepEqual(read, apart);
+    assert.deepEqual(read.links.map((l) => l.ifname).sort(), ['eth5', 'eth6', 'lo']);
+    assert.ok(read.links.find((l) => l.ifname === 'eth5')?.addr_info.some((a) => a.local === '192.0.2.5'));
+    assert.deepEqual(read.routes.map((r) => [r.gateway, r.dev]), [['192.0.2.1', 'eth5']]);
+  });
+
+  it('the parser: exactly the answers asked for, each JSON', () => {
+    assert.deepEqual(parseBatchJson('[{"a":1}]\n[]\n', 2), [[{ a: 1 }], []]);
+    assert.equal(parseBatchJson('[{"a":1}]\n', 2), undefined);
+    assert.equal(parseBatchJson('[]\n[]\n[]\n', 2), undefined);
+    assert.equal(parseBatchJson('[]\n[{"a"\n', 2), undefined);
+    assert.equal(parseBatchJson('', 2), undefined);
+  });
+});
