@@ -15,7 +15,7 @@ import {
   isBondDetectMode, isDomain, isHashingAlgorithm, isHostname, isIfName, isIpv4, isIpv4Allowed, isIpv4Cidr, isIpv6, isIpv6Allowed, isIpv6Cidr,
   isLacpAggregationKey, isLacpTime, isMac, isMeterKbps, isMillis, isMtu, isNetmask, isVlanTag,
 } from '../model/valid.ts';
-import type { BridgeSpec, DesiredHost, PortSpec } from './desired.ts';
+import type { BridgeSpec, DesiredHost, HeldSwitch, PortSpec } from './desired.ts';
 
 declare const CHECKED: unique symbol;
 type Brand<T, K extends string> = T & { readonly [CHECKED]: K };
@@ -226,13 +226,24 @@ const fits = <T>(check: (x: T) => void) => (x: T): boolean => { try { check(x); 
 
 /**
  * The desired switch without the bridges and ports that have a value unfit for OVSDB (compile()
- * leaves those out already; this is the check where the rows are built). A port left out is not
- * on the switch: a VIF's passes nothing.
+ * holds those already; this is the check where the rows are built). Such a bridge, or a port
+ * other than a VIF's, is held: kept on the switch as it is, never deleted for it (a NIC's bridge
+ * left out was deleted with the NIC). A VIF's port left out is not on the switch: it passes nothing.
  */
 export function switchFit(desired: DesiredHost): DesiredHost {
   const okPort = fits(checkPort), okBridge = fits(checkBridge);
   if (desired.bridges.every((b) => okBridge(b) && b.ports.every(okPort))) return desired;
-  return { ...desired, bridges: desired.bridges.filter(okBridge).map((b) => ({ ...b, ports: b.ports.filter(okPort) })) };
+  const held = { bridges: [...desired.held?.bridges ?? []], networks: [...desired.held?.networks ?? []], ports: [...desired.held?.ports ?? []] };
+  const bridges = desired.bridges.filter((b) => okBridge(b) || (held.bridges.push(b.name), false)).map((b) => ({
+    ...b, ports: b.ports.filter((p) => okPort(p) || (p.kind !== 'vif' && held.ports.push(p.name), false)),
+  }));
+  return { ...desired, bridges, held };
+}
+
+/** Whether a switch bridge is held (`held` names it, or one of its networks). */
+export function isHeldBridge(held: HeldSwitch | undefined, name: string, networkUuids: string): boolean {
+  if (!held) return false;
+  return held.bridges.includes(name) || (held.networks.length > 0 && networkUuids.split(';').some((u) => held.networks.includes(u)));
 }
 
 /** `ovs-ofctl add-meter` text of a VIF's meter, or undefined when a value of it fails its check. */

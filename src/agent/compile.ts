@@ -16,7 +16,7 @@ import { isBondMode, isDnsList, isDomain, isIpv4, isIpv6 } from '../model/valid.
 import { effectiveLockingMode, isNetworkDefaultLockingMode, prefixOfNetmask, vifRate as domainVifRate, type LockingMode } from '../domain/index.ts';
 import {
   asHostname, asIpv4, asIpv4Match, asIpv6, asIpv6Cidr, asIpv6Match, asMac, asMtu, asNameserver, asNetmask,
-  asSearchDomain, asVlanTag, CheckError, intText, isTextIfName, isUuid, textChecks,
+  asSearchDomain, asVlanTag, CheckError, checkBridge, checkPort, intText, isTextIfName, isUuid, textChecks,
 } from './checked.ts';
 import type { BondSpec, BridgeSpec, DesiredHost, InterfaceSpec, PortSpec, VifLockSpec } from './desired.ts';
 import { firstReferrer, map, read, referrers, str, type Raw, type Reader } from './raw.ts';
@@ -117,8 +117,11 @@ class CountedRejections extends Rejections {
 interface VifMemo { readonly vif: object; readonly vm: object; readonly net: object; readonly host: string; readonly bridge: string; readonly tag?: number; readonly port: PortSpec | 'detached' | 'off' }
 const vifMemo = new WeakMap<object, VifMemo>();
 
-/** A bridge while compile() fills it. */
-interface BridgeBuild { name: string; mac?: string; ports: PortSpec[]; networkUuids: string[] }
+/** A bridge while compile() fills it (`owner`: its first network, named in a rejection of the bridge). */
+interface BridgeBuild { name: string; mac?: string; ports: PortSpec[]; networkUuids: string[]; owner: Raw<'network'> }
+
+const HELD = 'the bridge is left on the switch exactly as it is (neither changed nor removed)';
+const HELD_PORT = 'the port is left on the switch exactly as it is (neither changed nor removed)';
 
 /**
  * What the stages of compile() share: the database, the rejections, this host's PIFs that can be
@@ -130,6 +133,8 @@ class HostBuild {
   /** network ref -> { real bridge, tag } where its VIFs attach */
   readonly attach = new Map<string, { bridge: string; tag?: number }>();
   readonly devices: { name: string; mtu: number }[] = [];
+  /** Switch objects held as they are: a value of theirs failed its check (desired.ts HeldSwitch). */
+  readonly held = { bridges: new Set<string>(), networks: new Set<string>(), ports: new Set<string>() };
   /** This host's PIFs that can be realised (a device name fit for text, on a usable network), in device order. */
   readonly pifs: Raw<'PIF'>[];
   private readonly netChecked = new Map<string, Raw<'network'> | undefined>();
@@ -145,14 +150,25 @@ class HostBuild {
     if (this.netChecked.has(ref)) return this.netChecked.get(ref);
     const n = read(this.db, 'network', ref);
     let ok = n;
-    if (n && !isTextIfName(str(n, 'bridge'))) { this.rej.add(n, 'bridge', n.rec.bridge, `${LEFT_OUT}, with its PIFs and VIFs on this host`); ok = undefined; }
-    else if (n && !isUuid(str(n, 'uuid'))) { this.rej.add(n, 'uuid', n.rec.uuid, `${LEFT_OUT}, with its PIFs and VIFs on this host`); ok = undefined; }
+    // its bridge on the switch is held (found by name, or by the network's uuid among its networks)
+    if (n && !isTextIfName(str(n, 'bridge'))) { this.rej.add(n, 'bridge', n.rec.bridge, `${LEFT_OUT}, with its PIFs and VIFs on this host; ${HELD}`); ok = undefined; }
+    else if (n && !isUuid(str(n, 'uuid'))) { this.rej.add(n, 'uuid', n.rec.uuid, `${LEFT_OUT}, with its PIFs and VIFs on this host; ${HELD}`); ok = undefined; }
+    if (n && !ok) {
+      if (isTextIfName(str(n, 'bridge'))) this.held.bridges.add(str(n, 'bridge'));
+      if (isUuid(str(n, 'uuid'))) this.held.networks.add(str(n, 'uuid'));
+    }
     this.netChecked.set(ref, ok);
     return ok;
   }
 
   private goodPif(p: Raw<'PIF'>): boolean {
-    if (!isTextIfName(str(p, 'device'))) { this.rej.add(p, 'device', p.rec.device, LEFT_OUT); return false; }
+    if (!isTextIfName(str(p, 'device'))) {
+      // its network's bridge is held: which of its ports was this PIF's is not known
+      const n = this.goodNet(p.rec.network);
+      this.rej.add(p, 'device', p.rec.device, n ? `${LEFT_OUT}; its network's bridge ${str(n, 'bridge')} is left on the switch exactly as it is` : LEFT_OUT);
+      if (n) this.held.bridges.add(str(n, 'bridge'));
+      return false;
+    }
     return !!this.goodNet(p.rec.network);
   }
 
@@ -175,11 +191,11 @@ class HostBuild {
 
   firstReferrer<C extends ClassName>(ref: string, cls: C, field: string): Raw<C> | undefined { return firstReferrer(this.db, ref, cls, field); }
 
-  ensureBridge(name: string, mac: string | undefined, networkUuid: string): BridgeBuild {
+  ensureBridge(name: string, mac: string | undefined, net: Raw<'network'>): BridgeBuild {
     let b = this.bridges.get(name);
-    if (!b) this.bridges.set(name, (b = { name, mac, ports: [], networkUuids: [] }));
+    if (!b) this.bridges.set(name, (b = { name, mac, ports: [], networkUuids: [], owner: net }));
     if (mac && !b.mac) b.mac = mac;
-    b.networkUuids.push(networkUuid);
+    b.networkUuids.push(str(net, 'uuid'));
     return b;
   }
 }
@@ -199,7 +215,7 @@ function uplinks(h: HostBuild): void {
 /** A NIC as its network's bridge's uplink. */
 function physicalUplink(h: HostBuild, p: Raw<'PIF'>, mtu: number | undefined): void {
   const net = h.netOf(p);
-  const b = h.ensureBridge(str(net, 'bridge'), h.macOf(p), str(net, 'uuid'));
+  const b = h.ensureBridge(str(net, 'bridge'), h.macOf(p), net);
   b.ports.push({ name: str(p, 'device'), kind: 'uplink', interfaces: [str(p, 'device')], type: '', mtu });
   h.devices.push({ name: str(p, 'device'), mtu: mtu ?? 1500 });
   h.attach.set(net.ref, { bridge: str(net, 'bridge') });
@@ -213,7 +229,7 @@ function bondUplink(h: HostBuild, p: Raw<'PIF'>, bond: Raw<'Bond'>, mtu: number 
     .sort((a, b) => str(a, 'device').localeCompare(str(b, 'device'), 'en', { numeric: true }));
   if (!slaves.length) return;
   const mac = h.macOf(p);
-  const b = h.ensureBridge(str(net, 'bridge'), mac, str(net, 'uuid'));
+  const b = h.ensureBridge(str(net, 'bridge'), mac, net);
   const members = slaves.map((s) => str(s, 'device'));
   b.ports.push(members.length > 1
     ? { name: str(p, 'device'), kind: 'bond', interfaces: members, type: '', bond: bondSpec(bond, p, h.rej), mac, mtu }
@@ -230,9 +246,9 @@ function vlans(h: HostBuild): void {
     const tagged = read(h.db, 'PIF', str(vlan, 'tagged_PIF'));
     const parent = tagged && h.attach.get(str(tagged, 'network'));
     if (!parent) continue; // the tagged PIF is not up: nothing to hang the VLAN on
-    const tag = h.rej.take(vlan, 'tag', vlan.rec.tag, asVlanTag, `${LEFT_OUT}: its network and VIFs are not realised here`);
-    if (tag === undefined) continue;
     const net = h.netOf(p);
+    const tag = h.rej.take(vlan, 'tag', vlan.rec.tag, asVlanTag, `${LEFT_OUT}: its network and VIFs are not realised here; ${HELD_PORT}`);
+    if (tag === undefined) { h.held.ports.add(str(net, 'bridge')); continue; }
     const b = h.bridges.get(parent.bridge)!;
     b.ports.push({ name: str(net, 'bridge'), kind: 'vlan', interfaces: [str(net, 'bridge')], type: 'internal', tag, fakeBridge: true, mtu: h.mtuOf(p) });
     b.networkUuids.push(str(net, 'uuid'));
@@ -261,7 +277,7 @@ function tunnels(h: HostBuild): void {
     const local = transport && endpoint(h, transport);
     if (!local) continue;
     const net = h.netOf(p);
-    const b = h.ensureBridge(str(net, 'bridge'), h.macOf(p), str(net, 'uuid'));
+    const b = h.ensureBridge(str(net, 'bridge'), h.macOf(p), net);
     h.attach.set(net.ref, { bridge: str(net, 'bridge') });
     const key = String(tunnelKey(str(net, 'uuid')));
     for (const other of referrers(h.db, net.ref, 'PIF', 'network')) {
@@ -330,7 +346,7 @@ function attachPoint(h: HostBuild, net: Raw<'network'>): { bridge: string; tag?:
   if (where) return where;
   const onNet = referrers(h.db, net.ref, 'PIF', 'network');
   if (onNet.some((x) => x.rec.host === h.hostRef)) return undefined; // the network's PIF here is down (or left out)
-  h.ensureBridge(str(net, 'bridge'), undefined, str(net, 'uuid'));
+  h.ensureBridge(str(net, 'bridge'), undefined, net);
   const made = { bridge: str(net, 'bridge') };
   h.attach.set(net.ref, made);
   return made;
@@ -418,6 +434,35 @@ function hostOs(h: HostBuild): Pick<DesiredHost, 'interfaces' | 'defaultRoute' |
   return { interfaces, defaultRoute, dns, frozenDevices };
 }
 
+/** Ports found fit for OVSDB (compile() gives an unchanged VIF the same PortSpec: checked once). */
+const fitPorts = new WeakSet<PortSpec>();
+
+/**
+ * The bridges and ports as the backends check them where their rows are built (checked.ts): one
+ * that fails is reported here and held (left on the switch as it is), never left out to be
+ * deleted (a NIC's bridge once was, with the NIC, for a 256-character check). A VIF's port that
+ * fails is left off the switch, as every VIF compile() cannot realise: it passes nothing.
+ */
+function fitForSwitch(h: HostBuild, bridges: BridgeSpec[]): BridgeSpec[] {
+  const fail = (check: () => void): CheckError | undefined => { try { check(); return undefined; } catch (e) { if (e instanceof CheckError) return e; throw e; } };
+  const out: BridgeSpec[] = [];
+  for (const b of bridges) {
+    const owner = h.bridges.get(b.name)!.owner;
+    const bad = fail(() => checkBridge(b));
+    if (bad) { h.rej.add(owner, bad.field, bad.value, `${HELD} (bridge ${b.name})`); h.held.bridges.add(b.name); continue; }
+    const ports = b.ports.filter((p) => {
+      if (fitPorts.has(p)) return true;
+      const e = fail(() => checkPort(p));
+      if (!e) { fitPorts.add(p); return true; }
+      h.rej.add(owner, `port ${p.name}: ${e.field}`, e.value, p.kind === 'vif' ? OFF : HELD_PORT);
+      if (p.kind !== 'vif') h.held.ports.add(p.name);
+      return false;
+    });
+    out.push(ports.length === b.ports.length ? b : { ...b, ports });
+  }
+  return out;
+}
+
 /**
  * The host's desired networking, in stages: the bridges' uplinks and bonds, VLANs, tunnels, the
  * VIF ports (locks and rates), then the host OS (addresses, routes, DNS, hostname).
@@ -433,13 +478,15 @@ export function compile(db: Reader, hostRef: string): DesiredHost {
   const detachedVifs = vifPorts(h);
   const { interfaces, defaultRoute, dns, frozenDevices } = hostOs(h);
   const hostname = str(host, 'hostname') === '' ? '' : h.rej.take(host, 'hostname', host.rec.hostname, asHostname, 'the hostname is left as it is') ?? '';
-  const bridges: BridgeSpec[] = [...h.bridges.values()].sort((a, b) => a.name.localeCompare(b.name)).map((b) => ({
+  const bridges = fitForSwitch(h, [...h.bridges.values()].sort((a, b) => a.name.localeCompare(b.name)).map((b) => ({
     name: b.name, mac: b.mac, ports: b.ports, externalIds: { 'xs-network-uuids': b.networkUuids.join(';') },
     mcastSnooping: pool?.rec.igmp_snooping_enabled === true,
-  }));
+  })));
+  const held = h.held.bridges.size + h.held.networks.size + h.held.ports.size
+    ? { held: { bridges: [...h.held.bridges], networks: [...h.held.networks], ports: [...h.held.ports] } } : {};
   return {
     hostname, bridges, interfaces, defaultRoute, dns, devices: h.devices, detachedVifs,
-    ...(frozenDevices.length ? { frozenDevices } : {}), ...(h.rej.list.length ? { rejected: h.rej.list } : {}),
+    ...(frozenDevices.length ? { frozenDevices } : {}), ...(h.rej.list.length ? { rejected: h.rej.list } : {}), ...held,
   };
 }
 

@@ -122,4 +122,20 @@ export interface DesiredHost {
   readonly frozenDevices?: readonly string[];
   /** What compile() left out, and why (absent when nothing was). */
   readonly rejected?: readonly Rejection[];
+  /**
+   * What stays on the switch exactly as it is, because a value of it failed its check: left out
+   * of `bridges`, it would otherwise be deleted with its NICs and ports (possibly the management
+   * bridge). Absent when nothing is held.
+   */
+  readonly held?: HeldSwitch;
+}
+
+/** Bridges and ports a backend neither creates, changes nor removes (each failed a check; reported in `rejected`). */
+export interface HeldSwitch {
+  /** Bridges by name. */
+  readonly bridges: readonly string[];
+  /** Bridges by a network uuid among their xs-network-uuids (a network whose bridge name failed its check). */
+  readonly networks: readonly string[];
+  /** Ports by name, on whichever bridge they are. */
+  readonly ports: readonly string[];
 }

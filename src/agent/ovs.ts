@@ -11,7 +11,7 @@ import { existsSync, readFileSync, watch, type FSWatcher } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { meterText, switchFit } from './checked.ts';
+import { isHeldBridge, meterText, switchFit, switchProblems } from './checked.ts';
 import type { BridgeSpec, DesiredHost, PortSpec } from './desired.ts';
 import { cookieOf, flowText, ovsTables, QUARANTINE_PRIORITY, type Flow, type MeterSpec, type OvsTables } from './ovsflows.ts';
 import type { ApplyReport, RefusedFilter } from './switch.ts';
@@ -368,6 +368,8 @@ export class OvsBackend {
    * (about 450 kB for 512 VIFs).
    */
   private readonly ifaces = new Map<string, { name: string; ofport: number }>();
+  /** Bridge names in OVSDB by row uuid (the same monitor): a table is written only to a bridge that is there. */
+  private readonly bridgeRows = new Map<string, string>();
   private switchDirty = true;
   private switchClean: string | undefined;
   /** OpenFlow port numbers asked for (ofport_request) by port name, from the last desired state. */
@@ -400,6 +402,7 @@ export class OvsBackend {
       this.appliedMeters.clear();
       this.refusals.clear();
       this.ifaces.clear();
+      this.bridgeRows.clear();
       this.switchClean = undefined;
       try {
         this.onUpdate(await c.monitor(DB, 'poolnet', {
@@ -416,6 +419,9 @@ export class OvsBackend {
       for (const [uuid, r] of Object.entries(rows)) {
         // only ovs-vswitchd numbering an interface leaves what applySwitch reads as it was
         if (table !== 'Interface' || !r.old || !r.new || Object.keys(r.old).some((k) => k !== 'ofport')) this.switchDirty = true;
+        if (table === 'Bridge') {
+          if (r.new) { if (r.new.name !== undefined) this.bridgeRows.set(uuid, String(r.new.name)); } else this.bridgeRows.delete(uuid);
+        }
         if (table !== 'Interface') continue;
         // ofport: a number, -1 when ovs-vswitchd could not open the device, [] (0 here) until it tried
         if (r.new) {
@@ -511,7 +517,10 @@ export class OvsBackend {
     };
 
     const desiredNames = new Set(desired.bridges.map((b) => b.name));
+    // held (a value failed its check, reported by compile()): left exactly as they are on the switch
+    const heldPorts = new Set(desired.held?.ports ?? []);
     for (const b of desired.bridges) {
+      if (desired.held?.bridges.includes(b.name)) continue;
       // the bridge's own internal port carries its name
       const local: PortSpec = { name: b.name, kind: 'uplink', interfaces: [b.name], type: 'internal' };
       const ports = [local, ...b.ports];
@@ -554,13 +563,16 @@ export class OvsBackend {
           if (differs(i.row, ic)) ops.push({ op: 'update', table: 'Interface', where: [['_uuid', '==', ref(i.uuid)]], row: ic });
         }
       }
-      for (const stale of existing.values()) del.push(ref(stale.uuid));
+      // ports poolnet made and no longer wants; others' ports (an administrator's fake bridge, say)
+      // are left alone, as xcp-networkd does: the table's last flow drops what they send
+      for (const stale of existing.values()) if (mapOf(stale.row.external_ids)[MANAGED] === 'true' && !heldPorts.has(String(stale.row.name))) del.push(ref(stale.uuid));
       const where = [['_uuid', '==', ref(have.uuid)]] as typeof rootWhere;
       if (del.length) ops.push({ op: 'mutate', table: 'Bridge', where, mutations: [['ports', 'delete', set(del)]] });
       if (add.length) ops.push({ op: 'mutate', table: 'Bridge', where, mutations: [['ports', 'insert', set(add)]] });
     }
     // bridges poolnet made that are no longer wanted; bridges of others are left alone
-    const gone = [...a.bridges.entries()].filter(([name, b]) => !desiredNames.has(name) && mapOf(b.row.external_ids)[MANAGED] === 'true');
+    const gone = [...a.bridges.entries()].filter(([name, b]) => !desiredNames.has(name) && mapOf(b.row.external_ids)[MANAGED] === 'true'
+      && !isHeldBridge(desired.held, name, mapOf(b.row.external_ids)['xs-network-uuids'] ?? ''));
     if (gone.length) ops.push({ op: 'mutate', table: 'Open_vSwitch', where: rootWhere, mutations: [['bridges', 'delete', set(gone.map(([, b]) => ref(b.uuid)))]] });
     if (ops.length === 0) {
       // an interface in error is looked at again on every pass (its device may appear)
@@ -747,7 +759,14 @@ export class OvsBackend {
     const changed: string[] = [];
     const failed: string[] = [];
     let meterOps = 0;
+    // a held bridge keeps the table it has (an allow-list); one the switch's check holds says why, at once
+    const fit = switchFit(desired);
     for (const b of desired.bridges) {
+      if (desired.held?.bridges.includes(b.name)) continue;
+      if (fit !== desired && fit.held?.bridges.includes(b.name)) {
+        failed.push(`${b.name}: ${switchProblems(desired).filter((p) => p.startsWith(`bridge ${JSON.stringify(b.name)}`)).join('; ')}, its table is left as it is`);
+        continue;
+      }
       // one bridge that cannot be written (its cache is dropped: it is rewritten whole next time) holds up no other
       try { meterOps += await this.applyBridgeFlows(tables, b.name, changed); } catch (e) { failed.push(`${b.name}: ${(e as Error).message.trim().slice(0, 300)}`); }
     }
@@ -774,6 +793,8 @@ export class OvsBackend {
     if (cookies?.length === 0 && !metersChanged) return 0;
     this.appliedFlows.delete(bridge);
     this.appliedMeters.delete(bridge);
+    // not in OVSDB (its transaction failed): said at once, not after waiting for its socket
+    if (!have && this.client && ![...this.bridgeRows.values()].includes(bridge)) throw new Error(`bridge ${bridge} is not on the switch (the OVSDB transaction that makes it failed; see the switch step's error)`);
     const dumped = have ? undefined : await this.ready(bridge);
     const stale = metersChanged ? await this.syncMeters(bridge, meters, dumped) : { changes: 0, remove: [] };
     meterOps += stale.changes;
