@@ -313,6 +313,8 @@ export type RefusedVif = RefusedFilter;
 
 /** The Interface columns applySwitch reads (the monitor also follows ofport, for port numbers). */
 const IFACE_COLUMNS = ['name', 'type', 'options', 'other_config', 'external_ids', 'mtu_request', 'error'];
+/** What read() also takes of an Interface: its port number (-1: ovs-vswitchd could not open its device). */
+const IFACE_READ = [...IFACE_COLUMNS, 'ofport'];
 
 type Updates = Awaited<ReturnType<OvsdbClient['monitor']>>;
 
@@ -368,6 +370,13 @@ export class OvsBackend {
    * (about 450 kB for 512 VIFs).
    */
   private readonly ifaces = new Map<string, { name: string; ofport: number }>();
+  /**
+   * Per Interface row, the last device index ovs-vswitchd reported (0 while the device is gone),
+   * and the rows whose device was replaced under the same name (a new index): the userspace
+   * datapath keeps reading the old device, and the port passes nothing until it is re-added.
+   */
+  private readonly ifindexes = new Map<string, number>();
+  private readonly replaced = new Set<string>();
   /** Bridge names in OVSDB by row uuid (the same monitor): a table is written only to a bridge that is there. */
   private readonly bridgeRows = new Map<string, string>();
   private switchDirty = true;
@@ -403,10 +412,12 @@ export class OvsBackend {
       this.refusals.clear();
       this.ifaces.clear();
       this.bridgeRows.clear();
+      this.ifindexes.clear();
+      this.replaced.clear();
       this.switchClean = undefined;
       try {
         this.onUpdate(await c.monitor(DB, 'poolnet', {
-          Open_vSwitch: { columns: ['bridges'] }, Bridge: {}, Port: {}, Interface: { columns: [...IFACE_COLUMNS, 'ofport'] },
+          Open_vSwitch: { columns: ['bridges'] }, Bridge: {}, Port: {}, Interface: { columns: [...IFACE_COLUMNS, 'ofport', 'ifindex'] },
         }, (u) => this.onUpdate(u)));
       } catch (e) { c.close(); throw e; }
       this.client = c;
@@ -417,8 +428,8 @@ export class OvsBackend {
   private onUpdate(u: Updates): void {
     for (const [table, rows] of Object.entries(u)) {
       for (const [uuid, r] of Object.entries(rows)) {
-        // only ovs-vswitchd numbering an interface leaves what applySwitch reads as it was
-        if (table !== 'Interface' || !r.old || !r.new || Object.keys(r.old).some((k) => k !== 'ofport')) this.switchDirty = true;
+        // only ovs-vswitchd numbering an interface (or its device's index) leaves what applySwitch reads as it was
+        if (table !== 'Interface' || !r.old || !r.new || Object.keys(r.old).some((k) => k !== 'ofport' && k !== 'ifindex')) this.switchDirty = true;
         if (table === 'Bridge') {
           if (r.new) { if (r.new.name !== undefined) this.bridgeRows.set(uuid, String(r.new.name)); } else this.bridgeRows.delete(uuid);
         }
@@ -430,7 +441,15 @@ export class OvsBackend {
           // flows that name the port can go in now
           if (ofport > 0 && this.ifaces.get(uuid)?.ofport === -1) this.onPortNumbered?.();
           this.ifaces.set(uuid, { name: String(r.new.name), ofport });
-        } else this.ifaces.delete(uuid);
+          // a device replaced under the same name (a migration aborted after the destination
+          // took the NIC: the source pulls it back, a new veth appears): its port is re-added
+          const ifindex = typeof r.new.ifindex === 'number' ? r.new.ifindex : 0;
+          const before = this.ifindexes.get(uuid);
+          if (ifindex > 0) {
+            if (before !== undefined && before !== ifindex) { this.replaced.add(uuid); this.switchDirty = true; this.onPortNumbered?.(); }
+            this.ifindexes.set(uuid, ifindex);
+          }
+        } else { this.ifaces.delete(uuid); this.ifindexes.delete(uuid); this.replaced.delete(uuid); }
       }
     }
   }
@@ -474,7 +493,7 @@ export class OvsBackend {
       { op: 'select', table: 'Open_vSwitch', where: [], columns: ['_uuid'] },
       { op: 'select', table: 'Bridge', where: [] },
       { op: 'select', table: 'Port', where: [] },
-      { op: 'select', table: 'Interface', where: [], columns: ['_uuid', ...IFACE_COLUMNS] },
+      { op: 'select', table: 'Interface', where: [], columns: ['_uuid', ...IFACE_READ] },
     ]);
     const byUuid = (rows: Row[] | undefined) => new Map((rows ?? []).map((r) => [uuidOf(r._uuid), { uuid: uuidOf(r._uuid), row: r }]));
     return {
@@ -498,7 +517,35 @@ export class OvsBackend {
     this.requested = new Map(desired.bridges.flatMap((b) => b.ports.flatMap((p) => (p.ofportRequest ? [[p.name, p.ofportRequest] as const] : []))));
     this.switchDirty = false;
     this.switchClean = undefined;
-    const a = await this.read();
+    let a = await this.read();
+    // ports whose device was replaced: taken off first, alone, and re-added below with the port
+    // numbers they had (their flows stay valid). Deleted and added in one transaction, ovs-vswitchd
+    // keeps the old device open (tried: the port stays dead); it must see the port gone first.
+    const keepOfport = new Map<string, number>();
+    if (this.replaced.size) {
+      const held = new Set(desired.held?.ports ?? []);
+      const off: { bridge: string; port: string }[] = [];
+      for (const b of desired.bridges) {
+        const have = a.bridges.get(b.name);
+        if (!have || desired.held?.bridges.includes(b.name)) continue;
+        for (const u of setMembers(have.row.ports)) {
+          const port = a.ports.get(uuidOf(u));
+          if (!port || held.has(String(port.row.name)) || !b.ports.some((p) => p.name === String(port.row.name))) continue;
+          const mine = setMembers(port.row.interfaces).map((x) => uuidOf(x));
+          if (!mine.some((x) => this.replaced.has(x))) continue;
+          off.push({ bridge: have.uuid, port: port.uuid });
+          for (const x of mine) {
+            const i = this.ifaces.get(x);
+            if (i && i.ofport > 0) keepOfport.set(i.name, i.ofport);
+          }
+        }
+      }
+      this.replaced.clear();
+      if (off.length) {
+        await this.detach(c, a.root, off);
+        a = await this.read();
+      }
+    }
     const ops: Operation[] = [];
     let n = 0;
     const fresh = () => `n${n++}`;
@@ -508,7 +555,9 @@ export class OvsBackend {
     const insertPort = (p: PortSpec): string => {
       const ifNames = p.interfaces.map((name) => {
         const nm = fresh();
-        ops.push({ op: 'insert', table: 'Interface', row: ifaceColumns(p, name), 'uuid-name': nm });
+        const row = ifaceColumns(p, name);
+        if (row.ofport_request === undefined && keepOfport.has(name)) row.ofport_request = keepOfport.get(name)!;
+        ops.push({ op: 'insert', table: 'Interface', row, 'uuid-name': nm });
         return nm;
       });
       const pn = fresh();
@@ -546,7 +595,7 @@ export class OvsBackend {
         const curIfaces = setMembers(cur.row.interfaces).map((u) => a.ifaces.get(uuidOf(u))!).filter(Boolean);
         const curNames = curIfaces.map((i) => String(i.row.name)).sort();
         // an interface OVS could not open (its device appeared later, e.g. a VIF): re-add it
-        const broken = curIfaces.some((i) => String(i.row.type) === '' && setMembers(i.row.error).length > 0 && existsSync(`/sys/class/net/${String(i.row.name)}`));
+        const broken = curIfaces.some((i) => String(i.row.type) === '' && (setMembers(i.row.error).length > 0 || i.row.ofport === -1) && existsSync(`/sys/class/net/${String(i.row.name)}`));
         if (broken || !same(curNames, [...p.interfaces].sort())) {
           // different members (a bond changed), or a broken interface: replace the port
           del.push(ref(cur.uuid));
@@ -583,6 +632,29 @@ export class OvsBackend {
     await c.transact(DB, ops);
     await this.sync(c);
     return ops.length;
+  }
+
+  /**
+   * Take ports off their bridges in a transaction of their own, and wait (up to 5 s) until
+   * ovs-vswitchd has applied it (cur_cfg reaches the next_cfg the transaction set): only then
+   * has it closed their devices.
+   */
+  private async detach(c: OvsdbClient, root: string, off: readonly { bridge: string; port: string }[]): Promise<void> {
+    const byBridge = new Map<string, string[]>();
+    for (const o of off) byBridge.set(o.bridge, [...byBridge.get(o.bridge) ?? [], o.port]);
+    const rootWhere = [['_uuid', '==', ref(root)]] as Operation extends { where: infer W } ? W : never;
+    const r = await c.transact(DB, [
+      ...[...byBridge].map(([b, ports]): Operation => ({ op: 'mutate', table: 'Bridge', where: [['_uuid', '==', ref(b)]] as typeof rootWhere, mutations: [['ports', 'delete', set(ports.map(ref))]] })),
+      { op: 'mutate', table: 'Open_vSwitch', where: rootWhere, mutations: [['next_cfg', '+=', 1]] },
+      { op: 'select', table: 'Open_vSwitch', where: rootWhere, columns: ['next_cfg'] },
+    ]);
+    const want = r[r.length - 1].rows?.[0]?.next_cfg;
+    for (let i = 0; i < 200 && typeof want === 'number'; i++) {
+      const [cur] = await c.transact(DB, [{ op: 'select', table: 'Open_vSwitch', where: rootWhere, columns: ['cur_cfg'] }]);
+      const n = cur.rows?.[0]?.cur_cfg;
+      if (typeof n === 'number' && n >= want) return;
+      await new Promise((res) => setTimeout(res, 25));
+    }
   }
 
   private async ofctl(args: string[], input?: string): Promise<string> {
