@@ -96,6 +96,8 @@ interface Plan {
   /** VIF port -> KiB/s, when tc does the policing. */
   tcRates: Map<string, number>;
   unrealisable: string[];
+  /** Bridges left as they are (a value of theirs, or of their VLAN, failed its check): never deleted for it. */
+  held: Set<string>;
 }
 
 /** Linux bonding modes for xapi's (xapi passes balance-slb through unchanged, which Linux refuses: map it). */
@@ -176,7 +178,7 @@ export function plan(input: DesiredHost, f: KernelFeatures): Plan {
       if (take(dev, target)) bridges.find((x) => x.name === target)!.members.push({ dev, kind: 'vif', mtu: p.mtu });
     }
   }
-  return { bridges, vifs, vifBridge, tcRates, unrealisable };
+  return { bridges, vifs, vifBridge, tcRates, unrealisable, held: new Set([...desired.held?.bridges ?? [], ...desired.held?.ports ?? []]) };
 }
 
 const PROBE = `
@@ -298,7 +300,7 @@ export class LinuxBridgeBackend {
     const ours = (l: Link) => l.ifalias === MARK;
     // what poolnet made and no longer wants: bridges, VLAN devices, bonds
     for (const l of links.values()) {
-      if (!ours(l)) continue;
+      if (!ours(l) || p.held.has(l.ifname)) continue;
       if ((kind(l) === 'bridge' && !wanted.has(l.ifname)) || ((kind(l) === 'vlan' || kind(l) === 'bond') && !wantedDevs.has(l.ifname))) cmds.push(`link del dev ${l.ifname}`);
     }
     for (const b of p.bridges) {
