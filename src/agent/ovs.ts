@@ -325,7 +325,7 @@ type Updates = Awaited<ReturnType<OvsdbClient['monitor']>>;
  * (compile() gives an unchanged VIF the same PortSpec object), which leaves 0.1 ms.
  */
 function switchKey(desired: DesiredHost): string {
-  let key = '';
+  let key = desired.held ? JSON.stringify(desired.held) : '';
   for (const b of desired.bridges) {
     key += `${JSON.stringify({ ...b, ports: undefined })}[`;
     for (const p of b.ports) key += `${portKey(p)},`;
