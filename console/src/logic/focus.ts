@@ -2,7 +2,7 @@
 // enough to read whatever the pool's size. Pure: a Scope for buildGraph (topology.ts).
 
 import type { FocusView } from './route.ts';
-import { isRef, str, strs, type Ref, type Store } from './store.ts';
+import { isRef, str, strs, type Rec, type Ref, type Store } from './store.ts';
 import { carrierPif, pifKind, type Scope } from './topology.ts';
 
 interface Sets { hosts: Set<Ref>; pifs: Set<Ref>; networks: Set<Ref>; vifs: Set<Ref>; vms: Set<Ref> }
@@ -19,6 +19,17 @@ function addPif(store: Store, s: Sets, ref: Ref): void {
   if (carrier) s.pifs.add(carrier);
   const cp = carrier ? store.get('pif', carrier) : undefined;
   if (cp && pifKind(cp) === 'bond_master') for (const m of strs(store.get('bond', strs(cp, 'bond_master_of')[0]), 'slaves')) s.pifs.add(m);
+}
+
+/** A VM in the picture brings its VIFs and their networks. */
+function addVm(store: Store, s: Sets, ref: Ref, v: Rec): void {
+  s.vms.add(ref);
+  for (const f of strs(v, 'VIFs')) {
+    const vif = store.get('vif', f);
+    if (!vif) continue;
+    s.vifs.add(f);
+    if (isRef(vif.network)) s.networks.add(vif.network);
+  }
 }
 
 const guest = (store: Store, vm: unknown) => { const v = store.get('vm', vm); return !!v && v.is_control_domain !== true && v.is_a_template !== true; };
@@ -39,13 +50,7 @@ export function focusScope(store: Store, view: FocusView, ref: Ref): Scope | und
       // the VMs running here, their VIFs and the networks of those
       for (const [vr, v] of store.table('vm')) {
         if (v.resident_on !== ref || !guest(store, vr)) continue;
-        s.vms.add(vr);
-        for (const f of strs(v, 'VIFs')) {
-          const vif = store.get('vif', f);
-          if (!vif) continue;
-          s.vifs.add(f);
-          if (isRef(vif.network)) s.networks.add(vif.network);
-        }
+        addVm(store, s, vr, v);
       }
       break;
     }
@@ -70,13 +75,7 @@ export function focusScope(store: Store, view: FocusView, ref: Ref): Scope | und
     case 'vm': {
       const v = store.get('vm', ref);
       if (!v || !guest(store, ref)) return undefined;
-      s.vms.add(ref);
-      for (const f of strs(v, 'VIFs')) {
-        const vif = store.get('vif', f);
-        if (!vif) continue;
-        s.vifs.add(f);
-        if (isRef(vif.network)) s.networks.add(vif.network);
-      }
+      addVm(store, s, ref, v);
       // the host it runs on, with the interfaces that carry its networks there
       const host = v.resident_on;
       if (isRef(host) && store.get('host', host)) {
