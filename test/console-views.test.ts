@@ -66,10 +66,14 @@ describe('the overview of a 64-host pool', () => {
 });
 
 describe('focus views', () => {
+  /** A focus view's graph, and its nodes of one kind. */
+  const focus = (view: 'host' | 'network' | 'vm', ref: string) => {
+    const g = buildGraph(store, focusScope(store, view, ref));
+    return { g, kinds: (k: string) => g.nodes.filter((x) => x.kind === k) };
+  };
   test('a host: its interfaces, what they carry, its VMs and their VIFs; nothing of other hosts', () => {
     const [h] = byName('host', 'host7');
-    const g = buildGraph(store, focusScope(store, 'host', h));
-    const kinds = (k: string) => g.nodes.filter((n) => n.kind === k);
+    const { g, kinds } = focus('host', h);
     assert.deepEqual(kinds('host').map((n) => n.title), ['host7']);
     assert.deepEqual(kinds('nic').map((n) => n.data.device), ['eth0', 'eth1', 'eth2', 'eth3']);
     assert.equal(kinds('bond').length, 1);
@@ -85,8 +89,7 @@ describe('focus views', () => {
 
   test('a network: the hosts and interfaces that carry it, its VIFs and their VMs', () => {
     const [n, net] = byName('network', 'VLAN 105');
-    const g = buildGraph(store, focusScope(store, 'network', n));
-    const kinds = (k: string) => g.nodes.filter((x) => x.kind === k);
+    const { g, kinds } = focus('network', n);
     assert.deepEqual(kinds('network').map((x) => x.ref), [n]);
     assert.equal(kinds('host').length, 64);
     assert.equal(kinds('nic').length, 64, 'eth1 of each host, which carries the VLAN');
@@ -98,8 +101,7 @@ describe('focus views', () => {
 
   test('a VM: its VIFs, their networks, the host it runs on with the interfaces that carry them', () => {
     const [vm, rec] = byName('vm', 'vm10');
-    const g = buildGraph(store, focusScope(store, 'vm', vm));
-    const kinds = (k: string) => g.nodes.filter((x) => x.kind === k);
+    const { g, kinds } = focus('vm', vm);
     assert.deepEqual(kinds('vm').map((x) => x.ref), [vm]);
     assert.equal(kinds('vif').length, 4);
     assert.deepEqual(kinds('host').map((x) => x.ref), [rec.resident_on]);
