@@ -137,6 +137,17 @@ export interface FlowModSpec {
   readonly tableId?: number;
 }
 
+/**
+ * An OXM match at byte 48, where flow_mod and the flow-stats request both carry it: its header
+ * and fields (`b` zeroed, with room for the padding). Returns where the next part starts.
+ */
+function writeMatch(b: Buffer, oxm: Buffer): number {
+  b.writeUInt16BE(OFPMT_OXM, 48);
+  b.writeUInt16BE(4 + oxm.length, 50);
+  oxm.copy(b, 52);
+  return 48 + pad8(4 + oxm.length);
+}
+
 export function flowMod(xid: number, command: number, f: FlowModSpec): Buffer {
   const matchLen = 4 + f.oxm.length;
   const actionsLen = f.actions.length * 16;
@@ -153,10 +164,7 @@ export function flowMod(xid: number, command: number, f: FlowModSpec): Buffer {
   b.writeUInt32BE(OFPP.ANY, 36);
   b.writeUInt32BE(OFPG_ANY, 40);
   // flags 0, importance 0
-  b.writeUInt16BE(OFPMT_OXM, 48);
-  b.writeUInt16BE(matchLen, 50);
-  f.oxm.copy(b, 52);
-  let at = 48 + pad8(matchLen);
+  let at = writeMatch(b, f.oxm);
   if (f.meter !== undefined) {
     b.writeUInt16BE(OFPIT.METER, at);
     b.writeUInt16BE(8, at + 2);
@@ -203,8 +211,7 @@ export function flowStatsRequest(xid: number, cookie = 0n, mask = 0n): Buffer {
   b.writeUInt32BE(OFPG_ANY, 24);
   b.writeBigUInt64BE(cookie, 32);
   b.writeBigUInt64BE(mask, 40);
-  b.writeUInt16BE(OFPMT_OXM, 48);
-  b.writeUInt16BE(4, 50);
+  writeMatch(b, Buffer.alloc(0));
   return message(OFPT.MULTIPART_REQUEST, xid, b);
 }
 
