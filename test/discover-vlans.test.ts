@@ -6,11 +6,11 @@
 // checked in a namespace of the test's own when this kernel has 8021q (the skip says so).
 
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { discoverHost, discoverHostAsync, foreignVlans, ovsForeignVlans, switchFacts, switchFactsAsync } from '../src/agent/discover.ts';
 import { haveOvs, startOvsdb, type OvsDb } from './helpers/ovs.ts';
-import { canMakeNamespaces } from './helpers/netns.ts';
+import { canMakeNamespaces, plainNs } from './helpers/netns.ts';
 
 describe('Open vSwitch fake bridges made outside poolnet', { skip: haveOvs() ? false : 'needs ovsdb-server (Debian openvswitch-switch)' }, () => {
   let ovs: OvsDb;
@@ -78,23 +78,23 @@ describe('ovs-vsctl output that is not what poolnet asked for', () => {
 });
 
 describe('kernel 802.1Q devices made outside poolnet', () => {
-  const ns = `pnvlan${process.pid % 100000}`;
-  const inNs = (...args: string[]) => spawnSync('ip', ['netns', 'exec', ns, ...args], { encoding: 'utf8' });
+  const n = plainNs('pnvlan');
+  const inNs = n.run;
   const why = (): string | false => {
     if (!canMakeNamespaces()) return 'needs root and network namespaces';
-    spawnSync('ip', ['netns', 'add', ns]);
+    n.add();
     inNs('ip', 'link', 'add', 'eth5', 'type', 'veth', 'peer', 'name', 'eth6');
     const r = inNs('ip', 'link', 'add', 'link', 'eth5', 'name', 'eth5.8', 'type', 'vlan', 'id', '8');
-    if (r.status !== 0) { spawnSync('ip', ['netns', 'del', ns]); return `this kernel cannot make 802.1Q devices (8021q): ${r.stderr.trim()}`; }
+    if (r.status !== 0) { n.del(); return `this kernel cannot make 802.1Q devices (8021q): ${r.stderr.trim()}`; }
     return false;
   };
   const skip = why();
-  after(() => { if (!skip) spawnSync('ip', ['netns', 'del', ns]); });
+  after(() => { if (!skip) n.del(); });
 
   it('a VLAN device over the NIC counts; one poolnet made (ifalias poolnet) does not', { skip }, () => {
     inNs('ip', 'link', 'add', 'link', 'eth5', 'name', 'eth5.9', 'type', 'vlan', 'id', '9');
     inNs('ip', 'link', 'set', 'dev', 'eth5.9', 'alias', 'poolnet');
-    const out = inNs(process.execPath, '--import', 'tsx', '-e',
+    const out = n.runTs(
       'import("./src/agent/discover.ts").then((m) => console.log(JSON.stringify(Object.fromEntries(m.foreignVlans(["eth5"])))))');
     assert.equal(out.status, 0, out.stderr);
     assert.deepEqual(JSON.parse(out.stdout.trim()), { eth5: [8] });
@@ -103,18 +103,14 @@ describe('kernel 802.1Q devices made outside poolnet', () => {
 });
 
 describe('discovery without blocking the event loop', () => {
-  const ns = `pndisc${process.pid % 100000}`;
-  const inNs = (...args: string[]) => spawnSync('ip', ['netns', 'exec', ns, ...args], { encoding: 'utf8' });
+  const n = plainNs('pndisc');
   const skip = canMakeNamespaces() ? false : 'needs root and network namespaces';
-  after(() => { if (!skip) spawnSync('ip', ['netns', 'del', ns]); });
+  after(() => { if (!skip) n.del(); });
 
   it('discoverHostAsync finds what discoverHost finds: NICs, MACs, addresses, gateway', { skip }, () => {
-    spawnSync('ip', ['netns', 'add', ns]);
-    inNs('ip', 'link', 'add', 'eth5', 'type', 'veth', 'peer', 'name', 'eth6');
-    inNs('ip', 'link', 'set', 'eth5', 'up');
-    inNs('ip', 'addr', 'add', '192.0.2.5/24', 'dev', 'eth5');
-    inNs('ip', 'route', 'add', 'default', 'via', '192.0.2.1', 'dev', 'eth5');
-    const out = inNs(process.execPath, '--import', 'tsx', '-e',
+    n.add();
+    n.addHostNic();
+    const out = n.runTs(
       'import("./src/agent/discover.ts").then(async (m) => console.log(JSON.stringify([m.discoverHost(), await m.discoverHostAsync()])))');
     assert.equal(out.status, 0, out.stderr);
     const [sync, async] = JSON.parse(out.stdout.trim()) as [{ nics: { device: string; mac: string; ipv4: unknown; gateway: string }[] }, unknown];

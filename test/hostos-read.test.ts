@@ -2,24 +2,19 @@
 // two reads apart, in a namespace of the test's own; and its parser takes nothing but the answers asked for.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { after, describe, it } from 'node:test';
 import { parseBatchJson } from '../src/agent/hostos.ts';
-import { canMakeNamespaces } from './helpers/netns.ts';
+import { canMakeNamespaces, plainNs } from './helpers/netns.ts';
 
 describe('HostOs.read', () => {
-  const ns = `pnhread${process.pid % 100000}`;
-  const inNs = (...args: string[]) => spawnSync('ip', ['netns', 'exec', ns, ...args], { encoding: 'utf8' });
+  const n = plainNs('pnhread');
   const skip = canMakeNamespaces() ? false : 'needs root and network namespaces';
-  after(() => { if (!skip) spawnSync('ip', ['netns', 'del', ns]); });
+  after(() => { if (!skip) n.del(); });
 
   it('one process: the addresses and default routes the two reads apart give', { skip }, () => {
-    spawnSync('ip', ['netns', 'add', ns]);
-    inNs('ip', 'link', 'add', 'eth5', 'type', 'veth', 'peer', 'name', 'eth6');
-    inNs('ip', 'link', 'set', 'eth5', 'up');
-    inNs('ip', 'addr', 'add', '192.0.2.5/24', 'dev', 'eth5');
-    inNs('ip', 'route', 'add', 'default', 'via', '192.0.2.1', 'dev', 'eth5');
-    const out = inNs(process.execPath, '--import', 'tsx', '-e', `
+    n.add();
+    n.addHostNic();
+    const out = n.runTs(`
       import("./src/agent/hostos.ts").then(async (m) => {
         const { execFileSync } = await import("node:child_process");
         const os = new m.HostOs({ stateDir: "/nonexistent", manageDns: false });

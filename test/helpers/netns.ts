@@ -1,7 +1,7 @@
 // A network namespace of the test's own, with its own ovsdb-server and ovs-vswitchd
 // (userspace datapath), and veth NICs. Everything is removed by dispose(), also after a failure.
 
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,36 @@ export function canMakeNamespaces(): boolean {
 }
 
 export const sh = (cmd: string, args: string[]): string => execFileSync(cmd, args, { encoding: 'utf8' });
+
+/** A bare namespace of the test's own, no switch: made by add(), removed by del() (call it in after()). */
+export interface PlainNs {
+  readonly ns: string;
+  add(): void;
+  /** A command in the namespace; its status and output are the caller's to check. */
+  run(...args: string[]): SpawnSyncReturns<string>;
+  /** A TypeScript snippet run by node in the namespace, from the project directory. */
+  runTs(code: string): SpawnSyncReturns<string>;
+  /** A NIC as a host has one: eth5 (veth, peer eth6) up, 192.0.2.5/24, the default route via 192.0.2.1. */
+  addHostNic(): void;
+  del(): void;
+}
+
+export function plainNs(tag: string): PlainNs {
+  const ns = `${tag}${process.pid % 100000}`;
+  const run = (...args: string[]) => spawnSync('ip', ['netns', 'exec', ns, ...args], { encoding: 'utf8' });
+  return {
+    ns, run,
+    add: () => { spawnSync('ip', ['netns', 'add', ns]); },
+    runTs: (code) => run(process.execPath, '--import', 'tsx', '-e', code),
+    addHostNic: () => {
+      run('ip', 'link', 'add', 'eth5', 'type', 'veth', 'peer', 'name', 'eth6');
+      run('ip', 'link', 'set', 'eth5', 'up');
+      run('ip', 'addr', 'add', '192.0.2.5/24', 'dev', 'eth5');
+      run('ip', 'route', 'add', 'default', 'via', '192.0.2.1', 'dev', 'eth5');
+    },
+    del: () => { spawnSync('ip', ['netns', 'del', ns]); },
+  };
+}
 
 export interface SwitchNs {
   readonly ns: string;
