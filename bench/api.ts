@@ -9,16 +9,15 @@
 //   - event.from delivery latency with 50 long-polling watchers while a writer creates networks
 // It prints each figure beside its baseline, the ratio, and the target; nothing here asserts.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
-import { setRootPassword } from '../src/api/sessions.ts';
-import { Database } from '../src/db/database.ts';
-import { initialise, type HostFacts } from '../src/db/init.ts';
+import type { HostFacts } from '../src/db/init.ts';
+import { makePoolDatabase, spawnServe } from './common.ts';
 
 const VIFS = 10_000;
 const VIFS_PER_VM = 4;
@@ -42,10 +41,7 @@ function mac(n: number): string {
 
 /** A fresh pool database with VIFS VIFs on VIFS/VIFS_PER_VM running VMs. */
 function buildDatabase(dataDir: string): void {
-  const db = new Database(join(dataDir, 'pool.db'));
-  try {
-    initialise(db, FACTS, { backend: 'openvswitch' });
-    db.transact((tx) => setRootPassword(tx, PASSWORD));
+  makePoolDatabase(dataDir, FACTS, PASSWORD, (db) => {
     const host = db.all('host').next().value!.ref;
     const networks = [...db.all('network')].map((n) => n.ref);
     db.transact((tx) => {
@@ -62,25 +58,13 @@ function buildDatabase(dataDir: string): void {
         }
       }
     });
-  } finally {
-    db.close();
-  }
+  });
 }
 
 interface Child { proc: ChildProcess; port: number }
 
-async function serve(dataDir: string, env: Record<string, string>): Promise<Child> {
-  const proc = spawn(process.execPath, [...(process.env.API_NODE_FLAGS ?? '').split(' ').filter(Boolean), BIN, 'serve', '--data-dir', dataDir, '--port', '0', '--bind', '127.0.0.1', '--insecure-http', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    proc.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /XenAPI on http:\/\/[^:]+:(\d+)\//.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    proc.once('exit', (code, signal) => reject(new Error(`poolnet serve exited (${code ?? signal})`)));
-  });
-  return { proc, port };
+function serve(dataDir: string, env: Record<string, string>): Promise<Child> {
+  return spawnServe([...(process.env.API_NODE_FLAGS ?? '').split(' ').filter(Boolean), BIN, 'serve', '--data-dir', dataDir, '--port', '0', '--bind', '127.0.0.1', '--insecure-http', '--log-level', 'warn'], { env: { ...process.env, ...env } });
 }
 
 // ---------------------------------------------------------------- HTTP

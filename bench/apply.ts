@@ -38,11 +38,11 @@ import { Agent, type SwitchBackend } from '../src/agent/agent.ts';
 import { OvsBackend, type OvsOptions } from '../src/agent/ovs.ts';
 import { OfConnection } from '../src/agent/openflow/conn.ts';
 import { roundTrip } from '../src/agent/openflow/transact.ts';
-import { setRootPassword } from '../src/api/sessions.ts';
-import { Database, type ObjOf } from '../src/db/database.ts';
-import { initialise, type HostFacts } from '../src/db/init.ts';
+import type { ObjOf } from '../src/db/database.ts';
+import type { HostFacts } from '../src/db/init.ts';
 import { call, login, ROOT_PASSWORD, startTestDaemon, type TestDaemon } from '../test/helpers/daemon.ts';
 import { canMakeNamespaces, startSwitchNs, type SwitchNs } from '../test/helpers/netns.ts';
+import { makePoolDatabase } from './common.ts';
 
 const run = promisify(execFile);
 
@@ -149,11 +149,8 @@ interface Bench {
 }
 
 /** The pool database: VIFS running VMs with one locked VIF each on eth0's network. */
-function makePoolDatabase(dataDir: string): void {
-  const db = new Database(join(dataDir, 'pool.db'));
-  try {
-    initialise(db, FACTS, { backend: 'openvswitch' });
-    db.transact((tx) => setRootPassword(tx, ROOT_PASSWORD));
+function buildPoolDatabase(dataDir: string): void {
+  makePoolDatabase(dataDir, FACTS, ROOT_PASSWORD, (db) => {
     const host = db.all('host').next().value!.ref;
     const net = [...db.all('network')].find((x) => x.rec.bridge === BR)!.ref;
     db.transact((tx) => {
@@ -165,14 +162,14 @@ function makePoolDatabase(dataDir: string): void {
         });
       }
     });
-  } finally { db.close(); }
+  });
 }
 
 /** The daemon on the pool database, the switch with its bridge and the VIFs' ports, the process floor. */
 async function setUp(): Promise<Bench> {
   const dataDir = mkdtempSync(join(tmpdir(), 'poolnet-bench-apply-'));
   cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-  makePoolDatabase(dataDir);
+  buildPoolDatabase(dataDir);
   const d: TestDaemon = await startTestDaemon({ dataDir, facts: FACTS });
   cleanups.push(() => d.dispose());
   const host = [...d.db.all('host')][0].ref;

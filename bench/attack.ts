@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { pumpBody } from '../test/helpers/bigbody.ts';
+import { spawnServe } from './common.ts';
 
 const PASSWORD = 'bench-attack-pw';
 const BIN = fileURLToPath(new URL('../bin/poolnet.mjs', import.meta.url));
@@ -36,20 +37,12 @@ let pid = 0;
 let stopping = false;
 
 async function serve(dataDir: string): Promise<ChildProcess> {
-  const proc = spawn(process.execPath, [BIN, 'serve', '--data-dir', dataDir, '--port', '0', '--bind', '127.0.0.1', '--log-level', 'error'], {
-    stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, POOLNET_ROOT_PASSWORD: PASSWORD },
+  const d = await spawnServe([BIN, 'serve', '--data-dir', dataDir, '--port', '0', '--bind', '127.0.0.1', '--log-level', 'error'], {
+    env: { ...process.env, POOLNET_ROOT_PASSWORD: PASSWORD },
   });
-  port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    proc.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /XenAPI on https:\/\/[^:]+:(\d+)\//.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    proc.once('exit', (code, signal) => reject(new Error(`poolnet serve exited (${code ?? signal})`)));
-  });
-  pid = proc.pid!;
-  return proc;
+  port = d.port;
+  pid = d.proc.pid!;
+  return d.proc;
 }
 
 /** The daemon's resident set, in MB (Linux). */

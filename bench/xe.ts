@@ -10,15 +10,14 @@
 // It prints medians, the estimate for a shell loop over 512 VIFs, and the cost of the launcher's
 // freshness check. Nothing here asserts.
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildBundle, isStale } from '../scripts/build.ts';
-import { setRootPassword } from '../src/api/sessions.ts';
-import { Database } from '../src/db/database.ts';
-import { initialise, type HostFacts } from '../src/db/init.ts';
+import type { HostFacts } from '../src/db/init.ts';
+import { makePoolDatabase, spawnServe } from './common.ts';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 15);
 const PASSWORD = 'bench-pw';
@@ -34,10 +33,7 @@ const FACTS: HostFacts = {
 
 /** A fresh pool database with one running VM and its VIF; the VIF's uuid. */
 function buildDatabase(dataDir: string): string {
-  const db = new Database(join(dataDir, 'pool.db'));
-  try {
-    initialise(db, FACTS, { backend: 'openvswitch' });
-    db.transact((tx) => setRootPassword(tx, PASSWORD));
+  return makePoolDatabase(dataDir, FACTS, PASSWORD, (db) => {
     const host = db.all('host').next().value!.ref;
     const network = db.all('network').next().value!.ref;
     return db.transact((tx) => {
@@ -45,24 +41,11 @@ function buildDatabase(dataDir: string): string {
       const vif = tx.create('VIF', { device: '0', network, VM: vm, MAC: '02:16:00:00:00:01', MTU: 1500, currently_attached: true });
       return tx.db.get(vif)!.rec.uuid as string;
     });
-  } finally {
-    db.close();
-  }
+  });
 }
 
-async function serve(dataDir: string): Promise<{ proc: ChildProcess; port: number }> {
-  const proc = spawn(process.execPath, [POOLNET, 'serve', '--data-dir', dataDir, '--port', '0', '--bind', '127.0.0.1', '--insecure-http', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    proc.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /XenAPI on http:\/\/[^:]+:(\d+)\//.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    proc.once('exit', (code, signal) => reject(new Error(`poolnet serve exited (${code ?? signal})`)));
-  });
-  return { proc, port };
-}
+const serveArgv = (dataDir: string) => [POOLNET, 'serve', '--data-dir', dataDir, '--port', '0', '--bind', '127.0.0.1', '--insecure-http', '--log-level', 'warn'];
+const serve = (dataDir: string) => spawnServe(serveArgv(dataDir));
 
 /** xe's three calls, by hand: log in, METHOD, log out (one connection each, as xe). */
 const rawCalls = (port: number, method: string, args: readonly unknown[]): string => `
@@ -128,13 +111,8 @@ function freshnessCheckMs(): number {
 /** `poolnet serve` on DIR until it listens: the wall time and the CPU time it took, in ms. */
 async function daemonStart(dir: string, env: Record<string, string>): Promise<{ wall: number; cpu: number }> {
   const t0 = performance.now();
-  const proc = spawn(process.execPath, [POOLNET, 'serve', '--data-dir', dir, '--port', '0', '--bind', '127.0.0.1', '--insecure-http', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+  const { proc } = await spawnServe(serveArgv(dir), { env: { ...process.env, ...env } });
   try {
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      proc.stdout!.on('data', (c: Buffer) => { out += c.toString(); if (/XenAPI on/.test(out)) resolve(); });
-      proc.once('exit', (code) => reject(new Error(`poolnet serve exited ${code}`)));
-    });
     const wall = performance.now() - t0;
     const fields = readFileSync(`/proc/${proc.pid}/stat`, 'utf8').split(') ')[1].split(' ');
     return { wall, cpu: (Number(fields[11]) + Number(fields[12])) * 10 };
