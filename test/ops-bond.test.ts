@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, test } from 'node:test';
 import { NULL, Net, nic, type R } from './helpers/net.ts';
-import { dropSriov } from './helpers/fixtures.ts';
+import { dropHost, dropSriov } from './helpers/fixtures.ts';
 
 let n: Net;
 let eth0: string, eth1: string, eth2: string;
@@ -429,8 +429,7 @@ test('the VIFs that move with a bond, as xapi_bond.ml: of VMs running here, or h
 
   for (const v of [onlyHere, anywhere, runningHere, runningThere]) await n.dropVif(v);
   n.d.db.transact((tx) => {
-    for (const p of h2.pifs) { tx.delete(tx.must('PIF', p).rec.metrics as string); tx.delete(p); }
-    tx.delete(h2.host);
+    dropHost(tx, h2);
   });
 });
 
@@ -444,8 +443,7 @@ test('Bond.create across hosts (PIF_CANNOT_BOND_CROSS_HOST) and on an SR-IOV net
   await n.refused(['NETWORK_INCOMPATIBLE_WITH_BOND', snet], 'Bond.create', snet, [eth1, eth2], '', 'balance-slb', {});
   n.d.db.transact((tx) => {
     dropSriov(tx, s);
-    for (const p of h2.pifs) { tx.delete(tx.must('PIF', p).rec.metrics as string); tx.delete(p); }
-    tx.delete(h2.host);
+    dropHost(tx, h2);
   });
   await n.call('network.destroy', snet);
   await n.call('network.destroy', net);

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, test } from 'node:test';
 import { Net, nic } from './helpers/net.ts';
-import { dropSriov } from './helpers/fixtures.ts';
+import { dropHost, dropSriov, dropVlans } from './helpers/fixtures.ts';
 
 let n: Net;
 let eth0: string, eth1: string, eth2: string;
@@ -240,10 +240,9 @@ test('tunnel.create refuses SR-IOV transports and SR-IOV networks', async () => 
   await n.refused(['NETWORK_INCOMPATIBLE_WITH_BOND', v2net], 'Bond.create', v2net, [eth1, (await n.pifRef('eth0'))], '', 'balance-slb', {});
 
   n.d.db.transact((tx) => {
-    for (const v of tx.all('VLAN')) { tx.delete(v.rec.untagged_PIF as string); tx.delete(v.ref); }
+    dropVlans(tx);
     for (const x of [s, s2]) dropSriov(tx, x);
-    for (const p of h2.pifs) { tx.delete(tx.must('PIF', p).rec.metrics as string); tx.delete(p); }
-    tx.delete(h2.host);
+    dropHost(tx, h2);
   });
   for (const x of [net, snet, vnet, s2net, v2net]) await n.call('network.destroy', x);
   await n.call('SDN_controller.forget', sdn);

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, test } from 'node:test';
 import { Net, nic } from './helpers/net.ts';
-import { dropSriov } from './helpers/fixtures.ts';
+import { dropHost, dropSriov, dropVlans } from './helpers/fixtures.ts';
 
 let n: Net;
 let eth0: string, eth1: string, eth2: string;
@@ -187,10 +187,9 @@ test('VLANs on SR-IOV: on the logical PIF; never mixed with bridge VLANs or othe
   await n.refused(['NETWORK_INCOMPATIBLE_WITH_VLAN_ON_SRIOV', bridged], 'VLAN.create', s1.logical, 33, bridged);
 
   n.d.db.transact((tx) => {
-    for (const v of tx.all('VLAN')) { tx.delete(v.rec.untagged_PIF as string); tx.delete(v.ref); }
+    dropVlans(tx);
     for (const s of [s1, s2, s2b]) dropSriov(tx, s);
-    for (const p of h2.pifs) { tx.delete(tx.must('PIF', p).rec.metrics as string); tx.delete(p); }
-    tx.delete(h2.host);
+    dropHost(tx, h2);
   });
   for (const net of [s1net, s2net, s2bnet, vsriov, other, bridged]) await n.call('network.destroy', net);
 });
@@ -263,9 +262,8 @@ test('pool.create_VLAN_from_PIF makes the VLAN on every host\'s PIF of the netwo
   assert.deepEqual((await n.network(net61)).PIFs, []);
 
   n.d.db.transact((tx) => {
-    for (const v of tx.all('VLAN')) { tx.delete(v.rec.untagged_PIF as string); tx.delete(v.ref); }
-    for (const p of h2.pifs) { tx.delete(tx.must('PIF', p).rec.metrics as string); tx.delete(p); }
-    tx.delete(h2.host);
+    dropVlans(tx);
+    dropHost(tx, h2);
   });
   for (const x of [net, net61a, net61]) await n.call('network.destroy', x);
 });
@@ -287,9 +285,8 @@ test('pool.create_VLAN: by device name on every host; a host without that device
   assert.deepEqual((await n.network(net71)).PIFs, []);
 
   n.d.db.transact((tx) => {
-    for (const v of tx.all('VLAN')) { tx.delete(v.rec.untagged_PIF as string); tx.delete(v.ref); }
-    for (const p of h2.pifs) { tx.delete(tx.must('PIF', p).rec.metrics as string); tx.delete(p); }
-    tx.delete(h2.host);
+    dropVlans(tx);
+    dropHost(tx, h2);
   });
   for (const x of [net, net71, other]) await n.call('network.destroy', x);
 });

@@ -97,3 +97,14 @@ export function dropSriov(tx: Txn, s: { sriov: string; logical: string }): void 
   tx.delete(s.sriov);
   tx.delete(s.logical);
 }
+
+/** Delete every VLAN record and its untagged PIF (what a test made with VLAN.create or makeVlanPif). */
+export function dropVlans(tx: Txn): void {
+  for (const v of tx.all('VLAN')) { tx.delete(v.rec.untagged_PIF as string); tx.delete(v.ref); }
+}
+
+/** Delete a host record that Net.secondHost made, with its PIFs and their metrics. */
+export function dropHost(tx: Txn, h: { host: string; pifs: string[] }): void {
+  for (const p of h.pifs) { tx.delete(tx.must('PIF', p).rec.metrics as string); tx.delete(p); }
+  tx.delete(h.host);
+}
