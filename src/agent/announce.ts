@@ -10,13 +10,13 @@
 
 import type { VifLockSpec } from './desired.ts';
 import { parsePrefix } from './bridgerules.ts';
+import { isMac } from '../model/valid.ts';
 
 const BROADCAST = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
 
 function macBytes(mac: string): number[] {
-  const parts = mac.split(':');
-  if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{2}$/.test(p))) throw new Error(`not a MAC: ${JSON.stringify(mac)}`);
-  return parts.map((p) => parseInt(p, 16));
+  if (!isMac(mac)) throw new Error(`not a MAC: ${JSON.stringify(mac)}`);
+  return mac.split(':').map((p) => parseInt(p, 16));
 }
 
 const bigBytes = (v: bigint, n: number): number[] => [...Array(n).keys()].map((i) => Number((v >> BigInt(8 * (n - 1 - i))) & 0xffn));
