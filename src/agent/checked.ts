@@ -188,6 +188,8 @@ export function checkPort(p: PortSpec): void {
   if (p.mtu !== undefined) asMtu(p.mtu);
   if (p.mac) asMac(p.mac);
   if (p.vifUuid !== undefined && !isUuid(p.vifUuid)) throw new CheckError('vifUuid', p.vifUuid);
+  // OVSDB's ofport_request takes 1..65279 (OFPP_MAX): a migrating VIF's number (domain/migration.ts)
+  if (p.ofportRequest !== undefined) asCount(p.ofportRequest, 'ofport_request', 1, 0xfeff);
   if (p.bond) {
     if (!['balance-slb', 'active-backup', 'balance-tcp'].includes(p.bond.mode)) throw new CheckError('bond_mode', p.bond.mode);
     for (const [k, v] of [...Object.entries(p.bond.otherConfig), ...Object.entries(p.bond.memberOtherConfig)]) {
