@@ -82,6 +82,15 @@ describe('locking drops reported to the master', () => {
     assert.equal((await counts()).other, undefined);
   });
 
+  it('refuses updates that are not a list of [ref, record] pairs with a type error, writing nothing', async () => {
+    const before = await rec();
+    for (const bad of ['x', null, { [vif]: {} }, [null], [[vif]], [[vif, null]], [[vif, 'x']], [[vif, [1]]], [[7, { locking_drops: { other: 9 } }]], [[vif, { locking_drops: { other: 9 } }], 'x']]) {
+      const r = await failure(call(d.url, 'pool.replica_write', [pool, bad]));
+      assert.equal(r[0], 'FIELD_TYPE_ERROR', `${JSON.stringify(bad)}: ${JSON.stringify(r)}`);
+    }
+    assert.deepEqual(await rec(), before);
+  });
+
   it('needs no agent pass for a commit that changes only the counts', async () => {
     const poller = new DropPoller({ db: d.db, host: () => 'OpaqueRef:NULL', backend: 'openvswitch', ovsRunDir: '/nonexistent', write: async () => undefined, raise: async () => undefined, log: { warn: () => undefined, error: () => undefined } });
     const seen: boolean[] = [];

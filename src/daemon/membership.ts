@@ -50,6 +50,17 @@ const STATUS_FIELDS: Record<string, readonly string[]> = {
   VIF: ['locking_drops'],
 };
 
+/**
+ * pool.replica_write's argument (typed `any` in the model), checked whole before anything is
+ * written: a list of [ref, record] pairs, else FIELD_TYPE_ERROR.
+ */
+function replicaUpdates(v: unknown): [string, Record<string, unknown>][] {
+  const pair = (e: unknown): e is [string, Record<string, unknown>] =>
+    Array.isArray(e) && e.length === 2 && typeof e[0] === 'string' && typeof e[1] === 'object' && e[1] !== null && !Array.isArray(e[1]);
+  if (!Array.isArray(v) || !v.every(pair)) throw new XapiError('FIELD_TYPE_ERROR', ['updates']);
+  return v;
+}
+
 export interface MembershipOptions {
   /** How long a member tolerates an unreachable master before emergency mode. */
   readonly masterTimeoutMs: number;
@@ -482,7 +493,7 @@ export class Membership {
         return this.feed.since(since);
       },
       'pool.replica_write': (ctx, a) => {
-        for (const [ref, patch] of a.updates as [string, Record<string, unknown>][]) {
+        for (const [ref, patch] of replicaUpdates(a.updates)) {
           const o = ctx.db.get(ref);
           if (!o) continue;
           const allowed = STATUS_FIELDS[o.cls] ?? [];
