@@ -28,7 +28,7 @@ beforeEach(async () => {
     makePif(tx, { device: 'eth1', network: net, host: host2, MAC: '02:00:00:00:02:01', metrics: makePifMetrics(tx) });
   });
 });
-afterEach(async () => { await d.close(); });
+afterEach(async () => { await d?.dispose(); });
 
 async function runningVm(): Promise<string> {
   const vm = (await c('VM.create', { name_label: 'mig' })) as string;
