@@ -13,9 +13,8 @@ import { ovsTables, type OvsTables } from '../src/agent/ovsflows.ts';
 import type { Obj } from '../src/db/database.ts';
 import { raiseAlert } from '../src/ops/message.ts';
 import { Agent } from '../src/agent/agent.ts';
-import { OvsBackend } from '../src/agent/ovs.ts';
 import { call, login, startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
-import { canMakeNamespaces, startSwitchNs, type SwitchNs } from './helpers/netns.ts';
+import { startSwitchNs, switchBackend, type SwitchNs, switchNsSkipReason } from './helpers/netns.ts';
 
 describe('compile with hostile database values', () => {
   let d: TestDaemon;
@@ -200,7 +199,7 @@ describe('compile with hostile database values', () => {
   });
 });
 
-const skip = canMakeNamespaces() ? false : 'needs root, network namespaces and Open vSwitch (Debian openvswitch-switch)';
+const skip = switchNsSkipReason();
 
 // The medium row "one bad value blocks every switch change on the host": with a VLAN tag 5000, a
 // VIF other_config:mtu=1.5 and a bond-updelay of 10^20 in the database, the agent on a real
@@ -230,7 +229,7 @@ describe('the agent with hostile values in the database, on a real switch', { sk
     });
     const host = [...d.db.all('host')][0].ref;
     const log = { info: () => undefined, warn: () => undefined, error: () => undefined };
-    agent = new Agent(d.db, () => host, new OvsBackend({ dbSocket: sw.dbSocket, runDir: sw.dir, datapathType: 'netdev' }), undefined, log, { intervalMs: 500, debounceMs: 2 });
+    agent = new Agent(d.db, () => host, switchBackend(sw), undefined, log, { intervalMs: 500, debounceMs: 2 });
     agent.start();
   });
   after(async () => { await agent?.stop(); await sw?.dispose(); await d?.dispose(); });

@@ -5,11 +5,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Agent } from '../src/agent/agent.ts';
-import { OvsBackend } from '../src/agent/ovs.ts';
 import { call, login, startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
-import { canMakeNamespaces, startSwitchNs, type SwitchNs } from './helpers/netns.ts';
+import { startSwitchNs, switchBackend, type SwitchNs, switchNsSkipReason } from './helpers/netns.ts';
 
-const skip = canMakeNamespaces() ? false : 'needs root, network namespaces and Open vSwitch (Debian openvswitch-switch)';
+const skip = switchNsSkipReason();
 
 async function until(f: () => boolean, what: string, ms = 15_000): Promise<void> {
   const end = Date.now() + ms;
@@ -29,7 +28,7 @@ describe('agent loop', { skip }, () => {
     sw = await startSwitchNs(3, 'drift');
     const log = { info: () => undefined, warn: (_o: object, m?: string) => { warnings.push(m ?? ''); }, error: () => undefined };
     const host = [...d.db.all('host')][0].ref;
-    agent = new Agent(d.db, () => host, new OvsBackend({ dbSocket: sw.dbSocket, runDir: sw.dir, datapathType: 'netdev' }), undefined, log, { intervalMs: 500, debounceMs: 2 });
+    agent = new Agent(d.db, () => host, switchBackend(sw), undefined, log, { intervalMs: 500, debounceMs: 2 });
     agent.start();
   });
   after(async () => { await agent?.stop(); await sw?.dispose(); await d?.dispose(); });

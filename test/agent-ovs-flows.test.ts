@@ -11,9 +11,9 @@ import { after, before, describe, it } from 'node:test';
 import type { DesiredHost, PortSpec } from '../src/agent/desired.ts';
 import { bridgeFlows, cookieOf, ovsTables, QUARANTINE_PRIORITY, vifFlows, type OvsTables, type VifLock } from '../src/agent/ovsflows.ts';
 import { OvsBackend } from '../src/agent/ovs.ts';
-import { canMakeNamespaces, startSwitchNs, type SwitchNs } from './helpers/netns.ts';
+import { startSwitchNs, switchBackend, type SwitchNs, switchNsSkipReason } from './helpers/netns.ts';
 
-const skip = canMakeNamespaces() ? false : 'needs root, network namespaces and Open vSwitch (Debian openvswitch-switch)';
+const skip = switchNsSkipReason();
 
 /** A VIF uuid (the switch's ports carry only well-formed ones). */
 const uuid = (i: number): string => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
@@ -40,7 +40,7 @@ describe('Open vSwitch backend: flow writes', { skip }, () => {
 
   before(async () => {
     sw = await startSwitchNs(0, 'flows');
-    ovs = new OvsBackend({ dbSocket: sw.dbSocket, runDir: sw.dir, datapathType: 'netdev' });
+    ovs = switchBackend(sw);
   });
   after(async () => { ovs?.close(); await sw?.dispose(); });
 

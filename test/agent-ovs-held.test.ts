@@ -12,9 +12,9 @@ import type { DesiredHost } from '../src/agent/desired.ts';
 import { OvsBackend } from '../src/agent/ovs.ts';
 import { newRejectionAlerts } from '../src/agent/rejections.ts';
 import { call, login, startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
-import { canMakeNamespaces, startSwitchNs, type SwitchNs } from './helpers/netns.ts';
+import { startSwitchNs, switchBackend, type SwitchNs, switchNsSkipReason } from './helpers/netns.ts';
 
-const skip = canMakeNamespaces() ? false : 'needs root, network namespaces and Open vSwitch (Debian openvswitch-switch)';
+const skip = switchNsSkipReason();
 
 describe('Open vSwitch backend: held bridges and ports, foreign ports', { skip }, () => {
   let d: TestDaemon;
@@ -42,7 +42,7 @@ describe('Open vSwitch backend: held bridges and ports, foreign ports', { skip }
   before(async () => {
     d = await startTestDaemon();
     sw = await startSwitchNs(3, 'held');
-    ovs = new OvsBackend({ dbSocket: sw.dbSocket, runDir: sw.dir, datapathType: 'netdev' });
+    ovs = switchBackend(sw);
     s = await login(d.url);
     const eth1 = Object.keys((await call(d.url, 'PIF.get_all_records_where', [s, 'field "device"="eth1" and field "VLAN"="-1"'])) as object)[0];
     vlanNet = await call(d.url, 'network.create', [s, { name_label: 'vlan 300', MTU: 1500, other_config: {} }]) as string;

@@ -9,9 +9,9 @@ import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import type { DesiredHost, PortSpec } from '../src/agent/desired.ts';
 import { OvsBackend } from '../src/agent/ovs.ts';
-import { canMakeNamespaces, startSwitchNs, type SwitchNs } from './helpers/netns.ts';
+import { startSwitchNs, switchBackend, type SwitchNs, switchNsSkipReason } from './helpers/netns.ts';
 
-const skip = canMakeNamespaces() ? false : 'needs root, network namespaces and Open vSwitch (Debian openvswitch-switch)';
+const skip = switchNsSkipReason();
 const sh = (cmd: string, ...args: string[]) => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 const uuid = (i: number): string => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
 const mac = (i: number) => `02:00:00:00:00:0${i}`;
@@ -44,7 +44,7 @@ describe('Open vSwitch backend: a device replaced under the same name', { skip }
     sw = await startSwitchNs(0, 'repl');
     for (const i of [1, 2]) { const n = `pn-repl-vm${i}-${process.pid}`; sh('ip', 'netns', 'add', n); vms.push(n); }
     wire(1); wire(2);
-    ovs = new OvsBackend({ dbSocket: sw.dbSocket, runDir: sw.dir, datapathType: 'netdev' });
+    ovs = switchBackend(sw);
   });
   after(async () => {
     ovs?.close();

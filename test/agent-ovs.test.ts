@@ -6,9 +6,9 @@ import { after, before, describe, it } from 'node:test';
 import { compile } from '../src/agent/compile.ts';
 import { OvsBackend } from '../src/agent/ovs.ts';
 import { call, login, startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
-import { canMakeNamespaces, startSwitchNs, type SwitchNs } from './helpers/netns.ts';
+import { startSwitchNs, switchBackend, type SwitchNs, switchNsSkipReason } from './helpers/netns.ts';
 
-const skip = canMakeNamespaces() ? false : 'needs root, network namespaces and Open vSwitch (Debian openvswitch-switch)';
+const skip = switchNsSkipReason();
 
 describe('Open vSwitch backend', { skip }, () => {
   let d: TestDaemon;
@@ -22,7 +22,7 @@ describe('Open vSwitch backend', { skip }, () => {
   before(async () => {
     d = await startTestDaemon();
     sw = await startSwitchNs(3, 'ovs');
-    ovs = new OvsBackend({ dbSocket: sw.dbSocket, runDir: sw.dir, datapathType: 'netdev' });
+    ovs = switchBackend(sw);
     s = await login(d.url);
   });
   after(async () => { ovs?.close(); await sw?.dispose(); await d?.dispose(); });

@@ -14,9 +14,9 @@ import type { DesiredHost, PortSpec } from '../src/agent/desired.ts';
 import { cookieOf, vifFlows, type VifLock } from '../src/agent/ovsflows.ts';
 import { OvsBackend } from '../src/agent/ovs.ts';
 import { ovsLayout, waitForPath } from '../src/lab/ovsns.ts';
-import { canMakeNamespaces, startSwitchNs, type SwitchNs } from './helpers/netns.ts';
+import { startSwitchNs, switchBackend, type SwitchNs, switchNsSkipReason } from './helpers/netns.ts';
 
-const skip = canMakeNamespaces() ? false : 'needs root, network namespaces and Open vSwitch (Debian openvswitch-switch)';
+const skip = switchNsSkipReason();
 
 const uuid = (i: number): string => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
 const mac = (i: number) => `02:00:00:00:01:${i.toString(16).padStart(2, '0')}`;
@@ -54,8 +54,8 @@ describe('OpenFlow connection vs ovs-ofctl', { skip }, () => {
 
   before(async () => {
     sw = await startSwitchNs(0, 'ofeq');
-    viaOf = new OvsBackend({ dbSocket: sw.dbSocket, runDir: sw.dir, datapathType: 'netdev' });
-    viaOfctl = new OvsBackend({ dbSocket: sw.dbSocket, runDir: sw.dir, datapathType: 'netdev', openflow: false });
+    viaOf = switchBackend(sw);
+    viaOfctl = switchBackend(sw, { openflow: false });
   });
   after(async () => {
     viaOf?.close(); viaOfctl?.close();
@@ -94,7 +94,7 @@ describe('OpenFlow connection vs ovs-ofctl', { skip }, () => {
     assert.ok(ages(cookieOf(uuid(1))).every((a) => a < 1), "VIF 1's flows are new");
     const viaConnection = table();
     // the same desired table through ovs-ofctl, from a switch as the first write left it
-    const fresh = new OvsBackend({ dbSocket: sw.dbSocket, runDir: sw.dir, datapathType: 'netdev', openflow: false });
+    const fresh = switchBackend(sw, { openflow: false });
     try {
       sw.ofctl('del-flows', target());
       await fresh.apply(desired(10));

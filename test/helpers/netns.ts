@@ -5,6 +5,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess, type SpawnSyncReturn
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { OvsBackend, type OvsOptions } from '../../src/agent/ovs.ts';
 import { OVS_SCHEMA, createOvsDb, initOvsDb, ovsLayout, waitForPath } from '../../src/lab/ovsns.ts';
 
 export function canMakeNamespaces(): boolean {
@@ -16,6 +17,11 @@ export function canMakeNamespaces(): boolean {
   } catch {
     return false;
   }
+}
+
+/** Why a test on a switch namespace (startSwitchNs) cannot run here, or false. */
+export function switchNsSkipReason(): string | false {
+  return canMakeNamespaces() ? false : 'needs root, network namespaces and Open vSwitch (Debian openvswitch-switch)';
 }
 
 export const sh = (cmd: string, args: string[]): string => execFileSync(cmd, args, { encoding: 'utf8' });
@@ -105,4 +111,9 @@ export async function startSwitchNs(nics: number, tag = 't'): Promise<SwitchNs> 
     await dispose();
     throw e;
   }
+}
+
+/** The Open vSwitch backend on a switch namespace's ovsdb-server and ovs-vswitchd (userspace datapath). */
+export function switchBackend(sw: SwitchNs, opts: Partial<OvsOptions> = {}): OvsBackend {
+  return new OvsBackend({ dbSocket: sw.dbSocket, runDir: sw.dir, datapathType: 'netdev', ...opts });
 }
