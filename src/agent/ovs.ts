@@ -665,6 +665,11 @@ export class OvsBackend {
     return (await p).stdout;
   }
 
+  /** An `ovs-appctl` command to this switch's ovs-vswitchd; its output. */
+  private async appctl(...args: string[]): Promise<string> {
+    return (await run('ovs-appctl', ['-t', join(this.opts.runDir, 'ovs-vswitchd.ctl'), ...args])).stdout;
+  }
+
   /** Wait until ovs-vswitchd has opened a bridge's OpenFlow socket; returns its meters (the probe reads them). */
   private async ready(bridge: string): Promise<Map<number, string>> {
     for (let i = 0; i < 200; i++) {
@@ -973,9 +978,8 @@ export class OvsBackend {
     }
     if (n <= 0) throw new Error(`port ${port} has no device in the switch`);
     const macs = [...new Set(frames.map((f) => [...f.slice(6, 12)].map((b) => b.toString(16).padStart(2, '0')).join(':')))];
-    const ctl = join(this.opts.runDir, 'ovs-vswitchd.ctl');
     await Promise.all([
-      ...macs.map((m) => run('ovs-appctl', ['-t', ctl, 'fdb/del', bridge, String(vlan), m]).catch(() => undefined)), // none learnt: nothing to forget
+      ...macs.map((m) => this.appctl('fdb/del', bridge, String(vlan), m).catch(() => undefined)), // none learnt: nothing to forget
       this.ofctl(['packet-out', this.ofTarget(bridge), String(n), 'table', ...frames.map((f) => Buffer.from(f).toString('hex'))]),
     ]);
   }
@@ -986,14 +990,13 @@ export class OvsBackend {
    * flow sends a migrated VM's traffic to its old host.
    */
   async relearn(): Promise<void> {
-    await run('ovs-appctl', ['-t', join(this.opts.runDir, 'ovs-vswitchd.ctl'), 'revalidator/purge']);
+    await this.appctl('revalidator/purge');
   }
 
   /** A bond port's members (up, active), from ovs-appctl bond/show. */
   async bondMembers(port: string): Promise<BondMember[] | undefined> {
     try {
-      const { stdout } = await run('ovs-appctl', ['-t', join(this.opts.runDir, 'ovs-vswitchd.ctl'), 'bond/show', port]);
-      return parseOvsBondShow(stdout);
+      return parseOvsBondShow(await this.appctl('bond/show', port));
     } catch { return undefined; }
   }
 }
