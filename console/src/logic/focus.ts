@@ -3,7 +3,7 @@
 
 import type { FocusView } from './route.ts';
 import { isRef, str, strs, type Rec, type Ref, type Store } from './store.ts';
-import { carrierPif, pifKind, type Scope } from './topology.ts';
+import { carrierPif, isGuest, pifKind, type Scope } from './topology.ts';
 
 interface Sets { hosts: Set<Ref>; pifs: Set<Ref>; networks: Set<Ref>; vifs: Set<Ref>; vms: Set<Ref> }
 
@@ -32,8 +32,6 @@ function addVm(store: Store, s: Sets, ref: Ref, v: Rec): void {
   }
 }
 
-const guest = (store: Store, vm: unknown) => { const v = store.get('vm', vm); return !!v && v.is_control_domain !== true && v.is_a_template !== true; };
-
 /** The objects a focus view shows; undefined when the focused object is not in the cache. */
 export function focusScope(store: Store, view: FocusView, ref: Ref): Scope | undefined {
   const s: Sets = { hosts: new Set(), pifs: new Set(), networks: new Set(), vifs: new Set(), vms: new Set() };
@@ -49,7 +47,7 @@ export function focusScope(store: Store, view: FocusView, ref: Ref): Scope | und
       }
       // the VMs running here, their VIFs and the networks of those
       for (const [vr, v] of store.table('vm')) {
-        if (v.resident_on !== ref || !guest(store, vr)) continue;
+        if (v.resident_on !== ref || !isGuest(v)) continue;
         addVm(store, s, vr, v);
       }
       break;
@@ -66,7 +64,7 @@ export function focusScope(store: Store, view: FocusView, ref: Ref): Scope | und
       }
       for (const f of strs(n, 'VIFs')) {
         const vif = store.get('vif', f);
-        if (!vif || !guest(store, vif.VM)) continue;
+        if (!vif || !isGuest(store.get('vm', vif.VM))) continue;
         s.vifs.add(f);
         s.vms.add(str(vif, 'VM'));
       }
@@ -74,7 +72,7 @@ export function focusScope(store: Store, view: FocusView, ref: Ref): Scope | und
     }
     case 'vm': {
       const v = store.get('vm', ref);
-      if (!v || !guest(store, ref)) return undefined;
+      if (!isGuest(v)) return undefined;
       addVm(store, s, ref, v);
       // the host it runs on, with the interfaces that carry its networks there
       const host = v.resident_on;

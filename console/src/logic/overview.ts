@@ -4,7 +4,7 @@
 
 import type { NetworkKind } from '../../../src/domain/index.ts';
 import { cmp, isRef, natural, str, strs, type Ref, type Store } from './store.ts';
-import { networkHosts, networkKind, networkTitles, networkVlan } from './topology.ts';
+import { isGuest, networkHosts, networkKind, networkTitles, networkVlan } from './topology.ts';
 
 export interface OverviewHost {
   readonly ref: Ref;
@@ -64,7 +64,7 @@ export function overview(store: Store, alarms: ReadonlySet<Ref> | ReadonlyMap<Re
 
   let vms = 0, vifs = 0, idle = 0, alarmCount = 0;
   for (const [vr, vm] of store.table('vm')) {
-    if (vm.is_control_domain === true || vm.is_a_template === true) continue;
+    if (!isGuest(vm)) continue;
     vms++;
     const c = isRef(vm.resident_on) ? col.get(vm.resident_on) : undefined;
     if (c !== undefined) hostVms[c]++;

@@ -5,7 +5,7 @@
 import { pifName } from './net.ts';
 import type { Route } from './route.ts';
 import { natural, str, strs, type Rec, type Ref, type Store } from './store.ts';
-import { networkTitle } from './topology.ts';
+import { isGuest, networkTitle } from './topology.ts';
 
 const uuidCache = new WeakMap<Store, { version: number; map: Map<string, { cls: string; ref: Ref }> }>();
 const INDEXED = ['host', 'network', 'vm', 'vif', 'pif'];
@@ -43,7 +43,6 @@ interface Entry { readonly kind: HitKind; readonly ref: Ref; readonly title: str
 
 const indexCache = new WeakMap<Store, { version: number; entries: Entry[] }>();
 
-const isGuest = (vm: Rec | undefined) => !!vm && vm.is_control_domain !== true && vm.is_a_template !== true;
 
 function entries(store: Store): Entry[] {
   const hit = indexCache.get(store);

@@ -10,6 +10,9 @@ import { NETWORK_KINDS } from './networkKinds.ts';
 import { pifName, vifRateKBs } from './net.ts';
 import { cmp, isRef, natural, num, str, strs, type Rec, type Ref, type Store } from './store.ts';
 
+/** A VM record of a guest: neither the control domain nor a template. */
+export const isGuest = (vm: Rec | undefined): vm is Rec => !!vm && vm.is_control_domain !== true && vm.is_a_template !== true;
+
 // ---------------------------------------------------------------- what things are
 
 /** A PIF's type, tested in xapi's order (the rule: src/domain/pif.ts), or unknown when it is none. */
@@ -312,7 +315,7 @@ export function buildGraph(store: Store, scope: Scope = {}, marks: ReadonlyMap<R
       { 'network-kind': kind, bridge: str(n, 'bridge'), vlan: vlan === undefined ? '' : String(vlan), 'default-locking': lock, name: str(n, 'name_label') || str(n, 'bridge') }));
   }
 
-  const vms = pick('vm', scope.vms).filter(([, v]) => v.is_control_domain !== true && v.is_a_template !== true).sort(byName);
+  const vms = pick('vm', scope.vms).filter(([, v]) => isGuest(v)).sort(byName);
   const vifs = pick('vif', scope.vifs).filter(([, v]) => store.get('vm', v.VM)?.is_control_domain !== true).sort((a, b) => {
     const va = str(store.get('vm', a[1].VM), 'name_label'), vb = str(store.get('vm', b[1].VM), 'name_label');
     return natural(va, vb) || natural(str(a[1], 'device'), str(b[1], 'device')) || cmp(a[0], b[0]);
