@@ -88,7 +88,8 @@ describe('VM.pool_migrate in two phases', () => {
     const vm = await runningVm();
     const dest = destination((phase) => (phase === 'prepare' ? 'silent' : 'ok'));
     const first = c('VM.pool_migrate', vm, host2, {});
-    await new Promise((r) => setTimeout(r, 50));
+    // the first one's order is written (with the VM's current operation, in one transaction)
+    for (let i = 0; i < 3000 && !migrationOrder(d.db.get(vm)?.rec.migration); i++) await new Promise((r) => setTimeout(r, 10));
     const err = await failure(c('VM.pool_migrate', vm, host2, {}));
     assert.equal(err[0], 'OTHER_OPERATION_IN_PROGRESS');
     assert.deepEqual(err.slice(1, 3), ['VM', vm]);
