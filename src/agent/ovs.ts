@@ -176,6 +176,21 @@ function numberedByCookie(groups: ReadonlyMap<string, readonly Flow[]>, ports: R
   return byCookie;
 }
 
+/**
+ * The OpenFlow number of each port `names` holds: the switch's, else (a migration's destination,
+ * its device not here yet) the number asked for, unless another interface holds that number now:
+ * then the port gets none, so its flows are left out and the table's last flow drops what it
+ * sends, rather than its allow flows matching another VM's frames.
+ */
+export function portNumbersOf(names: ReadonlySet<string>, actual: ReadonlyMap<string, number>, requested: ReadonlyMap<string, number>): Map<string, number> {
+  const taken = new Map<number, string>();
+  for (const [name, n] of actual) if (n > 0) taken.set(n, name);
+  const out = new Map<string, number>();
+  for (const [name, n] of requested) if (names.has(name) && (taken.get(n) ?? name) === name) out.set(name, n);
+  for (const [name, n] of actual) if (n > 0) out.set(name, n);
+  return out;
+}
+
 /** A table's flows by cookie, in the table's order. */
 function byCookie(flows: readonly Flow[]): Map<string, Flow[]> {
   const groups = new Map<string, Flow[]>();
@@ -760,7 +775,7 @@ export class OvsBackend {
     for (let i = 0; ; i++) {
       const byName = new Map([...this.ifaces.values()].map((x) => [x.name, x.ofport]));
       // a port numbered in advance (a migration's destination) before its device is here: by the number asked for
-      if (i >= 200 || ![...names].some((n) => byName.get(n) === 0)) return new Map([...[...this.requested].filter(([n]) => names.has(n)), ...[...byName].filter(([, n]) => n > 0)]);
+      if (i >= 200 || ![...names].some((n) => byName.get(n) === 0)) return portNumbersOf(names, byName, this.requested);
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
   }
