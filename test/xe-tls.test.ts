@@ -163,7 +163,8 @@ describe('xe -s 127.0.0.1: this host, as the real xe reaches it', () => {
   it('no local socket: plain HTTP to 127.0.0.1 on the port, --nossl or not (an HTTPS port then fails as plain HTTP)', async () => {
     const absent = join(dataDir, 'absent');
     // a plain-HTTP API on the port: reached without --nossl
-    const plain = await startDaemon({ dataDir: mkdtempSync(join(tmpdir(), 'xe-local-plain-')), port: 0, bind: '127.0.0.1', insecureHttp: true, rootPassword: ROOT_PASSWORD, facts: FACTS, logLevel: 'silent' });
+    const plainDir = mkdtempSync(join(tmpdir(), 'xe-local-plain-'));
+    const plain = await startDaemon({ dataDir: plainDir, port: 0, bind: '127.0.0.1', insecureHttp: true, rootPassword: ROOT_PASSWORD, facts: FACTS, logLevel: 'silent' });
     try {
       const r = await xe(['-p', String(plain.port), '--debug', 'host-list', 'params=name-label', '--minimal'], absent);
       assert.equal(r.code, 0, r.err);
@@ -172,6 +173,7 @@ describe('xe -s 127.0.0.1: this host, as the real xe reaches it', () => {
       assert.doesNotMatch(r.err, /trusting the certificate/);
     } finally {
       await plain.close();
+      rmSync(plainDir, { recursive: true, force: true });
     }
     // the HTTPS daemon's port is not spoken TLS to from on-host
     const tlsPort = await xe(['-p', String(d.port), 'host-list'], absent);

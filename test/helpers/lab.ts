@@ -2,7 +2,7 @@
 // a user's lab), brought up through src/lab and torn down by dispose(), also after a failure.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { UpOptions } from '../../src/lab/lab.ts';
@@ -31,9 +31,11 @@ export interface TestLab {
 
 export async function startLab(o: Partial<UpOptions> & { tag: string; progress?: (msg: string) => void }): Promise<TestLab> {
   process.env.POOLNET_LAB_PREFIX = `pn${o.tag}${process.pid % 1000}-`;
-  process.env.POOLNET_LAB_DIR = mkdtempSync(join(tmpdir(), `poolnet-lab-${o.tag}-`));
+  const dir = mkdtempSync(join(tmpdir(), `poolnet-lab-${o.tag}-`));
+  process.env.POOLNET_LAB_DIR = dir;
   const lab: LabModule = await import('../../src/lab/lab.ts');
-  const dispose = async () => { lab.down(() => undefined); };
+  // the directory too: a second lab in the same process runs where the module was first pointed, leaving this one empty
+  const dispose = async () => { lab.down(() => undefined); rmSync(dir, { recursive: true, force: true }); };
   try {
     const state = await lab.up({ hosts: o.hosts ?? 1, nics: o.nics ?? 3, vms: o.vms ?? 2, stack: o.stack ?? 'openvswitch', port: o.port ?? 0, password: 'lab-pw', pool: o.pool, masterTimeoutMs: o.masterTimeoutMs }, o.progress ?? (() => undefined));
     const sessions = new Map<number, string>();
