@@ -102,7 +102,7 @@ export class Agent {
 
   start(): void {
     this.unsubscribe = this.db.onCommit((c) => { if (!this.quiet?.(c)) this.kick(); });
-    this.sw.watch?.(() => { this.full = true; this.kick(); });
+    this.sw.watch?.(() => this.refresh());
     this.timer = setInterval(() => { void this.pass('timer'); }, this.opts.intervalMs);
     this.timer.unref();
     this.kick();
@@ -116,6 +116,12 @@ export class Agent {
   kick(): void {
     if (this.stopped || this.pending) return;
     this.pending = setImmediate(() => { this.pending = undefined; void this.pass('change'); });
+  }
+
+  /** A full pass soon, even if the database did not change: the switch changed under it (a port numbered, a device replaced). */
+  refresh(): void {
+    this.full = true;
+    this.kick();
   }
 
   /** Wait for a full pass that begins after this call. */

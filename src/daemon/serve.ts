@@ -94,7 +94,7 @@ function startAgent(o: ServeOptions, db: Database, thisHost: () => string, log: 
     db.transact((tx) => { for (const a of alerts) raiseAlert(tx, a); });
   };
   const agent = new Agent(db, thisHost, sw, os, log.child({ svc: 'agent' }), { intervalMs: o.agentIntervalMs ?? 10_000, debounceMs: 2 }, write, raise);
-  if (sw instanceof OvsBackend) sw.onPortNumbered = () => agent.kick();
+  if (sw instanceof OvsBackend) sw.onPortNumbered = () => agent.refresh();
   if (o.labVmPrefix !== undefined) agent.hypervisor = new VmBackend(o.labVmPrefix, log.child({ svc: 'lab-hypervisor' }), o.labMountNsFd);
   // the VIFs' locking drops, read about once a second (its writes need no agent pass)
   const flowStats = sw instanceof OvsBackend ? (bridge: string) => sw.flowStats(bridge, '0x1', '0x1') : undefined;
