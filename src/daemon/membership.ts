@@ -37,6 +37,9 @@ const MEMBER_CALLS = new Set([
   'host.is_in_emergency_mode', 'host.local_management_reconfigure', 'host.management_disable', 'host.emergency_ha_disable',
 ]);
 
+/** How long an old master serves its replica to the host it designated before following it. */
+const HANDOVER_MS = 30_000;
+
 /** Fields a member may write about its own host through pool.replica_write. */
 const STATUS_FIELDS: Record<string, readonly string[]> = {
   PIF_metrics: ['carrier', 'speed', 'duplex', 'vendor_id', 'vendor_name', 'device_id', 'device_name', 'pci_bus_path', 'last_updated'],
@@ -466,6 +469,18 @@ export class Membership {
     }));
   }
 
+  /** Wait (up to HANDOVER_MS) until `host` answers a master-only call, i.e. has taken the pool over. */
+  private async handOver(host: string): Promise<void> {
+    const until = Date.now() + HANDOVER_MS;
+    while (!this.stopped && Date.now() < until) {
+      try { await this.tellMember(host, 'pool.get_all', []); return; } catch (e) {
+        if (e instanceof PeerCertificateMismatch) return;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    this.log.warn({ host }, 'the designated master has not taken the pool over: following it anyway');
+  }
+
   private async tellMember(host: string, method: string, params: unknown[]): Promise<unknown> {
     const peer = this.memberPeer(host);
     const s = (await callPeer(peer, 'session.slave_login', [host, thePool(this.db).rec.pool_secret], 10_000)) as string;
@@ -552,9 +567,13 @@ export class Membership {
           throw new XapiError('HOST_OFFLINE', [host.ref]);
         }
         if (this.stopped) return;
-        // the new master learns it from its replica; this host follows once the change is out
+        // the new master learns it from its replica. This host keeps serving the replica until the
+        // new master answers as one: following it earlier, it would hear "HOST_IS_SLAVE <this
+        // host>" and take the pool back while the other took it too (two masters)
         this.db.transact((tx) => tx.update(thePool(this.db).ref, { master: host.ref }));
-        setTimeout(() => { if (!this.stopped) this.becomeMember(peer.address, thePool(this.db).rec.pool_secret, host.rec.certificate_fingerprint); }, 300);
+        void this.handOver(host.ref).then(() => {
+          if (!this.stopped) this.becomeMember(peer.address, thePool(this.db).rec.pool_secret, host.rec.certificate_fingerprint);
+        });
       },
       'host.is_in_emergency_mode': () => this.emergency,
       'host.local_management_reconfigure': (ctx, a) => {
