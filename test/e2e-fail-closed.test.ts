@@ -216,8 +216,11 @@ function suite(stack: BackendName): void {
       await t.call(1, 'VM.start_on', [s, vm, hostRef, false, false]);
       const port = `vif${String(await t.call(1, 'VM.get_domid', [s, vm]))}.0`;
       const mac = (await t.call(1, 'VIF.get_MAC', [s, vif])) as string;
-      // the VM and its VIF's device as the lab makes them (in a namespace the lab removes), the host end still down
-      const ns = t.lab.vmNs(5);
+      // the VM and its VIF's device as the lab makes them, the host end still down, in a namespace
+      // the lab removes (its prefix) but whose name no lab VM can have (a dot): the lab's
+      // hypervisor adopts a namespace of a VM's name that a host's device leads to, and removes it
+      // when no running VM of that name is wanted here
+      const ns = `${t.lab.vmNs(5)}.t`;
       const ip_ = (...a: string[]) => execFileSync('ip', a, { stdio: 'ignore' });
       ip_('netns', 'add', ns);
       const tmp = `pnfc${process.pid % 10000}`;
