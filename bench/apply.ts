@@ -41,7 +41,7 @@ import { roundTrip } from '../src/agent/openflow/transact.ts';
 import type { ObjOf } from '../src/db/database.ts';
 import type { HostFacts } from '../src/db/init.ts';
 import { call, login, ROOT_PASSWORD, startTestDaemon, type TestDaemon } from '../test/helpers/daemon.ts';
-import { canMakeNamespaces, startSwitchNs, type SwitchNs } from '../test/helpers/netns.ts';
+import { startSwitchNs, switchNsSkipReason, type SwitchNs } from '../test/helpers/netns.ts';
 import { makePoolDatabase } from './common.ts';
 
 const run = promisify(execFile);
@@ -584,7 +584,8 @@ function summary(results: readonly LockResult[], c: ChangeResult): void {
 // ---------------------------------------------------------------- the bench
 
 async function main(): Promise<void> {
-  if (!canMakeNamespaces()) throw new Error('needs root, network namespaces and Open vSwitch (Debian openvswitch-switch)');
+  const missing = switchNsSkipReason();
+  if (missing) throw new Error(missing);
   const ovsVersion = (await run('ovs-vswitchd', ['--version'])).stdout.split('\n')[0];
   console.log(`bench/apply: ${n(VIFS)} locked VIFs on one host; ${ovsVersion}, userspace datapath, in a namespace of its own`);
   console.log(`machine: ${cpus().length} CPUs, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} at start (other work on the machine makes times noisy: compare the ratios)`);

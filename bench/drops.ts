@@ -20,7 +20,7 @@ import { DropCounter, flowReadings, parseFlowDump, type FlowStat } from '../src/
 import { nftReadings } from '../src/agent/droppoller.ts';
 import { OvsBackend } from '../src/agent/ovs.ts';
 import { cookieOf, DROP_REASON } from '../src/agent/ovsflows.ts';
-import { canMakeNamespaces, startSwitchNs, type SwitchNs } from '../test/helpers/netns.ts';
+import { startSwitchNs, switchNsSkipReason, type SwitchNs } from '../test/helpers/netns.ts';
 
 const run = promisify(execFile);
 const { values: opt } = parseArgs({ options: { vifs: { type: 'string', default: '512' }, runs: { type: 'string', default: '20' } } });
@@ -48,7 +48,8 @@ async function timed(f: () => Promise<unknown>): Promise<{ p50: number; max: num
 const show = (what: string, r: { p50: number; max: number }) => console.log(`  ${what.padEnd(58)} p50 ${r.p50.toFixed(1).padStart(6)} ms   max ${r.max.toFixed(1).padStart(6)} ms   -> a read every ${Math.max(1, r.p50 / 100).toFixed(1)} s`);
 
 async function main(): Promise<void> {
-  if (!canMakeNamespaces()) { console.log('skipped: needs root, network namespaces and Open vSwitch'); return; }
+  const missing = switchNsSkipReason();
+  if (missing) { console.log(`skipped: ${missing}`); return; }
   const sw: SwitchNs = await startSwitchNs(1, 'drops');
   cleanups.push(() => sw.dispose());
   const ports: PortSpec[] = [...Array(VIFS).keys()].map((k) => {

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { discoverHost, discoverHostAsync, foreignVlans, ovsForeignVlans, switchFacts, switchFactsAsync } from '../src/agent/discover.ts';
 import { haveOvs, startOvsdb, type OvsDb } from './helpers/ovs.ts';
-import { canMakeNamespaces, plainNs } from './helpers/netns.ts';
+import { nsSkipReason, plainNs } from './helpers/netns.ts';
 
 describe('Open vSwitch fake bridges made outside poolnet', { skip: haveOvs() ? false : 'needs ovsdb-server (Debian openvswitch-switch)' }, () => {
   let ovs: OvsDb;
@@ -81,7 +81,8 @@ describe('kernel 802.1Q devices made outside poolnet', () => {
   const n = plainNs('pnvlan');
   const inNs = n.run;
   const why = (): string | false => {
-    if (!canMakeNamespaces()) return 'needs root and network namespaces';
+    const ns = nsSkipReason();
+    if (ns) return ns;
     n.add();
     inNs('ip', 'link', 'add', 'eth5', 'type', 'veth', 'peer', 'name', 'eth6');
     const r = inNs('ip', 'link', 'add', 'link', 'eth5', 'name', 'eth5.8', 'type', 'vlan', 'id', '8');
@@ -104,7 +105,7 @@ describe('kernel 802.1Q devices made outside poolnet', () => {
 
 describe('discovery without blocking the event loop', () => {
   const n = plainNs('pndisc');
-  const skip = canMakeNamespaces() ? false : 'needs root and network namespaces';
+  const skip = nsSkipReason();
   after(() => { if (!skip) n.del(); });
 
   it('discoverHostAsync finds what discoverHost finds: NICs, MACs, addresses, gateway', { skip }, () => {

@@ -3,12 +3,12 @@
 
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { parseBatchJson } from '../src/agent/hostos.ts';
-import { canMakeNamespaces, plainNs } from './helpers/netns.ts';
+import { parseBatchJson } from '../src/agent/ipbatch.ts';
+import { nsSkipReason, plainNs } from './helpers/netns.ts';
 
 describe('HostOs.read', () => {
   const n = plainNs('pnhread');
-  const skip = canMakeNamespaces() ? false : 'needs root and network namespaces';
+  const skip = nsSkipReason();
   after(() => { if (!skip) n.del(); });
 
   it('one process: the addresses and default routes the two reads apart give', { skip }, () => {

@@ -19,6 +19,7 @@ import { promisify } from 'node:util';
 import type { HostFacts, NicFacts } from '../db/init.ts';
 import { isHostname, isIpv4, isIpv6, isMac, isMtu } from '../model/valid.ts';
 import { isTextIfName } from './checked.ts';
+import { answerOrNone, ipReads } from './ipbatch.ts';
 
 const SYS = '/sys/class/net';
 
@@ -241,26 +242,13 @@ export async function discoverHostAsync(only?: readonly string[], opts: Discover
 
 /**
  * `ip -j addr show`, `ip -j route show default` and `ip -j -d link show type vlan` in one process
- * (each answer a JSON line; -d adds fields, and only the ones read here are used); the three
- * apart when it does not give three answers (a line iproute2 refused), each failing alone as in discoverHost.
+ * (-d adds fields, and only the ones read here are used); the three apart when it does not answer
+ * each (a line iproute2 refused), each failing alone as in discoverHost.
  */
 async function readIpAsync(): Promise<{ addrs: IpAddr[]; routes: IpRoute[]; vlanLinks: IpLink[] }> {
-  const p = run('ip', ['-j', '-d', '-force', '-batch', '-'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  p.child.stdin!.on('error', () => undefined); // no iproute2: the child is gone before its input
-  p.child.stdin!.end(`addr show\nroute show default\n${VLAN_LINKS.filter((a) => a !== '-d').join(' ')}\n`);
-  const lines = (await p.then((r) => r.stdout, () => '')).split('\n').filter((l) => l.trim());
-  if (lines.length === 3) {
-    try {
-      const [addrs, routes, vlanLinks] = lines.map((l) => JSON.parse(l) as unknown);
-      if (Array.isArray(addrs) && Array.isArray(routes) && Array.isArray(vlanLinks)) return { addrs: addrs as IpAddr[], routes: routes as IpRoute[], vlanLinks: vlanLinks as IpLink[] };
-    } catch { /* read them apart */ }
-  }
-  const [addrs, routes, vlanLinks] = await Promise.all([
-    ipJsonAsync<IpAddr[]>(['addr', 'show']).catch((): IpAddr[] => []), // no iproute2: no addresses known
-    ipJsonAsync<IpRoute[]>(['route', 'show', 'default']).catch((): IpRoute[] => []),
-    ipJsonAsync<IpLink[]>(VLAN_LINKS).catch((): IpLink[] => []), // no 8021q
-  ]);
-  return { addrs, routes, vlanLinks };
+  const [addrs, routes, vlanLinks] = (await ipReads([['addr', 'show'], ['route', 'show', 'default'], VLAN_LINKS.filter((a) => a !== '-d')], { details: true }))
+    .map(answerOrNone); // no iproute2: no addresses known; no 8021q: no VLAN devices
+  return { addrs: addrs as IpAddr[], routes: routes as IpRoute[], vlanLinks: vlanLinks as IpLink[] };
 }
 
 /** A host's facts from what was read (pure but for sysfs and resolv.conf). */

@@ -7,6 +7,7 @@ import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { DesiredHost, InterfaceSpec } from './desired.ts';
+import { answerOrThrow, ipReads } from './ipbatch.ts';
 import { KernelGuard } from './kernelguard.ts';
 import { asHostname, asIfName, asIpv4, asIpv4Cidr, asIpv6Cidr, asMtu, asNameserver, asSearchDomain, CheckError, isTextIfName, line, type Hostname } from './checked.ts';
 
@@ -45,12 +46,8 @@ export class HostOs {
    * JSON lines asked for.
    */
   async read(): Promise<{ links: IpAddr[]; routes: IpRoute[] }> {
-    const p = run('ip', ['-j', '-force', '-batch', '-'], { maxBuffer: 64 * 1024 * 1024 });
-    p.child.stdin!.on('error', () => undefined);
-    p.child.stdin!.end('addr show\nroute show default\n');
-    const both = parseBatchJson(await p.then((r) => r.stdout, () => ''), 2);
-    if (both && Array.isArray(both[0]) && Array.isArray(both[1])) return { links: both[0] as IpAddr[], routes: both[1] as IpRoute[] };
-    return { links: await this.links(), routes: JSON.parse((await run('ip', ['-j', 'route', 'show', 'default'])).stdout) as IpRoute[] };
+    const [links, routes] = (await ipReads([['addr', 'show'], ['route', 'show', 'default']])).map(answerOrThrow);
+    return { links: links as IpAddr[], routes: routes as IpRoute[] };
   }
 
   async status(device: string): Promise<IfaceStatus | undefined> {
@@ -138,13 +135,6 @@ export class HostOs {
     for (const c of this.dhcp.values()) c.kill('SIGTERM');
     this.dhcp.clear();
   }
-}
-
-/** The JSON answers of `ip -j -batch`, one line each; undefined unless there are `n` and each parses. */
-export function parseBatchJson(out: string, n: number): unknown[] | undefined {
-  const lines = out.split('\n').filter((l) => l.trim());
-  if (lines.length !== n) return undefined;
-  try { return lines.map((l) => JSON.parse(l) as unknown); } catch { return undefined; }
 }
 
 /** An IPv4 address the kernel reports, as a checked a.b.c.d/len. */

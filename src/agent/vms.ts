@@ -11,6 +11,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Database, Obj } from '../db/database.ts';
 import { asIfName, asMac, asMtu, isTextIfName, isUuid, type IfName, type Mac, type Mtu } from './checked.ts';
 import { migrationOrder } from '../domain/migration.ts';
+import { answerOrNone, answerOrThrow, ipReads, type IpAnswer } from './ipbatch.ts';
 
 /** One NIC of a running VM: the host's end and the guest's. */
 export interface NicWant {
@@ -209,21 +210,11 @@ const run = (args: readonly string[], cmd: 'ip' | 'ethtool' | 'nsenter' = 'ip'):
 
 interface IpLink { ifname: string; ifindex: number; address?: string; mtu: number; flags?: string[]; link_index?: number; link_netnsid?: number }
 
-/** JSON answers of `ip -j -batch` (one line each), or undefined unless all `cmds` answered: an idle pass's reads in one process. */
-const batch = (nsArgs: readonly string[], cmds: readonly string[]): Promise<string[] | undefined> => new Promise((resolve) => {
-  const c = execFile('ip', [...nsArgs, '-j', '-force', '-batch', '-'], { encoding: 'utf8', timeout: 10_000 }, (e, out) => {
-    const lines = e ? [] : out.split('\n').filter((l) => l.trim());
-    resolve(lines.length === cmds.length ? lines : undefined);
-  });
-  c.stdin?.on('error', () => undefined);
-  c.stdin?.end(cmds.join('\n') + '\n');
-});
-
-async function links(ns?: string, both?: string[]): Promise<Link[]> {
-  const nsArgs = ns ? ['-n', ns] : [];
-  const [raw, ids] = both ?? await batch(nsArgs, ['link show', 'netns list-id']) ?? await Promise.all([run([...nsArgs, '-j', 'link', 'show']), run([...nsArgs, '-j', 'netns', 'list-id']).catch(() => '[]')]);
-  const names = new Map((JSON.parse(ids || '[]') as { nsid: number; name?: string }[]).map((i) => [i.nsid, i.name]));
-  return (JSON.parse(raw || '[]') as IpLink[]).map((l) => ({
+/** A namespace's links and the names of the namespaces their peers are in (`read`: both already read). */
+async function links(ns?: string, read?: readonly IpAnswer[]): Promise<Link[]> {
+  const [raw, ids] = read ?? await ipReads([['link', 'show'], ['netns', 'list-id']], { netns: ns });
+  const names = new Map((answerOrNone(ids) as { nsid: number; name?: string }[]).map((i) => [i.nsid, i.name]));
+  return (answerOrThrow(raw) as IpLink[]).map((l) => ({
     name: l.ifname, ifindex: l.ifindex, mac: l.address ?? '', mtu: l.mtu, up: l.flags?.includes('UP') ?? false,
     peerNs: l.link_netnsid !== undefined ? names.get(l.link_netnsid) : undefined, peerIndex: l.link_netnsid !== undefined ? l.link_index : undefined,
   }));
@@ -259,10 +250,10 @@ export class VmBackend {
   arrived(devs: readonly string[]): boolean { return devs.every((d) => this.wired.has(d)); }
 
   async observe(want: VmsWanted): Promise<Observed> {
-    const three = await batch([], ['netns list', 'link show', 'netns list-id']);
-    const list = JSON.parse((three?.[0] ?? await run(['-j', 'netns', 'list'])) || '[]') as { name: string }[];
-    const namespaces = new Set(list.map((n) => n.name));
-    const here = (await links(undefined, three?.slice(1))).filter((l) => VIF_DEV.test(l.name));
+    // an idle pass's reads of this host in one process
+    const three = await ipReads([['netns', 'list'], ['link', 'show'], ['netns', 'list-id']]);
+    const namespaces = new Set((answerOrThrow(three[0]) as { name: string }[]).map((n) => n.name));
+    const here = (await links(undefined, three.slice(1))).filter((l) => VIF_DEV.test(l.name));
     // a VM whose NICs end here ran here (also before a restart of this daemon)
     for (const l of here) if (l.peerNs && isNs(this.prefix, l.peerNs)) this.owned.add(l.peerNs);
     const guests = new Map<string, Link[]>();

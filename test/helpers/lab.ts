@@ -6,13 +6,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { UpOptions } from '../../src/lab/lab.ts';
-import { canMakeNamespaces } from './netns.ts';
+import { switchNsSkipReason } from './netns.ts';
 
 export type LabModule = typeof import('../../src/lab/lab.ts');
 
-/** Why lab tests cannot run here, or false when they can. */
+/** Why lab tests cannot run here, or false when they can (the fabric is an Open vSwitch, whatever a host's stack). */
 export function labSkip(): string | false {
-  if (!canMakeNamespaces()) return 'needs root, network namespaces and Open vSwitch (Debian openvswitch-switch)';
+  const missing = switchNsSkipReason();
+  if (missing) return missing;
   for (const bin of ['dnsmasq', 'ethtool', 'nft']) if (spawnSync('which', [bin]).status !== 0) return `${bin} is not installed`;
   return false;
 }

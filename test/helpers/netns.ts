@@ -8,20 +8,40 @@ import { join } from 'node:path';
 import { OvsBackend, type OvsOptions } from '../../src/agent/ovs.ts';
 import { OVS_SCHEMA, createOvsDb, initOvsDb, ovsLayout, waitForPath } from '../../src/lab/ovsns.ts';
 
-export function canMakeNamespaces(): boolean {
-  try {
-    const name = `pn-probe-${process.pid}`;
-    execFileSync('ip', ['netns', 'add', name], { stdio: 'ignore' });
-    execFileSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
-    return existsSync(OVS_SCHEMA);
-  } catch {
-    return false;
-  }
+let nsReason: string | false | undefined;
+
+/** Why this machine cannot make network namespaces (not root, no iproute2, a kernel without them), or false. */
+export function nsSkipReason(): string | false {
+  if (nsReason !== undefined) return nsReason;
+  if (process.getuid?.() !== 0) return (nsReason = 'needs root (to make network namespaces)');
+  const name = `pn-probe-${process.pid}`;
+  const add1 = () => spawnSync('ip', ['netns', 'add', name], { encoding: 'utf8' });
+  let add = add1();
+  // left by a probe of this pid that was killed before its del
+  if (add.status !== 0 && /exists/i.test(add.stderr ?? '')) { spawnSync('ip', ['netns', 'del', name]); add = add1(); }
+  if (add.status !== 0) return (nsReason = `cannot make a network namespace here: ip netns add: ${(add.stderr ?? '').trim().split('\n')[0] || add.error?.message || `status ${add.status}`}`);
+  spawnSync('ip', ['netns', 'del', name]);
+  return (nsReason = false);
 }
 
-/** Why a test on a switch namespace (startSwitchNs) cannot run here, or false. */
+/** Whether network namespaces can be made here (nothing else: a switch needs ovsSkipReason too). */
+export function canMakeNamespaces(): boolean {
+  return nsSkipReason() === false;
+}
+
+/** The programs a switch namespace (startSwitchNs) and the lab run, with the Open vSwitch schema. */
+const OVS_PROGRAMS = ['ovsdb-tool', 'ovsdb-server', 'ovs-vswitchd', 'ovs-vsctl', 'ovs-ofctl'];
+const onPath = (bin: string): boolean => (process.env.PATH ?? '').split(':').some((d) => d !== '' && existsSync(join(d, bin)));
+
+/** Why Open vSwitch cannot be run here (what is missing of it), or false. */
+export function ovsSkipReason(): string | false {
+  const missing = [...OVS_PROGRAMS.filter((b) => !onPath(b)), ...(existsSync(OVS_SCHEMA) ? [] : [OVS_SCHEMA])];
+  return missing.length ? `needs Open vSwitch (Debian openvswitch-switch): ${missing.join(', ')} missing` : false;
+}
+
+/** Why a test on a switch namespace (startSwitchNs) cannot run here, or false: it needs namespaces and Open vSwitch. */
 export function switchNsSkipReason(): string | false {
-  return canMakeNamespaces() ? false : 'needs root, network namespaces and Open vSwitch (Debian openvswitch-switch)';
+  return nsSkipReason() || ovsSkipReason();
 }
 
 export const sh = (cmd: string, args: string[]): string => execFileSync(cmd, args, { encoding: 'utf8' });
