@@ -1,6 +1,6 @@
 // Several `ip -json` reads answered by one process (`ip -json -force -batch -`): a pass on an
-// idle host reads its addresses, routes and links every few seconds, and one process instead of
-// three is most of what such a pass costs. What the batch answers is parsed here (pure:
+// idle host reads its addresses, routes and links every few seconds, and each process it starts
+// costs more than the read itself. What the batch answers is parsed here (pure:
 // parseBatchJson), never trusted: each read gets its answer only when there is exactly one JSON
 // array per command; anything else (a line iproute2 refused, a command that answered nothing,
 // output cut short, garbage) means each read is made apart, as its own `ip -json` process.
@@ -22,7 +22,7 @@ export interface IpReadOptions {
 
 /** The most reads one batch carries (a caller with more has a bug; its reads are made apart). */
 export const MAX_READS = 16;
-/** The most output read from one process (a 64-host lab host's links with 512 VIFs are ~2 MB). */
+/** The most output read from one process (far above a listing of a host at XenServer's limits); more is no answer. */
 export const MAX_OUTPUT = 64 * 1024 * 1024;
 /** A process that answers nothing in this time is killed; its reads are made apart (or fail). */
 const TIMEOUT_MS = 10_000;
