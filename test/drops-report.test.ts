@@ -1,5 +1,6 @@
 // A member's report of its VIFs' locking drops, on a real daemon (no switch): pool.replica_write
-// takes `locking_drops` only from a pool session, only with the known reasons and whole counts,
+// takes `locking_drops` only from a pool session of the host the VM runs on (replica-write-owner
+// tests the other hosts' rows), only with the known reasons and whole counts,
 // never lower than stored, and stamps `locking_drops_changed` with the master's own time; xe shows
 // both fields (vif-param-list) and the VIF_LOCKING_DROPS message (message-list, class VIF).
 
@@ -12,6 +13,7 @@ import { runXe } from '../src/cli/xe/main.ts';
 import { VIF_LOCKING_DROPS, alertBody } from '../src/agent/dropstats.ts';
 import { DropPoller } from '../src/agent/droppoller.ts';
 import { ROOT_PASSWORD, call, failure, login, startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
+import { makeHost } from './helpers/fixtures.ts';
 
 describe('locking drops reported to the master', () => {
   let d: TestDaemon;
@@ -42,8 +44,12 @@ describe('locking drops reported to the master', () => {
     const vm = (await c('VM.create', { name_label: 'spoofer', other_config: {} })) as string;
     vif = (await c('VIF.create', { device: '0', network, VM: vm, MAC: '02:aa:00:00:00:07', MTU: 1500, other_config: {} })) as string;
     vifUuid = (await c('VIF.get_uuid', vif)) as string;
+    // the VM runs on a member (a host record: a one-host daemon cannot have joined one), whose
+    // pool session names it
+    const member = d.db.transact((tx) => makeHost(tx, { name_label: 'member', hostname: 'member', address: '10.0.0.12' }));
+    d.db.transact((tx) => tx.update(vm, { power_state: 'Running', resident_on: member }));
     const secret = String([...d.db.all('pool')][0].rec.pool_secret);
-    pool = (await call(d.url, 'session.slave_login', ['OpaqueRef:NULL', secret])) as string;
+    pool = (await call(d.url, 'session.slave_login', [member, secret])) as string;
   });
   after(async () => { await d?.dispose(); if (home) rmSync(home, { recursive: true, force: true }); });
 

@@ -2,7 +2,7 @@
 
 import { timingSafeEqual } from 'node:crypto';
 import type { Database, Obj, Txn } from '../db/database.ts';
-import { XapiError, classByLowerName, isRole, roleAllows, rolesAtLeast, type ClassDef, type LeastRole, type MessageDef, type Role } from '../model/index.ts';
+import { NULL_REF, XapiError, classByLowerName, isRole, roleAllows, rolesAtLeast, type ClassDef, type LeastRole, type MessageDef, type Role } from '../model/index.ts';
 import type { ImplTable } from './context.ts';
 import { now } from './marshal.ts';
 import { hashPassword, hashPasswordSync, verifyPassword } from './passwords.ts';
@@ -110,7 +110,12 @@ export const sessionImpls: ImplTable = {
     const secret = thePool(ctx.db).rec.pool_secret as string;
     const given = Buffer.from(String(a.psecret));
     if (!secret || given.length !== secret.length || !timingSafeEqual(given, Buffer.from(secret))) authFailed('pool');
-    return newSession(ctx.db, ctx.svc.thisHost, { is_local_superuser: true, pool: true, auth_user_name: 'pool', roles: ['pool-admin'] });
+    // as xapi's: the session's this_host is the calling member's host, the one it speaks for
+    // (pool.replica_write writes only that host's rows). A host this database does not hold (a
+    // joining host names none; its first login after the join may name its ref from before it)
+    // is NULL: such a session reports about no host.
+    const host = typeof a.host === 'string' && ctx.db.getOf('host', a.host) ? a.host : NULL_REF;
+    return newSession(ctx.db, () => host, { is_local_superuser: true, pool: true, auth_user_name: 'pool', roles: ['pool-admin'] });
   },
   'session.logout': (ctx) => { ctx.tx.delete(ctx.sessionRef); },
   'session.local_logout': () => undefined,

@@ -28,6 +28,7 @@ import { poolImpls } from '../ops/pool.ts';
 import { managementPif, pifsOfHost, thePool } from '../ops/topology.ts';
 import { PeerCertificateMismatch, callPeer, peerFingerprint, type Peer } from './rpcclient.ts';
 import { PollPacer, ReplicaFeed } from './replicafeed.ts';
+import { rowOwners } from './ownership.ts';
 import type { BackendName } from '../domain/backend.ts';
 
 /** Calls a member answers itself; everything else goes to the master (HOST_IS_SLAVE). */
@@ -40,7 +41,7 @@ const MEMBER_CALLS = new Set([
 /** How long an old master serves its replica to the host it designated before following it. */
 const HANDOVER_MS = 30_000;
 
-/** Fields a member may write about its own host through pool.replica_write. */
+/** Fields a member may write about its own host through pool.replica_write (which rows: ownership.ts). */
 const STATUS_FIELDS: Record<string, readonly string[]> = {
   PIF_metrics: ['carrier', 'speed', 'duplex', 'vendor_id', 'vendor_name', 'device_id', 'device_name', 'pci_bus_path', 'last_updated'],
   PIF: ['IP', 'netmask', 'gateway', 'IPv6', 'MAC', 'MTU'],
@@ -84,6 +85,10 @@ export class Membership {
   private stopped = false;
   private link: Promise<void> | undefined;
   private session: string | undefined;
+  /** The host the session speaks for (named at session.slave_login): this host, as the replica knew it then. */
+  private sessionHost = NULL_REF;
+  /** Rows of other hosts a member sent (pool.replica_write), logged once each: `${host} ${ref}`. */
+  private readonly foreignLogged = new Set<string>();
   private lastContact = Date.now();
   private wake: (() => void) | undefined;
   /** Aborts the link's request in flight (the master moved: it may hang on the old address). */
@@ -178,9 +183,8 @@ export class Membership {
         try {
           // (after every await: a daemon that stopped meanwhile has closed its database)
           if (!this.session) {
-            const session = (await callPeer(this.peer, 'session.slave_login', [NULL_REF, this.db.getLocal('pool_secret') ?? ''], 10_000, abort.signal)) as string;
+            await this.login(abort.signal);
             if (this.stopped) return;
-            this.session = session;
             token = '';
           }
           if (token === '') await this.reportManagement();
@@ -191,6 +195,15 @@ export class Membership {
           this.lastContact = Date.now();
           if (this.emergency) { this.emergency = false; this.log.info({ master: this.masterAddress }, 'the master answers again: emergency mode over'); }
           if (batch.full || batch.rows.length || batch.dels.length) this.db.applyReplica(batch);
+          // the first replica after a join gives this host its ref in the pool: its session, made
+          // naming no host (or its ref from before), may report about none (ownership.ts)
+          const me = this.thisHost();
+          if (me !== NULL_REF && me !== this.sessionHost && this.role === 'member') {
+            const old = this.session;
+            await this.login(abort.signal);
+            if (this.stopped) return;
+            void callPeer(this.peer, 'session.logout', [old], 10_000).catch(() => undefined);
+          }
           if (token === '') await this.reportFacts(); else await this.refreshNicFacts();
           if (this.stopped) return;
           this.lastLinkError = '';
@@ -225,6 +238,15 @@ export class Membership {
     } finally {
       clearInterval(watchdog);
     }
+  }
+
+  /** A pool session on the master, naming this host (NULL before the replica holds it: a joining host's). */
+  private async login(signal: AbortSignal): Promise<void> {
+    const me = this.thisHost();
+    const session = (await callPeer(this.peer, 'session.slave_login', [me, this.db.getLocal('pool_secret') ?? ''], 10_000, signal)) as string;
+    if (this.stopped) return;
+    this.session = session;
+    this.sessionHost = me;
   }
 
   /** After a sync: the pool may have a new master (designate_new_master), or have ejected us. */
@@ -391,6 +413,7 @@ export class Membership {
       }
       const secret = pending.secret;
       if (!secret) throw new XapiError('JOINING_HOST_SERVICE_FAILED', []);
+      // (the master holds no host of this one's yet: join_introduce makes it; the session reports about no host)
       const ps = (await talk('session.slave_login', [NULL_REF, secret])) as string;
       try {
         await talk('pool.join_introduce', [ps, this.hostInfo()]);
@@ -481,6 +504,17 @@ export class Membership {
     this.log.warn({ host }, 'the designated master has not taken the pool over: following it anyway');
   }
 
+  /** Rows a member may not write (pool.replica_write): logged once each, as its agent sends them again every pass. */
+  private foreignRows(host: string, member: boolean, rows: readonly string[]): void {
+    const fresh = rows.filter((r) => !this.foreignLogged.has(`${host} ${r}`));
+    if (!fresh.length) return;
+    if (this.foreignLogged.size > 10_000) this.foreignLogged.clear(); // bounded, whatever a member sends
+    for (const r of fresh) this.foreignLogged.add(`${host} ${r}`);
+    this.log.warn({ host, hostname: this.db.getOf('host', host)?.rec.hostname, rows: fresh.slice(0, 20), count: fresh.length }, member
+      ? 'pool.replica_write: a member sent rows of other hosts: left out'
+      : 'pool.replica_write: a pool session that names no member host reports about none: left out');
+  }
+
   private async tellMember(host: string, method: string, params: unknown[]): Promise<unknown> {
     const peer = this.memberPeer(host);
     const s = (await callPeer(peer, 'session.slave_login', [host, thePool(this.db).rec.pool_secret], 10_000)) as string;
@@ -508,9 +542,18 @@ export class Membership {
         return this.feed.since(since);
       },
       'pool.replica_write': (ctx, a) => {
-        for (const [ref, patch] of replicaUpdates(a.updates)) {
+        const updates = replicaUpdates(a.updates);
+        // the host the member's session speaks for (session.slave_login). Never this host: the
+        // master writes its own rows itself, and its certificate is what every member pins
+        const host = ctx.session?.rec.this_host ?? NULL_REF;
+        const speaksFor = host !== NULL_REF && host !== this.thisHost() && ctx.db.getOf('host', host) ? host : undefined;
+        const owners = rowOwners(ctx.db);
+        const foreign: string[] = [];
+        for (const [ref, patch] of updates) {
           const o = ctx.db.get(ref);
           if (!o) continue;
+          // a row of another host (or of none) is left out, the others are written
+          if (!speaksFor || !owners(o).includes(speaksFor)) { foreign.push(`${o.cls} ${ref}`); continue; }
           const allowed = STATUS_FIELDS[o.cls] ?? [];
           if (o.cls === 'VIF') { const d = reportedDrops(o.rec.locking_drops, patch.locking_drops, now()); if (d) ctx.tx.update(ref, d); continue; }
           // what a member reports is checked as the API checks it; a bad value is left out alone
@@ -518,6 +561,7 @@ export class Membership {
           const clean = Object.fromEntries(Object.entries(patch).filter(([k]) => allowed.includes(k)).filter(valid));
           if (Object.keys(clean).length) ctx.tx.update(ref, clean);
         }
+        if (foreign.length) this.foreignRows(host, speaksFor !== undefined, foreign);
       },
       'pool.eject': (ctx, a) => {
         const host = ctx.db.must('host', a.host).ref;
