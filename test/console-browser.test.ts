@@ -274,7 +274,13 @@ describe('web console in chromium', { skip }, () => {
 
   test('moving the management interface asks for the seed\'s warning to be acknowledged', async () => {
     await page.click('[data-tab=topology]');
+    assert.equal(await page.evaluate(() => location.hash), '#/pool');
+    // a click on the host in the whole picture opens its view, with it selected, as a link does
     await page.locator('g.node.host[data-name=host1]').click();
+    await page.locator('[data-testid=crumbs][data-view=host]').waitFor();
+    const host1 = String(await c('host.get_uuid', ((await c('host.get_all')) as string[])[0]));
+    assert.equal(await page.evaluate(() => location.hash), `#/host/${host1}?select=${host1}`);
+    assert.equal(await page.locator('[data-testid=details]').getAttribute('data-kind'), 'host');
     await page.click('[data-testid=details] [data-action=management]');
     const warning = page.locator('[data-testid=management] [data-testid=mgmt-warning]');
     assert.match((await warning.textContent()) ?? '', /used for XenCenter connections to the host and for host-to-host communication/);
@@ -283,6 +289,13 @@ describe('web console in chromium', { skip }, () => {
     assert.equal(await page.isDisabled('[data-testid=management] [data-testid=apply]'), false);
     await snap(page, 'management-warning');
     await page.click('[data-testid=management] button[aria-label=Close]');
+    // Back: the whole picture again, nothing selected
+    await page.goBack();
+    await page.waitForSelector('svg[data-testid=topology][data-layout=done]');
+    assert.equal(await page.evaluate(() => location.hash), '#/pool');
+    assert.equal(await page.locator('[data-testid=crumbs]').count(), 0);
+    assert.equal(await page.locator('[data-testid=details]').count(), 0);
+    assert.equal(await page.locator('g.node.vm[data-name=vm1]').count(), 1, 'the whole pool: VMs of every host');
   });
 
   test('after bonding, the Networks table no longer counts a member\'s old network as reached', async () => {

@@ -12,7 +12,7 @@ import { allowed, errorsOfClasses } from '../console/src/logic/model.ts';
 import { sharedSubnets, subnetOf, subnetsOverlap } from '../console/src/logic/net.ts';
 import { Store, WATCHED, type XenEvent } from '../console/src/logic/store.ts';
 import { buildGraph, describeRef, effectiveLocking, networkHosts, networkKind, networkTitles } from '../console/src/logic/topology.ts';
-import { readableTime } from '../console/src/logic/time.ts';
+import { readableAt, readableTime } from '../console/src/logic/time.ts';
 import { ERRORS } from '../src/model/index.ts';
 import { call, login, startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
 import { makeHost, makePif, makeVlanPif } from './helpers/fixtures.ts';
@@ -285,6 +285,10 @@ describe('after real use', () => {
     assert.equal(readableTime('20261205T14:58:30Z', now), '5 Dec 2026 14:58:30 UTC (just now)');
     assert.equal(readableTime('19700101T00:00:00Z', now), 'never', 'xapi\'s null date');
     assert.equal(readableTime('not a date', now), 'not a date');
+    // a time the console holds in milliseconds reads the same, without a round trip through text
+    assert.equal(readableAt(Date.UTC(2026, 11, 5, 14, 55, 29), now), readableTime('20261205T14:55:29Z', now));
+    assert.equal(readableAt(0, now), 'never');
+    assert.equal(readableAt(NaN, now), '');
   });
 });
 

@@ -1,9 +1,10 @@
 // The console on a pool at XenServer's scale (64 hosts, 5,000 VIFs, built as bench/console.ts
 // builds it), in Debian's chromium: it opens on the overview (every host a column, every network a
 // row); a network's row, a host's column and a search by MAC open focus views whose URL names them
-// and survives a reload; a focus view redraws from events; an alarm (a VIF_LOCKING_DROPS message,
-// and a rise of the VIF's locking_drops) marks the VIF, its VM, host and network and is listed in
-// the panel. Skips, saying why, when chromium is not installed.
+// and survives a reload; a click on an object in a picture opens its view (the URL names it; Back
+// and Forward walk the views; a pan opens nothing); a focus view redraws from events; an alarm (a
+// VIF_LOCKING_DROPS message, and a rise of the VIF's locking_drops) marks the VIF, its VM, host and
+// network and is listed in the panel. Skips, saying why, when chromium is not installed.
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -112,6 +113,78 @@ describe('the console at 64 hosts and 5,000 VIFs, in chromium', { skip, timeout:
     const vms = (await records('VM')).filter(([, v]) => v.resident_on === href && v.is_control_domain !== true);
     assert.equal(await page.locator('g.node.vm').count(), vms.length);
     assert.equal(await page.locator('g.node.vif').count(), vms.length * 4);
+  });
+
+  test('a click on an object in a picture opens its view as a link does: the URL names it, Back and Forward walk the views', async () => {
+    // in host9's view (the test above)
+    const hostHash = await hash();
+    // a VM of host9 drawn on the screen (the view is taller than the panel)
+    const panel = (await page.locator('svg[data-testid=topology]').boundingBox())!;
+    const shown = await page.locator('g.node.vm').evaluateAll((els, p) => els.filter((e) => {
+      const r = e.getBoundingClientRect();
+      return r.top > p.y && r.bottom < p.y + p.height - 100 && r.left > p.x && r.right < p.x + p.width - 60;
+    }).map((e) => e.getAttribute('data-ref')), panel);
+    assert.ok(shown.length > 0, 'a VM on the screen');
+    const vmRef = shown[0]!;
+    const vm = (await c('VM.get_record', vmRef)) as Rec;
+    const vmNode = page.locator(`g.node.vm[data-ref="${vmRef}"]`);
+    const crumbs = (view: string) => page.locator(`[data-testid=crumbs][data-view=${view}]`).waitFor();
+    const picture = () => page.waitForSelector('svg[data-testid=topology][data-layout=done]');
+    // a press that pans the picture is no click: it opens nothing
+    const box = (await vmNode.boundingBox())!;
+    const before = await page.locator('svg[data-testid=topology] > g').getAttribute('transform');
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width / 2 + 40, box.y + box.height / 2 + 60, { steps: 5 });
+    await page.mouse.up();
+    assert.notEqual(await page.locator('svg[data-testid=topology] > g').getAttribute('transform'), before, 'the picture panned');
+    assert.equal(await hash(), hostHash, 'a pan opens nothing');
+    // a VM: its view, with it selected
+    const length = await page.evaluate(() => history.length);
+    await vmNode.click();
+    await crumbs('vm');
+    await picture();
+    assert.equal(await hash(), `#/vm/${String(vm.uuid)}?select=${String(vm.uuid)}`);
+    assert.match((await page.locator('[data-testid=focus-name]').textContent()) ?? '', new RegExp(`VM: VM "${String(vm.name_label)}"`));
+    assert.equal(await page.locator('g.node.vm').count(), 1);
+    assert.equal(await page.locator('[data-testid=details]').getAttribute('data-kind'), 'VM');
+    assert.equal(await page.evaluate(() => history.length), length + 1, 'a new view, a new entry in the history');
+    // one of its VIFs: the same view, the VIF selected, no new entry in the history
+    const vifRef = (vm.VIFs as string[])[0];
+    const vif = (await c('VIF.get_record', vifRef)) as Rec;
+    await page.locator(`g.node.vif[data-ref="${vifRef}"]`).click();
+    await page.locator('[data-testid=details][data-kind=VIF]').waitFor();
+    assert.equal(await hash(), `#/vm/${String(vm.uuid)}?select=${String(vif.uuid)}`);
+    assert.equal(await page.evaluate(() => history.length), length + 1, 'another object selected in the same view');
+    // the VIF's network: its view
+    const net = (await c('network.get_record', vif.network)) as Rec;
+    await page.locator(`g.node.network[data-ref="${String(vif.network)}"]`).click();
+    await crumbs('network');
+    await picture();
+    assert.equal(await hash(), `#/network/${String(net.uuid)}?select=${String(net.uuid)}`);
+    assert.equal(await page.locator('g.node.network').count(), 1);
+    // Back: the VM's view with the VIF selected; Back again: the host's view; Forward: the VM's
+    await page.goBack();
+    await crumbs('vm');
+    await picture();
+    assert.equal(await hash(), `#/vm/${String(vm.uuid)}?select=${String(vif.uuid)}`);
+    assert.equal(await page.locator('g.node.vm').count(), 1);
+    assert.equal(await page.locator('[data-testid=details]').getAttribute('data-kind'), 'VIF');
+    await page.goBack();
+    await crumbs('host');
+    await picture();
+    assert.equal(await hash(), hostHash);
+    assert.equal(await page.locator('g.node.host').count(), 1);
+    assert.equal(await page.locator('[data-testid=details]').count(), 0, 'nothing selected in the host\'s view');
+    await page.goForward();
+    await crumbs('vm');
+    await picture();
+    assert.equal(await hash(), `#/vm/${String(vm.uuid)}?select=${String(vif.uuid)}`);
+    // a click on the background lets go of the selection, in the URL too
+    const svg = (await page.locator('svg[data-testid=topology]').boundingBox())!;
+    await page.mouse.click(svg.x + svg.width - 5, svg.y + svg.height - 5);
+    await page.locator('[data-testid=details]').waitFor({ state: 'detached' });
+    assert.equal(await hash(), `#/vm/${String(vm.uuid)}`);
   });
 
   test('search by MAC opens the VM\'s view with the VIF selected; the view redraws from events', async () => {

@@ -6,14 +6,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { buildPool, FACTS, LARGE } from '../bench/console.ts';
-import { alarmMessages, observe, rollup, vifAlarms, vifDrops, ALARM_MESSAGE, ALARM_WINDOW_MS } from '../console/src/logic/alarms.ts';
-import { focusScope } from '../console/src/logic/focus.ts';
+import { alarmMessages, observe, reasonText, rollup, vifAlarms, vifDrops, ALARM_MESSAGE, ALARM_WINDOW_MS } from '../console/src/logic/alarms.ts';
+import { focusScope, routeOf } from '../console/src/logic/focus.ts';
 import { columnsCore, fullLayout } from '../console/src/logic/layout.ts';
 import { overview } from '../console/src/logic/overview.ts';
-import { defaultRoute, formatRoute, parseHash, type Route } from '../console/src/logic/route.ts';
+import { defaultRoute, formatRoute, parseHash, sameView, type Route } from '../console/src/logic/route.ts';
 import { search, uuidIndex } from '../console/src/logic/search.ts';
 import { Store, WATCHED, str, strs, type Rec, type XenEvent } from '../console/src/logic/store.ts';
 import { buildGraph, networkHosts } from '../console/src/logic/topology.ts';
+import { LOCKING_DROP_REASON_TEXT, LOCKING_DROP_REASONS } from '../src/model/classes/vif.ts';
 import { call, login, startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
 
 let d: TestDaemon;
@@ -157,7 +158,8 @@ describe('search', () => {
     // a name: the exact one first, then those it begins
     const hits = search(store, 'host1');
     assert.equal(hits[0].title, 'host host1');
-    assert.deepEqual(hits[0].route, { view: 'host', uuid: str(byName('host', 'host1')[1], 'uuid') });
+    const host1 = str(byName('host', 'host1')[1], 'uuid');
+    assert.deepEqual(hits[0].route, { view: 'host', uuid: host1, select: host1 });
     assert.ok(hits.slice(1).some((h) => h.title === 'host host10'));
     // an interface's address leads to its host, with the interface selected
     const [pifRef, pif] = store.all('pif').find(([, p]) => p.IP === '10.0.0.20')!;
@@ -187,6 +189,47 @@ describe('routes: the URL names the view', () => {
       assert.ok(r === undefined || (r.view === 'vm' && r.select === undefined), bad);
     }
     assert.equal(parseHash(''), undefined);
+  });
+
+  test('an object clicked (in a picture, the search, the alarms) opens the view that shows it, with it selected', () => {
+    const uuid = (cls: string, ref: unknown) => str(store.get(cls, ref), 'uuid');
+    const [h] = byName('host', 'host7');
+    const [n] = byName('network', 'VLAN 103');
+    const [vm, v] = guests()[5];
+    const vif = strs(v, 'VIFs')[1];
+    assert.deepEqual(routeOf(store, 'host', h), { view: 'host', uuid: uuid('host', h), select: uuid('host', h) });
+    assert.deepEqual(routeOf(store, 'network', n), { view: 'network', uuid: uuid('network', n), select: uuid('network', n) });
+    assert.deepEqual(routeOf(store, 'vm', vm), { view: 'vm', uuid: uuid('vm', vm), select: uuid('vm', vm) });
+    assert.deepEqual(routeOf(store, 'VM', vm), routeOf(store, 'vm', vm), 'a class name as a node kind');
+    // a VIF: its VM's view; an interface (a NIC, a bond: the picture's kinds of PIF): its host's
+    assert.deepEqual(routeOf(store, 'vif', vif), { view: 'vm', uuid: uuid('vm', vm), select: uuid('vif', vif) });
+    const [nic, p] = store.all('pif').find(([, x]) => x.host === h && x.device === 'eth0')!;
+    const [bond] = store.all('pif').find(([, x]) => x.host === h && strs(x, 'bond_master_of').length > 0)!;
+    assert.deepEqual(routeOf(store, 'nic', nic), { view: 'host', uuid: uuid('host', p.host), select: uuid('pif', nic) });
+    assert.deepEqual(routeOf(store, 'bond', bond), { view: 'host', uuid: uuid('host', h), select: uuid('pif', bond) });
+    assert.deepEqual(routeOf(store, 'PIF', nic), routeOf(store, 'nic', nic));
+    // what no view shows: a control domain and its VIFs, an object not in the cache, a kind with no view
+    const st = new Store();
+    st.apply([
+      { class: 'vm', operation: 'add', ref: 'OpaqueRef:dom0', snapshot: { uuid: U, is_control_domain: true, VIFs: ['OpaqueRef:vif0'] } },
+      { class: 'vif', operation: 'add', ref: 'OpaqueRef:vif0', snapshot: { uuid: V, VM: 'OpaqueRef:dom0' } },
+    ]);
+    assert.equal(routeOf(st, 'vm', 'OpaqueRef:dom0'), undefined, 'the control domain');
+    assert.equal(routeOf(st, 'vif', 'OpaqueRef:vif0'), undefined, 'a VIF of the control domain');
+    assert.equal(routeOf(store, 'host', 'OpaqueRef:nope'), undefined);
+    assert.equal(routeOf(store, 'vm', h), undefined, 'a host is not a VM');
+    assert.equal(routeOf(store, 'bond_record', bond), undefined);
+    // every route is one the URL can name, and reads back the same
+    for (const r of [routeOf(store, 'vif', vif)!, routeOf(store, 'bond', bond)!]) assert.deepEqual(parseHash(formatRoute(r)), r);
+  });
+
+  test('a new view is a new entry in the history; another object selected in the same view is not', () => {
+    assert.equal(sameView({ view: 'vm', uuid: U }, { view: 'vm', uuid: U, select: V }), true);
+    assert.equal(sameView({ view: 'vm', uuid: U, select: V }, { view: 'vm', uuid: U }), true);
+    assert.equal(sameView({ view: 'vm', uuid: U }, { view: 'vm', uuid: V }), false);
+    assert.equal(sameView({ view: 'host', uuid: U }, { view: 'vm', uuid: U }), false);
+    assert.equal(sameView({ view: 'pool' }, { view: 'host', uuid: U, select: U }), false);
+    assert.equal(sameView(undefined, { view: 'overview' }), false, 'the first view: nothing to replace');
   });
 
   test('a small pool opens on its whole picture, a large one on the overview', () => {
@@ -222,6 +265,12 @@ describe('spoofing alarms', () => {
     assert.equal(vifDrops({ locking_drops: ['foreign_mac', 1] }), undefined);
     assert.equal(vifDrops({ locking_drops: 'x' }), undefined);
     assert.deepEqual(vifDrops({ locking_drops: {} }), { total: 0, byReason: [], changedAt: undefined });
+    // the reasons and their words are the datamodel's, in its order; another key is shown as it is
+    const all = vifDrops({ locking_drops: Object.fromEntries([...LOCKING_DROP_REASONS].reverse().map((r) => [r, 1])) });
+    assert.deepEqual(all?.byReason.map((r) => r.reason), [...LOCKING_DROP_REASONS]);
+    for (const r of LOCKING_DROP_REASONS) assert.equal(reasonText(r), LOCKING_DROP_REASON_TEXT[r]);
+    assert.equal(reasonText('zzz_new'), 'zzz_new');
+    assert.equal(reasonText('constructor'), 'constructor', 'no word from an object\'s prototype');
   });
 
   test('a VIF whose counts rise is in alarm, and so are its VM, host and network in the overview; a steady one is not', () => {

@@ -182,10 +182,13 @@ describe('spoofing alarms in the console, from real packets', { skip: why, timeo
     const results = await good;
     for (const r of results) assert.ok(r.received > 0, r.out);
 
-    // the VIF's details: counts per reason
+    // the VIF's details, in its VM's view (a click opens it, and the URL names it): counts per reason
+    const hostHash = await hostPage.evaluate(() => location.hash);
     await vifNode(hostPage, spoofer).click();
     const box = hostPage.locator('[data-testid=details] [data-testid=drops]');
     await box.waitFor();
+    const vm1 = (await c('VM.get_uuid', ((await c('VIF.get_record', ref.vm1)) as { VM: string }).VM)) as string;
+    assert.equal(await hostPage.evaluate(() => location.hash), `#/vm/${vm1}?select=${spoofer.vif}`);
     assert.equal(await box.getAttribute('data-alarm'), 'true');
     const reasons = await box.locator('tr[data-reason]').evaluateAll((rows) => rows.map((r) => [r.getAttribute('data-reason'), Number(r.querySelector('[data-testid=count]')?.textContent)] as const));
     console.log(`# vm1's drops per reason in the console: ${JSON.stringify(reasons)}`);
@@ -196,6 +199,10 @@ describe('spoofing alarms in the console, from real packets', { skip: why, timeo
     // what the console shows is what the pool's record holds
     const rec = (await c('VIF.get_record', ref.vm1)) as { locking_drops: Record<string, number> };
     for (const [r, n] of reasons) assert.ok(Number(rec.locking_drops[r!]) >= n, `${r}: record ${rec.locking_drops[r!]}, console ${n}`);
+    // Back: the host's view, every VM of it
+    await hostPage.goBack();
+    await hostPage.waitForSelector('svg[data-testid=topology][data-layout=done]');
+    assert.equal(await hostPage.evaluate(() => location.hash), hostHash);
 
     // nothing for the well-behaved VMs: in the picture, the panel, the header, the records, the messages
     for (const vm of [locked, open]) {

@@ -1,37 +1,29 @@
 // Spoofing alarms: what a VIF's locking rules dropped, and which VIFs are misbehaving now.
 //
 // The contract (a poolnet extension of the VIF class): `locking_drops`, a map reason -> the
-// cumulative number of frames the VIF's locking rules dropped (reasons such as foreign_mac,
-// foreign_ip, neighbour_spoof, router_advertisement, tagged, disabled, other; any key is shown),
-// and `locking_drops_changed`, when that map last grew. The pool also raises a message named
-// VIF_LOCKING_DROPS whose obj_uuid is the VIF's uuid. A server without the extension sends
-// neither field: then nothing is marked. Every value is checked here, since a guest chooses
-// what its VIF drops and so, indirectly, what these numbers are.
+// cumulative number of frames the VIF's locking rules dropped (the reasons are the datamodel's,
+// LOCKING_DROP_REASONS; any other key is shown too), and `locking_drops_changed`, when that map
+// last grew. The pool also raises a message named VIF_LOCKING_DROPS whose obj_uuid is the VIF's
+// uuid. A server without the extension sends neither field: then nothing is marked. Every value
+// is checked here, since a guest chooses what its VIF drops and so, indirectly, what these
+// numbers are.
 
+import { LOCKING_DROP_REASONS, LOCKING_DROP_REASON_TEXT } from '../../../src/model/classes/vif.ts';
 import { parseXapiTime } from './time.ts';
 import { isRef, str, type Rec, type Ref, type Store } from './store.ts';
 import { uuidIndex } from './search.ts';
 
 export const ALARM_MESSAGE = 'VIF_LOCKING_DROPS';
 
-/** The reasons the agent reports, in the order the console lists them, with their words. */
-export const DROP_REASONS: Readonly<Record<string, string>> = {
-  foreign_mac: 'foreign MAC address',
-  foreign_ip: 'foreign IP address',
-  neighbour_spoof: 'ARP / neighbour spoofing',
-  router_advertisement: 'IPv6 router advertisement',
-  tagged: 'VLAN-tagged frame',
-  disabled: 'port disabled',
-  other: 'other',
-};
+const REASON_TEXT: Readonly<Record<string, string>> = LOCKING_DROP_REASON_TEXT;
 
-/** A reason in words; an unknown key as it is (only when it looks like a key). */
-export const reasonText = (k: string): string => DROP_REASONS[k] ?? k;
+/** A reason in words (the datamodel's); an unknown key as it is (only when it looks like a key). */
+export const reasonText = (k: string): string => (Object.hasOwn(REASON_TEXT, k) ? REASON_TEXT[k] : k);
 
 export interface Drops {
   /** Frames dropped in all, since the VIF's rules were made. */
   readonly total: number;
-  /** Per reason, known reasons first in DROP_REASONS order, then others by name. */
+  /** Per reason, known reasons first in the datamodel's order, then others by name. */
   readonly byReason: readonly { readonly reason: string; readonly count: number }[];
   /** When the counts last rose (ms since the epoch), if the server says. */
   readonly changedAt?: number;
@@ -61,7 +53,7 @@ export function vifDrops(vif: Rec | undefined): Drops | undefined {
 function readDrops(vif: Rec): Drops | undefined {
   const m = vif.locking_drops;
   if (!m || typeof m !== 'object' || Array.isArray(m)) return undefined;
-  const order = Object.keys(DROP_REASONS);
+  const order: readonly string[] = LOCKING_DROP_REASONS;
   const byReason: { reason: string; count: number }[] = [];
   let total = 0;
   for (const [k, v] of Object.entries(m as Record<string, unknown>)) {

@@ -1,7 +1,8 @@
 // Focus views: one host, one network or one VM with its neighbourhood in full detail, small
-// enough to read whatever the pool's size. Pure: a Scope for buildGraph (topology.ts).
+// enough to read whatever the pool's size, and the view that shows any object. Pure: a Scope for
+// buildGraph (topology.ts), a Route for the URL (route.ts).
 
-import type { FocusView } from './route.ts';
+import type { FocusView, Route } from './route.ts';
 import { isRef, str, strs, type Rec, type Ref, type Store } from './store.ts';
 import { carrierPif, isGuest, pifKind, type Scope } from './topology.ts';
 
@@ -86,4 +87,28 @@ export function focusScope(store: Store, view: FocusView, ref: Ref): Scope | und
     }
   }
   return s;
+}
+
+/**
+ * The view that shows an object, with it selected: a host, a network or a VM its own view, a VIF
+ * its VM's, an interface (a NIC, a bond, any PIF) its host's. `kind` is a picture's node kind or
+ * a class name. Undefined when the object, or the one whose view shows it, is not in the cache
+ * (or is not a guest's: the control domain has no view).
+ */
+export function routeOf(store: Store, kind: string, ref: Ref): Route | undefined {
+  const k = kind.toLowerCase();
+  const cls = k === 'nic' || k === 'bond' ? 'pif' : k;
+  const rec = store.get(cls, ref);
+  const select = str(rec, 'uuid');
+  const at = (view: FocusView, owner: Rec | undefined): Route | undefined => {
+    const uuid = str(owner, 'uuid');
+    return uuid && select ? { view, uuid, select } : undefined;
+  };
+  switch (cls) {
+    case 'host': case 'network': return at(cls, rec);
+    case 'vm': return isGuest(rec) ? at('vm', rec) : undefined;
+    case 'vif': { const vm = store.get('vm', rec?.VM); return isGuest(vm) ? at('vm', vm) : undefined; }
+    case 'pif': return at('host', store.get('host', rec?.host));
+    default: return undefined;
+  }
 }

@@ -52,6 +52,13 @@ export function formatRoute(r: Route): string {
   return `#/${r.view}`;
 }
 
+/**
+ * Whether two routes name the same view (they differ at most in what is selected): going from one
+ * to the other replaces the history's entry instead of adding one, so that Back leaves the view
+ * rather than stepping through the objects selected in it.
+ */
+export const sameView = (a: Route | undefined, b: Route): boolean => !!a && a.view === b.view && a.uuid === b.uuid;
+
 /** A pool small enough that its whole picture reads well opens on it; a larger one on the overview. */
 export const SMALL_POOL = { hosts: 4, vifs: 64 } as const;
 

@@ -2,6 +2,7 @@
 // Each hit says which view shows it (a route) and what to select there. Pure; the index is built
 // once per version of the cache.
 
+import { routeOf } from './focus.ts';
 import { pifName } from './net.ts';
 import type { Route } from './route.ts';
 import { natural, str, strs, type Rec, type Ref, type Store } from './store.ts';
@@ -43,39 +44,29 @@ interface Entry { readonly kind: HitKind; readonly ref: Ref; readonly title: str
 
 const indexCache = new WeakMap<Store, { version: number; entries: Entry[] }>();
 
-
 function entries(store: Store): Entry[] {
   const hit = indexCache.get(store);
   if (hit && hit.version === store.version) return hit.entries;
   const out: Entry[] = [];
+  const add = (kind: HitKind, ref: Ref, title: string, keys: string[]) => {
+    const route = routeOf(store, kind, ref);
+    if (route) out.push({ kind, ref, title, keys, route });
+  };
   const uuid = (r: Rec) => str(r, 'uuid');
-  for (const [ref, h] of store.table('host')) {
-    out.push({ kind: 'host', ref, title: `host ${str(h, 'name_label')}`, keys: [str(h, 'name_label'), str(h, 'hostname'), str(h, 'address'), uuid(h)], route: { view: 'host', uuid: uuid(h) } });
-  }
-  for (const [ref, n] of store.table('network')) {
-    out.push({ kind: 'network', ref, title: `network ${networkTitle(store, ref)}`, keys: [str(n, 'name_label'), str(n, 'bridge'), uuid(n)], route: { view: 'network', uuid: uuid(n) } });
-  }
+  for (const [ref, h] of store.table('host')) add('host', ref, `host ${str(h, 'name_label')}`, [str(h, 'name_label'), str(h, 'hostname'), str(h, 'address'), uuid(h)]);
+  for (const [ref, n] of store.table('network')) add('network', ref, `network ${networkTitle(store, ref)}`, [str(n, 'name_label'), str(n, 'bridge'), uuid(n)]);
   for (const [ref, v] of store.table('vm')) {
-    if (!isGuest(v)) continue;
-    out.push({ kind: 'vm', ref, title: `VM ${str(v, 'name_label')}`, keys: [str(v, 'name_label'), uuid(v)], route: { view: 'vm', uuid: uuid(v) } });
+    if (isGuest(v)) add('vm', ref, `VM ${str(v, 'name_label')}`, [str(v, 'name_label'), uuid(v)]);
   }
   for (const [ref, f] of store.table('vif')) {
     const vm = store.get('vm', f.VM);
     if (!isGuest(vm)) continue;
-    out.push({
-      kind: 'vif', ref, title: `VIF ${str(f, 'device')} of ${str(vm, 'name_label')}`,
-      keys: [str(f, 'MAC'), ...strs(f, 'ipv4_allowed'), ...strs(f, 'ipv6_allowed'), ...strs(f, 'ipv4_addresses'), ...strs(f, 'ipv6_addresses'), uuid(f)],
-      route: { view: 'vm', uuid: str(vm, 'uuid'), select: uuid(f) },
-    });
+    add('vif', ref, `VIF ${str(f, 'device')} of ${str(vm, 'name_label')}`,
+      [str(f, 'MAC'), ...strs(f, 'ipv4_allowed'), ...strs(f, 'ipv6_allowed'), ...strs(f, 'ipv4_addresses'), ...strs(f, 'ipv6_addresses'), uuid(f)]);
   }
   for (const [ref, p] of store.table('pif')) {
     const h = store.get('host', p.host);
-    if (!h) continue;
-    out.push({
-      kind: 'pif', ref, title: `interface ${pifName(store, p)} on ${str(h, 'name_label')}`,
-      keys: [str(p, 'MAC'), str(p, 'IP'), ...strs(p, 'IPv6'), uuid(p)],
-      route: { view: 'host', uuid: uuid(h), select: uuid(p) },
-    });
+    if (h) add('pif', ref, `interface ${pifName(store, p)} on ${str(h, 'name_label')}`, [str(p, 'MAC'), str(p, 'IP'), ...strs(p, 'IPv6'), uuid(p)]);
   }
   indexCache.set(store, { version: store.version, entries: out });
   return out;

@@ -33,16 +33,19 @@ export function ago(t: number, now: number): string {
   return `${Math.floor(h / 24)} days ago`;
 }
 
-/**
- * "5 Dec 2026 14:55:29 UTC (3 min ago)"; "never" for xapi's null date (the epoch); the text as
- * given when it is not a date-time.
- */
-export function readableTime(s: unknown, now: number = Date.now()): string {
-  const t = parseXapiTime(s);
-  if (t === undefined) return typeof s === 'string' ? s : '';
+/** "5 Dec 2026 14:55:29 UTC (3 min ago)" of a time in milliseconds since the epoch; "never" for xapi's null date (the epoch). */
+export function readableAt(t: number, now: number = Date.now()): string {
+  if (!Number.isFinite(t)) return '';
   if (t <= 0) return 'never';
   const d = new Date(t);
   const text = `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} UTC`;
   const rel = ago(t, now);
   return rel ? `${text} (${rel})` : text;
+}
+
+/** readableAt of a XenAPI date-time; the text as given when it is not one. */
+export function readableTime(s: unknown, now: number = Date.now()): string {
+  const t = parseXapiTime(s);
+  if (t === undefined) return typeof s === 'string' ? s : '';
+  return readableAt(t, now);
 }

@@ -3,20 +3,21 @@
 
 import { useMemo } from 'preact/hooks';
 import { alarmMessages, reasonText, vifDrops, type VifAlarm } from '../logic/alarms.ts';
+import { routeOf } from '../logic/focus.ts';
 import type { Route } from '../logic/route.ts';
 import { str, type Ref, type Store } from '../logic/store.ts';
-import { readableTime } from '../logic/time.ts';
+import { readableAt } from '../logic/time.ts';
 import { networkTitle } from '../logic/topology.ts';
 import { useApp } from './common.tsx';
 
 const MAX_ROWS = 50;
 
-function where(store: Store, vif: Ref | undefined): { vm: string; vmUuid: string; vifUuid: string; device: string; network: string; host: string } | undefined {
+function where(store: Store, vif: Ref | undefined): { vm: string; vifUuid: string; device: string; network: string; host: string } | undefined {
   const v = store.get('vif', vif);
   if (!v) return undefined;
   const vm = store.get('vm', v.VM);
   return {
-    vm: str(vm, 'name_label'), vmUuid: str(vm, 'uuid'), vifUuid: str(v, 'uuid'), device: str(v, 'device'),
+    vm: str(vm, 'name_label'), vifUuid: str(v, 'uuid'), device: str(v, 'device'),
     network: networkTitle(store, v.network), host: str(store.get('host', vm?.resident_on), 'name_label'),
   };
 }
@@ -30,7 +31,7 @@ export function AlarmPanel({ alarms, go }: { alarms: ReadonlyMap<Ref, unknown>; 
   // VIFs in alarm that no message names yet (their counts rose while the page watched)
   const silent = useMemo(() => [...alarms.keys()].filter((r) => !msgs.some((m) => m.vif === r)), [alarms, msgs]);
   const now = Date.now();
-  const open = (w: ReturnType<typeof where>) => (e: Event) => { e.preventDefault(); if (w?.vmUuid) go({ view: 'vm', uuid: w.vmUuid, select: w.vifUuid }); };
+  const open = (vif: Ref | undefined) => (e: Event) => { e.preventDefault(); const r = vif ? routeOf(store, 'vif', vif) : undefined; if (r) go(r); };
   if (!msgs.length && !silent.length) return <p class="muted alarm-panel none" data-testid="alarm-panel" data-count="0">No spoofing alarms: no VIF's locking rules are dropping frames.</p>;
   return (
     <section class="alarm-panel" data-testid="alarm-panel" data-count={msgs.length + silent.length}>
@@ -42,8 +43,8 @@ export function AlarmPanel({ alarms, go }: { alarms: ReadonlyMap<Ref, unknown>; 
             const w = where(store, r);
             const a = alarms.get(r) as VifAlarm | undefined;
             return (
-              <tr key={r} class="clickable" data-vif={w?.vifUuid} data-kind="rising" onClick={open(w)}>
-                <td>{a?.changedAt ? readableTime(new Date(a.changedAt).toISOString(), now) : 'now'}</td>
+              <tr key={r} class="clickable" data-vif={w?.vifUuid} data-kind="rising" onClick={open(r)}>
+                <td>{a?.changedAt ? readableAt(a.changedAt, now) : 'now'}</td>
                 <td>{w?.vm}</td><td>{w?.device}</td><td>{w?.network}</td><td>{w?.host}</td>
                 <td data-testid="drops">{dropsText(store, r)}</td>
                 <td class="muted">rising (no message yet)</td>
@@ -53,8 +54,8 @@ export function AlarmPanel({ alarms, go }: { alarms: ReadonlyMap<Ref, unknown>; 
           {msgs.slice(0, MAX_ROWS).map((m) => {
             const w = where(store, m.vif);
             return (
-              <tr key={m.ref} class="clickable" data-ref={m.ref} data-vif={w?.vifUuid ?? m.uuid} data-kind="message" onClick={open(w)}>
-                <td title={m.at ? new Date(m.at).toISOString() : ''}>{m.at ? readableTime(new Date(m.at).toISOString(), now) : ''}</td>
+              <tr key={m.ref} class="clickable" data-ref={m.ref} data-vif={w?.vifUuid ?? m.uuid} data-kind="message" onClick={open(m.vif)}>
+                <td title={m.at ? new Date(m.at).toISOString() : ''}>{m.at ? readableAt(m.at, now) : ''}</td>
                 <td>{w?.vm ?? <span class="muted">VIF {m.uuid} (gone)</span>}</td><td>{w?.device}</td><td>{w?.network}</td><td>{w?.host}</td>
                 <td data-testid="drops">{w ? dropsText(store, m.vif) : ''}</td>
                 <td>{m.body}</td>

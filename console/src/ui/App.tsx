@@ -15,7 +15,7 @@ import { Topology } from './Topology.tsx';
 import { Overview } from './Overview.tsx';
 import { Search } from './Search.tsx';
 import { observe, vifAlarms, vifDrops, type Baseline } from '../logic/alarms.ts';
-import { defaultRoute, formatRoute, isFocus, isLargePool, isPicture, parseHash, type FocusView, type Route, type View } from '../logic/route.ts';
+import { defaultRoute, formatRoute, isFocus, isLargePool, isPicture, parseHash, sameView, type FocusView, type Route, type View } from '../logic/route.ts';
 import { uuidIndex } from '../logic/search.ts';
 import { describeRef, type VifMark } from '../logic/topology.ts';
 
@@ -67,9 +67,10 @@ function useRoute(): [Route | undefined, (r: Route, replace?: boolean) => void] 
     window.addEventListener('hashchange', on);
     return () => window.removeEventListener('hashchange', on);
   }, []);
+  // a new entry in the history for a new view; the same entry when only the selection changes
   const go = (r: Route, replace = false) => {
     const h = formatRoute(r);
-    if (replace) history.replaceState(null, '', h);
+    if (replace || sameView(parseHash(location.hash), r)) history.replaceState(null, '', h);
     else if (location.hash !== h) history.pushState(null, '', h);
     setRoute(parseHash(h));
   };
@@ -132,7 +133,14 @@ function Console({ session, onLogout }: { session: Session; onLogout: () => void
     setSel(s ? { kind: s.cls, ref: s.ref } : undefined);
   }, [key, live]);
 
-  const ctx = { session, store, version, select: setSel, open: (d: DialogSpec) => setDialog(() => d), go, alarms };
+  // In a focus view the URL names what is selected too (a reload or a shared link keeps it).
+  const select = (s: Selection | undefined) => {
+    setSel(s);
+    if (!route?.uuid || !isFocus(route.view)) return;
+    const uuid = s ? str(store.find(s.ref)?.rec, 'uuid') : '';
+    if (uuid || !s) go({ view: route.view, uuid: route.uuid, ...(uuid ? { select: uuid } : {}) }, true);
+  };
+  const ctx = { session, store, version, select, open: (d: DialogSpec) => setDialog(() => d), go, alarms };
   const pool = store.all('pool')[0]?.[1];
   const roles = session.who.superuser ? 'pool-admin (local superuser)' : session.who.roles.join(', ');
   const view = route?.view;

@@ -6,9 +6,10 @@ import { publicFields, type FieldType } from '../logic/model.ts';
 import { pifName } from '../logic/net.ts';
 import { isRef, str, strs, type Rec, type Ref, type Store } from '../logic/store.ts';
 import { reasonText, vifDrops } from '../logic/alarms.ts';
-import { formatRoute, type Route } from '../logic/route.ts';
+import { routeOf } from '../logic/focus.ts';
+import { formatRoute } from '../logic/route.ts';
 import { describeRef, effectiveLocking, interfaceRole, ipSummary, lockingMeaning, networkKind, networkTitle } from '../logic/topology.ts';
-import { readableTime } from '../logic/time.ts';
+import { readableAt, readableTime } from '../logic/time.ts';
 import { NETWORK_KINDS } from '../logic/networkKinds.ts';
 import { DestroyBondDialog } from './dialogs/DestroyBondDialog.tsx';
 import { IpConfigDialog } from './dialogs/IpConfigDialog.tsx';
@@ -62,7 +63,7 @@ function DropsTable({ vif, rec }: { vif: Ref; rec: Rec }) {
         {a ? <b class="alarm-text">Spoofing alarm: </b> : null}
         Frames dropped by its locking rules: <b data-testid="drops-total">{d.total}</b>
         {a && a.rose > 0 ? <span> ({a.rose} since this page opened)</span> : null}
-        {d.changedAt ? <span class="muted"> · last rise {readableTime(new Date(d.changedAt).toISOString())}</span> : null}
+        {d.changedAt ? <span class="muted"> · last rise {readableAt(d.changedAt)}</span> : null}
       </p>
       {d.byReason.length > 0 && (
         <table class="grid compact">
@@ -74,16 +75,11 @@ function DropsTable({ vif, rec }: { vif: Ref; rec: Rec }) {
 }
 
 /** A link to the focus view of an object (a VIF: its VM's, with the VIF selected; an interface: its host's). */
-function FocusLink({ cls, rec }: { cls: string; rec: Rec }) {
+function FocusLink({ cls, ref }: { cls: string; ref: Ref }) {
   const { store, go } = useApp();
-  let r: Route | undefined;
-  if (cls === 'host' || cls === 'network') r = { view: cls, uuid: str(rec, 'uuid') };
-  else if (cls === 'VM') r = { view: 'vm', uuid: str(rec, 'uuid') };
-  else if (cls === 'VIF') r = { view: 'vm', uuid: str(store.get('vm', rec.VM), 'uuid'), select: str(rec, 'uuid') };
-  else if (cls === 'PIF') r = { view: 'host', uuid: str(store.get('host', rec.host), 'uuid'), select: str(rec, 'uuid') };
-  if (!r?.uuid) return null;
-  const target = r;
-  return <a class="focus-link" data-focus={r.view} href={formatRoute(r)} onClick={(e) => { e.preventDefault(); go(target); }}>Open the {r.view === 'vm' ? 'VM' : r.view}'s view</a>;
+  const r = routeOf(store, cls, ref);
+  if (!r) return null;
+  return <a class="focus-link" data-focus={r.view} href={formatRoute(r)} onClick={(e) => { e.preventDefault(); go(r); }}>Open the {r.view === 'vm' ? 'VM' : r.view}'s view</a>;
 }
 
 export function Details({ sel }: { sel: Selection }) {
@@ -164,7 +160,7 @@ export function Details({ sel }: { sel: Selection }) {
   return (
     <aside class="details" data-testid="details" data-kind={cls}>
       <header><h2>{title}</h2><button class="icon" aria-label="Close details" onClick={() => select(undefined)}>×</button></header>
-      <FocusLink cls={cls} rec={rec} />
+      <FocusLink cls={cls} ref={sel.ref} />
       {body}
       <div class="actions">{actions}</div>
       <Fields cls={cls} rec={rec} />

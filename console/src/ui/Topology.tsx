@@ -5,9 +5,9 @@
 import { memo } from 'preact/compat';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { EMPTY_CORE, columnsCore, fullLayout, layoutCore, provisionalCore, coreSignature, type Box, type CoreLayout, type ElkLayoutFn, type Point } from '../logic/layout.ts';
-import { focusScope } from '../logic/focus.ts';
+import { focusScope, routeOf } from '../logic/focus.ts';
 import type { FocusView } from '../logic/route.ts';
-import { str, type Ref, type Store } from '../logic/store.ts';
+import type { Ref } from '../logic/store.ts';
 import { BADGE_ROW, LINE, buildGraph, nodeId, type GEdge, type GNode, type Graph, type Scope, type VifMark } from '../logic/topology.ts';
 import { stats } from '../stats.ts';
 import { useApp, type Selection } from './common.tsx';
@@ -24,7 +24,7 @@ function pathOf(e: GEdge, pts: Point[]): string {
 }
 
 /** A node; its words only when `detail` (zoomed in enough to read them, and on screen). */
-function NodeViewImpl({ n, b, selected, detail, onSelect, onOpen }: { n: GNode; b: Box; selected: boolean; detail: boolean; onSelect: (n: GNode) => void; onOpen: (n: GNode) => void }) {
+function NodeViewImpl({ n, b, selected, detail, onPick }: { n: GNode; b: Box; selected: boolean; detail: boolean; onPick: (n: GNode) => void }) {
   const data: Record<string, string> = {};
   for (const [k, v] of Object.entries(n.data)) data[`data-${k}`] = v;
   let bx = 8;
@@ -41,7 +41,7 @@ function NodeViewImpl({ n, b, selected, detail, onSelect, onOpen }: { n: GNode; 
   });
   const top = 24 + (n.badges.length ? BADGE_ROW : 0);
   return (
-    <g class={`node ${n.kind} ${n.tone ?? ''} ${selected ? 'selected' : ''}`} transform={`translate(${b.x},${b.y})`} data-id={n.id} data-ref={n.ref} {...data} onClick={(e) => { e.stopPropagation(); onSelect(n); }} onDblClick={(e) => { e.stopPropagation(); onOpen(n); }}>
+    <g class={`node ${n.kind} ${n.tone ?? ''} ${selected ? 'selected' : ''}`} transform={`translate(${b.x},${b.y})`} data-id={n.id} data-ref={n.ref} {...data} onClick={(e) => { e.stopPropagation(); onPick(n); }}>
       <rect class="box" width={b.w} height={b.h} rx={6} />
       {detail && (
         <>
@@ -74,14 +74,8 @@ interface View { x: number; y: number; k: number }
 /** The least zoom at which words are drawn. */
 const READABLE = 0.4;
 
-/** The focus view an object of the picture opens on a double click (a VIF: its VM's, a NIC: its host's). */
-function openRoute(store: Store, n: GNode): { view: FocusView; uuid: string } | undefined {
-  switch (n.kind) {
-    case 'host': case 'network': case 'vm': return { view: n.kind, uuid: str(store.get(n.kind, n.ref), 'uuid') };
-    case 'vif': return { view: 'vm', uuid: str(store.get('vm', store.get('vif', n.ref)?.VM), 'uuid') };
-    case 'nic': case 'bond': return { view: 'host', uuid: str(store.get('host', store.get('pif', n.ref)?.host), 'uuid') };
-  }
-}
+/** A press that moved further than this (px) pans the picture: it is no click on what it started on. */
+const DRAG_PX = 4;
 
 const NOTHING: Scope = { hosts: new Set(), pifs: new Set(), networks: new Set(), vifs: new Set(), vms: new Set() };
 
@@ -157,6 +151,8 @@ export function Topology({ elk, selected, focus, marks, shown = true }: { elk: E
     return () => ro.disconnect();
   }, []);
   const drag = useRef<{ x: number; y: number; vx: number; vy: number } | undefined>(undefined);
+  // whether the last press panned: its click (on a node or on the background) then does nothing
+  const panned = useRef(false);
   const v = view ?? { x: 20, y: 20, k: 1 };
   const onWheel = (e: WheelEvent) => {
     e.preventDefault();
@@ -193,12 +189,18 @@ export function Topology({ elk, selected, focus, marks, shown = true }: { elk: E
   const margin = 200 / v.k;
   const vis = { x: -v.x / v.k - margin, y: -v.y / v.k - margin, w: size.w / v.k + 2 * margin, h: size.h / v.k + 2 * margin };
   const inView = (b: Box) => b.x < vis.x + vis.w && vis.x < b.x + b.w && b.y < vis.y + vis.h && vis.y < b.y + b.h;
+  // A click on an object opens the view that shows it, with it selected, as a link would: the
+  // URL names it, and Back returns to this view (a VIF opens its VM's view, a NIC its host's).
   const selectRef = useRef(select);
   selectRef.current = select;
-  const onSelect = useMemo(() => (n: GNode) => selectRef.current({ kind: n.kind, ref: n.ref }), []);
   const goRef = useRef(go);
   goRef.current = go;
-  const onOpen = useMemo(() => (n: GNode) => { const r = openRoute(store, n); if (r?.uuid) goRef.current(r); }, [store]);
+  const onPick = useMemo(() => (n: GNode) => {
+    if (panned.current) return;
+    const r = routeOf(store, n.kind, n.ref);
+    if (r) goRef.current(r);
+    else selectRef.current({ kind: n.kind, ref: n.ref });
+  }, [store]);
   return (
     <div class="topology">
       <div class="topology-tools">
@@ -213,16 +215,22 @@ export function Topology({ elk, selected, focus, marks, shown = true }: { elk: E
           <span class="swatch lock-unlocked" /> unlocked
           <span class="swatch lock-disabled" /> disabled
           <span class="swatch alarm" /> spoofing alarm
-          <span>· double-click: its own view</span>
+          <span>· click: its own view</span>
         </span>
       </div>
       <svg ref={svgRef} class="picture" data-testid="topology" data-layout={done ? 'done' : 'pending'} data-nodes={graph.nodes.length}
         onWheel={onWheel}
-        onPointerDown={(e) => { if (e.button === 0) { drag.current = { x: e.clientX, y: e.clientY, vx: v.x, vy: v.y }; } }}
-        onPointerMove={(e) => { const d = drag.current; if (d && (e.buttons & 1)) { moved.current = true; setView({ ...v, x: d.vx + e.clientX - d.x, y: d.vy + e.clientY - d.y }); } }}
+        onPointerDown={(e) => { if (e.button === 0) { drag.current = { x: e.clientX, y: e.clientY, vx: v.x, vy: v.y }; panned.current = false; } }}
+        onPointerMove={(e) => {
+          const d = drag.current;
+          if (!d || !(e.buttons & 1)) return;
+          if (!panned.current && Math.hypot(e.clientX - d.x, e.clientY - d.y) < DRAG_PX) return;
+          panned.current = moved.current = true;
+          setView({ ...v, x: d.vx + e.clientX - d.x, y: d.vy + e.clientY - d.y });
+        }}
         onPointerUp={() => { drag.current = undefined; }}
         onPointerLeave={() => { drag.current = undefined; }}
-        onClick={() => select(undefined)}>
+        onClick={() => { if (!panned.current) select(undefined); }}>
         <g transform={`translate(${v.x},${v.y}) scale(${v.k})`}>
           <g class="edges">
             {/* the many VIF edges as two paths; the infrastructure's one by one (classes, labels) */}
@@ -240,7 +248,7 @@ export function Topology({ elk, selected, focus, marks, shown = true }: { elk: E
           <g class="nodes">
             {graph.nodes.map((n) => {
               const b = layout.pos.get(n.id);
-              return b ? <NodeView key={n.id} n={n} b={b} selected={selected?.ref === n.ref} detail={readable && inView(b)} onSelect={onSelect} onOpen={onOpen} /> : null;
+              return b ? <NodeView key={n.id} n={n} b={b} selected={selected?.ref === n.ref} detail={readable && inView(b)} onPick={onPick} /> : null;
             })}
           </g>
         </g>

@@ -22,6 +22,17 @@ export const VIF_QOS_PARAMS = { kbps: 'meterKbps' } as const;
 export const LOCKING_DROP_REASONS = ['foreign_mac', 'foreign_ip', 'neighbour_spoof', 'router_advertisement', 'tagged', 'disabled', 'other'] as const;
 export type LockingDropReason = (typeof LOCKING_DROP_REASONS)[number];
 
+/** Each reason in words, for people: the pool's VIF_LOCKING_DROPS message and the console say it so. */
+export const LOCKING_DROP_REASON_TEXT: Readonly<Record<LockingDropReason, string>> = {
+  foreign_mac: 'a source MAC that is not the VIF\'s',
+  foreign_ip: 'a source address the VIF may not use',
+  neighbour_spoof: 'ARP or neighbour discovery claiming an address the VIF may not use',
+  router_advertisement: 'IPv6 router advertisements or redirects',
+  tagged: 'a VLAN the port does not carry, or stacked VLAN headers',
+  disabled: 'anything: the VIF is disabled',
+  other: 'other frames its rules do not allow',
+};
+
 export const VIF = {
   name: 'VIF',
   doc: 'A virtual network interface',
@@ -68,7 +79,7 @@ export const VIF = {
     f('trunks', t.set(t.int), 'StaticRO', { valueType: 'vlanTag' }),
     // poolnet extensions: frames the VIF's locking rules dropped (src/agent/dropstats.ts), kept up
     // to date by the agent of the host it runs on, about once a second while they rise
-    f('locking_drops', t.map(t.string, t.int), 'DynamicRO', { doc: 'poolnet extension: frames dropped by this VIF\'s locking rules since it was created, cumulative, by reason (foreign_mac, foreign_ip, neighbour_spoof, router_advertisement, tagged, disabled, other)' }),
+    f('locking_drops', t.map(t.string, t.int), 'DynamicRO', { doc: `poolnet extension: frames dropped by this VIF's locking rules since it was created, cumulative, by reason (${LOCKING_DROP_REASONS.join(', ')})` }),
     f('locking_drops_changed', t.datetime, 'DynamicRO', { doc: 'poolnet extension: when locking_drops last rose' }),
   ],
   messages: [
