@@ -28,7 +28,7 @@ export function rowOwners(db: Database): (o: Obj) => readonly string[] {
       case 'host': return [o.ref];
       case 'PIF': return pifHost(o.ref);
       case 'PIF_metrics': {
-        metricsHost ??= new Map([...db.all('PIF')].map((p): [string, string] => [p.rec.metrics, p.rec.host]));
+        metricsHost ??= new Map([...db.all('PIF')].filter((p) => real(p.rec.host)).map((p): [string, string] => [p.rec.metrics, p.rec.host]));
         const h = metricsHost.get(o.ref);
         return real(h) ? [h] : [];
       }
