@@ -4,7 +4,7 @@
 // into increases per VIF, the cumulative `locking_drops` the VIF record holds, and the pool
 // message VIF_LOCKING_DROPS, rate-limited. The reads and writes are droppoller.ts's.
 
-import { LOCKING_DROP_REASONS, type LockingDropReason } from '../model/classes/vif.ts';
+import { LOCKING_DROP_REASON_TEXT, LOCKING_DROP_REASONS, type LockingDropReason } from '../model/classes/vif.ts';
 import { DROP_REASON } from './ovsflows.ts';
 
 export type DropCounts = Partial<Record<LockingDropReason, number>>;
@@ -189,16 +189,6 @@ export class DropCounter {
 
 // ---- the pool message ------------------------------------------------------------------------
 
-const WHAT: Readonly<Record<LockingDropReason, string>> = {
-  foreign_mac: 'a source MAC that is not the VIF\'s',
-  foreign_ip: 'a source address the VIF may not use',
-  neighbour_spoof: 'ARP or neighbour discovery claiming an address the VIF may not use',
-  router_advertisement: 'IPv6 router advertisements or redirects',
-  tagged: 'a VLAN the port does not carry, or stacked VLAN headers',
-  disabled: 'anything: the VIF is disabled',
-  other: 'other frames its rules do not allow',
-};
-
 /** What the message says about a VIF, from the database (names are the users': quoted, cut). */
 export interface VifNames {
   readonly vm: string;
@@ -212,7 +202,7 @@ const quoted = (s: string) => JSON.stringify(s.length > 100 ? `${s.slice(0, 100)
 /** The body of a VIF_LOCKING_DROPS message: the VM, the VIF, the network and what was dropped. */
 export function alertBody(n: VifNames, counts: DropCounts, seconds: number): string {
   const c = ordered(counts);
-  const parts = LOCKING_DROP_REASONS.filter((r) => c[r]).map((r) => `${r} ${c[r]} (${WHAT[r]})`);
+  const parts = LOCKING_DROP_REASONS.filter((r) => c[r]).map((r) => `${r} ${c[r]} (${LOCKING_DROP_REASON_TEXT[r]})`);
   const span = seconds <= 1 ? 'in the last second' : `in the last ${Math.round(seconds)} s`;
   return `VM ${quoted(n.vm)}, VIF ${quoted(n.device)} (MAC ${quoted(n.mac)}) on network ${quoted(n.network)}: its locking rules dropped ${total(c)} frames ${span}: ${parts.join(', ')}.`;
 }
