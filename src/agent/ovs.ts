@@ -18,9 +18,10 @@ import type { ApplyReport, RefusedFilter } from './switch.ts';
 import { parseOvsBondShow, type BondMember } from './linkstate.ts';
 import { OvsdbClient, mapOf, ovsMap, setMembers, type Operation, type OvsdbValue, type Row } from './ovsdb.ts';
 import { OfBridges } from './openflow/bridges.ts';
-import { OfTransportError } from './openflow/conn.ts';
+import { OfTransportError, type OfConnection } from './openflow/conn.ts';
 import { UnsupportedFlow } from './openflow/flowtext.ts';
 import { TableRefused, writeTable } from './openflow/tables.ts';
+import { FlowMonitor } from './openflow/monitor.ts';
 import { flowStatsOn, meterChange, meterConfigs, OfTransactionRefused, type FlowStat } from './openflow/transact.ts';
 
 const run = promisify(execFile);
@@ -35,7 +36,24 @@ export interface OvsOptions {
   readonly datapathType: 'netdev' | 'system';
   /** Write flows and meters over a persistent OpenFlow connection (default); false: ovs-ofctl only (the baseline in bench/apply). */
   readonly openflow?: boolean;
+  /**
+   * Watch each bridge's flows with an OpenFlow flow monitor on that connection (default): drift is
+   * found when it happens, and drift() reads no table back. false: drift() runs `ovs-ofctl
+   * diff-flows` on every call, as before (the baseline in bench/drift).
+   */
+  readonly flowMonitor?: boolean;
+  /** While a bridge is monitored, drift() still reads its table back this often (ms; default 5 minutes). */
+  readonly driftBackstopMs?: number;
 }
+
+/**
+ * The backstop: a monitored bridge's table is still read back (diff-flows) every 5 minutes, a
+ * thirtieth of the old cost. The monitor sees every flow_mod, but not what it cannot: updates
+ * ignored while the agent's own ovs-ofctl fallback wrote (an administrator's change in that same
+ * moment), a change between a connection's loss and the next monitor (covered also by the first
+ * read after each monitor starts), or a switch that loses updates without saying PAUSED.
+ */
+const DRIFT_BACKSTOP_MS = 300_000;
 
 /** How flow tables were written: over the persistent connection, or by ovs-ofctl (no connection, or a flow the encoder refused). */
 export interface WriteCounts { openflow: number; ofctl: number }
@@ -410,14 +428,49 @@ export class OvsBackend {
    * when it comes back, a pass is asked for.
    */
   private readonly of = new OfBridges((bridge) => join(this.opts.runDir, `${bridge}.mgmt`), {
-    down: (bridge) => { this.appliedFlows.delete(bridge); this.appliedMeters.delete(bridge); },
+    down: (bridge) => { this.appliedFlows.delete(bridge); this.appliedMeters.delete(bridge); this.monitors.delete(bridge); },
     up: () => this.changed?.(),
+    opened: (bridge, c) => this.monitor(bridge, c),
   });
+  /** Per bridge, the flow monitor on its OpenFlow connection (while it is up). */
+  private readonly monitors = new Map<string, FlowMonitor>();
+  /** Bridges the monitor found changed by someone else since drift() last reported. */
+  private readonly tampered = new Set<string>();
+  /** Per bridge, how many changes by someone else the monitor reported (a write in flight meanwhile does not count as in place). */
+  private readonly tampers = new Map<string, number>();
+  /** Per bridge, when drift() last started reading its table back. */
+  private readonly lastDiff = new Map<string, number>();
+  /** Child processes run so far (tests, benches: a monitored idle pass runs none). */
+  readonly spawned = { ofctl: 0, appctl: 0 };
 
   constructor(readonly opts: OvsOptions) {}
 
   /** Whether a bridge's OpenFlow connection is up now. */
   connected(bridge: string): boolean { return this.of.isUp(bridge); }
+
+  /** Whether a bridge's flows are watched by a flow monitor now. */
+  monitored(bridge: string): boolean { return !!this.monitors.get(bridge)?.up; }
+
+  /** A flow monitor on a bridge's new connection; without one (a switch that refuses it), drift() reads the table back. */
+  private async monitor(bridge: string, c: OfConnection): Promise<void> {
+    this.monitors.delete(bridge);
+    if (this.opts.openflow === false || this.opts.flowMonitor === false) return;
+    try {
+      this.monitors.set(bridge, await FlowMonitor.start(c, () => this.drifted(bridge)));
+    } catch { /* refused or failed: diff-flows stays the check for this connection */ }
+  }
+
+  /**
+   * Someone else changed a bridge's flows: what the switch holds is no longer known, so its next
+   * write is its whole table (one bundle), and a pass is asked for at once.
+   */
+  private drifted(bridge: string): void {
+    this.tampers.set(bridge, (this.tampers.get(bridge) ?? 0) + 1);
+    this.tampered.add(bridge);
+    this.appliedFlows.delete(bridge);
+    this.appliedMeters.delete(bridge);
+    this.changed?.();
+  }
 
   private async db(): Promise<OvsdbClient> {
     if (!this.client) {
@@ -474,7 +527,7 @@ export class OvsBackend {
     try { await c.request('echo', []); } catch (e) { this.close(); throw e; }
   }
 
-  close(): void { this.client?.close(); this.client = undefined; this.watcher?.close(); this.watcher = undefined; this.of.close(); }
+  close(): void { this.client?.close(); this.client = undefined; this.watcher?.close(); this.watcher = undefined; this.of.close(); this.monitors.clear(); }
 
   /**
    * Call `changed` when ovs-vswitchd (re)opens a bridge's OpenFlow socket: a restarted
@@ -673,6 +726,7 @@ export class OvsBackend {
   }
 
   private async ofctl(args: string[], input?: string): Promise<string> {
+    this.spawned.ofctl++;
     const p = run('ovs-ofctl', ['-O', 'OpenFlow13', '--no-names', ...args], { maxBuffer: 256 * 1024 * 1024 });
     // a child that exits before reading its input (a failed diff-flows) fails the promise; the
     // pipe's EPIPE must not become an unhandled 'error' event that ends the daemon
@@ -682,6 +736,7 @@ export class OvsBackend {
 
   /** An `ovs-appctl` command to this switch's ovs-vswitchd; its output. */
   private async appctl(...args: string[]): Promise<string> {
+    this.spawned.appctl++;
     return (await run('ovs-appctl', ['-t', join(this.opts.runDir, 'ovs-vswitchd.ctl'), ...args])).stdout;
   }
 
@@ -693,6 +748,12 @@ export class OvsBackend {
       await new Promise((r) => setTimeout(r, 25));
     }
     throw new Error(`bridge ${bridge} never became ready`);
+  }
+
+  /** A flow write of the agent's own through ovs-ofctl: the bridge's monitor ignores the updates it causes. */
+  private ownWrite<T>(bridge: string, f: () => Promise<T>): Promise<T> {
+    const m = this.monitors.get(bridge);
+    return m?.up ? m.quiet(f) : f();
   }
 
   /** The bridge's OpenFlow connection, unless it is off or down (then ovs-ofctl does the work). */
@@ -724,7 +785,8 @@ export class OvsBackend {
         if (!(e instanceof OfTransportError)) throw e;
       }
     }
-    if (command === 'delete') { await this.ofctl(['del-meter', this.ofTarget(bridge), `meter=${id}`]); return; }
+    // a deleted meter takes its flows with it: the agent's own change, by another connection
+    if (command === 'delete') { await this.ownWrite(bridge, () => this.ofctl(['del-meter', this.ofTarget(bridge), `meter=${id}`])); return; }
     const spec = meterText(id, kbits, burst);
     if (spec !== undefined) await this.ofctl([command === 'add' ? 'add-meter' : 'mod-meter', this.ofTarget(bridge), spec]);
   }
@@ -748,7 +810,7 @@ export class OvsBackend {
     }
     const { text, owner } = cookies ? cookieBundle(cookies, table) : wholeTable(table);
     try {
-      await this.ofctl(['--bundle', cookies ? 'add-flows' : 'replace-flows', this.ofTarget(bridge), '-'], text);
+      await this.ownWrite(bridge, () => this.ofctl(['--bundle', cookies ? 'add-flows' : 'replace-flows', this.ofTarget(bridge), '-'], text));
       this.writes.ofctl++;
     } catch (e) {
       const err = String((e as { stderr?: string }).stderr ?? (e as Error).message);
@@ -871,6 +933,7 @@ export class OvsBackend {
   /** applyFlows for one bridge; returns the meter operations. */
   private async applyBridgeFlows(tables: OvsTables, bridge: string, changed: string[]): Promise<number> {
     let meterOps = 0;
+    const tampers = this.tampers.get(bridge);
     const flows = withTestDamage(tables.flows[bridge] ?? []);
     const meters = tables.meters[bridge] ?? [];
     const groups = byCookie(flows);
@@ -903,6 +966,8 @@ export class OvsBackend {
     }
     if (refused.size) this.refusals.set(bridge, refused); else this.refusals.delete(bridge);
     for (const id of stale.remove) { await this.meter(bridge, 'delete', id); meterOps++; }
+    // changed by someone else while this write was under way: not known to be in place (the pass it asked for writes it whole)
+    if (this.tampers.get(bridge) !== tampers) return meterOps;
     this.appliedFlows.set(bridge, table);
     this.appliedMeters.set(bridge, meterKey);
     return meterOps;
@@ -913,9 +978,10 @@ export class OvsBackend {
     const groups = byCookie(flows);
     const mine = numberedByCookie(groups, await this.portNumbers(groups));
     const have = this.appliedFlows.get(bridge);
+    const tampers = this.tampers.get(bridge);
     this.appliedFlows.delete(bridge);
     await this.replaceCookies(bridge, [cookie], mine);
-    if (!have) return;
+    if (!have || this.tampers.get(bridge) !== tampers) return;
     if (mine.has(cookie)) have.set(cookie, mine.get(cookie)!);
     else have.delete(cookie);
     this.appliedFlows.set(bridge, have);
@@ -955,16 +1021,28 @@ export class OvsBackend {
   }
 
   /**
-   * Bridges whose flow table differs from the desired one; their cached state is dropped so apply repairs them.
+   * Bridges whose flow table differs from the one written (a refused VIF's quarantine included);
+   * their cached state is dropped so apply repairs them. A bridge whose flow monitor is up is not
+   * read back: the monitor reported any change by someone else when it happened (and asked for a
+   * pass then), and such bridges are named here once. It is read back (ovs-ofctl diff-flows) when
+   * it has no monitor, once after each monitor starts (what changed before it), and every
+   * driftBackstopMs (DRIFT_BACKSTOP_MS says why).
    * (diff-flows reads a bridge or a file, never `-`; nor /dev/stdin here, which is a socket under
    * Node: so the desired table goes through a file.)
    */
   async drift(desired: DesiredHost): Promise<string[]> {
     const out: string[] = [];
+    const backstop = this.opts.driftBackstopMs ?? DRIFT_BACKSTOP_MS;
     for (const b of desired.bridges) {
-      // against what was written (a refused VIF's quarantine included), not the desired table
+      if (this.tampered.delete(b.name)) { out.push(b.name); continue; }
+      // against what was written, not the desired table
       const applied = this.appliedFlows.get(b.name);
-      if (!applied) continue; // never applied here yet: apply checks anyway
+      if (!applied) continue; // never applied here yet: apply writes it anyway
+      const now = Date.now();
+      const m = this.monitors.get(b.name);
+      const last = this.lastDiff.get(b.name);
+      if (m?.up && last !== undefined && last >= m.since && now - last < backstop) continue;
+      this.lastDiff.set(b.name, now);
       const file = join(this.opts.runDir, `${b.name}.desired-flows`);
       const diff = await writeFile(file, tableText(applied))
         .then(() => this.ofctl(['diff-flows', this.ofTarget(b.name), file]))
@@ -972,6 +1050,8 @@ export class OvsBackend {
         .finally(() => rm(file, { force: true }));
       if (diff.trim()) { out.push(b.name); this.appliedFlows.delete(b.name); this.appliedMeters.delete(b.name); }
     }
+    this.tampered.clear();
+    for (const name of this.lastDiff.keys()) if (!desired.bridges.some((b) => b.name === name)) this.lastDiff.delete(name);
     return out;
   }
 

@@ -24,6 +24,8 @@ export interface BridgeEvents {
   down(bridge: string): void;
   /** A connection came up again after it had ended or failed. */
   up(bridge: string): void;
+  /** A connection was just opened (first or again), before anyone uses it: a flow monitor is set up on it here. Never throws. */
+  opened?(bridge: string, c: OfConnection): Promise<void>;
 }
 
 export class OfBridges {
@@ -50,16 +52,19 @@ export class OfBridges {
   }
 
   private connect(bridge: string, s: Slot, retry: boolean): Promise<OfConnection | undefined> {
-    s.connecting = OfConnection.open(this.socketOf(bridge)).then((c) => {
-      s.connecting = undefined;
-      if (this.slots.get(bridge) !== s) { c.close(); return undefined; }
-      s.conn = c;
-      s.backoffMs = FIRST_BACKOFF_MS;
+    s.connecting = OfConnection.open(this.socketOf(bridge)).then(async (c) => {
       c.onClose = () => {
         s.conn = undefined;
         this.events.down(bridge);
         this.schedule(bridge, s);
       };
+      // still `connecting` meanwhile: get() waits, and nothing is written before the monitor is in place
+      if (this.slots.get(bridge) === s) await this.events.opened?.(bridge, c).catch(() => undefined);
+      s.connecting = undefined;
+      if (this.slots.get(bridge) !== s) { c.close(); return undefined; }
+      if (!c.open) { this.schedule(bridge, s); return undefined; } // ended meanwhile (its retry may have found it still connecting)
+      s.conn = c;
+      s.backoffMs = FIRST_BACKOFF_MS;
       if (retry) this.events.up(bridge);
       return c;
     }, () => {

@@ -30,6 +30,11 @@ export class OfConnection {
   private closedWith: Error | undefined;
   /** Called once when the connection ends, unless close() ended it. */
   onClose: ((err: Error) => void) | undefined;
+  /**
+   * Messages no request waits for (a flow monitor's updates, xid 0), in the order they came.
+   * What it throws ends the connection as any malformed message does.
+   */
+  onAsync: ((type: number, msg: Buffer) => void) | undefined;
 
   private constructor(private readonly sock: Socket) {}
 
@@ -93,7 +98,8 @@ export class OfConnection {
       if (w) { this.waiters.delete(xid); w.reject(new OfRefused(xid, error)); } else this.stray.push({ xid, error });
       return;
     }
-    if (!w) return; // a reply nobody waits for (its waiter gave up): dropped
+    // a flow monitor's update, or a reply nobody waits for (its waiter gave up): dropped unless onAsync reads it
+    if (!w) { this.onAsync?.(type, msg); return; }
     if (type === OFPT.MULTIPART_REPLY) {
       const r = multipartReply(msg);
       (w.parts ??= []).push(r.body);
@@ -118,6 +124,9 @@ export class OfConnection {
   get open(): boolean { return !this.closedWith; }
 
   close(): void { this.onClose = undefined; this.end(new OfTransportError('closed')); }
+
+  /** End the connection for a reply found malformed above this layer (as a malformed message does: onClose hears of it). */
+  abort(reason: string): void { this.end(new OfTransportError(reason)); }
 
   xid(): number { const x = this.nextXid; this.nextXid = (this.nextXid % 0x7fffffff) + 1; return x; }
 

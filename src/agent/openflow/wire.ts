@@ -1,7 +1,7 @@
 // The OpenFlow 1.4 messages the agent sends and reads (pure): byte layouts from the OpenFlow
 // 1.4.1 specification, as Open vSwitch implements them. Only what poolnet needs: HELLO, ECHO,
-// ERROR, FLOW_MOD, BUNDLE_CONTROL / BUNDLE_ADD_MESSAGE, BARRIER, METER_MOD, and the flow-stats
-// and meter-config multiparts. 1.4 is the first version whose bundles are standard (1.3 has
+// ERROR, FLOW_MOD, BUNDLE_CONTROL / BUNDLE_ADD_MESSAGE, BARRIER, METER_MOD, and the flow-stats,
+// meter-config and flow-monitor multiparts (the monitor's own layouts are in monitor.ts). 1.4 is the first version whose bundles are standard (1.3 has
 // them only as an ONF extension).
 
 export const OFP_VERSION = 0x05; // OpenFlow 1.4
@@ -20,7 +20,7 @@ export const OFPBCT = { OPEN_REQUEST: 0, OPEN_REPLY: 1, CLOSE_REQUEST: 2, CLOSE_
 export const OFPBF = { ATOMIC: 1, ORDERED: 2 } as const;
 export const OFPMC = { ADD: 0, MODIFY: 1, DELETE: 2 } as const;
 export const OFPMF = { KBPS: 1, PKTPS: 2, BURST: 4, STATS: 8 } as const;
-export const OFPMP = { FLOW: 1, METER_CONFIG: 10 } as const;
+export const OFPMP = { FLOW: 1, METER_CONFIG: 10, FLOW_MONITOR: 16 } as const;
 export const OFPP = { IN_PORT: 0xfffffff8, NORMAL: 0xfffffffa, FLOOD: 0xfffffffb, ALL: 0xfffffffc, CONTROLLER: 0xfffffffd, LOCAL: 0xfffffffe, ANY: 0xffffffff } as const;
 export const OFPTT_ALL = 0xff;
 export const OFPG_ANY = 0xffffffff;
@@ -39,7 +39,7 @@ export function header(buf: Buffer, at = 0): Header {
 }
 
 /** A whole message: the header written over the first 8 bytes of `body` (which must leave room for it). */
-function message(type: number, xid: number, body: Buffer): Buffer {
+export function message(type: number, xid: number, body: Buffer): Buffer {
   if (body.length > MAX_MESSAGE) throw new RangeError(`OpenFlow message of ${body.length} bytes`);
   body.writeUInt8(OFP_VERSION, 0);
   body.writeUInt8(type, 1);
@@ -48,7 +48,7 @@ function message(type: number, xid: number, body: Buffer): Buffer {
   return body;
 }
 
-const pad8 = (n: number) => (n + 7) & ~7;
+export const pad8 = (n: number): number => (n + 7) & ~7;
 
 /** HELLO with a version bitmap of exactly OpenFlow 1.4: a switch that cannot speak it refuses. */
 export function hello(xid: number): Buffer {
@@ -224,6 +224,7 @@ export function meterConfigRequest(xid: number): Buffer {
 
 /** A multipart reply's type, whether more parts follow, and its body. */
 export function multipartReply(msg: Buffer): { type: number; more: boolean; body: Buffer } {
+  if (msg.length < 16 || header(msg).length < 16) throw new RangeError('multipart reply shorter than its header');
   return { type: msg.readUInt16BE(8), more: (msg.readUInt16BE(10) & OFPMPF_REPLY_MORE) !== 0, body: msg.subarray(16, header(msg).length) };
 }
 
