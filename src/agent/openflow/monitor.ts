@@ -3,15 +3,16 @@
 // controller, an administrator's `ovs-ofctl add-flow`), so that drift is found without reading
 // the table back every few seconds.
 //
-// What Open vSwitch does (3.1, checked with `ovs-ofctl ofp-print` and on a real switch in
-// test/openflow-monitor.test.ts): it takes the OpenFlow 1.4 request as its own Nicira monitor
-// (NXST_FLOW_MONITOR); changes made over the monitoring connection itself (the agent's bundles)
-// are not reported at all unless OFPFMF_ONLY_OWN is set (which it reads as NXFMF_OWN: report them
-// abbreviated), and it refuses OFPFMF_NO_ABBREV as a bad flag. So the request asks for ADD,
-// REMOVED and MODIFY without ONLY_OWN: every update that arrives is someone else's change. An
-// abbreviated update (only if a switch sends one anyway) names a change of the agent's own and
-// is ignored; PAUSED and RESUMED (the switch's buffer for this connection overflowed: updates
-// were lost) count as drift, since what changed meanwhile is not known.
+// What Open vSwitch does (3.1; checked with `ovs-ofctl ofp-print`, its connmgr.c, and on a real
+// switch in test/openflow-monitor.test.ts): it takes the OpenFlow 1.4 request as its own Nicira
+// monitor. Changes made over the monitoring connection itself (the agent's bundles) arrive as one
+// ABBREV update per batch (the xid of the message that made them), never in full; it reads
+// OFPFMF_ONLY_OWN as NXFMF_OWN ("report this connection's own changes in full"), and refuses
+// OFPFMF_NO_ABBREV as a bad flag. So the request asks for ADD, REMOVED and MODIFY, no more: a
+// full update is always someone else's change (drift), an abbreviated one the agent's own
+// (ignored). PAUSED (the switch's buffer for this connection overflowed: updates were lost; while
+// paused it reports even the agent's own deletions in full) and RESUMED (sent after every flow
+// again, as added) count as drift: what changed meanwhile is not known; the pass rewrites the table.
 //
 // Every update is read as hostile: lengths, event types and match bounds are checked, and a
 // malformed reply ends the connection (conn.ts), which then reconnects and resyncs the table.
