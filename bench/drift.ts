@@ -116,7 +116,7 @@ async function main(): Promise<void> {
   const old = await measure(d, sw, false);
   const mon = await measure(d, sw, true);
   const pad = (s: string, w: number) => ' '.repeat(Math.max(0, w - s.length)) + s;
-  const row = (label: string, a: string, b: string) => console.log(`   ${label.padEnd(46)}${pad(a, 16)}${pad(b, 16)}`);
+  const row = (label: string, a: string, b: string) => console.log(`   ${label.padEnd(44)}${pad(a, 18)}${pad(b, 20)}`);
   console.log(`\n   ${old.bridges} bridges, ${old.flows} flows in the one tampered with; over ${SECONDS} s idle:`);
   row('', 'flow monitor', 'diff-flows (old)');
   row('agent timer passes', String(mon.passes), String(old.passes));

@@ -8,12 +8,13 @@
 //     `del-flows` or `mod-flows` by someone else is, for that bridge alone, and the next apply
 //     restores the table (compared with dump-flows); a write of the agent's own through ovs-ofctl
 //     (its fallback) is not reported either;
+//     after ovs-vswitchd restarts, the table is written whole again and a new monitor watches it;
 //  3. while the monitor is up, drift() runs no ovs-ofctl (the backend's count of processes), and
 //     with the monitor off it runs one per bridge, as before.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +25,7 @@ import type { OvsBackend } from '../src/agent/ovs.ts';
 import { OfConnection, OfTransportError } from '../src/agent/openflow/conn.ts';
 import { FlowMonitor, flowMonitorRequest, OFPFMF, parseFlowUpdates, type FlowUpdate } from '../src/agent/openflow/monitor.ts';
 import { writeTable } from '../src/agent/openflow/tables.ts';
+import { ovsLayout, waitForPath } from '../src/lab/ovsns.ts';
 import { startSwitchNs, switchBackend, type SwitchNs, switchNsSkipReason } from './helpers/netns.ts';
 
 const noOfctl = spawnSync('ovs-ofctl', ['--version']).status === 0 ? false : 'needs ovs-ofctl (Debian openvswitch-common)';
@@ -183,6 +185,7 @@ describe('flow monitor on a real switch', { skip }, () => {
   let sw: SwitchNs;
   let ovs: OvsBackend;
   let asked = 0;
+  let restarted: ChildProcess | undefined;
   const target = (br: string) => `unix:${sw.dir}/${br}.mgmt`;
   /** A bridge's flows as dump-flows prints them, without statistics, sorted. */
   const table = (br: string) => sw.ofctl('dump-flows', '--no-stats', target(br)).split('\n').filter((l) => l.includes('actions=')).map((l) => l.trim()).sort().join('\n');
@@ -191,7 +194,11 @@ describe('flow monitor on a real switch', { skip }, () => {
     sw = await startSwitchNs(0, 'ofmon');
     ovs = switchBackend(sw);
   });
-  after(async () => { ovs?.close(); await sw?.dispose(); });
+  after(async () => {
+    ovs?.close();
+    if (restarted && restarted.exitCode === null) { restarted.kill('SIGTERM'); await new Promise((r) => restarted!.once('exit', r)); }
+    await sw?.dispose();
+  });
 
   it('monitors each bridge; the agent\'s own bundles are not reported, and drift() then runs no ovs-ofctl', async () => {
     await ovs.apply(host());
@@ -256,6 +263,37 @@ describe('flow monitor on a real switch', { skip }, () => {
       assert.equal(seen.length, 1, 'a write in quiet() is not reported');
       assert.ok(m.counts.ignored > own, 'its update came, and was ignored');
     } finally { c.close(); }
+  });
+
+  it('after ovs-vswitchd restarts: the whole table again (the resync), a new monitor, and drift found again', async () => {
+    const want = host('10.0.0.11');
+    // the test before wrote br1 behind the backend's back: reported, and repaired
+    assert.deepEqual(await ovs.drift(want), ['br1']);
+    await ovs.apply(want);
+    const before1 = table('br1');
+    assert.doesNotMatch(before1, /cookie=0x77/);
+    const l = ovsLayout(sw.dir);
+    process.kill(Number(readFileSync(join(sw.dir, 'vswitchd.pid'), 'utf8').trim()), 'SIGTERM');
+    await until(() => !ovs.connected('br1'), 10_000, 'the connection to see the switch go');
+    assert.ok(!ovs.monitored('br1'));
+    restarted = spawn('ip', ['netns', 'exec', sw.ns, ...l.vswitchd], { env: l.env, stdio: 'ignore' });
+    await waitForPath(join(sw.dir, 'br1.mgmt'), 'the bridge socket');
+    await until(() => ovs.connected('br1'), 20_000, 'the connection back');
+    await ovs.apply(want);
+    assert.equal(table('br1'), before1, 'the whole table written again');
+    assert.ok(ovs.monitored('br0') && ovs.monitored('br1'), 'a monitor on each new connection');
+    // the first check after the new monitor reads back once (what happened in between), then not
+    let n = ovs.spawned.ofctl;
+    assert.deepEqual(await ovs.drift(want), []);
+    assert.equal(ovs.spawned.ofctl - n, 2);
+    const was = asked;
+    sw.ofctl('del-flows', target('br1'), `cookie=${cookieOf(uuid(3))}/-1`);
+    await until(() => asked > was, 20_000, 'a pass asked for');
+    n = ovs.spawned.ofctl;
+    assert.deepEqual(await ovs.drift(want), ['br1']);
+    assert.equal(ovs.spawned.ofctl, n);
+    await ovs.apply(want);
+    assert.equal(table('br1'), before1);
   });
 
   it('with the monitor off, drift() reads each table back on every call, as before', async () => {
