@@ -22,6 +22,8 @@ import { after, before, describe, it } from 'node:test';
 import type { DesiredHost, PortSpec } from '../src/agent/desired.ts';
 import { cookieOf, type VifLock } from '../src/agent/ovsflows.ts';
 import type { OvsBackend } from '../src/agent/ovs.ts';
+import { Agent } from '../src/agent/agent.ts';
+import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
 import { OfConnection, OfTransportError } from '../src/agent/openflow/conn.ts';
 import { FlowMonitor, flowMonitorRequest, OFPFMF, parseFlowUpdates, type FlowUpdate } from '../src/agent/openflow/monitor.ts';
 import { writeTable } from '../src/agent/openflow/tables.ts';
@@ -309,5 +311,37 @@ describe('flow monitor on a real switch', { skip }, () => {
       sw.ofctl('del-flows', target('br0'), `cookie=${cookieOf(uuid(2))}/-1`);
       assert.deepEqual(await off.drift(want), ['br0']);
     } finally { off.close(); }
+  });
+});
+
+describe('the agent repairs at once what the monitor reports', { skip }, () => {
+  let d: TestDaemon;
+  let sw: SwitchNs;
+  let agent: Agent;
+  let ovs: OvsBackend;
+  before(async () => {
+    d = await startTestDaemon();
+    sw = await startSwitchNs(2, 'ofmona');
+    ovs = switchBackend(sw);
+    const host = [...d.db.all('host')][0].ref;
+    const log = { info: () => undefined, warn: () => undefined, error: () => undefined };
+    // a timer that never fires within the test: only the monitor can bring the repair
+    agent = new Agent(d.db, () => host, ovs, undefined, log, { intervalMs: 3_600_000 });
+    agent.start();
+    await agent.settled();
+  });
+  after(async () => { await agent?.stop(); await sw?.dispose(); await d?.dispose(); });
+
+  it("an administrator's del-flows is undone without a timer pass, and no ovs-ofctl runs for it", async () => {
+    const target = `unix:${sw.dir}/xenbr1.mgmt`;
+    const flows = () => sw.ofctl('dump-flows', '--no-stats', target).split('\n').filter((l) => l.includes('actions=')).map((l) => l.trim()).sort().join('\n');
+    await until(() => ovs.monitored('xenbr1'), 20_000, 'the monitor on xenbr1');
+    const want = flows();
+    assert.match(want, /actions=/);
+    const n = ovs.spawned.ofctl, passes = agent.passes;
+    sw.ofctl('del-flows', target);
+    await until(() => flows() === want, 20_000, 'the table back');
+    assert.ok(agent.passes > passes, 'a pass repaired it');
+    assert.equal(ovs.spawned.ofctl, n, 'over the OpenFlow connection, no ovs-ofctl');
   });
 });
