@@ -18,7 +18,7 @@
 // malformed reply ends the connection (conn.ts), which then reconnects and resyncs the table.
 
 import { OfRefused, OfTransportError, type OfConnection } from './conn.ts';
-import { roundTrip, TRANSACTION_MS } from './transact.ts';
+import { roundTrip } from './transact.ts';
 import { HEADER_LEN, message, multipartReply, OFPMP, OFPT, OFPG_ANY, OFPP, OFPTT_ALL, pad8 } from './wire.ts';
 
 /** ofp_flow_monitor_flags (OpenFlow 1.4.1, 7.3.5.19). */
@@ -89,6 +89,8 @@ export function parseFlowUpdates(body: Buffer): FlowUpdate[] {
 export const isDrift = (u: FlowUpdate): boolean => u.event !== 'abbrev';
 
 let nextMonitorId = 1;
+/** How long the switch may take to answer the monitor request (a loaded machine). */
+const START_MS = 10_000;
 
 /**
  * A flow monitor on one connection: `onDrift` hears of each change someone else made, from the
@@ -108,8 +110,13 @@ export class FlowMonitor {
   /** When the switch took the request (ms since the epoch): changes before it were not reported. */
   get since(): number { return this.established; }
 
-  /** Ask the switch for updates on `c`; OfRefused when it does not implement OpenFlow 1.4 flow monitors. */
-  static async start(c: OfConnection, onDrift: (u: FlowUpdate) => void, timeoutMs = TRANSACTION_MS): Promise<FlowMonitor> {
+  /**
+   * Ask the switch for updates on `c`; OfRefused when it does not implement OpenFlow 1.4 flow
+   * monitors. Asked right after the connection opens, before anything else is queued on it: a
+   * switch that takes longer than `timeoutMs` to answer one small request is given up (the
+   * connection ends and is opened again), rather than holding up the writes that wait for it.
+   */
+  static async start(c: OfConnection, onDrift: (u: FlowUpdate) => void, timeoutMs = START_MS): Promise<FlowMonitor> {
     const m = new FlowMonitor(c, onDrift);
     // updates can come before the request's reply is read: the reader is in place first
     c.onAsync = (type, msg) => m.receive(type, msg);
