@@ -5,6 +5,7 @@
 import type { Obj, Rec } from '../db/database.ts';
 import { classDef, t, XapiError, type FieldType } from '../model/index.ts';
 import { escapeXml, XBase64, XDate, XDouble, XInt, type WireValue } from './xmlrpc.ts';
+import { formatXapiTime, xapiTimeMs } from '../model/datetime.ts';
 
 /** A value whose type is known, inside a dynamically typed result (event.from). */
 export class Typed {
@@ -415,24 +416,12 @@ function plain(w: WireValue): unknown {
 }
 
 /** Accept xapi's 20240102T03:04:05Z and ISO-8601 with dashes/milliseconds; emit the former. */
+/** A client's date-time in xapi's form (UTC, compact), or undefined when it is not one. */
 export function normaliseDate(s: string): string | undefined {
-  const m = /^(\d{4})-?(\d{2})-?(\d{2})T(\d{2}):?(\d{2}):?(\d{2})(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})?$/.exec(s.trim());
-  if (!m) return undefined;
-  let ms = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]);
-  // Date.UTC rolls impossible fields over (February 30th is March 1st): refuse them instead
-  const d = new Date(ms);
-  if (Number.isNaN(ms) || d.getUTCFullYear() !== +m[1] || d.getUTCMonth() !== +m[2] - 1 || d.getUTCDate() !== +m[3] || +m[4] > 23 || +m[5] > 59 || +m[6] > 59) return undefined;
-  if (m[7] && m[7] !== 'Z') {
-    const sign = m[7][0] === '-' ? -1 : 1;
-    const hh = Number(m[7].slice(1, 3)), mm = Number(m[7].slice(-2));
-    ms -= sign * (hh * 60 + mm) * 60_000;
-  }
-  return formatDate(new Date(ms));
+  const ms = xapiTimeMs(s);
+  return ms === undefined ? undefined : formatXapiTime(new Date(ms));
 }
 
-export function formatDate(d: Date): string {
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}T${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}Z`;
-}
+export const formatDate = formatXapiTime;
 
 export const now = (): string => formatDate(new Date());

@@ -10,6 +10,7 @@
 
 import type { Database, Obj, Txn } from '../db/database.ts';
 import { formatDate } from './marshal.ts';
+import { xapiTimeMs } from '../model/datetime.ts';
 
 export interface SessionPolicy {
   /** A session unused this long is invalid (xapi: inactive_session_timeout = 86400 s). */
@@ -29,10 +30,7 @@ export const DEFAULT_SESSION_POLICY: SessionPolicy = {
   inactiveMs: 86_400_000, maxPerUser: 500, maxPerOriginator: 500, maxInternal: 400, maxExternal: 400, sweepMs: 60_000,
 };
 
-function parseDate(s: unknown): number {
-  const m = typeof s === 'string' ? /^(\d{4})(\d{2})(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/.exec(s) : null;
-  return m ? Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]) : 0;
-}
+const parseDate = (s: unknown): number => xapiTimeMs(s) ?? 0;
 
 export class SessionKeeper {
   private readonly lastUse = new Map<string, number>();

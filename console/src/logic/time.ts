@@ -2,22 +2,12 @@
 // ("20261205T14:55:29Z"); the console shows the date and time in UTC (the pool's logs are in UTC)
 // and how long ago it was. Pure: `now` is a parameter.
 
+import { xapiTimeMs } from '../../../src/model/datetime.ts';
+
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
-/** Milliseconds since the epoch of a XenAPI date-time (compact or extended ISO 8601), or undefined. */
-export function parseXapiTime(s: unknown): number | undefined {
-  if (typeof s !== 'string') return undefined;
-  const m = /^(\d{4})-?(\d{2})-?(\d{2})T(\d{2}):?(\d{2}):?(\d{2})(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})?$/.exec(s.trim());
-  if (!m) return undefined;
-  const [, y, mo, d, h, mi, sec, zone] = m;
-  let t = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(sec));
-  if (zone && zone !== 'Z') {
-    const sign = zone.startsWith('-') ? -1 : 1;
-    const z = zone.slice(1).replace(':', '');
-    t -= sign * (Number(z.slice(0, 2)) * 60 + Number(z.slice(2))) * 60_000;
-  }
-  return Number.isFinite(t) ? t : undefined;
-}
+/** Milliseconds since the epoch of a XenAPI date-time (compact or extended ISO 8601), or undefined: the datamodel's reader. */
+export const parseXapiTime = xapiTimeMs;
 
 const pad = (n: number): string => String(n).padStart(2, '0');
 
