@@ -129,14 +129,14 @@ describe('flow monitor: hostile peers', () => {
   };
   const withXid = (m: Buffer, xid: number) => { const b = Buffer.from(m); b.writeUInt32BE(xid, 4); return b; };
 
-  it('reports a full update from the peer, ignores an abbreviated one', async () => {
-    const path = await peer('good', (x) => withXid(reply(Buffer.alloc(0)), x), Buffer.concat([reply(hex(ABBREV)), reply(hex(ADDED))]));
+  it('reports a full update and a pause from the peer, ignores an abbreviated one', async () => {
+    const path = await peer('good', (x) => withXid(reply(Buffer.alloc(0)), x), Buffer.concat([reply(hex(ABBREV)), reply(hex(ADDED + PAUSED))]));
     const c = await OfConnection.open(path, 1_000);
     const seen: FlowUpdate[] = [];
     const m = await FlowMonitor.start(c, (u) => seen.push(u), 1_000);
-    await until(() => seen.length > 0, 2_000, 'the update');
-    assert.deepEqual(seen.map((u) => u.event), ['added']);
-    assert.deepEqual(m.counts, { ignored: 1, drift: 1 });
+    await until(() => seen.length > 1, 2_000, 'the updates');
+    assert.deepEqual(seen.map((u) => u.event), ['added', 'paused']);
+    assert.deepEqual(m.counts, { ignored: 1, drift: 2 });
     assert.ok(m.up);
     c.close();
   });
