@@ -68,11 +68,19 @@ export class Agent {
    * What the last clean pass realised (the desired state and the lab hypervisor's wanted VMs, as
    * JSON). In a pool every commit reaches every member, and most of them (another host's status,
    * a VIF elsewhere) change nothing here: a pass for a commit that leaves this the same only
-   * answers migrations. The timer's passes, the switch's own events and settled() always apply
-   * in full (drift and link changes are found there).
+   * answers migrations. The timer's passes and settled() always apply in full (drift and link
+   * changes are found there); the switch's own events (refresh()) always apply the switch.
    */
   private realised: string | undefined;
+  /**
+   * The lab hypervisor's wanted VMs as last applied without a failure (JSON): a change pass that
+   * leaves them the same (a VLAN, a lock, another host's VM) does not read every VM namespace
+   * again; the timer's full passes still do, and repair what changed behind its back.
+   */
+  private hvRealised: string | undefined;
   private full = true;
+  /** The switch asked for a pass (refresh()): the unchanged-state skip does not apply. */
+  private switchChanged = false;
   /** Change passes that found nothing to do (tests, benches). */
   unchangedPasses = 0;
 
@@ -118,9 +126,13 @@ export class Agent {
     this.pending = setImmediate(() => { this.pending = undefined; void this.pass('change'); });
   }
 
-  /** A full pass soon, even if the database did not change: the switch changed under it (a port numbered, a device replaced). */
+  /**
+   * A pass soon that applies even if the database did not change: the switch changed under it (a
+   * port numbered, a device replaced, a flow table changed by someone else). The switch's matter
+   * only: the lab hypervisor runs when its own part changed, or on a full pass.
+   */
   refresh(): void {
-    this.full = true;
+    this.switchChanged = true;
     this.kick();
   }
 
@@ -139,9 +151,13 @@ export class Agent {
         const compiledAt = this.db.generation;
         const desired = compile(this.db, this.host());
         const full = this.full || reason === 'timer';
+        const forced = full || this.switchChanged;
         this.full = false;
-        const key = `${desiredKey(desired)}${JSON.stringify(this.hypervisor?.desired(this.db, this.host()) ?? null)}`;
-        if (!full && key === this.realised) {
+        this.switchChanged = false;
+        const hvWant = this.hypervisor?.desired(this.db, this.host());
+        const hvKey = JSON.stringify(hvWant ?? null);
+        const key = `${desiredKey(desired)}${hvKey}`;
+        if (!forced && key === this.realised) {
           // nothing of this host changed: only a migration's destination may owe the master an answer
           await this.answerMigrations('nics', desired, compiledAt, []);
           await this.answerMigrations('switch', desired, compiledAt, []);
@@ -161,9 +177,10 @@ export class Agent {
         let swError: unknown;
         let hvFailed = false;
         // the VMs' NICs first: the switch takes in a VIF's device in the pass that makes it
-        if (this.hypervisor) {
+        if (this.hypervisor && hvWant && (full || hvKey !== this.hvRealised)) {
+          this.hvRealised = undefined;
           const hv = this.hypervisor;
-          await hv.apply(hv.desired(this.db, this.host())).catch((e: Error) => { hvFailed = true; this.log.error({ err: e.message }, 'the lab hypervisor failed; will retry'); });
+          await hv.apply(hvWant).then(() => { if (hv.complete) this.hvRealised = hvKey; }, (e: Error) => { hvFailed = true; this.log.error({ err: e.message }, 'the lab hypervisor failed; will retry'); });
         }
         await this.answerMigrations('nics', desired, compiledAt, []);
         const r = await this.sw.apply(desired).catch((e: unknown) => { swError = e; return undefined; });

@@ -261,6 +261,9 @@ export class VmBackend {
     return { namespaces, here, guests, noIpv6: new Set(here.filter((l) => ipv6Off(l.name)).map((l) => l.name)) };
   }
 
+  /** Whether the last apply made every step it planned (else the next pass plans again). */
+  complete = false;
+
   /** One pass: returns the number of changes made. A step that fails is logged; the rest go on. */
   async apply(want: VmsWanted): Promise<number> {
     for (const p of want.problems) if (!this.told.has(p)) { this.told.add(p); this.log.warn({ problem: p }, 'a VM or VIF is left out of the lab hypervisor'); }
@@ -269,12 +272,15 @@ export class VmBackend {
     for (const v of want.vms) this.owned.add(v.ns);
     let changes = 0;
     const failed = new Set<string>();
+    this.complete = false;
+    let failures = 0;
     for (const s of steps) {
       try {
         await this.step(s);
         changes++;
         if (s.op === 'del-ns') this.owned.delete(s.ns);
       } catch (e) {
+        failures++;
         if ('nic' in s) failed.add(s.nic.host);
         if (s.op === 'add-ns') for (const n of want.vms.find((v) => v.ns === s.ns)?.nics ?? []) failed.add(n.host);
         this.log.warn({ step: s.op, err: (e as Error).message }, 'the lab hypervisor could not make a change; will retry');
@@ -282,6 +288,7 @@ export class VmBackend {
     }
     this.wired = new Set(want.vms.flatMap((v) => v.nics.map((n) => n.host as string)).filter((h) => !failed.has(h)));
     for (const ns of want.elsewhere) this.owned.delete(ns);
+    this.complete = failures === 0;
     if (changes) this.log.info({ changes: steps.map((s) => `${s.op} ${'ns' in s ? s.ns : ''}${'dev' in s ? ` ${s.dev}` : ''}${'nic' in s ? ` ${s.nic.host}` : ''}`) }, 'lab VMs wired');
     return changes;
   }
