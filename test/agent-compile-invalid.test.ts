@@ -15,6 +15,7 @@ import { raiseAlert } from '../src/ops/message.ts';
 import { Agent } from '../src/agent/agent.ts';
 import { call, login, startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
 import { startSwitchNs, switchBackend, type SwitchNs, switchNsSkipReason } from './helpers/netns.ts';
+import { until } from './helpers/until.ts';
 
 describe('compile with hostile database values', () => {
   let d: TestDaemon;
@@ -257,10 +258,3 @@ describe('the agent with hostile values in the database, on a real switch', { sk
   });
 });
 
-async function until(f: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!f()) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

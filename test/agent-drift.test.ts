@@ -7,16 +7,10 @@ import { after, before, describe, it } from 'node:test';
 import { Agent } from '../src/agent/agent.ts';
 import { call, login, startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
 import { startSwitchNs, switchBackend, type SwitchNs, switchNsSkipReason } from './helpers/netns.ts';
+import { until } from './helpers/until.ts';
 
 const skip = switchNsSkipReason();
 
-async function until(f: () => boolean, what: string, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!f()) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('agent loop', { skip }, () => {
   let d: TestDaemon;

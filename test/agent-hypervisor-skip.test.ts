@@ -9,16 +9,10 @@ import { Agent } from '../src/agent/agent.ts';
 import type { VmBackend, VmsWanted } from '../src/agent/vms.ts';
 import { call, login, startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
 import { startSwitchNs, switchBackend, type SwitchNs, switchNsSkipReason } from './helpers/netns.ts';
+import { until } from './helpers/until.ts';
 
 const skip = switchNsSkipReason();
 
-async function until(f: () => boolean, what: string, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!f()) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('agent: the lab hypervisor runs only when its part changed', { skip }, () => {
   let d: TestDaemon;

@@ -21,6 +21,7 @@ import { ensureCertificate } from '../src/daemon/tls.ts';
 import type { HostFacts } from '../src/db/init.ts';
 import { XapiError } from '../src/model/index.ts';
 import { deniedFor, modelMessages, placeholderArgs } from './helpers/placeholders.ts';
+import { until } from './helpers/until.ts';
 
 const ROOT_PW = 'privilege-root-pw';
 const USER_PW = 'privilege-user-pw';
@@ -90,13 +91,6 @@ class FakeHost {
   }
 }
 
-async function until(check: () => boolean | Promise<boolean>, what: string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('privilege: the pool secret, pinned peers, tasks and sessions', () => {
   let master: TlsDaemon;
